@@ -1,0 +1,3 @@
+from pipnexus.cli import main
+
+raise SystemExit(main())

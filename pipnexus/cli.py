@@ -1,0 +1,122 @@
+"""Command line entry point: ``pipnexus <command> ...``.
+
+Each command lives in its own module, which provides ``add_arguments(parser)`` and
+``run(args) -> int``. Those modules import only the standard library at import time, so
+``python3 -S -m pipnexus configure`` works on a runner without pip; heavy dependencies
+(ruamel.yaml, requests) are imported inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from pipnexus import __version__
+from pipnexus.errors import InputError
+
+
+class Command(NamedTuple):
+    name: str
+    module: str
+    help: str
+    description: str
+
+
+COMMANDS = (
+    Command(
+        "probe",
+        "pipnexus.probe",
+        "check whether a Nexus PyPI proxy (or any simple index) is healthy",
+        "Probe candidate package indexes in parallel under one deadline and report, for each, "
+        "whether it is healthy and, if not, a stable reason code (dns, refused, timeout, tls, "
+        "auth, not-found, remote-blocked, remote-unreachable, unavailable, not-an-index, "
+        "redirect, bad-response). Exit 0 when one is healthy, 1 when none is.",
+    ),
+    Command(
+        "configure",
+        "pipnexus.configure",
+        "probe, choose an index and point pip, uv, pipenv, pdm and poetry at it",
+        "Probe the Nexus PyPI proxy and configure every Python installer of the job to use it, "
+        "or the fallback index (pypi.org) when it is unhealthy. Inside GitHub Actions this "
+        "writes GITHUB_ENV, GITHUB_OUTPUT and the step summary; elsewhere it prints shell "
+        "exports, dotenv lines or a JSON decision.",
+    ),
+    Command(
+        "migrate",
+        "pipnexus.migrate.main",
+        "rewrite workflows to stop downloading GitHub caches for Python and use the action",
+        "Rewrite GitHub Actions workflows and composite actions in place, byte-preserving: drop "
+        "setup-python/setup-uv caches and actions/cache steps for Python package caches, and "
+        "insert the pipnexus step. --check and --diff change nothing.",
+    ),
+    Command(
+        "nexus",
+        "pipnexus.nexus.main",
+        "generate and lint Helm values, provision repositories, check Nexus status",
+        "Cluster side: Helm values for the stevehipwell/nexus3 chart that work the first time, "
+        "a linter for existing values, idempotent repository provisioning over the Nexus REST "
+        "API, and a health check.",
+    ),
+    Command(
+        "demo",
+        "pipnexus.demo",
+        "show what pipnexus does on a built-in example (no Nexus needed)",
+        "Probe an unreachable Nexus on this machine and show the fallback decision and what "
+        "would be configured, then show the migration of a bundled example workflow as a diff. "
+        "Changes nothing.",
+    ),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipnexus",
+        description="Route CI Python package downloads through an in-cluster Nexus PyPI proxy.",
+    )
+    parser.add_argument("--version", action="version", version=f"pipnexus {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        module = importlib.import_module(command.module)
+        cmd_parser = sub.add_parser(
+            command.name, help=command.help, description=command.description
+        )
+        module.add_arguments(cmd_parser)
+        cmd_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args._run(args))
+    except InputError as e:
+        print(f"pipnexus {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped to head): not an error worth a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as e:  # never show users a traceback; PIPNEXUS_DEBUG=1 re-raises
+        if os.environ.get("PIPNEXUS_DEBUG"):
+            raise
+        print(
+            f"pipnexus {args.command}: internal error: {type(e).__name__}: {e}"
+            " (set PIPNEXUS_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
