@@ -1,0 +1,138 @@
+"""The GitHub Actions runner protocol: workflow commands and file commands.
+
+Standard library only. Workflow commands (``::name k=v::message``) travel over stdout and are
+escaped the way actions/toolkit escapes them. File commands (``GITHUB_ENV``, ``GITHUB_OUTPUT``)
+are appended so that the runner's parser (actions/runner ``FileCommandManager.cs``, reproduced by
+:func:`parse_env_file`) reads back exactly the one variable written, whatever the value holds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# outputs are read back with steps.<id>.outputs.<name>: dashes are allowed there
+OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+
+
+def escape_data(text: str) -> str:
+    """Escape a workflow command's message (actions/toolkit ``escapeData``)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a workflow command's property value (actions/toolkit ``escapeProperty``)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str = "", **props: object) -> str:
+    """One workflow command line (without the newline).
+
+    Properties use the runner's names (``file``, ``line``, ``endLine``, ``title``); ``None``
+    values are left out.
+    """
+    parts = [
+        f"{key}={escape_property(str(value))}" for key, value in props.items() if value is not None
+    ]
+    head = name + (" " + ",".join(parts) if parts else "")
+    return f"::{head}::{escape_data(message)}"
+
+
+def add_mask(value: str) -> list[str]:
+    """``::add-mask::`` lines for ``value``; empty for an empty value.
+
+    The runner masks line by line, so a value spanning lines is also masked line by line.
+    """
+    lines = [value] + (value.splitlines() if ("\n" in value or "\r" in value) else [])
+    return [command("add-mask", line) for line in dict.fromkeys(lines) if line.strip()]
+
+
+def _check(value: str, what: str) -> None:
+    if "\0" in value:
+        raise ValueError(f"{what} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} is not valid Unicode text") from None
+
+
+def format_file_command(name: str, value: str, name_pattern: re.Pattern[str] = ENV_NAME) -> str:
+    """The text appended for ``name``: ``NAME=value`` or, for a value with CR/LF, a heredoc.
+
+    The heredoc delimiter is random and checked absent from the value (as actions/toolkit does),
+    so no line of the value can end the heredoc early and start a new variable.
+    """
+    if not name_pattern.match(name):
+        raise ValueError(f"invalid variable name {name!r}")
+    _check(value, f"value of {name}")
+    if "\n" not in value and "\r" not in value:
+        return f"{name}={value}\n"
+    while True:
+        delimiter = "ghadelimiter_" + os.urandom(16).hex()
+        if delimiter not in value:
+            return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def _append(path: str, text: str) -> None:
+    # one write of the whole record: an interrupted run can't leave half a variable behind
+    with open(path, "a", encoding="utf-8", newline="") as f:
+        f.write(text)
+
+
+def append_env(path: str, name: str, value: str) -> None:
+    """Append ``name=value`` to the ``GITHUB_ENV`` file at ``path``."""
+    _append(path, format_file_command(name, value, ENV_NAME))
+
+
+def append_output(path: str, name: str, value: str) -> None:
+    """Append ``name=value`` to the ``GITHUB_OUTPUT`` file at ``path``."""
+    _append(path, format_file_command(name, value, OUTPUT_NAME))
+
+
+def append_summary(path: str, markdown: str) -> None:
+    """Append Markdown to the ``GITHUB_STEP_SUMMARY`` file at ``path``."""
+    _check(markdown, "step summary")
+    _append(path, markdown if markdown.endswith("\n") else markdown + "\n")
+
+
+def parse_env_file(text: str) -> list[tuple[str, str]]:
+    """Parse ``GITHUB_ENV``/``GITHUB_OUTPUT`` text with the runner's rules (Linux).
+
+    Mirrors actions/runner ``SetEnvFileCommand.ProcessCommand``: lines split on LF only; in each
+    non-empty line whichever of ``=`` and ``<<`` comes first decides between ``NAME=value`` and
+    ``NAME<<DELIMITER`` (value = following lines up to a line equal to the delimiter). Raises
+    ``ValueError`` where the runner fails the step.
+    """
+    pairs: list[tuple[str, str]] = []
+    lines = text.split("\n")
+    # a trailing LF does not start another (empty) line in the runner's reader
+    if lines and lines[-1] == "" and text.endswith("\n"):
+        lines.pop()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line:
+            continue
+        eq, heredoc = line.find("="), line.find("<<")
+        if eq >= 0 and (heredoc < 0 or eq < heredoc):
+            name, value = line.split("=", 1)
+            pairs.append((name, value))
+        elif heredoc >= 0:
+            name, delimiter = line.split("<<", 1)
+            if not name or not delimiter:
+                raise ValueError(f"invalid format {line!r}: empty name or delimiter")
+            body: list[str] = []
+            while True:
+                if i >= len(lines):
+                    raise ValueError(f"matching delimiter not found {delimiter!r}")
+                current = lines[i]
+                i += 1
+                if current == delimiter:
+                    break
+                body.append(current)
+            pairs.append((name, "\n".join(body)))
+        else:
+            raise ValueError(f"invalid format {line!r}")
+    return pairs
