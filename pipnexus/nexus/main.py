@@ -1,13 +1,62 @@
-"""Placeholder: filled in by its issue."""
+"""``pipnexus nexus values|lint|apply|status``: the cluster side.
+
+Only the standard library is imported here; each subcommand's module (and ruamel.yaml or
+requests) is imported when that subcommand runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
+
+SUBCOMMANDS = (
+    (
+        "values",
+        "pipnexus.nexus.values",
+        "print Helm values for the stevehipwell/nexus3 chart with a PyPI proxy",
+        "Print complete, commented values for the stevehipwell/nexus3 chart (5.x): root "
+        "password Secret, persistence, resources, anonymous access and a PyPI proxy "
+        "repository with every field Nexus requires.",
+    ),
+    (
+        "lint",
+        "pipnexus.nexus.lint",
+        "check a values file against what Nexus and the chart accept",
+        "Report FILE:LINE: message for every problem Nexus or the chart would reject or "
+        "silently ignore. Exit 1 when there are errors, 2 when the file is not valid YAML.",
+    ),
+    (
+        "apply",
+        "pipnexus.nexus.apply",
+        "create or update repositories and anonymous access over the REST API",
+        "For each repository: GET it; create it when absent, replace it when different, "
+        "leave it alone when equal. Shows every change first; --dry-run changes nothing.",
+    ),
+    (
+        "status",
+        "pipnexus.nexus.status",
+        "check that Nexus is up, writable and serves a repository",
+        "Check /service/rest/v1/status, /status/writable and, with --repository, that the "
+        "repository exists and serves a canary project page. Exit 1 when unhealthy.",
+    ),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    sub = parser.add_subparsers(dest="nexus_command", metavar="SUBCOMMAND")
+    for name, module_name, help_text, description in SUBCOMMANDS:
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=help_text, description=description)
+        module.add_arguments(p)
+        p.set_defaults(_nexus_module=module_name)
+    parser.set_defaults(_nexus_parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("probe")
+    module_name = getattr(args, "_nexus_module", None)
+    if not module_name:
+        args._nexus_parser.print_help(sys.stderr)
+        return 2
+    module = importlib.import_module(module_name)
+    return int(module.run(args))

@@ -1,0 +1,297 @@
+"""``pipnexus nexus apply``: create or update repositories and anonymous access, idempotently.
+
+For each repository: GET it; absent -> POST (201); different -> PUT (204, a full replacement);
+equal -> nothing. Every change is shown before it is made; ``--dry-run`` only shows them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.parse
+from typing import Any, NamedTuple
+
+from pipnexus.errors import InputError
+from pipnexus.nexus import values as values_mod
+
+API = "/service/rest/v1"
+# Nexus reads these enum-like strings case-insensitively and returns them upper-cased
+CASE_INSENSITIVE = frozenset({"writePolicy", "indexType"})
+# write-only: GET never returns them, so they cannot be compared
+WRITE_ONLY = frozenset({"password", "bearerToken"})
+# set on the server but absent from our body: a PUT (full replacement) removes them
+REMOVED_BY_PUT = ("cleanup", "routingRuleName", "httpClient.authentication", "replication")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_connection_arguments(parser, auth_required=True)
+    parser.add_argument(
+        "--values",
+        metavar="FILE",
+        help="apply config.repos (and config.anonymous) of a values file for the "
+        "stevehipwell/nexus3 chart; it is linted first",
+    )
+    values_mod.add_repository_arguments(parser)
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show what would change, change nothing"
+    )
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser, auth_required: bool) -> None:
+    parser.add_argument(
+        "--url", required=True, metavar="URL", help="Nexus base URL, e.g. https://nexus.example"
+    )
+    parser.add_argument(
+        "--username",
+        default="admin" if auth_required else None,
+        metavar="USER",
+        help="Nexus user" + (" (default: admin)" if auth_required else ""),
+    )
+    parser.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="name of the environment variable that holds the password (never a password "
+        "on the command line)",
+    )
+    parser.add_argument(
+        "--ca-cert", metavar="FILE", help="CA bundle to verify Nexus's TLS certificate with"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="timeout of each request (default: 30)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        metavar="N",
+        help="retries after connection errors and 5xx answers, with backoff (default: 3)",
+    )
+
+
+class Change(NamedTuple):
+    kind: str  # "create" | "update" | "unchanged"
+    fmt: str
+    rtype: str
+    name: str
+    details: list[str]
+
+    @property
+    def what(self) -> str:
+        return f"{self.name} ({self.fmt} {self.rtype})"
+
+
+def repositories_from_values(path: str) -> tuple[list[dict[str, Any]], bool | None]:
+    from pipnexus.nexus import lint
+
+    text = lint.read(path)
+    try:
+        problems = lint.lint_text(text)
+    except lint.YamlSyntaxError as e:
+        raise InputError(f"{path}:{e.line}:{e.column}: {e.message}") from None
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        for p in errors:
+            print(p.format(path), file=sys.stderr)
+        raise InputError(
+            f"{path} has {len(errors)} lint error(s); fix them first (pipnexus nexus lint {path})"
+        )
+    # round-trip through JSON: plain dicts/lists instead of ruamel's commented types
+    doc = json.loads(json.dumps(lint.load(text)))
+    config = doc.get("config") or {}
+    repos = config.get("repos") or []
+    anon = config.get("anonymous")
+    anonymous = anon.get("enabled") if isinstance(anon, dict) else None
+    return repos, anonymous if isinstance(anonymous, bool) else None
+
+
+def rest_body(repo: dict[str, Any]) -> dict[str, Any]:
+    """The chart entry minus what the chart strips (format, type, secret references)."""
+    return {k: v for k, v in repo.items() if k not in ("format", "type", "password", "bearerToken")}
+
+
+def _show(v: Any) -> str:
+    return json.dumps(v, sort_keys=True) if v is not None else "(not set)"
+
+
+def differences(desired: Any, current: Any, path: str = "") -> list[str]:
+    """Human-readable differences, for every key we send, between our body and the GET."""
+    out: list[str] = []
+    if isinstance(desired, dict):
+        cur = current if isinstance(current, dict) else {}
+        for key, want in desired.items():
+            p = f"{path}.{key}" if path else key
+            if key in WRITE_ONLY:
+                continue
+            have = cur.get("routingRuleName") if key == "routingRule" and not path else cur.get(key)
+            if isinstance(want, dict):
+                if not isinstance(have, dict):
+                    if want:
+                        out.append(f"{p}: {_show(have)} -> {_show(want)}")
+                    continue
+                out.extend(differences(want, have, p))
+            elif not _equal(key, want, have):
+                out.append(f"{p}: {_show(have)} -> {_show(want)}")
+    if not path:
+        for p in REMOVED_BY_PUT:
+            have = _get(current, p)
+            want = _get(desired, "routingRule" if p == "routingRuleName" else p)
+            if want is None and have not in (None, {}, [], {"policyNames": []}):
+                out.append(f"{p}: {_show(have)} -> (removed: PUT replaces the whole repository)")
+    return out
+
+
+def _get(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _equal(key: str, want: Any, have: Any) -> bool:
+    if key in CASE_INSENSITIVE and isinstance(want, str) and isinstance(have, str):
+        return want.lower() == have.lower()
+    if isinstance(want, bool) or isinstance(have, bool):
+        return want is have
+    if isinstance(want, list) and isinstance(have, list):
+        return sorted(map(_show, want)) == sorted(map(_show, have))
+    return bool(want == have)
+
+
+def repo_path(fmt: str, rtype: str, name: str | None = None) -> str:
+    path = f"{API}/repositories/{urllib.parse.quote(fmt)}/{urllib.parse.quote(rtype)}"
+    if name is not None:
+        path += "/" + urllib.parse.quote(name, safe="")
+    return path
+
+
+def plan_repository(client: Any, repo: dict[str, Any]) -> tuple[Change, dict[str, Any]]:
+    from pipnexus.nexus.client import NexusError
+
+    fmt, rtype, name = repo.get("format"), repo.get("type"), repo.get("name")
+    if not (isinstance(fmt, str) and isinstance(rtype, str) and isinstance(name, str) and name):
+        raise InputError(f"repository {name!r}: needs name, format and type")
+    body = rest_body(repo)
+    resp = client.request("GET", repo_path(fmt, rtype, name))
+    if resp.status_code == 404:
+        return Change("create", fmt, rtype, name, []), body
+    if resp.status_code != 200:
+        raise client.refused(resp, f"reading repository {name}")
+    try:
+        current = resp.json()
+    except ValueError:
+        raise NexusError(f"reading repository {name}: the answer is not JSON") from None
+    diff = differences(body, current)
+    return Change("update" if diff else "unchanged", fmt, rtype, name, diff), body
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipnexus.nexus.client import Client, NexusError, check_base_url, password_from_env
+
+    check_base_url(args.url)
+    password = password_from_env(args.password_env)
+    repo_opts = ("repository", "remote_url", "blob_store", "metadata_max_age", "docker_hub")
+    anonymous: bool | None = args.anonymous
+    if args.values:
+        if any(getattr(args, o) is not None for o in repo_opts):
+            raise InputError("--values and repository options cannot be combined")
+        repos, values_anonymous = repositories_from_values(args.values)
+        if anonymous is None:
+            anonymous = values_anonymous
+    else:
+        repos = values_mod.repositories(values_mod.options_from_args(args))
+    if args.retries < 0 or args.timeout <= 0:
+        raise InputError("--retries must be >= 0 and --timeout > 0")
+    client = Client(
+        args.url,
+        username=args.username,
+        password=password,
+        ca_cert=args.ca_cert,
+        timeout=args.timeout,
+        attempts=args.retries + 1,
+    )
+    try:
+        return _apply(client, repos, anonymous, args.dry_run)
+    except NexusError as e:
+        print(f"pipnexus nexus apply: {e.summary}", file=sys.stderr)
+        for line in e.lines:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+
+
+def _apply(client: Any, repos: list[dict[str, Any]], anonymous: bool | None, dry_run: bool) -> int:
+    from pipnexus.nexus.client import NexusError
+
+    planned = [plan_repository(client, repo) for repo in repos]
+    anon_change: bool | None = None
+    if anonymous is not None:
+        resp = client.request("GET", f"{API}/security/anonymous")
+        if resp.status_code == 200:
+            try:
+                current = resp.json().get("enabled")
+            except (ValueError, AttributeError):
+                current = None
+            if current is not anonymous:
+                anon_change = anonymous
+        elif resp.status_code in (401, 403):
+            raise client.auth_error(resp, "reading anonymous access")
+        else:
+            anon_change = anonymous  # cannot read it: set it
+
+    for change, _ in planned:
+        print(f"{change.what}: {change.kind}")
+        for line in change.details:
+            print(f"  {line}")
+    if anonymous is not None:
+        state = "enable" if anonymous else "disable"
+        print(f"anonymous access: {state if anon_change is not None else 'unchanged'}")
+
+    todo = [(c, b) for c, b in planned if c.kind != "unchanged"]
+    if not todo and anon_change is None:
+        print("nothing to do")
+        return 0
+    if dry_run:
+        print("dry run: nothing changed")
+        return 0
+
+    failed = 0
+    for change, body in todo:
+        name, fmt, rtype = change.name, change.fmt, change.rtype
+        if change.kind == "create":
+            resp = client.request("POST", repo_path(fmt, rtype), body)
+            ok, verb = resp.status_code in (200, 201), "created"
+        else:
+            resp = client.request("PUT", repo_path(fmt, rtype, name), body)
+            ok, verb = resp.status_code in (200, 204), "updated"
+        if ok:
+            print(f"{verb} {name}")
+            continue
+        err = client.refused(resp, f"to {change.kind} repository {name}")
+        if resp.status_code in (401, 403):
+            raise err
+        failed += 1
+        print(f"pipnexus nexus apply: {err.summary}:", file=sys.stderr)
+        for line in err.lines:
+            print(f"  {line}", file=sys.stderr)
+    if anon_change is not None:
+        resp = client.request("PUT", f"{API}/security/anonymous", {"enabled": anon_change})
+        if resp.status_code in (200, 204):
+            print(f"{'enabled' if anon_change else 'disabled'} anonymous access")
+        else:
+            err = client.refused(resp, "to change anonymous access")
+            if resp.status_code in (401, 403):
+                raise err
+            failed += 1
+            print(f"pipnexus nexus apply: {err.summary}:", file=sys.stderr)
+            for line in err.lines:
+                print(f"  {line}", file=sys.stderr)
+    if failed:
+        raise NexusError(f"{failed} change(s) failed")
+    return 0

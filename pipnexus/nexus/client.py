@@ -1,0 +1,213 @@
+"""A small Nexus REST client: Basic auth, bounded retries, TLS verified, clear error lines.
+
+``requests`` is imported when a Client is made, so importing this module stays cheap.
+The password is only ever handed to requests' auth; it is never part of a message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+from pipnexus.errors import InputError
+from pipnexus.nexus import schema
+
+USER_AGENT = "pipnexus-nexus"
+
+
+class NexusError(Exception):
+    """Nexus refused or could not be reached; ``lines`` are safe to print."""
+
+    def __init__(
+        self, summary: str, lines: list[str] | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.lines = lines or []
+        self.status = status
+
+
+class AuthError(NexusError):
+    pass
+
+
+def check_base_url(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"--url {url!r}: expected http(s)://host[:port][/path]")
+    if parts.username is not None or parts.password is not None:
+        raise InputError("--url must not contain credentials; use --username and --password-env")
+    return url.rstrip("/")
+
+
+def password_from_env(var: str | None) -> str | None:
+    if var is None:
+        return None
+    value = os.environ.get(var)
+    if value is None:
+        raise InputError(f"--password-env {var}: the environment variable {var} is not set")
+    if not value:
+        raise InputError(f"--password-env {var}: the environment variable {var} is empty")
+    return value
+
+
+def _strip_quotes(message: str) -> str:
+    # 3.49+ wraps WebApplicationMessageException text in literal quotes: "\"Repository not found\""
+    if len(message) >= 2 and message[0] == message[-1] == '"':
+        return message[1:-1]
+    return message
+
+
+def error_lines(status: int, text: str) -> list[str]:
+    """One line per problem from a Nexus error body, whichever of its shapes it has.
+
+    Shapes: a JSON array of ``{"id": "PARAMETER <leaf>", "message": ...}`` (validation),
+    ``{"id": "*", "message": "\\"...\\""}`` (3.49+), a bare JSON string (up to 3.48), or
+    anything else (HTML error page, empty body).
+    """
+    try:
+        data: Any = json.loads(text) if text.strip() else None
+    except ValueError:
+        data = None
+    if isinstance(data, str):
+        return [data] if data else [f"HTTP {status}"]
+    items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+    lines: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            lines.append(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        ident = str(item.get("id") or "")
+        message = _strip_quotes(str(item.get("message") or "").strip())
+        if ident.startswith("PARAMETER "):
+            leaf = ident[len("PARAMETER ") :]
+            paths = schema.paths_for_leaf(leaf)
+            where = paths[0] if len(paths) == 1 else leaf
+            lines.append(f"{where}: {message}")
+        elif ident in ("", "*"):
+            lines.append(message or f"HTTP {status}")
+        else:
+            lines.append(f"{ident}: {message}")
+    if lines:
+        return lines
+    snippet = " ".join(text.split())[:200]
+    if snippet and not snippet.lower().startswith(("<!doctype", "<html")):
+        return [f"HTTP {status}: {snippet}"]
+    return [f"HTTP {status}"]
+
+
+class Client:
+    def __init__(
+        self,
+        base_url: str,
+        username: str | None = None,
+        password: str | None = None,
+        ca_cert: str | None = None,
+        timeout: float = 30.0,
+        attempts: int = 4,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        import requests
+
+        self.base_url = check_base_url(base_url)
+        self.username = username
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.sleep = sleep
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies or netrc credentials from the environment
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept"] = "application/json"
+        if username is not None and password is not None:
+            self.session.auth = (username, password)
+        if ca_cert:
+            if not os.path.isfile(ca_cert):
+                raise InputError(f"--ca-cert {ca_cert}: no such file")
+            self.session.verify = ca_cert
+        self.ca_cert = ca_cert
+
+    def close(self) -> None:
+        self.session.close()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        """Send with bounded retries on connection errors and 5xx; return the last response."""
+        import requests
+
+        url = self.url(path)
+        last_error = ""
+        for attempt in range(self.attempts):
+            if attempt:
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                resp = self.session.request(
+                    method,
+                    url,
+                    json=body,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+            except requests.exceptions.SSLError as e:
+                hint = "" if self.ca_cert else "; pass the cluster's CA with --ca-cert FILE"
+                raise NexusError(
+                    f"TLS verification failed for {self.base_url}{hint} ({_reason(e)})"
+                ) from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
+                last_error = _reason(e)
+                continue
+            if resp.status_code >= 500 and attempt + 1 < self.attempts:
+                last_error = f"HTTP {resp.status_code}"
+                resp.close()
+                continue
+            return resp
+        raise NexusError(
+            f"cannot reach {self.base_url} ({last_error}; tried {self.attempts} times)"
+        )
+
+    def auth_error(self, resp: Any, doing: str) -> AuthError:
+        who = f"user '{self.username}'" if self.username else "anonymous access"
+        if resp.status_code == 401:
+            hint = (
+                "check --username and the password in --password-env"
+                if self.session.auth
+                else "give --username and --password-env"
+            )
+            return AuthError(
+                f"authentication failed while {doing}: Nexus answered 401 for {who}; {hint}",
+                status=401,
+            )
+        return AuthError(
+            f"not allowed while {doing}: Nexus answered 403 for {who}; it needs the nx-admin "
+            "role or the matching nx-repository-admin-* / nx-settings privileges",
+            status=403,
+        )
+
+    def refused(self, resp: Any, doing: str) -> NexusError:
+        if resp.status_code in (401, 403):
+            return self.auth_error(resp, doing)
+        return NexusError(
+            f"Nexus refused {doing} (HTTP {resp.status_code})",
+            error_lines(resp.status_code, resp.text),
+            status=resp.status_code,
+        )
+
+
+def _reason(e: Exception) -> str:
+    """A short, credential-free reason for a requests exception."""
+    text = str(e)
+    for marker in ("Failed to establish a new connection: ", "] "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+            break
+    text = text.rstrip("')\"").strip()
+    return text[:160] or type(e).__name__

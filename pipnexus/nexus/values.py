@@ -1,0 +1,464 @@
+"""``pipnexus nexus values``: Helm values for the stevehipwell/nexus3 chart (5.x).
+
+The values are rendered as text by a small emitter so that every choice carries a comment and
+the output is byte-for-byte reproducible (examples/nexus/values.yaml is checked against it).
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import sys
+import tempfile
+from typing import Any, NamedTuple
+
+from pipnexus.errors import InputError
+from pipnexus.nexus import schema
+
+DEFAULT_REPOSITORY = "pypi-proxy"
+DEFAULT_REMOTE_URL = "https://pypi.org"
+DEFAULT_BLOB_STORE = "default"
+DEFAULT_METADATA_MAX_AGE = 60
+DOCKER_HUB_REPOSITORY = "docker-hub"
+DOCKER_HUB_PORT = 8082
+ROOT_SECRET = "nexus3-root-password"
+
+
+class Options(NamedTuple):
+    repository: str = DEFAULT_REPOSITORY
+    remote_url: str = DEFAULT_REMOTE_URL
+    blob_store: str = DEFAULT_BLOB_STORE
+    metadata_max_age: int = DEFAULT_METADATA_MAX_AGE
+    storage_class: str | None = None
+    anonymous: bool = True
+    docker_hub: bool = False
+
+
+def add_repository_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``values`` and ``apply`` that describe the repositories."""
+    parser.add_argument(
+        "--repository",
+        metavar="NAME",
+        help=f"name of the PyPI proxy repository (default: {DEFAULT_REPOSITORY})",
+    )
+    parser.add_argument(
+        "--remote-url",
+        metavar="URL",
+        help=f"upstream index root, without /simple (default: {DEFAULT_REMOTE_URL})",
+    )
+    parser.add_argument(
+        "--blob-store",
+        metavar="NAME",
+        help=f"blob store for the cached files (default: {DEFAULT_BLOB_STORE}); "
+        "any other name is added to config.blobStores as a file blob store",
+    )
+    parser.add_argument(
+        "--metadata-max-age",
+        metavar="MINUTES",
+        type=int,
+        help="how long Nexus serves a cached project page before asking upstream again, i.e. "
+        f"the longest delay before a new release shows up (default: {DEFAULT_METADATA_MAX_AGE})",
+    )
+    parser.add_argument(
+        "--docker-hub",
+        action="store_true",
+        default=None,
+        help=f"also add a Docker Hub proxy repository ({DOCKER_HUB_REPOSITORY}, port "
+        f"{DOCKER_HUB_PORT}) against Docker Hub's pull rate limit",
+    )
+    parser.add_argument(
+        "--anonymous",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="allow anonymous reads, so CI jobs need no credentials (default for values: on)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_repository_arguments(parser)
+    parser.add_argument(
+        "--storage-class",
+        metavar="NAME",
+        help="StorageClass of the data volume (default: the cluster's default class)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the values to FILE (atomically) instead of standard output",
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> Options:
+    d = Options()
+    opts = Options(
+        repository=args.repository if args.repository is not None else d.repository,
+        remote_url=args.remote_url if args.remote_url is not None else d.remote_url,
+        blob_store=args.blob_store if args.blob_store is not None else d.blob_store,
+        metadata_max_age=(
+            args.metadata_max_age if args.metadata_max_age is not None else d.metadata_max_age
+        ),
+        storage_class=getattr(args, "storage_class", None),
+        anonymous=args.anonymous if args.anonymous is not None else d.anonymous,
+        docker_hub=bool(args.docker_hub),
+    )
+    check_options(opts)
+    return opts
+
+
+def check_options(opts: Options) -> None:
+    if not schema.is_valid_name(opts.repository):
+        raise InputError(f"--repository {opts.repository!r}: {schema.NAME_MESSAGE}")
+    if opts.docker_hub and opts.repository == DOCKER_HUB_REPOSITORY:
+        raise InputError(f"--repository {DOCKER_HUB_REPOSITORY!r} is taken by --docker-hub")
+    if not schema.is_valid_name(opts.blob_store):
+        raise InputError(f"--blob-store {opts.blob_store!r}: {schema.NAME_MESSAGE}")
+    if not re.match(r"^https?://[^/\s]+", opts.remote_url):
+        raise InputError(f"--remote-url {opts.remote_url!r}: expected an http(s) URL")
+    if remote_url_has_simple(opts.remote_url):
+        raise InputError(
+            f"--remote-url {opts.remote_url!r}: give the index root without /simple "
+            "(Nexus appends /simple/<project>/ itself)"
+        )
+    if "@" in opts.remote_url.split("/")[2]:
+        raise InputError("--remote-url must not contain credentials")
+    if opts.metadata_max_age < -1:
+        raise InputError("--metadata-max-age: minutes, or -1 for never")
+    if opts.storage_class is not None and not re.match(
+        r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", opts.storage_class
+    ):
+        raise InputError(f"--storage-class {opts.storage_class!r}: not a Kubernetes name")
+
+
+def remote_url_has_simple(url: str) -> bool:
+    return url.rstrip("/").endswith("/simple")
+
+
+def pypi_repository(opts: Options) -> dict[str, Any]:
+    """The PyPI proxy as chart entry: the full REST body plus ``format`` and ``type``."""
+    return {
+        "name": opts.repository,
+        "format": "pypi",
+        "type": "proxy",
+        "online": True,
+        "storage": {"blobStoreName": opts.blob_store, "strictContentTypeValidation": True},
+        "proxy": {
+            "remoteUrl": opts.remote_url,
+            "contentMaxAge": -1,
+            "metadataMaxAge": opts.metadata_max_age,
+        },
+        "negativeCache": {"enabled": True, "timeToLive": 10},
+        "httpClient": {
+            "blocked": False,
+            "autoBlock": True,
+            "connection": {"retries": 2, "timeout": 60, "useTrustStore": False},
+        },
+        "pypi": {"removeQuarantined": False},
+    }
+
+
+def docker_hub_repository(opts: Options) -> dict[str, Any]:
+    return {
+        "name": DOCKER_HUB_REPOSITORY,
+        "format": "docker",
+        "type": "proxy",
+        "online": True,
+        "storage": {"blobStoreName": opts.blob_store, "strictContentTypeValidation": True},
+        "proxy": {
+            "remoteUrl": "https://registry-1.docker.io",
+            "contentMaxAge": 1440,
+            "metadataMaxAge": 1440,
+        },
+        "negativeCache": {"enabled": True, "timeToLive": 10},
+        "httpClient": {
+            "blocked": False,
+            "autoBlock": True,
+            "connection": {"retries": 2, "timeout": 60, "useTrustStore": False},
+        },
+        "docker": {
+            "v1Enabled": False,
+            "forceBasicAuth": not opts.anonymous,
+            "httpPort": DOCKER_HUB_PORT,
+        },
+        "dockerProxy": {"indexType": "HUB", "cacheForeignLayers": False},
+    }
+
+
+def repositories(opts: Options) -> list[dict[str, Any]]:
+    repos = [pypi_repository(opts)]
+    if opts.docker_hub:
+        repos.append(docker_hub_repository(opts))
+    return repos
+
+
+def values(opts: Options) -> dict[str, Any]:
+    persistence: dict[str, Any] = {"enabled": True}
+    if opts.storage_class:
+        persistence["storageClass"] = opts.storage_class
+    persistence["size"] = "50Gi"
+    config: dict[str, Any] = {
+        "enabled": True,
+        "anonymous": {"enabled": opts.anonymous},
+    }
+    if opts.docker_hub:
+        config["realms"] = {"enabled": True, "values": ["NexusAuthenticatingRealm", "DockerToken"]}
+    config["createDefaultBlobStore"] = opts.blob_store == DEFAULT_BLOB_STORE
+    config["blobStores"] = (
+        []
+        if opts.blob_store == DEFAULT_BLOB_STORE
+        else [{"name": opts.blob_store, "type": "file", "path": opts.blob_store}]
+    )
+    config["repos"] = repositories(opts)
+    out: dict[str, Any] = {
+        "rootPassword": {"secret": ROOT_SECRET, "key": "password"},
+        "persistence": persistence,
+        "resources": {"requests": {"cpu": "500m", "memory": "3Gi"}},
+    }
+    if opts.docker_hub:
+        out["service"] = {
+            "additionalPorts": [
+                {
+                    "port": DOCKER_HUB_PORT,
+                    "name": DOCKER_HUB_REPOSITORY,
+                    "containerPort": DOCKER_HUB_PORT,
+                }
+            ]
+        }
+    out["config"] = config
+    return out
+
+
+def command_line(opts: Options) -> str:
+    d = Options()
+    parts = ["pipnexus nexus values"]
+    if opts.repository != d.repository:
+        parts.append(f"--repository {opts.repository}")
+    if opts.remote_url != d.remote_url:
+        parts.append(f"--remote-url {opts.remote_url}")
+    if opts.blob_store != d.blob_store:
+        parts.append(f"--blob-store {opts.blob_store}")
+    if opts.metadata_max_age != d.metadata_max_age:
+        parts.append(f"--metadata-max-age {opts.metadata_max_age}")
+    if opts.storage_class:
+        parts.append(f"--storage-class {opts.storage_class}")
+    if not opts.anonymous:
+        parts.append("--no-anonymous")
+    if opts.docker_hub:
+        parts.append("--docker-hub")
+    return " ".join(parts)
+
+
+def _comments(opts: Options) -> dict[str, str]:
+    """Comment lines above a key, by path (list items are named by their ``format``)."""
+    age = opts.metadata_max_age
+    age_text = "never re-checked" if age == -1 else f"re-checked after {age} minutes"
+    if opts.anonymous:
+        anon = (
+            "Anonymous reads: CI jobs pip install without credentials. Nexus has it off by\n"
+            "default since 3.17; without it every runner needs a user and password."
+        )
+    else:
+        anon = (
+            "Anonymous reads are off: every client (pip, uv, the pipnexus probe) needs a\n"
+            "Nexus user; give it to pipnexus with the action's username/password inputs."
+        )
+    sc = (
+        f"StorageClass {opts.storage_class}."
+        if opts.storage_class
+        else "No storageClass: the cluster's default StorageClass (--storage-class NAME)."
+    )
+    blob = (
+        "The 'default' file blob store that Nexus creates at first start (chart >= 5.25 asks\n"
+        "for it with createDefaultBlobStore; older 5.x charts always create it)."
+        if opts.blob_store == DEFAULT_BLOB_STORE
+        else f"A file blob store '{opts.blob_store}' under /nexus-data/blobs, created by the\n"
+        "config Job before the repositories that use it."
+    )
+    c = {
+        "rootPassword": (
+            "The admin password comes from a Secret you create before installing, e.g.\n"
+            f"  kubectl create secret generic {ROOT_SECRET} \\\n"
+            '    --from-literal=password="$(openssl rand -base64 24)"\n'
+            "With it the chart sets NEXUS_SECURITY_INITIAL_PASSWORD. Without it Nexus makes a\n"
+            "random one (/nexus-data/admin.password) and the config Job is not rendered at all.\n"
+            "Only 'secret' and 'key' belong here; 'config' is a top-level key."
+        ),
+        "persistence": (
+            "The cache must survive restarts, or every restart re-downloads from upstream.\n" + sc
+        ),
+        "persistence.size": "Room for the wheels your CI installs; grow it with the PVC if needed.",
+        "resources": (
+            "Nexus is a JVM: the chart's default install4jAddVmParams are -Xms1024m -Xmx1024m\n"
+            "-XX:MaxDirectMemorySize=2048m, so request enough memory not to be evicted."
+        ),
+        "service": (
+            "Docker clients talk to a repository on its own port (docker.httpPort below);\n"
+            "the Service must expose it."
+        ),
+        "config": (
+            "The chart's config Job applies this block through the Nexus REST API after every\n"
+            "install and upgrade (GET, then PUT if the repository exists or POST if not). It\n"
+            "only prints 'Could not create repository' on failure: run `pipnexus nexus lint`\n"
+            "on this file first, and `pipnexus nexus apply --values` shows Nexus's reasons."
+        ),
+        "config.enabled": "Needs rootPassword.secret: the Job logs in as admin.",
+        "config.anonymous": anon,
+        "config.realms": (
+            "DockerToken lets docker pull anonymously (forceBasicAuth: false). Keep\n"
+            "NexusAuthenticatingRealm in the list, or nobody can log in with a password."
+        ),
+        "config.createDefaultBlobStore": blob,
+        "config.repos": (
+            "Each entry is the exact REST API body plus 'format' and 'type'. The chart merges\n"
+            "no defaults: a missing required field makes Nexus answer 400 'must not be null'."
+        ),
+        "config.repos.pypi.name": (
+            "pip index URL: http://<service>.<namespace>.svc.cluster.local:8081/repository/"
+            f"{opts.repository}/simple/"
+        ),
+        "config.repos.pypi.storage.strictContentTypeValidation": (
+            "Reject upstream responses whose content does not match their type."
+        ),
+        "config.repos.pypi.proxy.remoteUrl": (
+            "The index root: Nexus appends /simple/<project>/ itself, so never end it in /simple."
+        ),
+        "config.repos.pypi.proxy.contentMaxAge": (
+            "Files (wheels, sdists) never change on PyPI once uploaded: cache them forever (-1)."
+        ),
+        "config.repos.pypi.proxy.metadataMaxAge": (
+            f"Project pages (the list of versions) are {age_text}; a release published\n"
+            "upstream shows up here at most that late. Lower it if you pin fresh releases;\n"
+            "higher means fewer upstream requests."
+        ),
+        "config.repos.pypi.negativeCache": (
+            "Remember 'not found' answers briefly only, so a project that is just being\n"
+            "published is not hidden for a day (Nexus's default timeToLive is 1440 minutes)."
+        ),
+        "config.repos.pypi.httpClient": (
+            "autoBlock: when upstream fails, Nexus stops asking for a while and serves what it\n"
+            "has cached; the pipnexus probe reports 'remote-blocked' and falls back meanwhile."
+        ),
+        "config.repos.pypi.httpClient.connection": (
+            "retries, timeout and useTrustStore go under connection, not directly under\n"
+            "httpClient (Nexus silently ignores them there)."
+        ),
+        "config.repos.pypi.pypi": (
+            "Required inside the pypi block on Nexus 3.67-3.93; ignored by other versions."
+        ),
+        "config.repos.docker.proxy.remoteUrl": "Docker Hub's registry endpoint.",
+        "config.repos.docker.docker.httpPort": (
+            f"docker pull <node-or-ingress>:{DOCKER_HUB_PORT}/library/python:3.12 "
+            "(exposed in service.additionalPorts)."
+        ),
+        "config.repos.docker.dockerProxy.indexType": "HUB: search Docker Hub's index.",
+    }
+    return c
+
+
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
+_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+
+def _scalar(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    s = str(v)
+    if _PLAIN.match(s) and s.lower() not in _RESERVED and not re.match(r"^[0-9.+-]+$", s):
+        return s
+    if s.startswith("http") and ": " not in s and " #" not in s:
+        return s
+    return json.dumps(s)
+
+
+def _emit_comment(lines: list[str], indent: str, text: str | None) -> None:
+    if text:
+        lines.extend(f"{indent}# {t}".rstrip() for t in text.split("\n"))
+
+
+def _emit(
+    obj: dict[str, Any],
+    indent: str,
+    path: str,
+    comments: dict[str, str],
+    lines: list[str],
+    first_prefix: str = "",
+) -> None:
+    for i, (key, value) in enumerate(obj.items()):
+        p = f"{path}.{key}" if path else key
+        lead = first_prefix if i == 0 and first_prefix else indent
+        if not (i == 0 and first_prefix):
+            _emit_comment(lines, indent, comments.get(p))
+        if isinstance(value, dict) and value:
+            lines.append(f"{lead}{key}:")
+            _emit(value, indent + "  ", p, comments, lines)
+        elif isinstance(value, list) and value:
+            lines.append(f"{lead}{key}:")
+            for item in value:
+                if isinstance(item, dict):
+                    ip = f"{p}.{item.get('format', '')}" if "format" in item else p
+                    _emit_comment(lines, indent + "  ", comments.get(f"{ip}.name"))
+                    _emit(item, indent + "    ", ip, comments, lines, first_prefix=indent + "  - ")
+                else:
+                    lines.append(f"{indent}  - {_scalar(item)}")
+        elif isinstance(value, dict):
+            lines.append(f"{lead}{key}: {{}}")
+        elif isinstance(value, list):
+            lines.append(f"{lead}{key}: []")
+        else:
+            lines.append(f"{lead}{key}: {_scalar(value)}")
+        if not indent:
+            lines.append("")
+
+
+def render(opts: Options) -> str:
+    lines = [
+        "# Helm values for the stevehipwell/nexus3 chart (5.x): a PyPI proxy for CI.",
+        f"# Generated by: {command_line(opts)}",
+        "# Install:  helm repo add stevehipwell https://stevehipwell.github.io/helm-charts/",
+        "#           helm upgrade --install nexus3 stevehipwell/nexus3 -n nexus -f values.yaml",
+        "# Check edits with `pipnexus nexus lint values.yaml` before every upgrade.",
+        "",
+    ]
+    _emit(values(opts), "", "", _comments(opts), lines)
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".pipnexus-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        if os.path.exists(path):
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    opts = options_from_args(args)
+    text = render(opts)
+    if args.output and args.output != "-":
+        try:
+            write_atomic(args.output, text)
+        except OSError as e:
+            raise InputError(f"cannot write {args.output}: {e.strerror}") from None
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
