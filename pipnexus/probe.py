@@ -652,7 +652,8 @@ def _check(
             f"the index answered 200 for the canary project '{canary}' but the page links no "
             "files of it (a login page, or not a PEP 503 simple index?)",
         )
-    return f"{said_status}the page of the canary project '{canary}' lists {files} file{'s' if files != 1 else ''}"
+    plural = "" if files == 1 else "s"
+    return f"{said_status}the page of the canary project '{canary}' lists {files} file{plural}"
 
 
 def _failure_of(error: BaseException, attempt: _Attempt, timeout: float) -> _Failure:
