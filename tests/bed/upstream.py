@@ -1,0 +1,222 @@
+"""A PEP 503 simple index over a directory of files: the bed's stand-in for pypi.org.
+
+``Upstream(files_dir)`` serves, on ``http://127.0.0.1:<free port>``:
+
+* ``/simple/`` root page (links ``/simple/<project>/``, like PyPI); ``/simple`` -> 301.
+* ``/simple/<project>/`` project pages with ``#sha256=`` fragments, ``data-requires-python``
+  and (``metadata=True``, default) PEP 658/714 ``data-dist-info-metadata`` /
+  ``data-core-metadata`` attributes. Non-normalized names and a missing trailing slash get a
+  301 to the normalized URL (as PyPI does); unknown projects 404.
+* ``/files/<filename>`` downloads and ``/files/<filename>.metadata`` (PEP 658) for wheels.
+
+GET and HEAD only (others 405). ``requests`` logs ``(method, path, status)``;
+``bytes_served`` counts body bytes; ``count(path_prefix, method)`` filters the log.
+Faults: ``fail_status`` (answer every request with that status), ``delay`` (seconds before
+answering). ``refresh()`` re-scans the directory after files were added.
+Links are relative (``../../files/<f>``) unless ``absolute_links=True``.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import hashlib
+import html
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+from typing import NamedTuple
+
+from tests.bed.httpbase import LoopbackServer, QuietHandler, Response
+from tests.bed.wheels import normalize
+
+
+class IndexFile(NamedTuple):
+    project: str  # PEP 503 normalized
+    filename: str
+    path: Path
+    sha256: str
+    requires_python: str | None
+    metadata: bytes | None  # core metadata of wheels (PEP 658)
+
+
+def project_of(filename: str) -> str:
+    """Normalized project name from a wheel or sdist file name."""
+    if filename.endswith(".whl"):
+        return normalize(filename.split("-")[0])
+    for ext in (".tar.gz", ".zip", ".tar.bz2", ".tgz"):
+        if filename.endswith(ext):
+            return normalize(filename[: -len(ext)].rsplit("-", 1)[0])
+    raise ValueError(f"not a distribution file name: {filename}")
+
+
+def _read_metadata(path: Path) -> bytes | None:
+    try:
+        if path.name.endswith(".whl"):
+            with zipfile.ZipFile(path) as zf:
+                for n in zf.namelist():
+                    if n.endswith(".dist-info/METADATA") and n.count("/") == 1:
+                        return zf.read(n)
+        elif path.name.endswith(".tar.gz"):
+            with tarfile.open(path) as tf:
+                for m in tf.getmembers():
+                    if m.name.endswith("/PKG-INFO") and m.name.count("/") == 1:
+                        f = tf.extractfile(m)
+                        return f.read() if f else None
+    except (OSError, zipfile.BadZipFile, tarfile.TarError):
+        return None
+    return None
+
+
+def scan(files_dir: Path) -> dict[str, list[IndexFile]]:
+    projects: dict[str, list[IndexFile]] = {}
+    for path in sorted(files_dir.iterdir()):
+        if not path.is_file() or path.name.endswith(".metadata"):
+            continue
+        try:
+            project = project_of(path.name)
+        except ValueError:
+            continue
+        data = path.read_bytes()
+        meta = _read_metadata(path)
+        rp = None
+        if meta is not None:
+            rp = email.parser.BytesParser().parsebytes(meta).get("Requires-Python")
+        projects.setdefault(project, []).append(
+            IndexFile(
+                project,
+                path.name,
+                path,
+                hashlib.sha256(data).hexdigest(),
+                rp,
+                meta if path.name.endswith(".whl") else None,
+            )
+        )
+    return projects
+
+
+class Upstream(LoopbackServer):
+    def __init__(
+        self,
+        files_dir: str | Path,
+        *,
+        metadata: bool = True,
+        absolute_links: bool = False,
+    ) -> None:
+        self.files_dir = Path(files_dir)
+        self.metadata = metadata
+        self.absolute_links = absolute_links
+        self.fail_status: int | None = None
+        self.delay = 0.0
+        self.projects: dict[str, list[IndexFile]] = scan(self.files_dir)
+        super().__init__()
+        self.index_url = f"{self.base_url}/simple/"
+
+    def refresh(self) -> None:
+        projects = scan(self.files_dir)
+        with self.lock:
+            self.projects = projects
+
+    def file_url(self, filename: str) -> str:
+        return f"{self.base_url}/files/{filename}"
+
+    # -- pages -------------------------------------------------------------------------------
+
+    def _root_page(self) -> bytes:
+        links = "\n".join(
+            f'    <a href="/simple/{p}/">{p}</a>' for p in sorted(self.projects)
+        )
+        return (
+            "<!DOCTYPE html>\n<html>\n  <head>\n"
+            '    <meta name="pypi:repository-version" content="1.1">\n'
+            "    <title>Simple index</title>\n  </head>\n  <body>\n"
+            f"{links}\n  </body>\n</html>\n"
+        ).encode()
+
+    def _project_page(self, project: str, files: list[IndexFile]) -> bytes:
+        rows = []
+        for f in files:
+            href = (
+                self.file_url(f.filename) if self.absolute_links else f"../../files/{f.filename}"
+            )
+            attrs = f'href="{href}#sha256={f.sha256}"'
+            if f.requires_python:
+                attrs += f' data-requires-python="{html.escape(f.requires_python)}"'
+            if self.metadata and f.metadata is not None:
+                msha = hashlib.sha256(f.metadata).hexdigest()
+                attrs += f' data-dist-info-metadata="sha256={msha}"'
+                attrs += f' data-core-metadata="sha256={msha}"'
+            rows.append(f"    <a {attrs}>{f.filename}</a><br />")
+        return (
+            "<!DOCTYPE html>\n<html>\n  <head>\n"
+            '    <meta name="pypi:repository-version" content="1.1">\n'
+            f"    <title>Links for {project}</title>\n  </head>\n  <body>\n"
+            f"    <h1>Links for {project}</h1>\n" + "\n".join(rows) + "\n  </body>\n</html>\n"
+        ).encode()
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def handle(self, handler: QuietHandler) -> Response | None:
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail_status is not None:
+            return _text(self.fail_status, f"upstream fault {self.fail_status}\n")
+        if handler.command not in ("GET", "HEAD"):
+            return _text(405, "Method Not Allowed\n")
+        path = handler.path.split("?", 1)[0].split("#", 1)[0]
+        with self.lock:
+            projects = self.projects
+        if path == "/simple":
+            return _redirect("/simple/")
+        if path == "/simple/":
+            return _html(self._root_page())
+        if path.startswith("/simple/"):
+            name = path[len("/simple/") :]
+            bare = name.rstrip("/")
+            if not bare or "/" in bare:
+                return _text(404, "Not Found\n")
+            norm = normalize(bare)
+            if norm not in projects:
+                return _text(404, "Not Found\n")
+            if bare != norm or not name.endswith("/"):
+                return _redirect(f"/simple/{norm}/")
+            return _html(self._project_page(norm, projects[norm]))
+        if path.startswith("/files/"):
+            filename = path[len("/files/") :]
+            want_meta = filename.endswith(".metadata")
+            if want_meta:
+                filename = filename[: -len(".metadata")]
+            for files in projects.values():
+                for f in files:
+                    if f.filename != filename:
+                        continue
+                    if want_meta:
+                        if not self.metadata or f.metadata is None:
+                            return _text(404, "Not Found\n")
+                        return _bytes(f.metadata, "text/plain", f.sha256 + "-meta")
+                    return _bytes(f.path.read_bytes(), "application/octet-stream", f.sha256)
+            return _text(404, "Not Found\n")
+        return _text(404, "Not Found\n")
+
+
+def _text(status: int, text: str) -> Response:
+    return Response(status, [("Content-Type", "text/plain; charset=utf-8")], text.encode())
+
+
+def _html(body: bytes) -> Response:
+    return Response(
+        200,
+        [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("ETag", '"' + hashlib.sha256(body).hexdigest()[:32] + '"'),
+        ],
+        body,
+    )
+
+
+def _bytes(data: bytes, ctype: str, etag: str) -> Response:
+    return Response(200, [("Content-Type", ctype), ("ETag", f'"{etag[:32]}"')], data)
+
+
+def _redirect(location: str) -> Response:
+    return Response(301, [("Location", location), ("Content-Type", "text/plain")], b"")

@@ -1,0 +1,91 @@
+"""Shared fixtures: the loopback test bed (tests/bed/).
+
+Session-scoped: ``packages`` (tests.bed.wheels.StandardPackages), ``packages_dir`` (Path),
+``venv_factory`` (tests.bed.installers.VenvFactory).
+Function-scoped: ``upstream`` (the session's Upstream over ``packages_dir``; counters reset and
+faults cleared around every test), ``nexus`` (a fresh NexusDouble proxying ``upstream`` with
+repository ``pypi-proxy``), ``hanging_listener``, ``isolated_env`` (dict), ``venv`` (a fresh
+tests.bed.installers.Venv using ``isolated_env``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.bed import installers
+from tests.bed.httpbase import HangingListener
+from tests.bed.nexus_double import NexusDouble
+from tests.bed.upstream import Upstream
+from tests.bed.wheels import StandardPackages, standard_packages
+
+
+@pytest.fixture(scope="session")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> StandardPackages:
+    return standard_packages(tmp_path_factory.mktemp("packages"))
+
+
+@pytest.fixture(scope="session")
+def packages_dir(packages: StandardPackages) -> Path:
+    return packages.directory
+
+
+@pytest.fixture(scope="session")
+def _session_upstream(packages_dir: Path) -> Iterator[Upstream]:
+    server = Upstream(packages_dir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _clear(server: Upstream) -> None:
+    server.fail_status = None
+    server.delay = 0.0
+    server.reset_counters()
+
+
+@pytest.fixture
+def upstream(_session_upstream: Upstream) -> Iterator[Upstream]:
+    _clear(_session_upstream)
+    try:
+        yield _session_upstream
+    finally:
+        _clear(_session_upstream)
+
+
+@pytest.fixture
+def nexus(upstream: Upstream) -> Iterator[NexusDouble]:
+    double = NexusDouble(upstream.base_url, "pypi-proxy")
+    try:
+        yield double
+    finally:
+        double.stop()
+
+
+@pytest.fixture
+def hanging_listener() -> Iterator[HangingListener]:
+    listener = HangingListener()
+    try:
+        yield listener
+    finally:
+        listener.stop()
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    return installers.isolated_env(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def venv_factory(tmp_path_factory: pytest.TempPathFactory) -> installers.VenvFactory:
+    return installers.VenvFactory(tmp_path_factory.mktemp("venvs"))
+
+
+@pytest.fixture
+def venv(
+    venv_factory: installers.VenvFactory, tmp_path: Path, isolated_env: dict[str, str]
+) -> installers.Venv:
+    return venv_factory.new(tmp_path / "venv", isolated_env)
