@@ -1,0 +1,332 @@
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipnexus.cli import main
+from pipnexus.nexus import lint, values
+from pipnexus.nexus.values import Options
+
+
+def run_lint(
+    tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, list[str], str]:
+    path = tmp_path / "values.yaml"
+    path.write_text(textwrap.dedent(text))
+    rc = main(["nexus", "lint", *extra, str(path)])
+    captured = capsys.readouterr()
+    lines = [line.replace(str(path), "F") for line in captured.out.splitlines()]
+    return rc, lines, captured.err.replace(str(path), "F")
+
+
+# The values the team ended up with: retries/useTrustStore one level too high (lines 22, 23).
+TEAM_FINAL = """\
+rootPassword:
+  secret: nexus-admin
+  key: password
+persistence:
+  enabled: true
+config:
+  enabled: true
+  anonymous:
+    enabled: true
+  repos:
+    - name: pypi-proxy
+      format: pypi
+      type: proxy
+      online: true
+      storage:
+        blobStoreName: default
+        strictContentTypeValidation: true
+      proxy:
+        remoteUrl: https://pypi.org
+        contentMaxAge: 1440
+        metadataMaxAge: 1440
+      negativeCache:
+        enabled: true
+        timeToLive: 1440
+      httpClient:
+        blocked: false
+        autoBlock: true
+        retries: 3
+        useTrustStore: false
+"""
+
+
+def test_team_final_values_misplaced_http_client_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, lines, err = run_lint(tmp_path, TEAM_FINAL, capsys)
+    assert rc == 1
+    errors = [line for line in lines if ": warning: " not in line]
+    assert errors == [
+        "F:28: config.repos[0] (pypi-proxy): httpClient.retries is ignored by Nexus at this "
+        "level; did you mean httpClient.connection.retries?",
+        "F:29: config.repos[0] (pypi-proxy): httpClient.useTrustStore is ignored by Nexus at "
+        "this level; did you mean httpClient.connection.useTrustStore?",
+    ]
+    assert "F: 2 errors" in err
+
+
+# An earlier version: config nested under rootPassword (line 4) and no required fields.
+TEAM_EARLIER = """\
+rootPassword:
+  secret: nexus-admin
+  key: password
+  config:
+    enabled: true
+    repos:
+      - name: pypi-proxy
+        format: pypi
+        type: proxy
+        online: true
+        storage:
+          blobStoreName: default
+        proxy:
+          remoteUrl: https://pypi.org/simple
+persistence:
+  enabled: true
+"""
+
+
+def test_team_earlier_values_config_under_root_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, lines, _ = run_lint(tmp_path, TEAM_EARLIER, capsys)
+    assert rc == 1
+    assert lines[0].startswith("F:4: 'config' is nested under rootPassword")
+    assert "top-level key" in lines[0]
+    assert len(lines) == 1  # the misplaced block itself is not linted as the real config
+
+
+def test_required_fields_reported_at_their_parent_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = """\
+rootPassword:
+  secret: nexus-admin
+  key: password
+config:
+  enabled: true
+  repos:
+    - name: pypi-proxy
+      format: pypi
+      type: proxy
+      online: true
+      storage:
+        blobStoreName: default
+      proxy:
+        remoteUrl: https://pypi.org/simple
+"""
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "--quiet")
+    assert rc == 1
+    got = {(line.split(":")[1], line.split(": ", 2)[2].split(" (required")[0]) for line in lines}
+    assert ("11", "storage.strictContentTypeValidation: must not be null") in got
+    assert ("13", "proxy.contentMaxAge: must not be null") in got
+    assert ("13", "proxy.metadataMaxAge: must not be null") in got
+    assert ("7", "negativeCache: must not be null") in got
+    assert ("7", "httpClient: must not be null") in got
+    assert any(line.startswith("F:14:") and "ends in /simple" in line for line in lines)
+    # nothing about the children of missing parents
+    assert not any("negativeCache.enabled" in line for line in lines)
+
+
+def values_with(edit: str, old: str) -> str:
+    text = values.render(Options())
+    assert old in text
+    return text.replace(old, edit, 1)
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+@pytest.mark.parametrize(
+    "old, new, needle, message",
+    [
+        (
+            "remoteUrl: https://pypi.org",
+            "remoteUrl: https://pypi.org/simple/",
+            "remoteUrl:",
+            "ends in /simple",
+        ),
+        ("- name: pypi-proxy", "- name: _pypi", "- name:", "may not start with underscore"),
+        ("- name: pypi-proxy", "- name: pypi proxy", "- name:", "Only letters"),
+        (
+            "blobStoreName: default",
+            "blobStoreName: pypi",
+            "blobStoreName:",
+            "neither 'default' nor defined in config.blobStores",
+        ),
+        (
+            "createDefaultBlobStore: true",
+            "createDefaultBlobStore: false",
+            "blobStoreName:",
+            "createDefaultBlobStore is false",
+        ),
+        (
+            "  secret: nexus3-root-password",
+            "  secret:",
+            "# Needs rootPassword.secret|1",
+            "config.enabled needs rootPassword.secret",
+        ),
+        (
+            "  key: password",
+            "  key: password\n  password: hunter2",
+            "password: hunter2",
+            "unknown key rootPassword.password",
+        ),
+        (
+            "  key: password",
+            "  key: password\n  name: x",
+            "name: x",
+            "only rootPassword.secret and rootPassword.key exist",
+        ),
+        (
+            "          retries: 2",
+            "          retries: 20",
+            "retries: 20",
+            "httpClient.connection.retries: must be less than or equal to 10",
+        ),
+        (
+            "        timeToLive: 10",
+            "        timeToLive: 10\n        ttl: 5",
+            "ttl: 5",
+            "did you mean negativeCache.timeToLive",
+        ),
+        (
+            "        metadataMaxAge: 60",
+            "        metadataMaxAge: 60\n        timeToLive: 5",
+            "timeToLive: 5",
+            "did you mean negativeCache.timeToLive",
+        ),
+        (
+            "      online: true",
+            "      online: true\n      remote_url: x",
+            "remote_url",
+            "did you mean proxy.remoteUrl",
+        ),
+        (
+            "      online: true",
+            "      online: true\n      blobStoreName: x",
+            "blobStoreName: x",
+            "did you mean storage.blobStoreName",
+        ),
+        ("      type: proxy", "      type: pypi-proxy", "type: pypi", "chart 4.x form"),
+        (
+            "  anonymous:\n",
+            "  rootPassword:\n    secret: x\n  anonymous:\n",
+            "  rootPassword:",
+            "replaced by the top-level rootPassword",
+        ),
+        ("      format: pypi\n", "", "- name:", "format is missing"),
+    ],
+)
+def test_mistakes_are_caught_at_the_right_line(
+    old: str,
+    new: str,
+    needle: str,
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = values_with(new, old)
+    needle, _, offset = needle.partition("|")
+    expected_line = line_of(text, needle) + int(offset or 0)
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1, lines
+    hits = [line for line in lines if message in line]
+    assert hits, lines
+    assert hits[0].startswith(f"F:{expected_line}: "), (hits, expected_line)
+
+
+def test_config_nested_elsewhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = values.render(Options()) + "metrics:\n  enabled: false\n  config:\n    repos: []\n"
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1
+    n = len(text.splitlines()) - 1
+    assert lines == [
+        f"F:{n}: a 'config' block is nested under metrics, so the chart ignores "
+        "it; it must be a top-level key"
+    ]
+
+
+def test_repos_at_top_level(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, lines, _ = run_lint(tmp_path, "persistence:\n  enabled: true\nrepos: []\n", capsys)
+    assert rc == 1
+    assert lines == [
+        "F:3: 'repos' at the top level is ignored by the chart; it belongs under config"
+    ]
+
+
+def test_duplicate_repository_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = values.render(Options(docker_hub=True)).replace(
+        "- name: docker-hub", "- name: PYPI-proxy"
+    )
+    text = text.replace("8082/library", "x")
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "-q")
+    assert rc == 1
+    dup = [line for line in lines if "already used" in line]
+    assert dup and dup[0].startswith(f"F:{line_of(text, '- name: PYPI-proxy')}:")
+    assert any("must be lowercase" in line for line in lines)
+
+
+def test_realms_without_password_realm(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = values.render(Options(docker_hub=True)).replace("      - NexusAuthenticatingRealm\n", "")
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1
+    assert any("lacks NexusAuthenticatingRealm" in line for line in lines)
+
+
+def test_warnings_do_not_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = values.render(Options()).replace(
+        "persistence:\n  enabled: true", "persistence:\n  enabled: false"
+    )
+    text = text.replace(
+        "        removeQuarantined: false", "        removeQuarantined: false\n        mode: x"
+    )
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 0
+    assert len(lines) == 2 and all(": warning: " in line for line in lines)
+    assert "unknown key pypi.mode" in lines[1]
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "--quiet")
+    assert (rc, lines) == (0, [])
+
+
+@pytest.mark.parametrize(
+    "text, line, col",
+    [
+        ("config:\n  enabled: [true\n  repos: []\n", 3, 8),
+        ("a: 1\nb:\n\tc: 2\n", 3, 1),
+        ("config: 1\nconfig: 2\n", 2, 1),
+    ],
+)
+def test_invalid_yaml_is_file_line_col_exit_2(
+    text: str, line: int, col: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, lines, err = run_lint(tmp_path, text, capsys)
+    assert rc == 2
+    assert lines == []
+    assert err.count("\n") == 1
+    assert err.startswith(f"F:{line}:{col}: invalid YAML")
+
+
+def test_unreadable_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["nexus", "lint", str(tmp_path / "missing.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read" in err
+
+
+def test_non_mapping_documents(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_lint(tmp_path, "", capsys)[:2] == (1, ["F:1: empty values file"])
+    assert run_lint(tmp_path, "- a\n", capsys)[0] == 1
+    rc, lines, _ = run_lint(tmp_path, "rootPassword: hunter2\n", capsys)
+    assert rc == 1 and "takes no inline password" in lines[0]
+    assert "hunter2" not in "\n".join(lines)
+
+
+def test_lint_text_api() -> None:
+    problems = lint.lint_text(TEAM_FINAL)
+    assert [p.line for p in problems if not p.warning] == [28, 29]
