@@ -7,8 +7,10 @@ socket and joins the thread (bounded). ``HangingListener`` accepts connections a
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple, TypeVar
 
@@ -232,3 +234,39 @@ def port_is_open(port: int, host: str = HOST, timeout: float = 1.0) -> bool:
             return True
     except OSError:
         return False
+
+
+class Fetched(NamedTuple):
+    status: int
+    reason: str
+    headers: Any  # http.client.HTTPMessage: case-insensitive .get(), .get_all()
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+def fetch(
+    url: str,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = 10.0,
+) -> Fetched:
+    """One plain HTTP request with ``http.client`` (no redirects followed, no proxies).
+
+    Raises ``OSError`` (e.g. ``TimeoutError``, ``ConnectionRefusedError``) on transport errors.
+    """
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or HOST, parts.port or 80, timeout=timeout)
+    try:
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        conn.request(method, target, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return Fetched(resp.status, resp.reason, resp.headers, data)
+    finally:
+        conn.close()
