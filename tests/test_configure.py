@@ -1,0 +1,616 @@
+"""``pipnexus configure`` against the loopback Nexus double, run as the action runs it.
+
+Every run is a subprocess ``python3 -I -S`` with the project inserted on sys.path (as
+action.yml does), in an environment built from scratch.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from pipnexus import configure, gha
+from pipnexus.errors import InputError
+from tests.bed.httpbase import HangingListener, closed_url
+from tests.bed.nexus_double import NexusDouble
+from tests.bed.upstream import Upstream
+from tests.bed.wheels import standard_packages
+from tests.pythons import action_pythons
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main; "
+    "sys.exit(main(sys.argv[2:]))"
+)
+INSTALLER_VARS = {
+    "PIP_INDEX_URL", "PIP_TRUSTED_HOST", "UV_DEFAULT_INDEX", "UV_INDEX_URL",
+    "PIPENV_PYPI_MIRROR", "PDM_PYPI_URL", "PDM_PYPI_VERIFY_SSL", "POETRY_PYPI_MIRROR_URL",
+}
+URL_VARS = INSTALLER_VARS - {"PIP_TRUSTED_HOST", "PDM_PYPI_VERIFY_SSL"}
+FALLBACK = "https://fallback.example/simple"
+PASSWORD = "p@ss:w/rd%2F&é"
+
+
+class Run(NamedTuple):
+    rc: int
+    out: str
+    err: str
+    env: list[tuple[str, str]] | None  # GITHUB_ENV parsed with the runner's rules
+    outputs: dict[str, str]
+    summary: str
+
+    @property
+    def env_dict(self) -> dict[str, str]:
+        assert self.env is not None
+        return dict(self.env)
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
+    files = tmp_path_factory.mktemp("cfg-files")
+    standard_packages(files)
+    with Upstream(files) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def nexus(upstream: Upstream) -> Iterator[NexusDouble]:
+    with NexusDouble(upstream.base_url + "/") as double:
+        yield double
+
+
+def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    home = tmp_path / "home"
+    workspace = tmp_path / "workspace"
+    runner_temp = tmp_path / "runner-temp"
+    for d in (home, workspace, runner_temp):
+        d.mkdir(exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "GITHUB_WORKSPACE": str(workspace),
+        "RUNNER_TEMP": str(runner_temp),
+    }
+    env.update(extra)
+    return env
+
+
+def run_configure(
+    tmp_path: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    github: bool = True,
+    python: str = sys.executable,
+) -> Run:
+    full = dict(env) if env is not None else base_env(tmp_path)
+    files = {}
+    if github:
+        for name in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+            path = tmp_path / name.lower()
+            path.write_text("")
+            files[name] = path
+            full[name] = str(path)
+        full["GITHUB_ACTIONS"] = "true"
+    proc = subprocess.run(
+        [python, "-I", "-S", "-c", BOOT, str(ROOT), "configure", *args],
+        env=full, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if not github:
+        return Run(proc.returncode, proc.stdout, proc.stderr, None, {}, "")
+
+    def read(name: str) -> str:
+        return files[name].read_bytes().decode("utf-8")
+
+    return Run(
+        proc.returncode, proc.stdout, proc.stderr,
+        gha.parse_env_file(read("GITHUB_ENV")),
+        dict(gha.parse_env_file(read("GITHUB_OUTPUT"))),
+        read("GITHUB_STEP_SUMMARY"),
+    )
+
+
+# --- decisions ---------------------------------------------------------------------------
+
+
+def test_healthy_nexus_sets_every_installer_variable(tmp_path, nexus):
+    index = nexus.index_url()
+    r = run_configure(tmp_path, "--index-url", index, "--canary", "pip")
+    assert r.rc == 0, r.err
+    assert r.env == [
+        ("PIP_INDEX_URL", index),
+        ("PIP_TRUSTED_HOST", "127.0.0.1"),
+        ("UV_DEFAULT_INDEX", index),
+        ("UV_INDEX_URL", index),
+        ("PIPENV_PYPI_MIRROR", index),
+        ("PDM_PYPI_URL", index),
+        ("PDM_PYPI_VERIFY_SSL", "false"),
+        ("POETRY_PYPI_MIRROR_URL", index),
+    ]
+    assert r.outputs["source"] == "nexus"
+    assert r.outputs["index-url"] == index
+    assert r.outputs["trusted-host"] == "127.0.0.1"
+    assert r.outputs["reason"] == ""
+    assert int(r.outputs["latency-ms"]) >= 0
+    assert set(r.outputs) == set(configure.OUTPUTS)
+    assert "| healthy |" in r.summary and f"`{index}`" in r.summary
+    assert "`PIP_INDEX_URL`" in r.summary
+    assert "::warning" not in r.out
+
+
+def test_dead_nexus_falls_back_and_overrides_stale_values(tmp_path):
+    dead = closed_url() + "/repository/pypi-proxy/simple/"
+    env = base_env(
+        tmp_path,
+        PIP_INDEX_URL="http://stale.example/simple",
+        PIP_TRUSTED_HOST="stale.example",
+        PDM_PYPI_VERIFY_SSL="false",
+    )
+    r = run_configure(tmp_path, "--index-url", dead, "--fallback-index-url", FALLBACK, env=env)
+    assert r.rc == 0, r.err
+    got = r.env_dict
+    assert set(got) == INSTALLER_VARS
+    assert all(got[name] == FALLBACK for name in URL_VARS)
+    assert got["PIP_TRUSTED_HOST"] == "" and got["PDM_PYPI_VERIFY_SSL"] == "true"
+    assert r.outputs["source"] == "fallback"
+    assert r.outputs["reason"] == "refused"
+    assert r.outputs["index-url"] == FALLBACK
+    assert r.outputs["trusted-host"] == ""
+    warnings = [line for line in r.out.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 1 and "refused" in warnings[0] and FALLBACK in warnings[0]
+    assert "| unhealthy | refused |" in r.summary
+
+
+def test_http_fallback_is_trusted(tmp_path, upstream):
+    dead = closed_url() + "/repository/pypi-proxy/simple/"
+    r = run_configure(tmp_path, "--index-url", dead, "--fallback-index-url", upstream.index_url)
+    assert r.env_dict["PIP_TRUSTED_HOST"] == "127.0.0.1"
+    assert r.env_dict["PDM_PYPI_VERIFY_SSL"] == "false"
+    assert r.outputs["trusted-host"] == "127.0.0.1"
+
+
+def test_first_healthy_candidate_in_order_wins(tmp_path, nexus):
+    dead = closed_url() + "/repository/pypi-proxy/simple/"
+    r = run_configure(tmp_path, "--index-url", f"{dead} {nexus.index_url()}")
+    assert r.outputs["source"] == "nexus"
+    assert r.outputs["index-url"] == nexus.index_url()
+    assert r.summary.count("| unhealthy | refused |") == 1
+
+
+def test_require_nexus_fails_clearly_and_configures_nothing(tmp_path):
+    dead = closed_url() + "/repository/pypi-proxy/simple/"
+    r = run_configure(tmp_path, "--index-url", dead, "--require-nexus=true")
+    assert r.rc == 1
+    assert r.env == []
+    assert r.outputs["source"] == "none" and r.outputs["reason"] == "refused"
+    errors = [line for line in r.out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1
+    assert "require-nexus" in errors[0] and "refused" in errors[0]
+
+
+def test_require_nexus_false_spellings(tmp_path):
+    dead = closed_url() + "/repository/pypi-proxy/simple/"
+    for value in ("false", "False", ""):
+        r = run_configure(tmp_path, "--index-url", dead, f"--require-nexus={value}")
+        assert r.rc == 0 and r.outputs["source"] == "fallback"
+
+
+def _fault(double: NexusDouble, fault: str) -> None:
+    if fault == "offline":
+        double.set_online(False)
+    elif fault == "remote-unreachable":
+        double.remote_unreachable = True
+    elif fault == "remote-blocked":
+        double.block_remote()
+    elif fault == "anonymous-off":
+        double.anonymous_enabled = False
+    elif fault == "login-page":
+        double.login_page = True
+    elif fault == "read-only-unreadable":
+        double.readable = False
+
+
+@pytest.mark.parametrize(
+    "fault, reason",
+    [
+        ("offline", "unavailable"),
+        ("remote-unreachable", "remote-unreachable"),
+        ("remote-blocked", "remote-blocked"),
+        ("anonymous-off", "auth"),
+        ("login-page", "not-an-index"),
+        ("read-only-unreadable", "unavailable"),
+        ("unknown-repository", "not-found"),
+    ],
+)
+def test_each_fault_reaches_the_outputs(tmp_path, upstream, fault, reason):
+    # a fresh double per fault: nothing cached that could hide it
+    with NexusDouble(upstream.base_url + "/") as double:
+        _fault(double, fault)
+        index = double.index_url("nope" if fault == "unknown-repository" else None)
+        r = run_configure(tmp_path, "--index-url", index, "--fallback-index-url", FALLBACK)
+    assert r.rc == 0, r.err
+    assert r.outputs["source"] == "fallback"
+    assert r.outputs["reason"] == reason
+    assert f"| {reason} |" in r.summary
+
+
+def test_timeout_reason_with_a_listener_that_never_answers(tmp_path):
+    with HangingListener() as hanging:
+        index = f"http://127.0.0.1:{hanging.port}/repository/pypi-proxy/simple/"
+        r = run_configure(tmp_path, "--index-url", index, "--timeout", "0.5")
+    assert r.rc == 0, r.err
+    assert (r.outputs["source"], r.outputs["reason"]) == ("fallback", "timeout")
+
+
+# --- precedence --------------------------------------------------------------------------
+
+
+def _candidates(run: Run) -> list[str]:
+    return [c["url"] for c in json.loads(run.out)["candidates"]]
+
+
+def test_precedence_of_inputs_and_environment(tmp_path):
+    a, b, c, d = (f"{closed_url()}/{x}" for x in "abcd")
+    env = base_env(
+        tmp_path, PIPNEXUS_INDEX_URL=f"{c}/repository/r/simple/ {c}/two/",
+        PIPNEXUS_NEXUS_URL=d, PIPNEXUS_REPOSITORY="envrepo",
+    )
+
+    def candidates(*args: str, environ: Mapping[str, str] = env) -> list[str]:
+        r = run_configure(tmp_path, "--format", "json", *args, env=environ, github=False)
+        assert r.rc == 0, r.err
+        return _candidates(r)
+
+    assert candidates("--index-url", f"{a}/simple/", "--nexus-url", b) == [f"{a}/simple/"]
+    assert candidates("--index-url", "", "--nexus-url", b, "--repository", "") == [
+        f"{b}/repository/pypi-proxy/simple/"
+    ]
+    assert candidates("--nexus-url", b, "--repository", "mine") == [
+        f"{b}/repository/mine/simple/"
+    ]
+    assert candidates() == [f"{c}/repository/r/simple/", f"{c}/two/"]
+    no_list = {k: v for k, v in env.items() if k != "PIPNEXUS_INDEX_URL"}
+    assert candidates(environ=no_list) == [f"{d}/repository/envrepo/simple/"]
+    bare = {k: v for k, v in no_list.items() if not k.startswith("PIPNEXUS_")}
+    r = run_configure(tmp_path, "--format", "json", env=bare, github=False)
+    assert r.rc == 2 and "no package index" in r.err
+
+
+def test_json_decision_shape(tmp_path, nexus):
+    dead = closed_url() + "/repository/pypi-proxy/simple/"
+    r = run_configure(
+        tmp_path, "--format", "json", "--index-url", dead, "--index-url", nexus.index_url(),
+        github=False,
+    )
+    assert r.rc == 0
+    decision = json.loads(r.out)
+    assert list(decision) == [
+        "source", "index_url", "trusted_host", "reason", "latency_ms", "candidates"
+    ]
+    assert decision["source"] == "nexus" and decision["trusted_host"] == "127.0.0.1"
+    assert [list(c) for c in decision["candidates"]] == [
+        ["url", "healthy", "reason", "detail", "latency_ms"]
+    ] * 2
+    assert [c["healthy"] for c in decision["candidates"]] == [False, True]
+
+
+def test_shell_format_is_evaluable(tmp_path, nexus):
+    r = run_configure(tmp_path, "--format", "shell", "--index-url", nexus.index_url(),
+                      github=False)
+    assert r.rc == 0
+    script = r.out + '\nprintf "%s|%s" "$PIP_INDEX_URL" "$PIP_TRUSTED_HOST"'
+    shown = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
+    assert shown.stdout == f"{nexus.index_url()}|127.0.0.1"
+
+
+def test_dotenv_format(tmp_path, nexus):
+    r = run_configure(tmp_path, "--format", "dotenv", "--index-url", nexus.index_url(),
+                      github=False)
+    lines = dict(line.split("=", 1) for line in r.out.splitlines())
+    assert set(lines) == INSTALLER_VARS and lines["UV_DEFAULT_INDEX"] == nexus.index_url()
+
+
+def test_auto_format(tmp_path, nexus):
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--format", "auto")
+    assert r.out.count("::") == 0 or "export " not in r.out
+    assert r.outputs["source"] == "nexus"
+    outside = run_configure(tmp_path, "--index-url", nexus.index_url(), github=False)
+    assert "export PIP_INDEX_URL=" in outside.out
+
+
+# --- secrets -----------------------------------------------------------------------------
+
+
+def secret_forms(secret: str, user: str = "ci") -> list[str]:
+    return [
+        secret, quote(secret, safe=""), quote(secret), quote_plus(secret),
+        base64.b64encode(f"{user}:{secret}".encode()).decode(),
+    ]
+
+
+def assert_no_secret(text: str, secret: str, where: str) -> None:
+    for form in secret_forms(secret):
+        assert form not in text, f"{where} contains {form!r}"
+
+
+def _without_masks(out: str) -> str:
+    lines = out.splitlines()
+    masks = [i for i, line in enumerate(lines) if line.startswith("::add-mask::")]
+    # every mask comes before anything else is printed
+    assert masks == list(range(len(masks)))
+    return "\n".join(lines[len(masks):])
+
+
+@pytest.fixture
+def private_nexus(upstream: Upstream) -> Iterator[NexusDouble]:
+    with NexusDouble(upstream.base_url + "/") as double:
+        double.anonymous_enabled = False
+        double.users = {"ci": PASSWORD}
+        yield double
+
+
+@pytest.mark.parametrize("how", ["password-env", "url", "pipnexus-env"])
+def test_password_never_leaks(tmp_path, private_nexus, how):
+    index = private_nexus.index_url()
+    env = base_env(tmp_path)
+    args = ["--fallback-index-url", FALLBACK]
+    if how == "password-env":
+        env["NEXUS_SECRET"] = PASSWORD
+        args += ["--index-url", index, "--username", "ci", "--password-env", "NEXUS_SECRET"]
+    elif how == "url":
+        args += ["--index-url", index.replace("http://", f"http://ci:{quote(PASSWORD, safe='')}@")]
+    else:
+        env.update(PIPNEXUS_USERNAME="ci", PIPNEXUS_PASSWORD=PASSWORD, PIPNEXUS_INDEX_URL=index)
+    r = run_configure(tmp_path, *args, env=env)
+    assert r.rc == 0, r.err
+    assert r.outputs["source"] == "nexus", r.summary
+    masks = [line for line in r.out.splitlines() if line.startswith("::add-mask::")]
+    assert f"::add-mask::{gha.escape_data(PASSWORD)}" in masks
+    rest = _without_masks(r.out)
+    for text, where in ((rest, "stdout"), (r.err, "stderr"), (r.summary, "summary"),
+                        (json.dumps(r.outputs), "outputs")):
+        assert_no_secret(text, PASSWORD, where)
+    # the installers get the credentials, URL-encoded, in GITHUB_ENV only
+    credentialed = index.replace("http://", f"http://ci:{quote(PASSWORD, safe='')}@")
+    assert r.env_dict["PIP_INDEX_URL"] == credentialed
+    assert f"::add-mask::{gha.escape_data(credentialed)}" in masks
+    assert r.outputs["index-url"] == index.replace("http://", "http://ci:***@")
+    as_json = run_configure(tmp_path, *args, "--format", "json", env=env, github=False)
+    assert_no_secret(as_json.out, PASSWORD, "json")
+    assert_no_secret(as_json.err, PASSWORD, "json stderr")
+
+
+def test_password_not_in_errors(tmp_path):
+    env = base_env(tmp_path, NEXUS_SECRET=PASSWORD)
+    bad = f"ftp://ci:{quote(PASSWORD, safe='')}@host/simple/"
+    r = run_configure(tmp_path, "--index-url", bad, "--password-env", "NEXUS_SECRET", env=env)
+    assert r.rc == 2
+    assert r.env == [] and r.outputs == {}
+    rest = _without_masks(r.out)
+    assert "::error" in rest
+    for text in (rest, r.err):
+        assert_no_secret(text, PASSWORD, "error output")
+
+
+def test_wrong_password_is_auth(tmp_path, private_nexus):
+    env = base_env(tmp_path, NEXUS_SECRET="wrong")
+    r = run_configure(
+        tmp_path, "--index-url", private_nexus.index_url(), "--username", "ci",
+        "--password-env", "NEXUS_SECRET", "--fallback-index-url", FALLBACK, env=env,
+    )
+    assert (r.outputs["source"], r.outputs["reason"]) == ("fallback", "auth")
+
+
+# --- hostile input -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--fallback-index-url", "https://pypi.org/simple\nLD_PRELOAD=/tmp/x.so"],
+        ["--index-url", "http://h/simple/\rPATH=/tmp"],
+        ["--index-url", "javascript:alert(1)"],
+        ["--index-url", "file:///etc/passwd"],
+        ["--index-url", "no-scheme/simple"],
+        ["--index-url", "http://h/" + "a" * 100_000],  # (one argv string is at most 128 KiB)
+        ["--username", "ci\nEVIL=1", "--index-url", "http://h/simple/"],
+        ["--timeout", "nan", "--index-url", "http://h/simple/"],
+        ["--timeout", "-1", "--index-url", "http://h/simple/"],
+        ["--canary", "../etc", "--index-url", "http://h/simple/"],
+        ["--pip-conf", "everywhere", "--index-url", "http://h/simple/"],
+        ["--require-nexus=maybe", "--index-url", "http://h/simple/"],
+        ["--format", "xml", "--index-url", "http://h/simple/"],
+        ["--ca-cert", "/nonexistent/ca.pem", "--index-url", "https://h/simple/"],
+        ["--password-env", "A=B", "--index-url", "http://h/simple/"],
+    ],
+)
+def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args):
+    r = run_configure(tmp_path, *args)
+    assert r.rc == 2
+    assert r.env == [] and r.outputs == {} and r.summary == ""
+    err_lines = [line for line in r.err.splitlines() if line]
+    assert len(err_lines) == 1 and err_lines[0].startswith("pipnexus configure: error: ")
+    assert len(err_lines[0]) < 400
+    errors = [line for line in r.out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "\n" not in errors[0]
+
+
+def test_hostile_environment_values_cannot_inject(tmp_path, nexus):
+    env = base_env(
+        tmp_path,
+        PIP_EXTRA_INDEX_URL="http://x/\nINJECTED=1",
+        PIPNEXUS_REPOSITORY="pypi-proxy",
+    )
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), env=env)
+    assert r.rc == 0
+    assert {name for name, _ in r.env or []} == INSTALLER_VARS
+    # the warning about the extra index is one annotation line
+    warn = [line for line in r.out.splitlines() if "PIP_EXTRA_INDEX_URL" in line]
+    assert len(warn) == 1 and warn[0].startswith("::warning")
+    assert not any(line.startswith("INJECTED") for line in r.out.splitlines())
+
+
+# --- pip config --------------------------------------------------------------------------
+
+
+def test_pip_conf_user_merges_existing_keys(tmp_path, nexus):
+    env = base_env(tmp_path)
+    conf = Path(env["HOME"]) / ".config" / "pip" / "pip.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(
+        "[global]\nbreak-system-packages = true\ntimeout = 60\n"
+        "[install]\nindex-url = http://old.example/simple\nno-warn-script-location = 1\n"
+    )
+    conf.chmod(0o640)
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--pip-conf", "user", env=env)
+    assert r.rc == 0, r.err
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    parser.read(conf)
+    assert parser.get("global", "break-system-packages") == "true"
+    assert parser.get("global", "timeout") == "60"
+    assert parser.get("global", "index-url") == nexus.index_url()
+    assert parser.get("global", "trusted-host") == "127.0.0.1"
+    assert parser.get("install", "index-url") == nexus.index_url()
+    assert parser.get("install", "no-warn-script-location") == "1"
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o640
+    assert "PIP_CONFIG_FILE" not in r.env_dict
+
+
+def test_pip_conf_file_seeds_from_user_and_sets_pip_config_file(tmp_path, nexus):
+    env = base_env(tmp_path)
+    user = Path(env["HOME"]) / ".config" / "pip" / "pip.conf"
+    user.parent.mkdir(parents=True)
+    user.write_text("[global]\nbreak-system-packages = true\n")
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--pip-conf", "file", env=env)
+    assert r.rc == 0, r.err
+    path = Path(r.env_dict["PIP_CONFIG_FILE"])
+    assert path.parent.parent == Path(env["RUNNER_TEMP"])
+    text = path.read_text()
+    assert "break-system-packages = true" in text and nexus.index_url() in text
+    assert user.read_text() == "[global]\nbreak-system-packages = true\n"
+
+
+def test_pip_conf_with_credentials_is_private(tmp_path, private_nexus):
+    env = base_env(tmp_path, NEXUS_SECRET=PASSWORD)
+    target = tmp_path / "conf" / "pip.conf"
+    r = run_configure(
+        tmp_path, "--index-url", private_nexus.index_url(), "--username", "ci",
+        "--password-env", "NEXUS_SECRET", "--pip-conf", "global", "--pip-conf-path",
+        str(target), env=env,
+    )
+    assert r.rc == 0, r.err
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert quote(PASSWORD, safe="") in target.read_text()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_pip_conf_global_not_writable_is_clear(tmp_path, nexus):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--pip-conf", "global",
+                      "--pip-conf-path", str(locked / "pip.conf"))
+    assert r.rc == 2 and "permission denied" in r.err
+    assert r.env == []
+
+
+def test_merge_pip_conf_rejects_garbage():
+    with pytest.raises(InputError):
+        configure.merge_pip_conf("no section header\n", "http://x/simple", None, None)
+
+
+# --- CA ----------------------------------------------------------------------------------
+
+
+def test_ca_bundle_combines_system_and_private_ca(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nPRIVATE\n-----END CERTIFICATE-----\n")
+    path, warnings = configure.write_ca_bundle(str(ca), str(tmp_path))
+    data = Path(path).read_text()
+    assert data.endswith(ca.read_text())
+    system = configure.system_ca_file()
+    if system:
+        assert data.startswith(Path(system).read_text().rstrip("\n")) and not warnings
+    env = configure.installer_env("https://n/simple/", None, path)
+    assert env["PIP_CERT"] == env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == path
+    assert env["PIP_TRUSTED_HOST"] == "" and env["PDM_PYPI_VERIFY_SSL"] == "true"
+
+
+# --- warnings about what bypasses the proxy ----------------------------------------------
+
+
+def test_bypass_warnings_point_at_file_and_line(tmp_path, nexus):
+    env = base_env(tmp_path)
+    ws = Path(env["GITHUB_WORKSPACE"])
+    (ws / "requirements.txt").write_text("# deps\nrequests\n-i https://pypi.org/simple\n")
+    (ws / "sub").mkdir()
+    (ws / "sub" / "dev-requirements.txt").write_text("--extra-index-url=https://x/simple\n")
+    (ws / "uv.lock").write_text("version = 1\n")
+    (ws / "pyproject.toml").write_text("[project]\nname = 'x'\n\n[tool.poetry]\nname = 'x'\n")
+    (ws / "requirements.in").write_text("requests\n")
+    (ws / "node_modules").mkdir()
+    (ws / "node_modules" / "requirements.txt").write_text("-i http://ignored/\n")
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), env=env)
+    warnings = [line for line in r.out.splitlines() if line.startswith("::warning")]
+    joined = "\n".join(warnings)
+    assert "file=requirements.txt,line=3," in joined
+    assert "file=sub/dev-requirements.txt,line=1," in joined
+    assert "file=uv.lock,line=1," in joined and "uv export --frozen" in joined
+    assert "file=pyproject.toml,line=4," in joined and "poetry-plugin-pypi-mirror" in joined
+    assert "file=requirements.in,line=1," in joined and "no-emit-index-url" in joined
+    assert "ignored" not in joined and "node_modules" not in joined
+    assert len(warnings) == 5
+    assert "Warnings:" in r.summary
+
+    quiet = run_configure(tmp_path, "--index-url", nexus.index_url(), "--no-warnings", env=env)
+    assert "::warning" not in quiet.out
+
+
+def test_pip_tools_config_and_mirror_plugin_silence_warnings(tmp_path, nexus):
+    env = base_env(tmp_path)
+    ws = Path(env["GITHUB_WORKSPACE"])
+    (ws / "requirements.in").write_text("requests\n")
+    (ws / "pyproject.toml").write_text(
+        "[tool.poetry]\nname = 'x'\n[tool.poetry.requires-plugins]\n"
+        "poetry-plugin-pypi-mirror = '>=0.6'\n[tool.pip-tools]\nemit-index-url = false\n"
+    )
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), env=env)
+    assert "::warning" not in r.out, r.out
+
+
+def test_project_dir_option(tmp_path, nexus):
+    project = tmp_path / "elsewhere"
+    project.mkdir()
+    (project / "uv.lock").write_text("")
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--project-dir", str(project),
+                      "--format", "shell", github=False)
+    assert "uv.lock" in r.err and r.rc == 0
+
+
+# --- interpreters ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("python", action_pythons())
+def test_runs_under_each_supported_python_without_site(tmp_path, nexus, python):
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), python=python)
+    assert r.rc == 0, r.err
+    assert r.outputs["source"] == "nexus"
+
+
+def test_github_format_needs_github_env(tmp_path, nexus):
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--format", "github",
+                      github=False)
+    assert r.rc == 2 and "GITHUB_ENV" in r.err
