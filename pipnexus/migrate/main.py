@@ -1,13 +1,173 @@
-"""Placeholder: filled in by its issue."""
+"""`pipnexus migrate`: command line. Standard library only at import time."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from pipnexus.errors import InputError
+from pipnexus.migrate.model import ALL_CACHES, DEFAULT_ACTION_REF, STRATEGIES, Options
+
+_ACTION_REF = re.compile(
+    r"^(?:\./[A-Za-z0-9_./-]*|[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[A-Za-z0-9_./+-]+)$"
+)
+# below this many files a process pool costs more than it saves
+_POOL_MIN_FILES = 48
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH",
+        help="workflow/action files or directories (default: .github/ of the current directory; "
+        "directories are searched for workflows/*.yml|yaml and action.yml|yaml)",
+    )
+    mode = parser.add_argument_group("mode (default: rewrite files in place)")
+    mode.add_argument("--diff", action="store_true",
+                      help="print a unified diff (coloured on a terminal), change nothing")
+    mode.add_argument("--check", action="store_true",
+                      help="change nothing, exit 1 if any file would change")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="report format (default: text)")
+    parser.add_argument("--action-ref", default=DEFAULT_ACTION_REF, metavar="OWNER/REPO@REF",
+                        help=f"what the inserted step uses (default: {DEFAULT_ACTION_REF})")
+    parser.add_argument("--caches", default=",".join(ALL_CACHES), metavar="LIST",
+                        help="comma-separated caches to drop, of pip,pipenv,poetry,uv "
+                        "(default: all four)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="remove",
+                        help="remove: drop the caches (default); conditional: keep them, used "
+                        "only when the pipnexus step did not pick Nexus")
+
+
+class FileReport(NamedTuple):
+    path: str
+    changed: bool
+    written: bool
+    error: tuple[int, int, str] | None
+    changes: list[tuple[int, str, str]]
+    findings: list[tuple[int, int, str, str]]
+    diff: str
+
+
+def _options(args: argparse.Namespace) -> Options:
+    caches = [c.strip().lower() for c in args.caches.split(",") if c.strip()]
+    bad = [c for c in caches if c not in ALL_CACHES]
+    if bad or not caches:
+        raise InputError(f"--caches: unknown cache {', '.join(bad) or '(empty)'}; "
+                         f"choose from {','.join(ALL_CACHES)}")
+    ref = args.action_ref.strip()
+    if not _ACTION_REF.match(ref):
+        raise InputError(f"--action-ref {ref!r}: expected OWNER/REPO[/PATH]@REF or ./PATH")
+    return Options(caches=frozenset(caches), action_ref=ref, strategy=args.strategy)
+
+
+def process(path: str, options: Options, write: bool, want_diff: bool, color: bool) -> FileReport:
+    """Migrate one file on disk (run in a worker process for large batches)."""
+    from pipnexus.migrate import files
+    from pipnexus.migrate.diff import unified_diff
+    from pipnexus.migrate.driver import migrate_text
+
+    p = Path(path)
+    text = files.read_text(p)
+    if isinstance(text, files.ReadError):
+        return FileReport(path, False, False, tuple(text), [], [], "")  # type: ignore[arg-type]
+    if (files.repo_root(p) / "uv.lock").is_file():
+        options = options._replace(uv_lock=True)
+    result = migrate_text(text, path, options)
+    findings = [tuple(f) for f in result.findings]
+    if result.error:
+        e = result.error
+        return FileReport(path, False, False, (e.line, e.col, e.message), [], findings, "")  # type: ignore[arg-type]
+    changes = [(c.line, c.rule, c.message) for c in result.changes]
+    diff = unified_diff(path, text, result.new_text, color) if want_diff and result.changed else ""
+    if result.changed and write:
+        problem = files.write_atomic(p, result.new_text)
+        if problem:
+            return FileReport(path, True, False, (1, 1, problem), changes, findings, diff)  # type: ignore[arg-type]
+        return FileReport(path, True, True, None, changes, findings, diff)  # type: ignore[arg-type]
+    return FileReport(path, result.changed, False, None, changes, findings, diff)  # type: ignore[arg-type]
+
+
+def _run_all(paths: list[str], options: Options, write: bool, want_diff: bool,
+             color: bool) -> list[FileReport]:
+    workers = min(os.cpu_count() or 1, 8)
+    if len(paths) < _POOL_MIN_FILES or workers < 2:
+        return [process(p, options, write, want_diff, color) for p in paths]
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = len(paths)
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(
+            process, paths, [options] * n, [write] * n, [want_diff] * n, [color] * n,
+            chunksize=max(1, n // (workers * 4)),
+        ))
+
+
+def _summary(report: FileReport) -> str:
+    counts = Counter(rule for _line, rule, _msg in report.changes)
+    return ", ".join(f"{rule} x{n}" if n > 1 else rule for rule, n in counts.items())
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("probe")
+    from pipnexus.migrate import files
+
+    options = _options(args)
+    raw_paths = list(args.paths)
+    if not raw_paths:
+        if not Path(".github").is_dir():
+            raise InputError("no PATH given and no .github/ directory here")
+        raw_paths = [".github"]
+    found, problems = files.discover(raw_paths)
+    write = not (args.check or args.diff)
+    color = bool(args.diff) and args.format == "text" and sys.stdout.isatty()
+    reports = _run_all([str(p) for p in found], options, write, bool(args.diff), color)
+    errors = len(problems) + sum(1 for r in reports if r.error)
+    changed = sum(1 for r in reports if r.changed)
+
+    if args.format == "json":
+        doc: dict[str, Any] = {
+            "files": [_json_file(r, args.diff) for r in reports],
+            "errors": [{"path": p, "message": m} for p, m in problems],
+            "summary": {"files": len(reports), "changed": changed, "errors": errors,
+                        "written": sum(1 for r in reports if r.written)},
+        }
+        print(json.dumps(doc, indent=2))
+    else:
+        for raw, message in problems:
+            print(f"{raw}: {message}", file=sys.stderr)
+        for r in reports:
+            for line, col, _code, message in r.findings:
+                print(f"{r.path}:{line}:{col}: warning: {message}", file=sys.stderr)
+            if r.error:
+                line, col, message = r.error
+                print(f"{r.path}:{line}:{col}: {message}", file=sys.stderr)
+            if r.diff:
+                sys.stdout.write(r.diff)
+            if r.changed and not args.diff:
+                verb = "rewrote" if r.written else "would rewrite"
+                if not r.error:
+                    print(f"{verb} {r.path} ({_summary(r)})")
+    if errors:
+        return 2
+    if args.check and changed:
+        return 1
+    return 0
+
+
+def _json_file(r: FileReport, with_diff: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "path": r.path,
+        "changed": r.changed,
+        "written": r.written,
+        "error": None if r.error is None else dict(zip(("line", "col", "message"), r.error)),
+        "changes": [{"line": line, "rule": rule, "message": msg} for line, rule, msg in r.changes],
+        "findings": [dict(zip(("line", "col", "code", "message"), f)) for f in r.findings],
+    }
+    if with_diff:
+        out["diff"] = r.diff
+    return out

@@ -1,0 +1,183 @@
+"""Run every rule over one file's text, apply the edits back to front, verify, return the result."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode
+
+from pipnexus.migrate import cache_step, insert_step, report, setup_python, setup_uv
+from pipnexus.migrate.model import Change, DataOp, Edit, Finding, MigrateResult, Options
+from pipnexus.migrate.text import Text
+from pipnexus.migrate.tree import Doc, compose, get, load, step_lists
+
+# Files without any of these words cannot need a change: they are not even parsed.
+TRIGGER = re.compile(r"setup-python|actions/cache|setup-uv|pip|\buvx?\b|poetry|pdm|tox|nox|hatch")
+RULES = (setup_python.fix, setup_uv.fix, cache_step.fix, insert_step.fix)
+
+
+def _error(text: str, line: int, col: int, message: str) -> MigrateResult:
+    return MigrateResult(text, (), (), Finding(line, col, "error", message))
+
+
+def _yaml_error(text: str, offset: int, e: YAMLError) -> MigrateResult:
+    mark = None
+    if isinstance(e, MarkedYAMLError):
+        mark = e.problem_mark or e.context_mark
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    if mark is None:
+        return _error(text, 1, 1, f"invalid YAML: {problem}")
+    line, col = Text(text[offset:]).position(min(mark.index, len(text) - offset))
+    return _error(text, line, col, f"invalid YAML: {problem}")
+
+
+def migrate_text(
+    text: str, path: str = "<string>", options: Options | None = None
+) -> MigrateResult:
+    """Pure function: the migrated text of one workflow/action file, with changes and findings."""
+    options = options or Options()
+    offset = 1 if text.startswith("\ufeff") else 0
+    body = text[offset:]
+    if not body.strip():
+        return _error(text, 1, 1, "empty file")
+    if "\0" in body:
+        return _error(text, 1, 1, "binary file (contains NUL bytes)")
+    if not TRIGGER.search(body):
+        return MigrateResult(text, (), (), None)
+    try:
+        root, aliases, data = compose(body)
+    except YAMLError as e:
+        return _yaml_error(text, offset, e)
+    except RecursionError:
+        return _error(text, 1, 1, "invalid YAML: nested too deeply")
+    if root is None:
+        return _error(text, 1, 1, "empty file (no YAML document)")
+    is_workflow = get(root, "jobs") is not None or get(root, "runs") is not None
+    if not isinstance(root, MappingNode) or not is_workflow:
+        return _error(text, 1, 1, "not a GitHub Actions workflow or action (no `jobs:` or `runs:`)")
+    doc = Doc(Text(body), root, aliases)
+    lists = list(step_lists(doc))
+    candidates: list[Change] = []
+    findings: list[Finding] = []
+    for sl in lists:
+        for rule in RULES:
+            for item in rule(doc, sl, options):
+                _route(item, candidates, findings)
+    findings.extend(report.findings(doc, lists, options))
+    changes = _select(doc, candidates, findings)
+    findings = sorted(set(findings), key=lambda f: (f.line, f.col, f.code, f.message))
+    if not changes:
+        return MigrateResult(text, (), tuple(findings), None)
+    new_body = apply_edits(body, [e for c in changes for e in c.edits])
+    problem = verify(data, new_body, [op for c in changes for op in c.ops])
+    if problem:
+        return _error(text, 1, 1, f"refusing to rewrite: {problem}; file left unchanged")
+    return MigrateResult(text[:offset] + new_body, tuple(changes), tuple(findings), None)
+
+
+def _route(item: Change | Finding, changes: list[Change], findings: list[Finding]) -> None:
+    if isinstance(item, Change):
+        changes.append(item)
+    else:
+        findings.append(item)
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    if a.start == a.end or b.start == b.end:
+        # an insertion conflicts only with a deletion strictly around it
+        return (a.start < b.start < a.end) or (b.start < a.start < b.end)
+    return a.start < b.end and b.start < a.end
+
+
+def _select(doc: Doc, candidates: list[Change], findings: list[Finding]) -> list[Change]:
+    """Accept changes in order, dropping one that overlaps or would orphan an alias."""
+    accepted: list[Change] = []
+    taken: list[Edit] = []
+    alias_uses: dict[str, list[int]] = {}
+    for use in doc.aliases.values():
+        alias_uses.setdefault(use.anchor, []).append(use.start)
+    for change in candidates:
+        if any(_overlaps(e, t) for e in change.edits for t in taken):
+            findings.append(Finding(change.line, 1, "conflict", f"{change.message}: skipped "
+                                    "(overlaps another change)"))
+            continue
+        if _orphans_alias(doc, change, alias_uses):
+            findings.append(Finding(change.line, 1, "anchor-kept", f"{change.message}: skipped "
+                                    "(it would delete an anchor that an alias still uses)"))
+            continue
+        accepted.append(change)
+        taken.extend(change.edits)
+    return accepted
+
+
+def _orphans_alias(doc: Doc, change: Change, alias_uses: dict[str, list[int]]) -> bool:
+    deleted = [e for e in change.edits if e.end > e.start]
+    for name, node in doc.anchors.items():
+        at = int(node.start_mark.index)
+        if any(e.start <= at < e.end for e in deleted):
+            for use in alias_uses.get(name, []):
+                if not any(e.start <= use < e.end for e in deleted):
+                    return True
+    return False
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """Apply non-overlapping edits back to front; equal insertion points keep their order."""
+    order = sorted(range(len(edits)), key=lambda i: (edits[i].start, edits[i].end, i))
+    for i in reversed(order):
+        e = edits[i]
+        text = text[: e.start] + e.replacement + text[e.end :]
+    return text
+
+
+def apply_ops(data: Any, ops: list[DataOp]) -> Any:
+    """The input data with `ops` applied (mutates and returns `data`)."""
+    lists: dict[int, tuple[list[Any], set[int], dict[int, list[Any]], dict[int, Any]]] = {}
+    maps: list[tuple[DataOp, dict[Any, Any]]] = []
+    for op in ops:
+        parent = data
+        for key in op.path[:-1]:
+            parent = parent[key]
+        key = op.path[-1]
+        if isinstance(parent, list):
+            entry = lists.setdefault(id(parent), (parent, set(), {}, {}))
+            assert isinstance(key, int)
+            if op.kind == "delete":
+                entry[1].add(key)
+            elif op.kind == "insert":
+                entry[2].setdefault(key, []).append(op.value)
+            else:
+                entry[3][key] = op.value
+        else:
+            maps.append((op, parent))
+    for op, parent in maps:
+        if op.kind == "delete":
+            del parent[op.path[-1]]
+        else:
+            parent[op.path[-1]] = op.value
+    for items, deletes, inserts, sets in lists.values():
+        new: list[Any] = []
+        for i, item in enumerate(items):
+            new.extend(inserts.get(i, []))
+            if i not in deletes:
+                new.append(sets.get(i, item))
+        new.extend(inserts.get(len(items), []))
+        items[:] = new
+    return data
+
+
+def verify(data: Any, new_text: str, ops: list[DataOp]) -> str | None:
+    """None when `new_text` parses to exactly `data` with `ops` applied, else what went wrong."""
+    try:
+        actual = load(new_text)
+    except YAMLError as e:
+        return f"the result would not parse ({str(e).splitlines()[0]})"
+    try:
+        expected = apply_ops(data, ops)
+    except (KeyError, IndexError, TypeError) as e:
+        return f"internal error applying the intended change ({e!r})"
+    if actual != expected:
+        return "the result's data differs from the intended change"
+    return None

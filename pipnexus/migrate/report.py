@@ -1,0 +1,89 @@
+"""Rule 6: report-only findings — things that would still bypass the proxy. Never rewritten."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+from pipnexus.migrate.model import Finding, Options
+from pipnexus.migrate.tree import Doc, StepList, get, get_pair, key_str
+
+INDEX_ENV = (
+    "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL",
+    "UV_DEFAULT_INDEX", "UV_INDEX",
+)
+_INDEX_OPT = re.compile(r"(?<![\w-])(--index-url|--extra-index-url)(?=[\s=]|$)", re.M)
+_PIP_INSTALL = re.compile(r"\b(?:pip[\d.]*|uv\s+pip)\s+(?:install|download|wheel)\b")
+_SHORT_I = re.compile(r"(?<=\s)-i(?=\s)")
+_UV_FROZEN = re.compile(r"\buv\s+(?:sync|run|export)\b[^\n]*?(--frozen|--locked)\b")
+_POETRY = re.compile(r"\bpoetry\s+(?:install|add|update|lock|sync|run|build)\b|snok/install-poetry")
+_POETRY_MIRROR = re.compile(r"poetry-plugin-pypi-mirror|POETRY_PYPI_MIRROR_URL")
+
+
+def _env_findings(doc: Doc, mapping: object, where: str) -> Iterator[Finding]:
+    env = get(mapping if isinstance(mapping, MappingNode) else None, "env")
+    if not isinstance(env, MappingNode):
+        return
+    for key, _value in env.value:
+        name = key_str(key)
+        if name and name.upper() in INDEX_ENV:
+            line, col = doc.text.position(doc.start(key))
+            yield Finding(
+                line, col, "index-env",
+                f"{where} env sets {name}: it overrides the index pipnexus configures",
+            )
+
+
+def findings(doc: Doc, lists: list[StepList], options: Options) -> Iterator[Finding]:
+    text = doc.text
+    yield from _env_findings(doc, doc.root, "workflow")
+    jobs = get(doc.root, "jobs")
+    if isinstance(jobs, MappingNode):
+        for key, job in jobs.value:
+            yield from _env_findings(doc, job, f"job `{key_str(key)}`")
+    for sl in lists:
+        for step in sl.steps:
+            if step.alias:
+                continue
+            yield from _env_findings(doc, step.node, "step")
+            run = get_pair(step.node, "run")
+            if not run or not isinstance(run[2], ScalarNode):
+                continue
+            start, end = doc.start(run[2]), doc.end(run[2])
+            raw = text.text[start:end]
+            for m in _INDEX_OPT.finditer(raw):
+                line, col = text.position(start + m.start())
+                yield Finding(
+                    line, col, "index-url-in-run",
+                    f"`{m.group(1)}` in a run script bypasses the index pipnexus configures",
+                )
+            offset = 0
+            for raw_line in raw.splitlines(keepends=True):
+                if _PIP_INSTALL.search(raw_line):
+                    for m in _SHORT_I.finditer(raw_line):
+                        line, col = text.position(start + offset + m.start())
+                        yield Finding(
+                            line, col, "index-url-in-run",
+                            "`-i` in a run script bypasses the index pipnexus configures",
+                        )
+                offset += len(raw_line)
+            if options.uv_lock:
+                for m in _UV_FROZEN.finditer(raw):
+                    line, col = text.position(start + m.start())
+                    yield Finding(
+                        line, col, "uv-frozen-lock",
+                        f"`{m.group(0).strip()}` with a uv.lock: uv downloads from the URLs "
+                        "recorded in the lock file, not from the proxy; re-lock against the "
+                        "proxy or drop the lock-file flag",
+                    )
+    if not _POETRY_MIRROR.search(text.text):
+        poetry = _POETRY.search(text.text)
+        if poetry:
+            line, col = text.position(poetry.start())
+            yield Finding(
+                line, col, "poetry-no-mirror",
+                "poetry ignores PIP_INDEX_URL: add poetry-plugin-pypi-mirror (`poetry self add "
+                "poetry-plugin-pypi-mirror`) so pipnexus can point it at the proxy",
+            )
