@@ -279,12 +279,17 @@ def _decode_content(body: bytes, encoding: str, limit: int) -> tuple[bytes, bool
         raise _Failure("bad-response", f"unsupported Content-Encoding {_clean(encoding, 40)!r}")
     import zlib
 
-    for wbits in (47, -15):  # gzip or zlib header; raw deflate
+    # gzip or zlib header; "deflate" is sometimes sent raw, without the zlib header
+    for wbits in (47,) if "gzip" in encoding else (47, -15):
+        decoder = zlib.decompressobj(wbits)
         try:
-            out = zlib.decompressobj(wbits).decompress(body, limit + 1)
+            out = decoder.decompress(body, limit + 1)
         except zlib.error:
             continue
-        return out[:limit], len(out) > limit
+        if len(out) > limit:
+            return out[:limit], True
+        if decoder.eof:
+            return out, False
     raise _Failure("bad-response", "the compressed body is malformed")
 
 
@@ -769,14 +774,26 @@ def probe(
     return [r for r in results if r is not None]
 
 
-def _timeout_arg(value: str) -> float:
+def _parse_timeout(value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value[:40]!r}") from None
-    if not 0 < seconds <= MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_TIMEOUT:g}")
+        raise InputError("--timeout must be a number of seconds") from None
+    if not 0 < seconds <= MAX_TIMEOUT:  # also rejects NaN
+        raise InputError(f"--timeout must be more than 0 and at most {MAX_TIMEOUT:g} seconds")
     return seconds
+
+
+def read_password_env(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """The password held by the environment variable ``name`` (``--password-env``)."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    if not re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", name):
+        # never echo it: it may be a password given by mistake
+        raise InputError("--password-env takes the NAME of an environment variable")
+    password = env.get(name)
+    if not password:
+        raise InputError(f"the environment variable {name} (--password-env) is not set or empty")
+    return password
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -801,8 +818,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_timeout_arg,
-        default=DEFAULT_TIMEOUT,
+        default=str(DEFAULT_TIMEOUT),
         metavar="SECONDS",
         help=f"one deadline for all candidates together (default: {DEFAULT_TIMEOUT:g})",
     )
@@ -814,6 +830,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="name of the environment variable holding the password (never on the command line)",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    # "--password x" must not be taken as an abbreviation of --password-env, nor be echoed
+    # by argparse as an unrecognised argument: accept it only to refuse it in run()
+    parser.allow_abbrev = False
+    parser.add_argument("--password", dest="password_on_cli", help=argparse.SUPPRESS)
     parser.epilog = (
         "Without --index-url/--nexus-url the candidates come from PIPNEXUS_INDEX_URL "
         "(space-separated) or PIPNEXUS_NEXUS_URL and PIPNEXUS_REPOSITORY. "
@@ -832,18 +852,20 @@ def format_text(results: Sequence[Result]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    password: str | None = None
-    if args.password_env:
-        password = os.environ.get(args.password_env)
-        if not password:
-            raise InputError(f"the environment variable {args.password_env} is not set or empty")
+    if args.password_on_cli is not None:
+        raise InputError(
+            "a password on the command line is refused (it shows in process lists and logs): "
+            "use --password-env VAR"
+        )
+    timeout = _parse_timeout(args.timeout)
+    password = read_password_env(args.password_env) if args.password_env is not None else None
     if args.ca_cert is not None and not os.path.isfile(args.ca_cert):
         raise InputError(f"CA certificate file {args.ca_cert!r} does not exist")
     targets = resolve_candidates(args.index_url, args.nexus_url, args.repository, os.environ)
     results = probe(
         targets,
         canary=args.canary,
-        timeout=args.timeout,
+        timeout=timeout,
         cafile=args.ca_cert,
         username=args.username,
         password=password,

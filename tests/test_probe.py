@@ -1,0 +1,753 @@
+"""The probe's fault matrix (issue 7) against the Nexus double and purpose-made servers.
+
+Every probe call must return (a generous bound that only catches hangs), classify with the
+expected reason code, and never raise. No test asserts speed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from pipnexus import __version__, probe
+from pipnexus.errors import InputError
+from pipnexus.probe import REASONS, Result, Target, resolve_candidates, target_for
+from tests import probe_helpers as ph
+from tests.bed.httpbase import HangingListener, closed_url
+from tests.bed.nexus_double import NexusDouble
+from tests.pythons import action_pythons
+
+HANG_SLACK = 5.0  # seconds over the deadline that count as "returned", not "hung"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_probe(targets: list[Target], timeout: float = 2.0, **kwargs: Any) -> list[Result]:
+    start = time.monotonic()
+    results = probe.probe(targets, timeout=timeout, **kwargs)
+    elapsed = time.monotonic() - start
+    assert elapsed < timeout + HANG_SLACK, f"probe hung: {elapsed:.1f} s"
+    assert len(results) == len(targets)
+    for r in results:
+        assert r.reason in (("",) if r.healthy else REASONS), r
+        assert "\n" not in r.detail and "\r" not in r.detail
+    return results
+
+
+def one(target: Target | str, timeout: float = 2.0, **kwargs: Any) -> Result:
+    if isinstance(target, str):
+        target = target_for(target)
+    return run_probe([target], timeout, **kwargs)[0]
+
+
+@pytest.fixture
+def raw() -> Iterator[list[ph.RawServer]]:
+    """Collects RawServers made by a test and stops them afterwards."""
+    servers: list[ph.RawServer] = []
+    try:
+        yield servers
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def serve(raw: list[ph.RawServer], script: ph.Script, **kwargs: Any) -> ph.RawServer:
+    server = ph.RawServer(script, **kwargs)
+    raw.append(server)
+    return server
+
+
+# -- healthy ---------------------------------------------------------------------------------
+
+
+def test_healthy_nexus_double(nexus: NexusDouble) -> None:
+    result = one(nexus.index_url())
+    assert result.healthy, result
+    assert result.reason == ""
+    assert "canary project 'pip'" in result.detail
+    assert nexus.count("/service/rest/v1/status") == 1
+    assert nexus.count("/repository/pypi-proxy/simple/pip/") == 1
+
+
+def test_request_shape_and_user_agent(raw: list[ph.RawServer]) -> None:
+    server = serve(
+        raw, ph.routes({"/repository/pypi-proxy/simple/pip/": ph.response(200, "OK", ph.PIP_PAGE)})
+    )
+    result = one(server.url())
+    assert result.healthy, result
+    status_req, page_req = server.requests
+    assert status_req.startswith(b"GET /service/rest/v1/status HTTP/1.1\r\n")
+    assert page_req.startswith(b"GET /repository/pypi-proxy/simple/pip/ HTTP/1.1\r\n")
+    assert f"User-Agent: pipnexus/{__version__}".encode() in page_req
+    assert f"Host: 127.0.0.1:{server.port}".encode() in page_req
+    assert b"Authorization" not in page_req
+
+
+def test_plain_simple_index_needs_no_status_endpoint(raw: list[ph.RawServer]) -> None:
+    server = serve(raw, ph.routes({"/simple/pip/": ph.response(200, "OK", ph.PIP_PAGE)}))
+    result = one(server.url("/simple/"))
+    assert result.healthy, result
+    assert [r.split(b" ")[1] for r in server.requests] == [b"/simple/pip/"]
+
+
+def test_canary_name_is_normalized(raw: list[ph.RawServer]) -> None:
+    page = b'<a href="typing_extensions-4.0.0-py3-none-any.whl">x</a>'
+    server = serve(raw, ph.routes({"/simple/typing-extensions/": ph.response(200, "OK", page)}))
+    assert one(server.url("/simple/"), canary="Typing_Extensions").healthy
+
+
+def test_chunked_and_gzip_pages(raw: list[ph.RawServer]) -> None:
+    import gzip
+
+    chunked = ph.head(200, "OK", [("Transfer-Encoding", "chunked")])
+    chunked += (
+        b"".join(
+            f"{len(part):x}\r\n".encode() + part + b"\r\n"
+            for part in (ph.PIP_PAGE[:40], ph.PIP_PAGE[40:])
+        )
+        + b"0\r\n\r\n"
+    )
+    zipped = gzip.compress(ph.PIP_PAGE)
+    gz = ph.response(200, "OK", zipped, [("Content-Encoding", "gzip")])
+    server = serve(raw, ph.routes({"/a/simple/pip/": chunked, "/b/simple/pip/": gz}))
+    assert one(server.url("/a/simple/")).healthy
+    assert one(server.url("/b/simple/")).healthy
+
+
+# -- Nexus double faults -----------------------------------------------------------------------
+
+
+def test_repository_offline(nexus: NexusDouble) -> None:
+    nexus.set_online(False)
+    result = one(nexus.index_url())
+    assert (result.healthy, result.reason) == (False, "unavailable")
+    assert "Repository offline" in result.detail
+
+
+def test_nexus_not_readable_status_503(nexus: NexusDouble) -> None:
+    nexus.readable = False
+    result = one(nexus.index_url())
+    assert result.reason == "unavailable"
+    assert "status endpoint" in result.detail
+
+
+def test_read_only_cache_miss(nexus: NexusDouble) -> None:
+    nexus.read_only = True
+    assert one(nexus.index_url()).reason == "unavailable"
+
+
+def test_remote_auto_blocked(nexus: NexusDouble) -> None:
+    nexus.block_remote()
+    result = one(nexus.index_url())
+    assert result.reason == "remote-blocked"
+    assert "Remote Auto Blocked until" in result.detail
+
+
+def test_remote_manually_blocked(nexus: NexusDouble) -> None:
+    nexus.set_blocked(True)
+    result = one(nexus.index_url())
+    assert result.reason == "remote-blocked"
+    assert "Remote Manually Blocked" in result.detail
+
+
+def test_remote_unreachable(nexus: NexusDouble) -> None:
+    nexus.remote_unreachable = True
+    assert one(nexus.index_url()).reason == "remote-unreachable"
+
+
+def test_upstream_server_error_is_unavailable(nexus: NexusDouble, upstream: Any) -> None:
+    upstream.fail_status = 500
+    assert one(nexus.index_url()).reason == "unavailable"
+
+
+def test_unknown_repository(nexus: NexusDouble) -> None:
+    result = one(nexus.index_url("no-such-repo"))
+    assert result.reason == "not-found"
+    assert "repository does not exist" in result.detail
+
+
+def test_canary_missing(nexus: NexusDouble) -> None:
+    result = one(nexus.index_url(), canary="pipnexus-no-such-project")
+    assert result.reason == "not-found"
+    assert "pipnexus-no-such-project" in result.detail
+
+
+def test_login_page(nexus: NexusDouble) -> None:
+    nexus.login_page = True
+    assert one(nexus.index_url()).reason == "not-an-index"
+
+
+def test_nexus_hangs(nexus: NexusDouble) -> None:
+    nexus.hang = True
+    result = one(nexus.index_url(), timeout=1.0)
+    assert result.reason == "timeout"
+    assert "within 1 s" in result.detail
+
+
+def test_not_a_nexus_server_behind_nexus_shaped_url(raw: list[ph.RawServer]) -> None:
+    server = serve(raw, ph.routes({"/service/rest/v1/status": ph.response(404, "Not Found")}))
+    result = one(server.url())
+    assert result.reason == "not-found"
+    assert "status endpoint" in result.detail
+
+
+# -- credentials ---------------------------------------------------------------------------
+
+
+def _with_userinfo(url: str, user: str, password: str) -> str:
+    return url.replace("http://", f"http://{quote(user, safe='')}:{quote(password, safe='')}@")
+
+
+def test_anonymous_disabled_needs_credentials(nexus: NexusDouble) -> None:
+    nexus.anonymous_enabled = False
+    result = one(nexus.index_url())
+    assert result.reason == "auth"
+    assert "credentials are needed" in result.detail
+
+
+def test_credentials_in_url_and_as_arguments(nexus: NexusDouble) -> None:
+    nexus.anonymous_enabled = False
+    nexus.users["ci"] = "p@ss:w/rd%"
+    in_url = _with_userinfo(nexus.index_url(), "ci", "p@ss:w/rd%")
+    by_url = one(in_url)
+    assert by_url.healthy, by_url
+    assert by_url.url == in_url.replace(quote("p@ss:w/rd%", safe=""), "***")
+    assert one(nexus.index_url(), username="ci", password="p@ss:w/rd%").healthy
+
+
+def test_wrong_password_never_leaks(nexus: NexusDouble) -> None:
+    nexus.anonymous_enabled = False
+    secret = "S3cr3t/p@ss"
+    results = run_probe(
+        [
+            target_for(_with_userinfo(nexus.index_url(), "admin", secret)),
+            target_for(nexus.index_url()),
+        ],
+        username="admin",
+        password=secret,
+    )
+    assert [r.reason for r in results] == ["auth", "auth"]
+    assert all("rejected" in r.detail for r in results)
+    text = json.dumps([r._asdict() for r in results])
+    for form in (
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        base64.b64encode(f"admin:{secret}".encode()).decode(),
+    ):
+        assert form not in text
+
+
+def test_authenticated_without_permission(nexus: NexusDouble) -> None:
+    nexus.users["ci"] = "x"
+    nexus.readers = {"admin"}
+    assert one(nexus.index_url(), username="ci", password="x").reason == "auth"
+
+
+# -- purpose-made servers: status codes and broken answers -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "reason_phrase", "expected"),
+    [
+        (500, "Internal Server Error", "bad-response"),
+        (502, "Bad Gateway", "remote-unreachable"),
+        (503, "Service Unavailable", "unavailable"),
+        (401, "Unauthorized", "auth"),
+        (403, "Forbidden", "auth"),
+        (404, "Not Found", "not-found"),
+        (404, "Remote Auto Blocked until Fri Nov 27 14:00:00 UTC 2026", "remote-blocked"),
+        (405, "Method Not Allowed", "bad-response"),
+    ],
+)
+def test_status_codes(
+    raw: list[ph.RawServer], status: int, reason_phrase: str, expected: str
+) -> None:
+    server = serve(raw, ph.answer(status, reason_phrase, b"<html>error</html>"))
+    result = one(server.url())
+    assert result.reason == expected, result
+    assert str(status) in result.detail
+
+
+def test_blocked_message_only_in_body(raw: list[ph.RawServer]) -> None:
+    body = b"<html><div>Remote Manually Blocked</div></html>"
+    server = serve(raw, ph.answer(404, "Not Found", body))
+    assert one(server.url()).reason == "remote-blocked"
+
+
+def test_error_body_that_trickles_does_not_cost_the_deadline(raw: list[ph.RawServer]) -> None:
+    def script(server: ph.RawServer, conn: socket.socket, request: bytes) -> None:
+        if b"/status" in request:
+            conn.sendall(ph.response(200, "OK"))
+            return
+        prefix = ph.head(503, "Repository offline", [("Content-Length", "100000")])
+        ph._slowly(server, conn, prefix, b" ")
+
+    server = serve(raw, script)
+    result = one(server.url(), timeout=10.0)
+    assert result.reason == "unavailable"
+    assert "Repository offline" in result.detail
+
+
+def test_status_200_page_of_other_projects(raw: list[ph.RawServer]) -> None:
+    page = (
+        b'<a href="pipx-1.0-py3-none-any.whl">a</a><a href="pip_tools-7.0-py3-none-any.whl">'
+        b'b</a><a href="pip-tools-7.0.tar.gz">c</a><a href="/login">sign in</a>'
+    )
+    server = serve(raw, ph.answer(200, "OK", page))
+    assert one(server.url()).reason == "not-an-index"
+
+
+@pytest.mark.parametrize(
+    "raw_answer",
+    [
+        b"garbage\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 3\r\n\r\nabc",
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc",
+        b"HTTP/1.1 200 OK\r\nContent-Len",
+        b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n",
+        b"",
+    ],
+    ids=[
+        "not-http",
+        "bad-header",
+        "bad-length",
+        "bad-chunk",
+        "brotli",
+        "bad-gzip",
+        "cut-headers",
+        "huge-header",
+        "silent-close",
+    ],
+)
+def test_malformed_answers(raw: list[ph.RawServer], raw_answer: bytes) -> None:
+    script = ph.routes({}, default=raw_answer) if raw_answer else ph.close_at_once
+    server = serve(raw, script)
+    result = one(server.url("/simple/"))
+    assert result.reason == "bad-response", result
+
+
+def test_truncated_body(raw: list[ph.RawServer]) -> None:
+    server = serve(raw, ph.truncated)
+    result = one(server.url())
+    assert result.reason == "bad-response"
+    assert "truncated" in result.detail
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked", "close"])
+def test_body_far_larger_than_an_index_page(raw: list[ph.RawServer], framing: str) -> None:
+    server = serve(raw, ph.endless_body(framing))
+    result = one(server.url(), timeout=10.0)
+    assert result.reason == "bad-response", result
+    assert "larger than 2 MiB" in result.detail
+
+
+# -- network-level faults ----------------------------------------------------------------------
+
+
+def test_connection_refused() -> None:
+    result = one(closed_url() + "/repository/pypi-proxy/simple/")
+    assert result.reason == "refused"
+
+
+def test_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A real lookup of a .invalid name would reach this machine's (non-loopback) DNS server,
+    # so the resolver is replaced for that name only: no traffic leaves the machine.
+    real = socket.getaddrinfo
+
+    def fake(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(host).endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    result = one("http://nexus.pipnexus-test.invalid:8081/repository/pypi-proxy/simple/")
+    assert result.reason == "dns"
+    assert "nexus.pipnexus-test.invalid" in result.detail
+
+
+def test_listener_that_never_answers(hanging_listener: HangingListener) -> None:
+    result = one(hanging_listener.url + "/repository/pypi-proxy/simple/", timeout=1.0)
+    assert result.reason == "timeout"
+    assert "waiting for the response headers" in result.detail
+
+
+def test_listener_that_never_accepts() -> None:
+    # backlog 0 and nobody calling accept(): once the queue is full, new connections stall
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind((ph.HOST, 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(4):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            filler.connect_ex((ph.HOST, port))
+            fillers.append(filler)
+        result = one(f"http://{ph.HOST}:{port}/simple/", timeout=1.0)
+        assert result.reason == "timeout"
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()
+
+
+def test_headers_trickle(raw: list[ph.RawServer]) -> None:
+    server = serve(raw, ph.trickle_headers)
+    result = one(server.url("/simple/"), timeout=1.5)
+    assert result.reason == "timeout"
+
+
+def test_body_trickles(raw: list[ph.RawServer]) -> None:
+    server = serve(raw, ph.trickle_body)
+    result = one(server.url(), timeout=1.5)
+    assert result.reason == "timeout"
+    assert "reading the response body" in result.detail
+
+
+# -- redirects ----------------------------------------------------------------------------------
+
+
+def test_redirect_to_another_host_is_not_followed(raw: list[ph.RawServer]) -> None:
+    other = serve(raw, ph.answer(200, "OK", ph.PIP_PAGE), host="127.0.0.2")
+    location = f"http://127.0.0.2:{other.port}/simple/pip/"
+    server = serve(raw, ph.answer(302, "Found", headers=[("Location", location)]))
+    result = one(server.url())
+    assert result.reason == "redirect"
+    assert "127.0.0.2" in result.detail
+    assert other.requests == []
+
+
+def test_redirect_to_https_on_same_host_is_not_followed(raw: list[ph.RawServer]) -> None:
+    server = serve(raw, ph.answer(301, "Moved", headers=[("Location", "https://127.0.0.1/x/")]))
+    assert one(server.url()).reason == "redirect"
+
+
+def test_same_host_redirect_is_followed(raw: list[ph.RawServer]) -> None:
+    server = serve(
+        raw,
+        ph.routes(
+            {
+                "/simple/pip/": ph.response(
+                    301, "Moved", headers=[("Location", "/real/simple/pip/")]
+                ),
+                "/real/simple/pip/": ph.response(200, "OK", ph.PIP_PAGE),
+            }
+        ),
+    )
+    assert one(server.url("/simple/")).healthy
+
+
+def test_redirect_loop(raw: list[ph.RawServer]) -> None:
+    server = serve(raw, ph.answer(302, "Found", headers=[("Location", "/simple/pip/")]))
+    result = one(server.url("/simple/"))
+    assert result.reason == "redirect"
+    assert "more than" in result.detail
+
+
+# -- TLS --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> ph.Cert:
+    made = ph.self_signed_cert(tmp_path_factory.mktemp("tls"))
+    if made is None:
+        pytest.skip("the openssl CLI is not available to make a self-signed certificate")
+    return made
+
+
+def test_tls_self_signed_is_rejected(raw: list[ph.RawServer], cert: ph.Cert) -> None:
+    server = serve(raw, ph.answer(200, "OK", ph.PIP_PAGE), tls=ph.server_context(cert))
+    result = one(server.url())
+    assert result.reason == "tls"
+    assert "not trusted" in result.detail
+    assert len(server.requests) == 0
+
+
+def test_tls_with_private_ca_is_healthy(raw: list[ph.RawServer], cert: ph.Cert) -> None:
+    server = serve(raw, ph.answer(200, "OK", ph.PIP_PAGE), tls=ph.server_context(cert))
+    result = one(server.url(), cafile=str(cert.cert))
+    assert result.healthy, result
+
+
+@pytest.mark.parametrize(
+    "script",
+    [ph.answer(200, "OK", ph.PIP_PAGE), ph.close_at_once],
+    ids=["plain-http-answer", "close-on-hello"],
+)
+def test_tls_handshake_failure(raw: list[ph.RawServer], script: ph.Script) -> None:
+    # the server does not wait for a request: it answers plain HTTP (or hangs up) at once
+    server = serve(raw, script, read_request=False)
+    result = one(server.url().replace("http://", "https://"))
+    assert result.reason == "tls", result
+    assert "TLS" in result.detail
+
+
+def test_unreadable_ca_file_is_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="CA certificate"):
+        probe.probe([target_for("https://127.0.0.1:1/simple/")], cafile=str(tmp_path / "no.pem"))
+
+
+# -- the deadline ----------------------------------------------------------------------------
+
+
+def test_dead_candidates_cost_one_deadline_not_the_sum(
+    hanging_listener: HangingListener, raw: list[ph.RawServer]
+) -> None:
+    slow = serve(raw, ph.trickle_headers)
+    targets = [target_for(hanging_listener.url + "/repository/pypi-proxy/simple/")] * 6
+    targets += [target_for(slow.url("/simple/"))] * 2
+    start = time.monotonic()
+    results = probe.probe(targets, timeout=1.0)
+    elapsed = time.monotonic() - start
+    # sequential probing would take 8 s; 4 s is a generous bound for "together"
+    assert elapsed < 4.0, elapsed
+    assert [r.reason for r in results] == ["timeout"] * 8
+
+
+def test_result_order_is_input_order(nexus: NexusDouble, hanging_listener: HangingListener) -> None:
+    targets = [
+        target_for(hanging_listener.url + "/simple/"),
+        target_for(closed_url() + "/simple/"),
+        target_for(nexus.index_url()),
+    ]
+    results = run_probe(targets, timeout=1.0)
+    assert [r.reason for r in results] == ["timeout", "refused", ""]
+    assert results[2].healthy
+    assert results[0].latency_ms >= results[1].latency_ms
+
+
+# -- input handling ---------------------------------------------------------------------------
+
+
+def test_bad_canary_and_timeout_are_input_errors() -> None:
+    with pytest.raises(InputError):
+        probe.probe([], canary="not a name")
+    for bad in (0.0, -1.0, float("nan"), 10_000.0):
+        with pytest.raises(InputError):
+            probe.probe([], timeout=bad)
+
+
+def test_no_targets() -> None:
+    assert probe.probe([]) == []
+
+
+def test_target_for() -> None:
+    assert target_for("http://h:8081/repository/pypi-proxy/simple/") == Target(
+        "http://h:8081/repository/pypi-proxy/simple/", "http://h:8081/service/rest/v1/status"
+    )
+    assert target_for("https://h/nexus/repository/x/simple").status_url == (
+        "https://h/nexus/service/rest/v1/status"
+    )
+    assert target_for("https://pypi.org/simple/").status_url is None
+
+
+def test_resolve_candidates_precedence() -> None:
+    env = {
+        "PIPNEXUS_INDEX_URL": "http://e1/simple/ http://e2/simple/",
+        "PIPNEXUS_NEXUS_URL": "http://envnexus:8081",
+        "PIPNEXUS_REPOSITORY": "env-repo",
+    }
+    explicit = resolve_candidates(
+        ["http://a/simple/", "", "http://b/simple/"], "http://n:8081", "r", env
+    )
+    assert [t.index_url for t in explicit] == ["http://a/simple/", "http://b/simple/"]
+    by_nexus = resolve_candidates([], "http://n:8081/", None, env)
+    assert by_nexus == [
+        Target(
+            "http://n:8081/repository/pypi-proxy/simple/", "http://n:8081/service/rest/v1/status"
+        )
+    ]
+    assert resolve_candidates([], "http://n:8081", "mine", env)[0].index_url.endswith(
+        "/repository/mine/simple/"
+    )
+    assert [t.index_url for t in resolve_candidates([], None, None, env)] == [
+        "http://e1/simple/",
+        "http://e2/simple/",
+    ]
+    env_nexus = {k: v for k, v in env.items() if k != "PIPNEXUS_INDEX_URL"}
+    assert resolve_candidates([], "", "", env_nexus) == [
+        Target(
+            "http://envnexus:8081/repository/env-repo/simple/",
+            "http://envnexus:8081/service/rest/v1/status",
+        )
+    ]
+    assert resolve_candidates([], None, "cli-repo", env_nexus)[0].index_url.endswith(
+        "/repository/cli-repo/simple/"
+    )
+    no_repo = {"PIPNEXUS_NEXUS_URL": "http://envnexus:8081", "PIPNEXUS_INDEX_URL": "  "}
+    assert resolve_candidates([], None, None, no_repo)[0].index_url.endswith(
+        "/repository/pypi-proxy/simple/"
+    )
+    with pytest.raises(InputError, match="no package index"):
+        resolve_candidates([], None, None, {"PIPNEXUS_INDEX_URL": " ", "PIPNEXUS_NEXUS_URL": ""})
+
+
+@pytest.mark.parametrize(
+    ("index_urls", "nexus_url", "repository", "env"),
+    [
+        (["http://a/simple/\nLD_PRELOAD=/x"], None, None, {}),
+        ([], "javascript:alert(1)", None, {}),
+        ([], "http://n:8081", "../etc", {}),
+        ([], None, None, {"PIPNEXUS_INDEX_URL": "http://a/simple/ LD_PRELOAD=/tmp/x"}),
+        ([], None, None, {"PIPNEXUS_NEXUS_URL": "file:///etc/passwd"}),
+        ([], None, None, {"PIPNEXUS_NEXUS_URL": "http://n", "PIPNEXUS_REPOSITORY": "a b"}),
+        ([f"http://h{i}/simple/" for i in range(17)], None, None, {}),
+    ],
+)
+def test_resolve_candidates_rejects(
+    index_urls: list[str], nexus_url: str | None, repository: str | None, env: dict[str, str]
+) -> None:
+    with pytest.raises(InputError) as info:
+        resolve_candidates(index_urls, nexus_url, repository, env)
+    assert "\n" not in str(info.value)
+
+
+def test_count_project_files() -> None:
+    page = (
+        b'<a href="../../packages/pip/24.0/pip-24.0-py3-none-any.whl#sha256=1">x</a>'
+        b'<a href="https://files.example/pip-23.0.tar.gz?x=1">y</a>'
+        b'<a href="pip-1.0.zip">z</a><a>no href</a><a href="pip-1.0.exe">exe</a>'
+        b'<a href="pipx-1.0-py3-none-any.whl">pipx</a><a href="pip-tools-1.0.tar.gz">t</a>'
+    )
+    assert probe.count_project_files(page, "pip") == 3
+    assert probe.count_project_files(b"<html>Sign in</html>", "pip") == 0
+    assert probe.count_project_files(b'<a href="Foo.Bar-1.0.tar.gz">', "foo-bar") == 1
+
+
+# -- the command, as the action runs it -----------------------------------------------------
+
+
+def run_cli(
+    *args: str,
+    python: str = sys.executable,
+    env_extra: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPNEXUS_", "PYTHON"))}
+    env["PYTHONPATH"] = str(REPO)
+    env.update(env_extra or {})
+    proc = subprocess.run(
+        [python, "-S", "-m", "pipnexus", "probe", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=str(REPO),
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+@pytest.mark.parametrize("python", action_pythons())
+def test_cli_healthy_and_unhealthy(python: str, nexus: NexusDouble) -> None:
+    proc = run_cli("--index-url", nexus.index_url(), "--format", "json", python=python)
+    assert proc.returncode == 0, proc.stderr
+    decision = json.loads(proc.stdout)
+    assert decision["healthy"] is True
+    assert decision["candidates"][0]["url"] == nexus.index_url()
+
+    nexus.set_online(False)
+    proc = run_cli("--nexus-url", nexus.base_url, python=python)
+    assert proc.returncode == 1
+    (line,) = proc.stdout.splitlines()
+    assert line.startswith("unhealthy") and "unavailable" in line and " ms " in line
+
+
+@pytest.mark.parametrize("python", action_pythons())
+def test_cli_reads_the_environment(python: str, nexus: NexusDouble) -> None:
+    proc = run_cli(
+        python=python,
+        env_extra={"PIPNEXUS_NEXUS_URL": nexus.base_url, "PIPNEXUS_REPOSITORY": "pypi-proxy"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("healthy")
+
+
+def test_cli_returns_at_the_deadline_when_a_socket_hangs(hanging_listener: HangingListener) -> None:
+    start = time.monotonic()
+    proc = run_cli("--index-url", hanging_listener.url + "/simple/", "--timeout", "1")
+    assert time.monotonic() - start < 1 + HANG_SLACK + 5  # + interpreter start-up
+    assert proc.returncode == 1
+    assert "timeout" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--index-url", "http://h/simple/\r\nX=1"],
+        ["--index-url", "file:///etc/passwd"],
+        ["--index-url", "http://h/" + "a" * 120_000],  # near the kernel's limit per argument
+        ["--nexus-url", "http://h:99999"],
+        ["--nexus-url", "http://h", "--repository", "bad name"],
+        ["--index-url", "http://h/simple/", "--timeout", "0"],
+        ["--index-url", "http://h/simple/", "--timeout", "soon"],
+        ["--index-url", "http://h/simple/", "--canary", "not valid!"],
+        ["--index-url", "http://h/simple/", "--password-env", "PIPNEXUS_TEST_UNSET_VAR"],
+        ["--index-url", "https://h/simple/", "--ca-cert", "/nonexistent/ca.pem"],
+        ["--index-url", "http://h/simple/", "--password", "hunter2"],
+        [],
+    ],
+    ids=[
+        "crlf",
+        "file",
+        "megabyte",
+        "port",
+        "repo",
+        "timeout0",
+        "timeout-nan",
+        "canary",
+        "password-env",
+        "ca-cert",
+        "password-on-cli",
+        "nothing",
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(args: list[str]) -> None:
+    proc = run_cli(*args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert lines and "error" in lines[-1]
+    assert "hunter2" not in proc.stderr
+    assert len(lines) == 1, proc.stderr
+
+
+def test_cli_password_from_env_never_printed(nexus: NexusDouble) -> None:
+    nexus.anonymous_enabled = False
+    nexus.users["ci"] = "t0p/s3cret@"
+    secret = "t0p/s3cret@"
+    ok = run_cli(
+        "--nexus-url",
+        nexus.base_url,
+        "--username",
+        "ci",
+        "--password-env",
+        "PNX_PW",
+        "--format",
+        "json",
+        env_extra={"PNX_PW": secret},
+    )
+    assert ok.returncode == 0, ok.stdout
+    bad = run_cli(
+        "--index-url", _with_userinfo(nexus.index_url(), "ci", secret + "x"), env_extra={}
+    )
+    assert bad.returncode == 1
+    assert "auth" in bad.stdout
+    for proc in (ok, bad):
+        for form in (secret, quote(secret, safe=""), quote(secret + "x", safe="")):
+            assert form not in proc.stdout + proc.stderr
