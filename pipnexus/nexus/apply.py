@@ -181,7 +181,7 @@ def plan_repository(client: Any, repo: dict[str, Any]) -> tuple[Change, dict[str
     if resp.status_code == 404:
         return Change("create", fmt, rtype, name, []), body
     if resp.status_code != 200:
-        raise client.refused(resp, f"reading repository {name}")
+        raise client.refused(resp, f"reading repository {name}", repository=True)
     try:
         current = resp.json()
     except ValueError:
@@ -273,7 +273,7 @@ def _apply(client: Any, repos: list[dict[str, Any]], anonymous: bool | None, dry
         if ok:
             print(f"{verb} {name}")
             continue
-        err = client.refused(resp, f"to {change.kind} repository {name}")
+        err = client.refused(resp, f"to {change.kind} repository {name}", repository=True)
         if resp.status_code in (401, 403):
             raise err
         failed += 1

@@ -62,12 +62,13 @@ def _strip_quotes(message: str) -> str:
     return message
 
 
-def error_lines(status: int, text: str) -> list[str]:
+def error_lines(status: int, text: str, repository: bool = False) -> list[str]:
     """One line per problem from a Nexus error body, whichever of its shapes it has.
 
     Shapes: a JSON array of ``{"id": "PARAMETER <leaf>", "message": ...}`` (validation),
     ``{"id": "*", "message": "\\"...\\""}`` (3.49+), a bare JSON string (up to 3.48), or
-    anything else (HTML error page, empty body).
+    anything else (HTML error page, empty body). For ``repository`` bodies, leaf ids are
+    turned into full paths where the leaf is unambiguous (``storage.blobStoreName``).
     """
     try:
         data: Any = json.loads(text) if text.strip() else None
@@ -87,7 +88,7 @@ def error_lines(status: int, text: str) -> list[str]:
         message = _strip_quotes(str(item.get("message") or "").strip())
         if ident.startswith("PARAMETER "):
             leaf = ident[len("PARAMETER ") :]
-            paths = schema.paths_for_leaf(leaf)
+            paths = schema.paths_for_leaf(leaf) if repository else []
             where = paths[0] if len(paths) == 1 else leaf
             lines.append(f"{where}: {message}")
         elif ident in ("", "*"):
@@ -192,12 +193,12 @@ class Client:
             status=403,
         )
 
-    def refused(self, resp: Any, doing: str) -> NexusError:
+    def refused(self, resp: Any, doing: str, repository: bool = False) -> NexusError:
         if resp.status_code in (401, 403):
             return self.auth_error(resp, doing)
         return NexusError(
             f"Nexus refused {doing} (HTTP {resp.status_code})",
-            error_lines(resp.status_code, resp.text),
+            error_lines(resp.status_code, resp.text, repository),
             status=resp.status_code,
         )
 

@@ -1,0 +1,40 @@
+"""Fixtures for the ``pipnexus nexus`` tests: a Nexus double with the admin REST API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import pytest
+
+from tests.bed.nexus_admin import AdminApi, install
+from tests.bed.nexus_double import NexusDouble
+from tests.bed.upstream import Upstream
+
+ADMIN_PASSWORD = "s3cr3t-Adm1n-pw"
+READER_PASSWORD = "r3ader-pw"
+
+
+class Admin(NamedTuple):
+    double: NexusDouble
+    api: AdminApi
+    upstream_url: str  # what a repository's proxy.remoteUrl should be
+
+    @property
+    def url(self) -> str:
+        return self.double.base_url
+
+
+@pytest.fixture
+def admin(upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> Iterator[Admin]:
+    """An empty Nexus double (no repositories) with the admin API; NEXUS_PW holds the password."""
+    double = NexusDouble(upstream.base_url, repository=None)
+    double.users["admin"] = ADMIN_PASSWORD
+    double.users["reader"] = READER_PASSWORD
+    api = install(double)
+    monkeypatch.setenv("NEXUS_PW", ADMIN_PASSWORD)
+    monkeypatch.setenv("READER_PW", READER_PASSWORD)
+    try:
+        yield Admin(double, api, upstream.base_url)
+    finally:
+        double.stop()
