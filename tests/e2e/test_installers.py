@@ -1,0 +1,182 @@
+"""The variables ``configure`` sets drive real pip, pipenv and pdm (outside act, for speed).
+
+The indexes are reached by name (``nexus.test``/``pypi.test`` mapped to 127.0.0.1 by the bed's
+sitecustomize in every Python child), because pip and pdm trust 127.0.0.1 over plain http
+anyway: only with a name does ``PIP_TRUSTED_HOST``/``PDM_PYPI_VERIFY_SSL=false`` matter, and
+the negative controls prove it. uv (not Python, no alias) is covered under act.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.bed import installers
+from tests.bed.httpbase import closed_url
+from tests.bed.nexus_double import NexusDouble
+from tests.bed.upstream import Upstream
+from tests.bed.wheels import make_wheel, standard_packages
+
+pytestmark = pytest.mark.installers
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main; "
+    "sys.exit(main(sys.argv[2:]))"
+)
+ONLY_BEHIND = "pipnexus-behind-nexus"
+NAMES = ("nexus.test", "pypi.test")
+
+
+@pytest.fixture(scope="module")
+def behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
+    files = tmp_path_factory.mktemp("behind-nexus-installers")
+    standard_packages(files)
+    make_wheel(files, ONLY_BEHIND, "2.0")
+    with Upstream(files) as server:
+        yield server
+
+
+@pytest.fixture
+def double(behind: Upstream) -> Iterator[NexusDouble]:
+    with NexusDouble(behind.base_url + "/") as server:
+        yield server
+
+
+def aliased(url: str, name: str) -> str:
+    return installers.aliased_url(url, name)
+
+
+def base(tmp_path: Path) -> dict[str, str]:
+    env = installers.isolated_env(tmp_path, VIRTUALENV_NO_PERIODIC_UPDATE="1")
+    return installers.alias_host_env(env, tmp_path, NAMES)
+
+
+def configured(env: dict[str, str], index: str, fallback: str) -> dict[str, str]:
+    """``env`` plus what ``pipnexus configure --format dotenv`` prints."""
+    proc = subprocess.run(
+        [sys.executable, "-c", BOOT, str(ROOT), "configure", "--format", "dotenv",
+         "--index-url", index, "--fallback-index-url", fallback, "--no-warnings",
+         "--timeout", "5"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = dict(env)
+    out.update(line.split("=", 1) for line in proc.stdout.splitlines())
+    return out
+
+
+def test_pip_needs_and_gets_the_trusted_host(tmp_path, venv_factory, double):
+    env = base(tmp_path)
+    env = configured(env, aliased(double.index_url(), "nexus.test"), "https://pypi.invalid/simple")
+    assert env["PIP_TRUSTED_HOST"] == "nexus.test"
+    venv = venv_factory.new(tmp_path / "venv", env)
+
+    untrusted = dict(env)
+    del untrusted["PIP_TRUSTED_HOST"]
+    proc = venv.pip_install(ONLY_BEHIND, check=False, env=untrusted,
+                            extra_args=["--no-cache-dir"])
+    assert proc.returncode != 0
+    assert "not a trusted or secure host" in proc.stdout + proc.stderr
+
+    venv.pip_install(ONLY_BEHIND, extra_args=["--no-cache-dir"])
+    assert venv.has(ONLY_BEHIND, "2.0")
+    assert double.count("/repository/pypi-proxy/packages/pipnexus-behind-nexus/", "GET") >= 1
+
+
+def test_pip_fallback_is_trusted_too(tmp_path, venv_factory, upstream):
+    env = base(tmp_path)
+    dead = closed_url() + "/repository/pypi-proxy/simple/"
+    env = configured(env, dead, aliased(upstream.index_url, "pypi.test"))
+    assert env["PIP_INDEX_URL"] == aliased(upstream.index_url, "pypi.test")
+    assert env["PIP_TRUSTED_HOST"] == "pypi.test"
+    venv = venv_factory.new(tmp_path / "venv", env)
+    venv.pip_install("pipnexus-demo-pkg", extra_args=["--no-cache-dir"])
+    assert venv.has("pipnexus-demo-pkg", "1.0")
+    assert upstream.count("/files/pipnexus_demo_pkg-1.0") >= 1
+
+
+PDM_PROJECT = """\
+[project]
+name = "demo"
+version = "0.1"
+requires-python = ">=3.9"
+dependencies = []
+
+[tool.pdm]
+distribution = false
+"""
+
+
+def pdm_add(project: Path, env: dict[str, str], package: str) -> subprocess.CompletedProcess[str]:
+    project.mkdir()
+    (project / "pyproject.toml").write_text(PDM_PROJECT)
+    pdm = installers.tool("pdm")
+    installers.run([pdm, "use", "-f", "--venv", "in-project", sys.executable], env, cwd=project,
+                   check=False)
+    return installers.run([pdm, "add", "--no-self", package], env, cwd=project, check=False)
+
+
+@pytest.mark.slow
+def test_pdm_adds_through_nexus_and_from_the_fallback(tmp_path, double, upstream):
+    env = configured(base(tmp_path), aliased(double.index_url(), "nexus.test"),
+                     "https://pypi.invalid/simple")
+    assert env["PDM_PYPI_VERIFY_SSL"] == "false"
+    strict = dict(env, PDM_PYPI_VERIFY_SSL="true")
+    refused = pdm_add(tmp_path / "strict", strict, ONLY_BEHIND)
+    assert refused.returncode != 0, "pdm must refuse an untrusted http index"
+
+    done = pdm_add(tmp_path / "nexus", env, ONLY_BEHIND)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert double.count("/repository/pypi-proxy/packages/pipnexus-behind-nexus/", "GET") >= 1
+
+    dead = closed_url() + "/repository/pypi-proxy/simple/"
+    fb_env = configured(base(tmp_path / "fb"), dead, aliased(upstream.index_url, "pypi.test"))
+    done = pdm_add(tmp_path / "fallback", fb_env, "pipnexus-demo-pkg")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert upstream.count("/files/pipnexus_demo_pkg-1.0") >= 1
+
+
+PIPFILE = """\
+[[source]]
+url = "https://pypi.org/simple"
+verify_ssl = true
+name = "pypi"
+
+[packages]
+
+[dev-packages]
+"""
+
+
+def pipenv_install(project: Path, env: dict[str, str], package: str) -> None:
+    # a project's committed Pipfile names pypi.org (without one, pipenv writes a new Pipfile
+    # whose source is PIP_INDEX_URL, i.e. the mirror)
+    project.mkdir()
+    (project / "Pipfile").write_text(PIPFILE)
+    installers.run(
+        [installers.tool("pipenv"), "install", "--python", sys.executable, package],
+        env, cwd=project,
+    )
+    lock = (project / "Pipfile.lock").read_text()
+    assert package in lock
+    # PIPENV_PYPI_MIRROR replaces pypi.org at install time; the lock keeps pypi.org
+    assert "nexus.test" not in lock and "pypi.test" not in lock
+    assert "https://pypi.org/simple" in lock
+
+
+@pytest.mark.slow
+def test_pipenv_installs_through_nexus_and_from_the_fallback(tmp_path, double, upstream):
+    env = configured(base(tmp_path), aliased(double.index_url(), "nexus.test"),
+                     "https://pypi.invalid/simple")
+    pipenv_install(tmp_path / "nexus", env, ONLY_BEHIND)
+    assert double.count("/repository/pypi-proxy/packages/pipnexus-behind-nexus/", "GET") >= 1
+
+    dead = closed_url() + "/repository/pypi-proxy/simple/"
+    fb_env = configured(base(tmp_path / "fb"), dead, aliased(upstream.index_url, "pypi.test"))
+    pipenv_install(tmp_path / "fallback", fb_env, "pipnexus-demo-dep")
+    assert upstream.count("/files/pipnexus_demo_dep-1.0") >= 1
