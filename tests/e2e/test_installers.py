@@ -66,7 +66,9 @@ def configured(env: dict[str, str], index: str, fallback: str) -> dict[str, str]
     )
     assert proc.returncode == 0, proc.stderr
     out = dict(env)
-    out.update(line.split("=", 1) for line in proc.stdout.splitlines())
+    for line in proc.stdout.splitlines():
+        name, _, value = line.partition("=")
+        out[name] = value
     return out
 
 
