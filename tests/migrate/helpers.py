@@ -1,0 +1,105 @@
+"""Shared helpers for the migrate tests: fixture loading, the PyYAML oracle, schema checks.
+
+Run `python -m tests.migrate.helpers regen` to rewrite the golden after.yml/findings.txt files
+from the current implementation (then review the diff by hand before committing).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+
+from pipnexus.migrate import Options, migrate_text
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO.parent / "shared" / "corpus" / "workflows"
+CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+
+
+class Fixture(NamedTuple):
+    name: str
+    before: bytes
+    after: bytes | None
+    options: Options
+    findings: list[str] | None
+
+
+def read_bytes(path: Path) -> bytes | None:
+    return path.read_bytes() if path.exists() else None
+
+
+def fixture_options(raw: dict[str, Any]) -> Options:
+    opts = Options()
+    if "caches" in raw:
+        opts = opts._replace(caches=frozenset(raw["caches"]))
+    if "strategy" in raw:
+        opts = opts._replace(strategy=raw["strategy"])
+    if "uv_lock" in raw:
+        opts = opts._replace(uv_lock=raw["uv_lock"])
+    if "action_ref" in raw:
+        opts = opts._replace(action_ref=raw["action_ref"])
+    return opts
+
+
+def fixtures() -> list[Fixture]:
+    out = []
+    for d in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
+        opts_file = d / "options.json"
+        raw = json.loads(opts_file.read_text()) if opts_file.exists() else {}
+        findings = read_bytes(d / "findings.txt")
+        out.append(Fixture(
+            d.name,
+            (d / "before.yml").read_bytes(),
+            read_bytes(d / "after.yml"),
+            fixture_options(raw),
+            None if findings is None else findings.decode().splitlines(),
+        ))
+    return out
+
+
+def decode(data: bytes) -> str:
+    return data.decode("utf-8")
+
+
+def finding_lines(result: Any) -> list[str]:
+    return [f"{f.line}:{f.col}: {f.code}" for f in result.findings]
+
+
+def regen() -> None:
+    for fx in fixtures():
+        result = migrate_text(decode(fx.before), fx.name, fx.options)
+        assert result.error is None, (fx.name, result.error)
+        d = FIXTURES / fx.name
+        (d / "after.yml").write_bytes(result.new_text.encode("utf-8"))
+        (d / "findings.txt").write_text("".join(x + "\n" for x in finding_lines(result)))
+
+
+# ---------------------------------------------------------------- PyYAML oracle
+
+
+def pyyaml_load(text: str) -> Any:
+    return yaml.safe_load(text.lstrip("\ufeff"))
+
+
+def check_jsonschema(files: list[Path], schema: str) -> dict[str, bool]:
+    """{file: valid} for every file, in one check-jsonschema run."""
+    if not files:
+        return {}
+    proc = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", schema, "-o", "JSON", *map(str, files)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    report = json.loads(proc.stdout)
+    bad = {e["filename"] for e in report.get("errors", [])}
+    bad |= {e["filename"] for e in report.get("parse_errors", [])}
+    return {str(f): str(f) not in bad for f in files}
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["regen"]:
+    regen()

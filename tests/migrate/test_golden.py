@@ -1,0 +1,81 @@
+"""Golden before/after fixtures: byte-exact output, findings, idempotence, oracle, schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipnexus.migrate import migrate_text
+from tests.migrate import oracle
+from tests.migrate.helpers import (
+    Fixture,
+    check_jsonschema,
+    decode,
+    finding_lines,
+    fixtures,
+    pyyaml_load,
+)
+
+FIXTURES = fixtures()
+IDS = [f.name for f in FIXTURES]
+
+
+@pytest.mark.parametrize("fx", FIXTURES, ids=IDS)
+def test_golden_output(fx: Fixture) -> None:
+    result = migrate_text(decode(fx.before), fx.name, fx.options)
+    assert result.error is None
+    assert fx.after is not None, "run `python -m tests.migrate.helpers regen` and review"
+    assert result.new_text.encode("utf-8") == fx.after
+    assert finding_lines(result) == fx.findings
+
+
+@pytest.mark.parametrize("fx", FIXTURES, ids=IDS)
+def test_golden_idempotent(fx: Fixture) -> None:
+    assert fx.after is not None
+    again = migrate_text(decode(fx.after), fx.name, fx.options)
+    assert again.error is None
+    assert again.changes == ()
+    assert again.new_text.encode("utf-8") == fx.after
+
+
+@pytest.mark.parametrize("fx", FIXTURES, ids=IDS)
+def test_golden_oracle(fx: Fixture) -> None:
+    """PyYAML's view of the output equals its view of the input with the intended edits."""
+    assert fx.after is not None
+    before_text = decode(fx.before)
+    want = oracle.expected(
+        pyyaml_load(before_text), before_text, set(fx.options.caches), fx.options.strategy,
+        fx.options.action_ref,
+    )
+    assert pyyaml_load(decode(fx.after)) == want
+
+
+def test_golden_files_differ_where_expected() -> None:
+    unchanged = {f.name for f in FIXTURES if f.after == f.before}
+    assert unchanged == {"non-composite-action"}
+
+
+def test_golden_schema(tmp_path: Path) -> None:
+    """Every output validates against GitHub's schema whenever its input did."""
+    paths: dict[str, list[Path]] = {"vendor.github-workflows": [], "vendor.github-actions": []}
+    for fx in FIXTURES:
+        assert fx.after is not None
+        data = pyyaml_load(decode(fx.before))
+        schema = "vendor.github-actions" if "runs" in data else "vendor.github-workflows"
+        for kind, content in (("before", fx.before), ("after", fx.after)):
+            p = tmp_path / f"{fx.name}.{kind}.yml"
+            p.write_bytes(content.lstrip(b"\xef\xbb\xbf"))
+            paths[schema].append(p)
+    valid: dict[str, bool] = {}
+    for schema, files in paths.items():
+        valid.update(check_jsonschema(files, schema))
+    assert len(valid) == 2 * len(FIXTURES)
+    broken = [
+        fx.name for fx in FIXTURES
+        if valid[str(tmp_path / f"{fx.name}.before.yml")]
+        and not valid[str(tmp_path / f"{fx.name}.after.yml")]
+    ]
+    assert broken == []
+    # the fixtures are meant to be valid workflows in the first place
+    assert all(valid[str(tmp_path / f"{fx.name}.before.yml")] for fx in FIXTURES)
