@@ -73,8 +73,14 @@ class QuietHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             owner.log_request_done(self.command, self.path, 0, 0)
             return
-        sent = self.send(resp)
-        owner.log_request_done(self.command, self.path, resp.status, sent)
+        # Log before writing, so a client that has its answer always finds it counted.
+        owner.log_request_done(self.command, self.path, resp.status, self._body_size(resp))
+        self.send(resp)
+
+    def _body_size(self, resp: Response) -> int:
+        if self.command == "HEAD" or resp.status in (204, 304) or resp.status < 200:
+            return 0
+        return len(resp.body)
 
     def send(self, resp: Response) -> int:
         """Write ``resp``; returns the number of body bytes sent."""
@@ -82,7 +88,7 @@ class QuietHandler(BaseHTTPRequestHandler):
         names = {k.lower() for k, _ in resp.headers}
         for k, v in resp.headers:
             self.send_header(k, v)
-        no_body = self.command == "HEAD" or resp.status in (204, 304) or resp.status < 200
+        no_body = self._body_size(resp) == 0
         if "content-length" not in names and resp.status not in (204, 304):
             self.send_header("Content-Length", str(len(resp.body)))
         self.end_headers()
