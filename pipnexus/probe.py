@@ -651,6 +651,14 @@ def _check(
             f"the page of the canary project '{canary}' is larger than {MAX_BODY // 1048576} MiB",
         )
     files = count_project_files(resp.body, project)
+    if not files and b"links for" in resp.body[:4096].lower():
+        # a PEP 503 project page without files: a Nexus group answers so for a project that
+        # none of its members has
+        raise _Failure(
+            "not-found",
+            f"the index page of the canary project '{canary}' lists no files of it (the "
+            "project is missing, e.g. from every member of a Nexus group)",
+        )
     if not files:
         raise _Failure(
             "not-an-index",

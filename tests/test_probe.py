@@ -308,6 +308,14 @@ def test_status_200_page_of_other_projects(raw: list[ph.RawServer]) -> None:
     assert one(server.url()).reason == "not-an-index"
 
 
+def test_empty_project_page_of_a_group_is_not_found(raw: list[ph.RawServer]) -> None:
+    page = b"<html><head><title>Links for pip</title></head><body><h1>Links for pip</h1></body>"
+    server = serve(raw, ph.answer(200, "OK", page))
+    result = one(server.url())
+    assert result.reason == "not-found"
+    assert "lists no files" in result.detail
+
+
 @pytest.mark.parametrize(
     "raw_answer",
     [
