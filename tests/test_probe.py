@@ -759,3 +759,26 @@ def test_cli_password_from_env_never_printed(nexus: NexusDouble) -> None:
     for proc in (ok, bad):
         for form in (secret, quote(secret, safe=""), quote(secret + "x", safe="")):
             assert form not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        (ph.trickle_headers, "timeout"),
+        (ph.trickle_body, "timeout"),
+        (ph.truncated, "bad-response"),
+        (ph.endless_body("close"), "bad-response"),
+        (ph.answer(302, "Found", headers=[("Location", "http://127.0.0.2:1/")]), "redirect"),
+        (ph.answer(200, "OK", b"<html><form>Sign in</form></html>"), "not-an-index"),
+    ],
+    ids=["trickle-headers", "trickle-body", "truncated", "huge", "redirect", "login"],
+)
+def test_cli_fault_matrix(raw: list[ph.RawServer], script: ph.Script, expected: str) -> None:
+    server = serve(raw, script)
+    start = time.monotonic()
+    proc = run_cli("--index-url", server.url(), "--timeout", "1.5", "--format", "json")
+    assert time.monotonic() - start < 1.5 + HANG_SLACK + 5  # + interpreter start-up
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr == ""
+    (candidate,) = json.loads(proc.stdout)["candidates"]
+    assert candidate["reason"] == expected
