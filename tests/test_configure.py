@@ -614,3 +614,18 @@ def test_github_format_needs_github_env(tmp_path, nexus):
     r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--format", "github",
                       github=False)
     assert r.rc == 2 and "GITHUB_ENV" in r.err
+
+
+def test_arc_example_values_resolve_to_the_nexus_index():
+    import yaml
+
+    from pipnexus import probe
+
+    values = yaml.safe_load((ROOT / "examples" / "arc" / "values.yaml").read_text())
+    (runner,) = values["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in runner["env"] if "value" in e}
+    assert set(env) == {"PIPNEXUS_NEXUS_URL", "PIPNEXUS_REPOSITORY"}
+    targets = probe.resolve_candidates([], None, None, env)
+    assert [t.index_url for t in targets] == [
+        "http://nexus3.nexus.svc.cluster.local:8081/repository/pypi-proxy/simple/"
+    ]
