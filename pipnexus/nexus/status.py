@@ -122,10 +122,9 @@ def run(args: argparse.Namespace) -> int:
         backoff=0.5,
     )
     try:
-        checks = [
-            _status(client, f"{API}/status", "status", "not ready"),
-            _status(client, f"{API}/status/writable", "writable", "read-only"),
-        ]
+        up = _status(client, f"{API}/status", "status", "not ready")
+        bad = "read-only" if up.ok else "not ready"
+        checks = [up, _status(client, f"{API}/status/writable", "writable", bad)]
         if args.repository:
             checks.extend(repository_checks(client, args.repository, args.canary))
     except NexusError as e:

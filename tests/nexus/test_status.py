@@ -1,0 +1,99 @@
+"""``pipnexus nexus status`` against the Nexus double."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipnexus.cli import main
+from tests.bed.httpbase import closed_url
+from tests.nexus.conftest import ADMIN_PASSWORD, Admin
+
+
+def status(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> tuple[int, list[str], str]:
+    rc = main(["nexus", "status", "--url", url, *argv])
+    out, err = capsys.readouterr()
+    assert ADMIN_PASSWORD not in out + err
+    return rc, out.splitlines(), err
+
+
+@pytest.fixture
+def served(admin: Admin) -> Admin:
+    admin.double.add_pypi_proxy("pypi-proxy", admin.upstream_url)
+    return admin
+
+
+def test_healthy(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, lines, err = status(capsys, served.url, "--repository", "pypi-proxy")
+    assert (rc, err) == (0, "")
+    assert lines == [
+        "status: ok",
+        "writable: ok",
+        "repository pypi-proxy: pypi proxy",
+        "canary /repository/pypi-proxy/simple/pip/: 200, 1 file link(s)",
+        "healthy",
+    ]
+
+
+def test_status_only(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    assert status(capsys, served.url)[:2] == (0, ["status: ok", "writable: ok", "healthy"])
+
+
+def test_read_only(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    served.double.read_only = True
+    rc, lines, _ = status(capsys, served.url)
+    assert rc == 1
+    assert lines == ["status: ok", "writable: read-only (503)", "unhealthy"]
+
+
+def test_not_ready(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    served.double.readable = False
+    rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy")
+    assert rc == 1
+    assert lines[:2] == ["status: not ready (503)", "writable: not ready (503)"]
+    assert lines[-1] == "unhealthy"
+
+
+def test_missing_repository(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, lines, _ = status(capsys, served.url, "--repository", "nope")
+    assert rc == 1
+    assert "repository nope: not found (or not visible to this user)" in lines
+    assert any(line.startswith("canary /repository/nope/simple/pip/: 404") for line in lines)
+
+
+def test_offline_repository(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    served.double.set_online(False, "pypi-proxy")
+    rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy")
+    assert rc == 1
+    assert "canary /repository/pypi-proxy/simple/pip/: 503 Repository offline" in lines
+
+
+def test_remote_blocked(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    served.double.set_blocked(True, "pypi-proxy")
+    rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy")
+    assert rc == 1
+    assert "canary /repository/pypi-proxy/simple/pip/: 404 Remote Manually Blocked" in lines
+
+
+def test_anonymous_off_needs_credentials(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    served.double.anonymous_enabled = False
+    rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy")
+    assert rc == 1
+    assert any("cannot list repositories (401)" in line for line in lines)
+    rc, lines, _ = status(
+        capsys,
+        served.url,
+        "--repository",
+        "pypi-proxy",
+        "--username",
+        "admin",
+        "--password-env",
+        "NEXUS_PW",
+    )
+    assert rc == 0 and lines[-1] == "healthy"
+
+
+def test_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, lines, err = status(capsys, closed_url(), "--retries", "0")
+    assert rc == 1
+    assert lines == ["unhealthy"]
+    assert "cannot reach" in err and err.count("\n") == 1
