@@ -21,6 +21,7 @@ import pytest
 
 from pipnexus import configure, gha
 from pipnexus.errors import InputError
+from tests import probe_helpers
 from tests.bed.httpbase import HangingListener, closed_url
 from tests.bed.nexus_double import NexusDouble
 from tests.bed.upstream import Upstream
@@ -629,3 +630,44 @@ def test_arc_example_values_resolve_to_the_nexus_index():
     assert [t.index_url for t in targets] == [
         "http://nexus3.nexus.svc.cluster.local:8081/repository/pypi-proxy/simple/"
     ]
+
+
+# --- the remaining reason codes, from purpose-made servers ------------------------------
+
+
+@pytest.mark.parametrize(
+    "script, reason",
+    [
+        (probe_helpers.answer(302, "Found", headers=[("Location", "http://elsewhere.invalid/")]),
+         "redirect"),
+        (probe_helpers.answer(500, "Server Error"), "bad-response"),
+    ],
+)
+def test_more_reasons_reach_the_outputs(tmp_path, script, reason):
+    with probe_helpers.RawServer(script) as server:
+        r = run_configure(tmp_path, "--index-url", server.url(), "--fallback-index-url", FALLBACK)
+    assert (r.outputs["source"], r.outputs["reason"]) == ("fallback", reason)
+
+
+def test_https_nexus_with_private_ca(tmp_path):
+    cert = probe_helpers.self_signed_cert(tmp_path)
+    if cert is None:
+        pytest.skip("openssl CLI not available")
+    page = probe_helpers.response(200, "OK", probe_helpers.PIP_PAGE)
+    script = probe_helpers.routes({"/repository/pypi-proxy/simple/pip/": page})
+    with probe_helpers.RawServer(script, tls=probe_helpers.server_context(cert)) as server:
+        index = server.url()
+        untrusted = run_configure(tmp_path, "--index-url", index, "--fallback-index-url", FALLBACK)
+        trusted = run_configure(tmp_path, "--index-url", index, "--ca-cert", str(cert.cert))
+    assert (untrusted.outputs["source"], untrusted.outputs["reason"]) == ("fallback", "tls")
+    assert "PIP_CERT" not in untrusted.env_dict
+
+    assert trusted.rc == 0, trusted.err
+    assert trusted.outputs["source"] == "nexus"
+    env = trusted.env_dict
+    assert env["PIP_INDEX_URL"] == index
+    assert env["PIP_TRUSTED_HOST"] == "" and env["PDM_PYPI_VERIFY_SSL"] == "true"
+    bundle = env["PIP_CERT"]
+    assert env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == bundle
+    assert Path(bundle).read_text().endswith(cert.cert.read_text())
+    assert Path(bundle).parent.parent == tmp_path / "runner-temp"
