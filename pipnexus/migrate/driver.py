@@ -27,6 +27,9 @@ def _yaml_error(text: str, offset: int, e: YAMLError) -> MigrateResult:
     if isinstance(e, MarkedYAMLError):
         mark = e.problem_mark or e.context_mark
     problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    context = getattr(e, "context", None)
+    if context:
+        problem = f"{context}, {problem}"
     if mark is None:
         return _error(text, 1, 1, f"invalid YAML: {problem}")
     line, col = Text(text[offset:]).position(min(mark.index, len(text) - offset))

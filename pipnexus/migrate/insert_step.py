@@ -52,7 +52,11 @@ def _position(steps: StepList, options: Options) -> tuple[int, bool] | None:
     first_install = next((s.position for s in steps.steps if installs(s)), None)
     setups = [s.position for s in steps.steps if s.uses in SETUP_ACTIONS]
     if options.strategy == "conditional":
-        gated = [c.step.position for c in cache_step.python_cache_steps(steps, options)]
+        gated = [
+            c.step.position
+            for c in cache_step.python_cache_steps(steps, options)
+            if all(e.tool in options.caches for e in c.entries)
+        ]
         candidates = setups + gated + ([first_install] if first_install is not None else [])
         if not (setups or first_install is not None):
             return None

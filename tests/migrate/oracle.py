@@ -126,9 +126,9 @@ def expected(data: Any, text: str, caches: set[str], strategy: str = "remove",
             if isinstance(job, dict) and "uses" not in job and isinstance(job.get("steps"), list):
                 lists.append(job["steps"])
     runs = data.get("runs")
-    if isinstance(runs, dict) and str(runs.get("using")).lower() == "composite":
-        if isinstance(runs.get("steps"), list):
-            lists.append(runs["steps"])
+    composite = isinstance(runs, dict) and str(runs.get("using")).lower() == "composite"
+    if composite and isinstance(runs.get("steps"), list):
+        lists.append(runs["steps"])
     done: set[int] = set()
     for steps in lists:
         if id(steps) not in done:
@@ -196,7 +196,7 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
             elif not others:
                 if counts.get(id(step), 1) == 1:
                     removed.add(i)
-            elif path in literal:
+            elif path in literal and isinstance(w, dict):
                 w["path"] = "\n".join(e for e in entries if e not in python)
     # helper steps (`pip cache dir` into an output) that fed only removed or trimmed caches
     if not conditional:

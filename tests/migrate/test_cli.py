@@ -1,0 +1,264 @@
+"""`pipnexus migrate` on disk: modes, exit codes, reports, errors, atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipnexus.cli import main
+from pipnexus.migrate.diff import unified_diff
+
+WORKFLOW = """\
+on: push
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.12"
+          cache: pip
+      - run: pip install .
+"""
+MIGRATED = """\
+on: push
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.12"
+      - name: Use the in-cluster PyPI proxy
+        id: pipnexus
+        uses: pipnexus/pipnexus@v1
+      - run: pip install .
+"""
+NOTHING_TO_DO = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: make\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    (wf / "ci.yml").write_text(WORKFLOW)
+    (wf / "node.yaml").write_text(NOTHING_TO_DO)
+    (wf / "README.md").write_text("not a workflow: pip")
+    action = tmp_path / ".github" / "actions" / "setup"
+    action.mkdir(parents=True)
+    (action / "action.yml").write_text(
+        "name: s\ndescription: d\nruns:\n  using: composite\n  steps:\n"
+        "    - uses: actions/setup-python@v5\n      with: {cache: pip}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_default_rewrites_dot_github(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "rewrote .github/actions/setup/action.yml (setup-python-cache, insert-step)",
+        "rewrote .github/workflows/ci.yml (setup-python-cache, insert-step)",
+    ]
+    assert (repo / ".github/workflows/ci.yml").read_text() == MIGRATED
+    assert (repo / ".github/workflows/node.yaml").read_text() == NOTHING_TO_DO
+    assert "pipnexus" in (repo / ".github/actions/setup/action.yml").read_text()
+    assert main(["migrate", "--check"]) == 0  # idempotent
+
+
+def test_check_exit_1_and_changes_nothing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--check", ".github/workflows"]) == 1
+    assert capsys.readouterr().out == (
+        "would rewrite .github/workflows/ci.yml (setup-python-cache, insert-step)\n"
+    )
+    assert (repo / ".github/workflows/ci.yml").read_text() == WORKFLOW
+    assert main(["migrate", "--check", ".github/workflows/node.yaml"]) == 0
+
+
+def test_diff_prints_and_changes_nothing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--diff", ".github/workflows/ci.yml"]) == 0
+    out = capsys.readouterr().out
+    assert out == unified_diff(".github/workflows/ci.yml", WORKFLOW, MIGRATED)
+    assert out.startswith("--- a/.github/workflows/ci.yml\n+++ b/.github/workflows/ci.yml\n")
+    assert "-          cache: pip\n" in out
+    assert "\033[" not in out  # not a terminal: no colour
+    assert (repo / ".github/workflows/ci.yml").read_text() == WORKFLOW
+    assert main(["migrate", "--diff", "--check", ".github/workflows/ci.yml"]) == 1
+
+
+def test_colour_diff() -> None:
+    coloured = unified_diff("x.yml", WORKFLOW, MIGRATED, color=True)
+    assert "\033[31m-          cache: pip\033[0m\n" in coloured
+    assert "\033[32m+        id: pipnexus\033[0m\n" in coloured
+
+
+def test_diff_of_file_without_final_newline() -> None:
+    diff = unified_diff("x.yml", "a\nb", "a\nc")
+    assert diff.endswith("-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n")
+
+
+def test_json_report(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / ".github/workflows/ci.yml").write_text(
+        WORKFLOW + "      - run: pip install --index-url https://x.example/simple y\n"
+    )
+    assert main(["migrate", "--format", "json", "--check", ".github/workflows"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"] == {"files": 2, "changed": 1, "errors": 0, "written": 0}
+    ci = next(f for f in report["files"] if f["path"].endswith("ci.yml"))
+    assert ci["changed"] is True and ci["written"] is False and ci["error"] is None
+    assert [c["rule"] for c in ci["changes"]] == ["setup-python-cache", "insert-step"]
+    assert ci["changes"][0]["line"] == 9
+    assert ci["findings"] == [{
+        "line": 11, "col": 26, "code": "index-url-in-run",
+        "message": "`--index-url` in a run script bypasses the index pipnexus configures",
+    }]
+    assert "diff" not in ci
+
+
+def test_warnings_go_to_stderr(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "uv.lock").write_text("")
+    (repo / ".github/workflows/ci.yml").write_text(WORKFLOW + "      - run: uv sync --frozen\n")
+    assert main(["migrate", "--check", ".github/workflows/ci.yml"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        ".github/workflows/ci.yml:11:14: warning: `uv sync --frozen` with a uv.lock"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"jobs: [pip\n", "2:1: invalid YAML: while parsing a flow sequence"),
+        (b"on: push\njobs:\n  a: {steps: [pip: x: y]}\n", "3:21: invalid YAML"),
+        (b"on: push\njobs: {}\n\xff\xfe pip\n", "3:1: not UTF-8 (byte 0xff)"),
+        (b"pip\x00\x01", "1:1: binary file"),
+        (b"", "1:1: empty file"),
+        (b"# only a comment about pip\n", "1:1: empty file"),
+        (b"name: pip\nsteps: []\n", "1:1: not a GitHub Actions workflow or action"),
+        (b"- pip\n", "1:1: not a GitHub Actions workflow or action"),
+        (b"a: pip\n---\nb: c\n", "2:1: invalid YAML: expected a single document in the stream, "
+                                "but found another document"),
+    ],
+)
+def test_bad_files_exit_2_untouched_others_processed(
+    repo: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    bad = repo / ".github/workflows/bad.yml"
+    bad.write_bytes(content)
+    assert main(["migrate", ".github/workflows"]) == 2
+    captured = capsys.readouterr()
+    assert f".github/workflows/bad.yml:{message}" in captured.err
+    assert len(captured.err.splitlines()) == 1
+    assert "Traceback" not in captured.err
+    assert bad.read_bytes() == content
+    # the good file was still migrated
+    assert (repo / ".github/workflows/ci.yml").read_text() == MIGRATED
+
+
+def test_missing_path_is_an_error_but_others_run(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate", "nope.yml", ".github/workflows/ci.yml"]) == 2
+    assert "nope.yml: no such file or directory" in capsys.readouterr().err
+    assert (repo / ".github/workflows/ci.yml").read_text() == MIGRATED
+
+
+def test_no_dot_github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["migrate"]) == 2
+    assert "no .github/ directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--caches", "pip,npm"], ["--caches", ""], ["--action-ref", "not a ref"],
+     ["--action-ref", "owner/repo"], ["--strategy", "maybe"]],
+)
+def test_bad_options(repo: Path, args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) if args[0] == "--strategy" else contextlib.nullcontext():
+        assert main(["migrate", *args]) == 2
+    assert capsys.readouterr().err
+    assert (repo / ".github/workflows/ci.yml").read_text() == WORKFLOW
+
+
+def test_action_ref_and_caches_options(repo: Path) -> None:
+    assert main(["migrate", "--action-ref", "acme/pypi-proxy@v2.1", "--caches", "poetry",
+                 ".github/workflows/ci.yml"]) == 0
+    text = (repo / ".github/workflows/ci.yml").read_text()
+    assert "uses: acme/pypi-proxy@v2.1" in text
+    assert "cache: pip" in text  # pip was not selected
+
+
+def test_write_keeps_mode_and_is_atomic(repo: Path) -> None:
+    ci = repo / ".github/workflows/ci.yml"
+    os.chmod(ci, 0o640)
+    inode = ci.stat().st_ino
+    assert main(["migrate", str(ci)]) == 0
+    assert stat.S_IMODE(ci.stat().st_mode) == 0o640
+    assert ci.stat().st_ino != inode  # replaced by rename, not rewritten in place
+    assert ci.read_text() == MIGRATED
+    assert sorted(p.name for p in ci.parent.iterdir()) == ["README.md", "ci.yml", "node.yaml"]
+
+
+def test_read_only_file_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ci = repo / ".github/workflows/ci.yml"
+    os.chmod(ci, 0o444)
+    assert main(["migrate", str(ci)]) == 2
+    assert f"{ci}:1:1: file is read-only: left unchanged" in capsys.readouterr().err
+    assert ci.read_text() == WORKFLOW
+    assert main(["migrate", "--check", str(ci)]) == 1  # checking a read-only file is fine
+
+
+def test_symlink_written_through(repo: Path) -> None:
+    target = repo / "shared.yml"
+    target.write_text(WORKFLOW)
+    link = repo / ".github/workflows/link.yml"
+    link.symlink_to(target)
+    assert main(["migrate", str(link)]) == 0
+    assert link.is_symlink()
+    assert target.read_text() == MIGRATED
+
+
+def test_crlf_and_bom_survive_the_cli(repo: Path) -> None:
+    ci = repo / ".github/workflows/ci.yml"
+    ci.write_bytes(b"\xef\xbb\xbf" + WORKFLOW.replace("\n", "\r\n").encode())
+    assert main(["migrate", str(ci)]) == 0
+    assert ci.read_bytes() == b"\xef\xbb\xbf" + MIGRATED.replace("\n", "\r\n").encode()
+
+
+def test_many_files_use_the_process_pool(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wf = repo / ".github/workflows"
+    for i in range(60):
+        (wf / f"w{i:02}.yml").write_text(WORKFLOW if i % 2 else NOTHING_TO_DO)
+    (wf / "w99.yml").write_text("jobs: [pip\n")
+    assert main(["migrate", "--check", "--format", "json", str(wf)]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"] == {"files": 63, "changed": 31, "errors": 1, "written": 0}
+    assert [f["path"] for f in report["files"]] == sorted(f["path"] for f in report["files"])
+
+
+def test_command_module_imports_only_stdlib() -> None:
+    code = (
+        "import sys, pipnexus.migrate.main, pipnexus.migrate;"
+        "bad = [m for m in sys.modules if m.startswith(('ruamel', 'yaml', 'requests'))];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_python_dash_m_entry_point(repo: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipnexus", "migrate", "--check", ".github/workflows/ci.yml"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("would rewrite .github/workflows/ci.yml")

@@ -1,0 +1,68 @@
+"""The real-world corpus in ../shared/corpus/workflows: no crash, idempotent, oracle, schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipnexus.migrate import Options, migrate_text
+from tests.migrate import oracle
+from tests.migrate.helpers import CORPUS, check_jsonschema, pyyaml_load
+
+FILES = sorted(p for p in CORPUS.glob("*.y*ml")) if CORPUS.is_dir() else []
+STRATEGIES = ("remove", "conditional")
+
+pytestmark = pytest.mark.skipif(
+    not FILES, reason=f"corpus folder {CORPUS} is absent: real-world workflow checks skipped"
+)
+
+
+def _read(path: Path) -> str:
+    return path.read_bytes().decode("utf-8")
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_corpus_idempotent_and_oracle(path: Path, strategy: str) -> None:
+    text = _read(path)
+    options = Options(strategy=strategy)
+    result = migrate_text(text, path.name, options)
+    assert result.error is None
+    again = migrate_text(result.new_text, path.name, options)
+    assert again.error is None
+    assert again.changes == ()
+    assert again.new_text == result.new_text
+    want = oracle.expected(pyyaml_load(text), text, set(options.caches), strategy)
+    assert pyyaml_load(result.new_text) == want
+
+
+def test_corpus_changes_something() -> None:
+    """Most corpus files cache Python packages: the migration must find work in them."""
+    changed = [p.name for p in FILES if migrate_text(_read(p), p.name).changed]
+    assert len(changed) >= len(FILES) - 3
+    noop = next(p for p in FILES if p.name == "ansys__actions__doc-deploy-to-repo__action.yml")
+    assert migrate_text(_read(noop)).new_text == _read(noop)
+
+
+def test_corpus_schema(tmp_path: Path) -> None:
+    """Each rewritten file validates against GitHub's schema whenever the original did."""
+    groups: dict[str, list[Path]] = {"vendor.github-workflows": [], "vendor.github-actions": []}
+    pairs = []
+    for path in FILES:
+        text = _read(path)
+        action = "runs" in pyyaml_load(text)
+        schema = "vendor.github-actions" if action else "vendor.github-workflows"
+        for strategy in STRATEGIES:
+            new = migrate_text(text, path.name, Options(strategy=strategy)).new_text
+            out = tmp_path / f"{strategy}.{path.name}"
+            out.write_text(new.lstrip("\ufeff"), encoding="utf-8", newline="")
+            groups[schema].append(out)
+            pairs.append((path, out))
+        groups[schema].append(path)
+    valid: dict[str, bool] = {}
+    for schema, files in groups.items():
+        valid.update(check_jsonschema(files, schema))
+    broken = [out.name for src, out in pairs if valid[str(src)] and not valid[str(out)]]
+    assert broken == []
+    assert sum(valid[str(p)] for p in FILES) >= len(FILES) // 2  # the check really ran
