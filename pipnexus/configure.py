@@ -457,14 +457,18 @@ def write_pip_conf(
             seed = current
         else:
             seed = user_pip_conf(environ)
+    from pipnexus import urls
+
     existing = ""
-    mode = 0o600 if "@" in decision.index_url else 0o644
+    mode = 0o644
     try:
         if os.path.isfile(seed):
             with open(seed, encoding="utf-8") as f:
                 existing = f.read()
             if seed == path:
                 mode = os.stat(path).st_mode & 0o777
+        if urls.split_credentials(decision.index_url)[1] is not None:
+            mode &= ~0o077  # credentials: owner only
         os.makedirs(os.path.dirname(path), exist_ok=True)
         text = merge_pip_conf(existing, decision.index_url, decision.trusted_host, cert)
         atomic_write(path, text.encode("utf-8"), mode)

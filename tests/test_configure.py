@@ -507,6 +507,9 @@ def test_pip_conf_file_seeds_from_user_and_sets_pip_config_file(tmp_path, nexus)
 def test_pip_conf_with_credentials_is_private(tmp_path, private_nexus):
     env = base_env(tmp_path, NEXUS_SECRET=PASSWORD)
     target = tmp_path / "conf" / "pip.conf"
+    target.parent.mkdir()
+    target.write_text("[global]\nbreak-system-packages = true\n")
+    target.chmod(0o644)
     r = run_configure(
         tmp_path, "--index-url", private_nexus.index_url(), "--username", "ci",
         "--password-env", "NEXUS_SECRET", "--pip-conf", "global", "--pip-conf-path",
@@ -515,6 +518,7 @@ def test_pip_conf_with_credentials_is_private(tmp_path, private_nexus):
     assert r.rc == 0, r.err
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert quote(PASSWORD, safe="") in target.read_text()
+    assert "break-system-packages = true" in target.read_text()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
