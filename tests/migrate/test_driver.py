@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipnexus.migrate import Change, DataOp, Edit, Finding, Options, migrate_text
-from pipnexus.migrate import driver
+from pipnexus.migrate import Change, DataOp, Edit, Finding, Options, driver, migrate_text
 from pipnexus.migrate.text import Text, yaml_scalar
 from pipnexus.migrate.tree import Doc, StepList
 
