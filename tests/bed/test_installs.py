@@ -62,6 +62,10 @@ def test_uv_installs_through_nexus(venv: Venv, nexus: NexusDouble) -> None:
     venv.uv_pip_install("pipnexus-demo-pkg", index_url=nexus.index_url(), extra_args=["--no-cache"])
     assert venv.has("pipnexus-demo-pkg", "1.0") and venv.has("pipnexus-demo-dep", "1.0")
     assert nexus.fetch_count("/simple/pipnexus-demo-pkg/") == 1
+    # no PEP 658 metadata behind Nexus, so uv probes the wheel with HEAD (range support)
+    wheel = "/repository/pypi-proxy/packages/pipnexus-demo-pkg/1.0/"
+    wheel += "pipnexus_demo_pkg-1.0-py3-none-any.whl"
+    assert ("HEAD", wheel, 200) in nexus.requests
 
 
 def test_pip_builds_sdist_with_backend_fetched_through_nexus(
