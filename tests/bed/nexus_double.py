@@ -760,6 +760,10 @@ class NexusDouble(LoopbackServer):
             ctype = _file_content_type(key)
         return Cached(body, now, etag, ctype), True
 
+    # DEVIATION: all cache work, upstream fetches included, runs under one lock, so concurrent
+    # misses are fetched once and in turn (Nexus fetches concurrently and de-duplicates per
+    # asset). The upstream timeout is UPSTREAM_TIMEOUT (Nexus: httpClient.connection.timeout,
+    # default 60 s); retries are not modelled.
     def _fetch(self, url: str) -> tuple[bytes, str]:
         if self.remote_unreachable:
             with self.lock:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -32,8 +34,6 @@ PKG_PAGE = "pipnexus-demo-pkg/"
 
 
 def basic(user: str, password: str) -> dict[str, str]:
-    import base64
-
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
 
@@ -371,3 +371,12 @@ def test_servers_stop_and_close_their_ports(packages: StandardPackages) -> None:
         server.stop()
     assert not any(port_is_open(p) for p in ports)
     double.stop()  # idempotent
+
+
+def test_concurrent_misses_fetch_upstream_once(nexus: NexusDouble) -> None:
+    url = nexus.index_url() + PKG_PAGE
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: get(url).status, range(16)))
+    assert statuses == [200] * 16
+    assert nexus.fetch_count("/simple/pipnexus-demo-pkg/") == 1
+    assert nexus.count("/repository/pypi-proxy/simple/pipnexus-demo-pkg/") == 16
