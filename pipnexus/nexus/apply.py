@@ -85,7 +85,13 @@ class Change(NamedTuple):
         return f"{self.name} ({self.fmt} {self.rtype})"
 
 
-def repositories_from_values(path: str) -> tuple[list[dict[str, Any]], bool | None]:
+class Desired(NamedTuple):
+    blob_stores: list[dict[str, Any]]  # config.blobStores entries
+    repos: list[dict[str, Any]]  # config.repos entries
+    anonymous: bool | None  # None: leave anonymous access alone
+
+
+def desired_from_values(path: str) -> Desired:
     from pipnexus.nexus import lint
 
     text = lint.read(path)
@@ -103,15 +109,36 @@ def repositories_from_values(path: str) -> tuple[list[dict[str, Any]], bool | No
     # round-trip through JSON: plain dicts/lists instead of ruamel's commented types
     doc = json.loads(json.dumps(lint.load(text)))
     config = doc.get("config") or {}
-    repos = config.get("repos") or []
     anon = config.get("anonymous")
     anonymous = anon.get("enabled") if isinstance(anon, dict) else None
-    return repos, anonymous if isinstance(anonymous, bool) else None
+    return Desired(
+        config.get("blobStores") or [],
+        config.get("repos") or [],
+        anonymous if isinstance(anonymous, bool) else None,
+    )
 
 
 def rest_body(repo: dict[str, Any]) -> dict[str, Any]:
     """The chart entry minus what the chart strips (format, type, secret references)."""
     return {k: v for k, v in repo.items() if k not in ("format", "type", "password", "bearerToken")}
+
+
+def plan_blob_store(client: Any, store: dict[str, Any]) -> dict[str, Any] | None:
+    """The POST body when the file blob store is missing, else None."""
+    name = store.get("name")
+    if store.get("type") != "file" or not isinstance(name, str):
+        print(
+            f"blob store {name} ({store.get('type')}): skipped, apply creates file blob stores only"
+        )
+        return None
+    resp = client.request("GET", f"{API}/blobstores/file/{urllib.parse.quote(name, safe='')}")
+    if resp.status_code == 200:
+        print(f"blob store {name} (file): unchanged")
+        return None
+    if resp.status_code != 404:
+        raise client.refused(resp, f"reading blob store {name}")
+    print(f"blob store {name} (file): create")
+    return {k: v for k, v in store.items() if k != "type"}
 
 
 def _show(v: Any) -> str:
@@ -196,17 +223,27 @@ def run(args: argparse.Namespace) -> int:
     check_base_url(args.url)
     password = password_from_env(args.password_env)
     repo_opts = ("repository", "remote_url", "blob_store", "metadata_max_age", "docker_hub")
-    anonymous: bool | None = args.anonymous
     if args.values:
         if any(getattr(args, o) is not None for o in repo_opts):
             raise InputError("--values and repository options cannot be combined")
-        repos, values_anonymous = repositories_from_values(args.values)
-        if anonymous is None:
-            anonymous = values_anonymous
+        desired = desired_from_values(args.values)
+        if args.anonymous is not None:
+            desired = desired._replace(anonymous=args.anonymous)
     else:
-        repos = values_mod.repositories(values_mod.options_from_args(args))
+        opts = values_mod.options_from_args(args)
+        desired = Desired(
+            values_mod.blob_stores(opts), values_mod.repositories(opts), args.anonymous
+        )
     if args.retries < 0 or args.timeout <= 0:
         raise InputError("--retries must be >= 0 and --timeout > 0")
+    for repo in desired.repos:
+        if isinstance(repo, dict) and ("password" in repo or "bearerToken" in repo):
+            print(
+                f"pipnexus nexus apply: {repo.get('name')}: password/bearerToken refer to a "
+                "Kubernetes Secret that only the chart's Job can read; sending the repository "
+                "without them",
+                file=sys.stderr,
+            )
     client = Client(
         args.url,
         username=args.username,
@@ -216,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
         attempts=args.retries + 1,
     )
     try:
-        return _apply(client, repos, anonymous, args.dry_run)
+        return _apply(client, desired, args.dry_run)
     except NexusError as e:
         print(f"pipnexus nexus apply: {e.summary}", file=sys.stderr)
         for line in e.lines:
@@ -226,10 +263,18 @@ def run(args: argparse.Namespace) -> int:
         client.close()
 
 
-def _apply(client: Any, repos: list[dict[str, Any]], anonymous: bool | None, dry_run: bool) -> int:
+def _report(err: Any) -> None:
+    print(f"pipnexus nexus apply: {err.summary}:", file=sys.stderr)
+    for line in err.lines:
+        print(f"  {line}", file=sys.stderr)
+
+
+def _apply(client: Any, desired: Desired, dry_run: bool) -> int:
     from pipnexus.nexus.client import NexusError
 
-    planned = [plan_repository(client, repo) for repo in repos]
+    stores = [s for s in (plan_blob_store(client, b) for b in desired.blob_stores) if s]
+    planned = [plan_repository(client, repo) for repo in desired.repos]
+    anonymous = desired.anonymous
     anon_change: bool | None = None
     if anonymous is not None:
         resp = client.request("GET", f"{API}/security/anonymous")
@@ -254,7 +299,7 @@ def _apply(client: Any, repos: list[dict[str, Any]], anonymous: bool | None, dry
         print(f"anonymous access: {state if anon_change is not None else 'unchanged'}")
 
     todo = [(c, b) for c, b in planned if c.kind != "unchanged"]
-    if not todo and anon_change is None:
+    if not stores and not todo and anon_change is None:
         print("nothing to do")
         return 0
     if dry_run:
@@ -262,6 +307,16 @@ def _apply(client: Any, repos: list[dict[str, Any]], anonymous: bool | None, dry
         return 0
 
     failed = 0
+    for store in stores:
+        resp = client.request("POST", f"{API}/blobstores/file", store)
+        if resp.status_code in (200, 201, 204):
+            print(f"created blob store {store['name']}")
+            continue
+        err = client.refused(resp, f"to create blob store {store['name']}")
+        if resp.status_code in (401, 403):
+            raise err
+        failed += 1
+        _report(err)
     for change, body in todo:
         name, fmt, rtype = change.name, change.fmt, change.rtype
         if change.kind == "create":
@@ -277,9 +332,7 @@ def _apply(client: Any, repos: list[dict[str, Any]], anonymous: bool | None, dry
         if resp.status_code in (401, 403):
             raise err
         failed += 1
-        print(f"pipnexus nexus apply: {err.summary}:", file=sys.stderr)
-        for line in err.lines:
-            print(f"  {line}", file=sys.stderr)
+        _report(err)
     if anon_change is not None:
         resp = client.request("PUT", f"{API}/security/anonymous", {"enabled": anon_change})
         if resp.status_code in (200, 204):
@@ -289,9 +342,7 @@ def _apply(client: Any, repos: list[dict[str, Any]], anonymous: bool | None, dry
             if resp.status_code in (401, 403):
                 raise err
             failed += 1
-            print(f"pipnexus nexus apply: {err.summary}:", file=sys.stderr)
-            for line in err.lines:
-                print(f"  {line}", file=sys.stderr)
+            _report(err)
     if failed:
         raise NexusError(f"{failed} change(s) failed")
     return 0

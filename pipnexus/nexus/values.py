@@ -195,6 +195,13 @@ def repositories(opts: Options) -> list[dict[str, Any]]:
     return repos
 
 
+def blob_stores(opts: Options) -> list[dict[str, Any]]:
+    """config.blobStores entries (the REST body plus ``type``): none for 'default'."""
+    if opts.blob_store == DEFAULT_BLOB_STORE:
+        return []
+    return [{"name": opts.blob_store, "type": "file", "path": opts.blob_store}]
+
+
 def values(opts: Options) -> dict[str, Any]:
     persistence: dict[str, Any] = {"enabled": True}
     if opts.storage_class:
@@ -207,11 +214,7 @@ def values(opts: Options) -> dict[str, Any]:
     if opts.docker_hub:
         config["realms"] = {"enabled": True, "values": ["NexusAuthenticatingRealm", "DockerToken"]}
     config["createDefaultBlobStore"] = opts.blob_store == DEFAULT_BLOB_STORE
-    config["blobStores"] = (
-        []
-        if opts.blob_store == DEFAULT_BLOB_STORE
-        else [{"name": opts.blob_store, "type": "file", "path": opts.blob_store}]
-    )
+    config["blobStores"] = blob_stores(opts)
     config["repos"] = repositories(opts)
     out: dict[str, Any] = {
         "rootPassword": {"secret": ROOT_SECRET, "key": "password"},

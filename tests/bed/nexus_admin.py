@@ -18,6 +18,8 @@ Endpoints (all JSON pretty-printed like Jackson, unknown fields ignored):
   store change refused, 404 for a missing repository or another format/type.
   A PyPI proxy created here serves ``/repository/<name>/simple/`` at once.
 * ``GET/PUT /service/rest/v1/security/anonymous``.
+* ``GET /service/rest/v1/blobstores/file/{name}``, ``POST /service/rest/v1/blobstores/file``
+  (204; adds the name to ``double.blob_stores``).
 
 Authentication: anonymous -> 401 with the Basic challenge; a user outside ``admins`` -> 403.
 
@@ -220,6 +222,7 @@ class AdminApi:
         self.admins: set[str] = {"admin"}
         self.legacy_errors = False
         self.requests: list[tuple[str, str]] = []
+        self.blob_store_paths: dict[str, str] = {}
         self._lock = threading.Lock()
 
     # -- responses ----------------------------------------------------------------------------
@@ -250,6 +253,8 @@ class AdminApi:
             self.requests.append((req.method, rest))
         if rest == "/security/anonymous":
             return self.anonymous(req)
+        if rest == "/blobstores/file" or rest.startswith("/blobstores/file/"):
+            return self.file_blob_store(req, urllib.parse.unquote(rest[len("/blobstores/file/") :]))
         if rest == "/repositories" or rest == "/repositories/":
             return self.list_repositories(req)
         if not rest.startswith("/repositories/"):
@@ -312,6 +317,9 @@ class AdminApi:
     ) -> tuple[dict[str, Any] | None, Response | None]:
         body = parse_json(req)
         if not isinstance(body, dict):
+            # DEVIATION: Nexus puts Jackson's exception text after "Could not process the
+            # input: "; the double has its own text. Jackson also refuses values of the wrong
+            # JSON type (e.g. "online": [1]); the double only checks presence.
             return None, siesta_error(
                 400,
                 {"id": "*", "message": "Could not process the input: not a JSON object"},
@@ -372,6 +380,40 @@ class AdminApi:
             # a full replacement of online and attributes, not a merge
             self.double.repositories[name] = _stored(fmt, rtype, body, current["url"])
         return empty_response(204)
+
+    # -- blob stores ----------------------------------------------------------------------------
+
+    def file_blob_store(self, req: Request, name: str) -> Response:
+        denied = self._auth(req)
+        if denied:
+            return denied
+        if name:
+            if req.method != "GET":
+                # DEVIATION: PUT (update path/quota) is not modelled
+                return empty_response(405)
+            with self.double.lock:
+                if name not in self.double.blob_stores:
+                    return empty_response(404)
+                path = self.blob_store_paths.get(name, name)
+            return json_response(200, {"path": path, "softQuota": None})
+        if req.method != "POST":
+            return empty_response(405)
+        body = parse_json(req)
+        if not isinstance(body, dict):
+            return siesta_error(
+                400, {"id": "*", "message": "Could not process the input: not a JSON object"}
+            )
+        missing = [(f"PARAMETER {k}", EMPTY) for k in ("name", "path") if not body.get(k)]
+        if missing:
+            return validation_errors(missing)
+        with self.double.lock:
+            if any(n.lower() == str(body["name"]).lower() for n in self.double.blob_stores):
+                return validation_errors(
+                    [("name", "Name is already used, must be unique (ignoring case)")]
+                )
+            self.double.blob_stores.add(str(body["name"]))
+            self.blob_store_paths[str(body["name"])] = str(body["path"])
+        return empty_response(204)  # a void JAX-RS method
 
     # -- anonymous access -----------------------------------------------------------------
 

@@ -151,3 +151,23 @@ def test_anonymous_access(admin: Admin) -> None:
     assert call(admin, "GET", "/security/anonymous").json()["enabled"] is False
     resp = call(admin, "PUT", "/security/anonymous", {"enabled": True, "realmName": "Nope"})
     assert resp.json() == [{"id": "realmName", "message": "Realm does not exist"}]
+
+
+def test_file_blob_stores(admin: Admin) -> None:
+    assert call(admin, "GET", "/blobstores/file/pypi").status_code == 404
+    assert (
+        call(
+            admin, "POST", "/blobstores/file", {"name": "pypi", "path": "pypi"}, auth=None
+        ).status_code
+        == 401
+    )
+    resp = call(admin, "POST", "/blobstores/file", {"name": "pypi", "path": "pypi"})
+    assert (resp.status_code, resp.content) == (204, b"")
+    assert "pypi" in admin.double.blob_stores
+    assert call(admin, "GET", "/blobstores/file/pypi").json() == {"path": "pypi", "softQuota": None}
+    resp = call(admin, "POST", "/blobstores/file", {"name": "PyPI", "path": "x"})
+    assert resp.json() == [
+        {"id": "name", "message": "Name is already used, must be unique (ignoring case)"}
+    ]
+    resp = call(admin, "POST", "/blobstores/file", {"name": "x"})
+    assert resp.json() == [{"id": "PARAMETER path", "message": "must not be empty"}]

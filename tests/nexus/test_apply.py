@@ -204,10 +204,59 @@ def test_refusals_are_one_line_per_problem_in_both_body_shapes(
     admin.api.legacy_errors = True  # before 3.49: a bare JSON string
     rc, _, err = apply(capsys, admin.url)
     assert rc == 1 and err.splitlines() == expected
-    # validation array
-    rc, _out, err = apply(capsys, admin.url, "--repository", "pypi2", "--blob-store", "nope")
+    # a validation array: changing the blob store of an existing repository
+    admin.api.legacy_errors = False
+    assert apply(capsys, admin.url, "--repository", "pip2")[0] == 0
+    rc, out, err = apply(capsys, admin.url, "--repository", "pip2", "--blob-store", "other")
     assert rc == 1
-    assert "  BlobStoreName: Blob store not found" in err.splitlines()
+    assert out.splitlines() == [
+        "blob store other (file): create",
+        "pip2 (pypi proxy): update",
+        '  storage.blobStoreName: "default" -> "other"',
+        "created blob store other",
+    ]
+    assert err.splitlines() == [
+        "pipnexus nexus apply: Nexus refused to update repository pip2 (HTTP 400):",
+        "  BlobStoreName: You cannot change a repository’s blob store through the API",
+        "pipnexus nexus apply: 1 change(s) failed",
+    ]
+
+
+def test_custom_blob_store_is_created_first(
+    admin: Admin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, out, err = apply(capsys, admin.url, "--blob-store", "pypi-blobs")
+    assert (rc, err) == (0, "")
+    assert out.splitlines() == [
+        "blob store pypi-blobs (file): create",
+        "pypi-proxy (pypi proxy): create",
+        "created blob store pypi-blobs",
+        "created pypi-proxy",
+    ]
+    assert writes(admin) == [("POST", "/blobstores/file"), ("POST", "/repositories/pypi/proxy")]
+    assert admin.double.repositories["pypi-proxy"]["storage"]["blobStoreName"] == "pypi-blobs"
+    rc, out, _ = apply(capsys, admin.url, "--blob-store", "pypi-blobs")
+    assert rc == 0
+    assert out.splitlines() == [
+        "blob store pypi-blobs (file): unchanged",
+        "pypi-proxy (pypi proxy): unchanged",
+        "nothing to do",
+    ]
+
+
+def test_secret_references_are_left_out_with_a_note(
+    admin: Admin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "values.yaml"
+    text = values.render(values.Options()).replace(
+        "      format: pypi\n",
+        "      format: pypi\n      password:\n        secret: s\n        key: k\n",
+    )
+    path.write_text(text)
+    rc, _out, err = apply(capsys, admin.url, "--values", str(path))
+    assert rc == 0
+    assert "refer to a Kubernetes Secret" in err and err.count("\n") == 1
+    assert "password" not in admin.double.repositories["pypi-proxy"]
 
 
 @pytest.mark.parametrize(
