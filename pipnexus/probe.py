@@ -368,13 +368,92 @@ def _basic_auth(username: str | None, password: str | None) -> str | None:
     return "Basic " + binascii.b2a_base64(raw, newline=False).decode("ascii")
 
 
-def _connect(ep: _Endpoint, attempt: _Attempt, tls: ssl.SSLContext | None) -> socket.socket:
-    attempt.where = ep.display
-    attempt.stage = f"resolving {ep.host}"
-    infos = socket.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
+class _Proxy(NamedTuple):
+    host: str
+    port: int
+    display: str  # host:port, no credentials
+    auth: str | None  # Proxy-Authorization value
+
+
+def _bypass_proxy(host: str, port: int, no_proxy: str) -> bool:
+    """Whether ``no_proxy`` exempts the host, matched the way requests (pip) matches it."""
+    entries = [e for e in no_proxy.replace(" ", "").lower().split(",") if e]
+    if "*" in entries:
+        return True
+    host = host.lower()
+    if re.match(r"[0-9]+(\.[0-9]+){3}\Z", host):
+        import ipaddress  # only for IPv4 hosts with a no_proxy list
+
+        for entry in entries:
+            if entry == host:
+                return True
+            if "/" in entry:
+                try:
+                    if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
+                        return True
+                except ValueError:
+                    continue
+        return False
+    names = {host, f"[{host}]"} if ":" in host else {host}
+    for name in names:
+        with_port = f"{name}:{port}"
+        for entry in entries:
+            entry = entry.lstrip(".")
+            if entry in (name, with_port) or name.endswith("." + entry):
+                return True
+            if with_port.endswith("." + entry):
+                return True
+    return False
+
+
+def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The proxy URL that pip (requests) and uv take from the environment for ``url``.
+
+    ``<scheme>_proxy`` then ``all_proxy`` (lower case first, then upper case), unless
+    ``no_proxy`` exempts the host. None for a direct connection.
+    """
+    env: Mapping[str, str] = os.environ if environ is None else environ
+
+    def get(name: str) -> str:
+        return (env.get(name) or env.get(name.upper()) or "").strip()
+
+    try:
+        ep = _endpoint(urls.split_credentials(url)[0])
+    except ValueError:
+        return None
+    if _bypass_proxy(ep.host, ep.port, get("no_proxy")):
+        return None
+    return get(f"{ep.scheme}_proxy") or get("all_proxy") or None
+
+
+def _parse_proxy(proxy_url: str) -> _Proxy:
+    """An http:// proxy URL (scheme optional) -> _Proxy; InputError for anything else."""
+    if "://" not in proxy_url:
+        proxy_url = "http://" + proxy_url
+    scheme = proxy_url.partition("://")[0].lower()
+    if scheme != "http":
+        raise InputError(
+            f"proxy scheme {scheme[:20]!r} from the environment is not supported by the probe "
+            "(only http:// proxies; unset it or add the index host to NO_PROXY)"
+        )
+    urls.validate_url(proxy_url, "the proxy URL from the environment")
+    bare, user, password = urls.split_credentials(proxy_url)
+    ep = _endpoint(bare)
+    return _Proxy(ep.host, ep.port, ep.display, _basic_auth(user, password))
+
+
+def _select_proxy(ep: _Endpoint, environ: Mapping[str, str]) -> _Proxy | None:
+    proxy_url = proxy_for(f"{ep.scheme}://{ep.host_header}/", environ)
+    return _parse_proxy(proxy_url) if proxy_url else None
+
+
+def _open(host: str, port: int, shown: str, attempt: _Attempt) -> socket.socket:
+    attempt.where = shown
+    attempt.stage = f"resolving {host}"
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     error: OSError | None = None
     for family, kind, proto, _name, addr in infos:
-        attempt.stage = f"connecting to {ep.display}"
+        attempt.stage = f"connecting to {shown}"
         sock = socket.socket(family, kind, proto)
         attempt.sock = sock
         try:
@@ -387,21 +466,57 @@ def _connect(ep: _Endpoint, attempt: _Attempt, tls: ssl.SSLContext | None) -> so
             sock.close()
             error = error or e
             continue
-        if ep.scheme == "https":
-            assert tls is not None
-            attempt.stage = f"TLS handshake with {ep.display}"
-            try:
-                sock.settimeout(attempt.remaining())
-                sock = tls.wrap_socket(sock, server_hostname=ep.host)
-            except socket.timeout:
-                sock.close()
-                raise _Deadline() from None
-            except BaseException:
-                sock.close()
-                raise
-            attempt.sock = sock
         return sock
-    raise error or OSError(f"no address for {ep.host}")
+    raise error or OSError(f"no address for {host}")
+
+
+def _tunnel(sock: socket.socket, ep: _Endpoint, proxy: _Proxy, attempt: _Attempt) -> None:
+    """CONNECT through an http proxy to ``ep`` (for https)."""
+    attempt.stage = f"opening a tunnel to {ep.display} through the proxy {proxy.display}"
+    lines = [f"CONNECT {ep.display} HTTP/1.1", f"Host: {ep.display}", f"User-Agent: {USER_AGENT}"]
+    if proxy.auth:
+        lines.append(f"Proxy-Authorization: {proxy.auth}")
+    sock.settimeout(attempt.remaining())
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
+    reader = _Reader(sock, attempt)
+    status, reason, _headers = _parse_head(reader)
+    said = _clean(f"{status} {reason}", 80)
+    if status == 407:
+        needed = "were rejected" if proxy.auth else "are needed (userinfo in the proxy URL)"
+        raise _Failure("auth", f"the proxy {proxy.display} answered {said}: credentials {needed}")
+    if not 200 <= status < 300:
+        raise _Failure(
+            "refused", f"the proxy {proxy.display} would not open a tunnel to {ep.display} ({said})"
+        )
+    if reader.buf:
+        raise _Failure("bad-response", f"the proxy {proxy.display} sent data inside the tunnel")
+
+
+def _connect(
+    ep: _Endpoint, attempt: _Attempt, tls: ssl.SSLContext | None, proxy: _Proxy | None
+) -> socket.socket:
+    if proxy is None:
+        sock = _open(ep.host, ep.port, ep.display, attempt)
+    else:
+        sock = _open(proxy.host, proxy.port, f"the proxy {proxy.display}", attempt)
+    attempt.where = ep.display
+    if ep.scheme != "https":
+        return sock
+    assert tls is not None
+    try:
+        if proxy is not None:
+            _tunnel(sock, ep, proxy, attempt)
+        attempt.stage = f"TLS handshake with {ep.display}"
+        sock.settimeout(attempt.remaining())
+        sock = tls.wrap_socket(sock, server_hostname=ep.host)
+    except socket.timeout:
+        sock.close()
+        raise _Deadline() from None
+    except BaseException:
+        sock.close()
+        raise
+    attempt.sock = sock
+    return sock
 
 
 def _get(
@@ -410,12 +525,15 @@ def _get(
     auth: str | None,
     tls: ssl.SSLContext | None,
     want_body: bool,
+    proxy: _Proxy | None = None,
 ) -> _Response:
     """One GET with ``Connection: close``; the body is read only when asked or on an error."""
-    sock = _connect(ep, attempt, tls)
+    sock = _connect(ep, attempt, tls, proxy)
     try:
+        forward = proxy is not None and ep.scheme == "http"
+        target = f"http://{ep.host_header}{ep.target}" if forward else ep.target
         lines = [
-            f"GET {ep.target} HTTP/1.1",
+            f"GET {target} HTTP/1.1",
             f"Host: {ep.host_header}",
             f"User-Agent: {USER_AGENT}",
             "Accept: text/html",
@@ -424,6 +542,8 @@ def _get(
         ]
         if auth:
             lines.append(f"Authorization: {auth}")
+        if forward and proxy is not None and proxy.auth:
+            lines.append(f"Proxy-Authorization: {proxy.auth}")
         attempt.stage = f"sending the request to {ep.display}"
         sock.settimeout(attempt.remaining())
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
@@ -484,13 +604,14 @@ def _get_following(
     auth: str | None,
     tls: ssl.SSLContext | None,
     want_body: bool,
+    environ: Mapping[str, str],
 ) -> _Response:
     """GET, following at most MAX_REDIRECTS redirects, and only within the same origin."""
     from urllib.parse import urljoin
 
     ep = _endpoint(url)
     for _ in range(MAX_REDIRECTS + 1):
-        resp = _get(attempt, ep, auth, tls, want_body)
+        resp = _get(attempt, ep, auth, tls, want_body, _select_proxy(ep, environ))
         if resp.status not in (301, 302, 303, 307, 308):
             return resp
         location = resp.headers.get("location", "")
@@ -525,6 +646,8 @@ def _text_of(resp: _Response) -> str:
 def _status_failure(resp: _Response, auth: str | None) -> _Failure:
     """Classify an unexpected answer from the Nexus status endpoint."""
     said = _clean(f"{resp.status} {resp.reason}", 80)
+    if resp.status == 407:
+        return _proxy_auth_failure("Nexus status endpoint", said)
     if resp.status in (401, 403):
         return _auth_failure("Nexus status endpoint", said, auth)
     if resp.status in (502, 503, 504):
@@ -539,6 +662,14 @@ def _status_failure(resp: _Response, auth: str | None) -> _Failure:
             f"the Nexus status endpoint answered {said}: is this the URL of a Nexus server?",
         )
     return _Failure("bad-response", f"the Nexus status endpoint answered {said}")
+
+
+def _proxy_auth_failure(what: str, said: str) -> _Failure:
+    return _Failure(
+        "auth",
+        f"the {what} answered {said}: the proxy's credentials (userinfo in the proxy URL) "
+        "are missing or were rejected",
+    )
 
 
 def _auth_failure(what: str, said: str, auth: str | None) -> _Failure:
@@ -556,6 +687,8 @@ def _page_failure(resp: _Response, canary: str, auth: str | None) -> _Failure:
     said = _clean(f"{resp.status} {resp.reason}", 120)
     text = _text_of(resp)
     subject = f"the canary project '{canary}'"
+    if resp.status == 407:
+        return _proxy_auth_failure(f"index page of {subject}", said)
     if resp.status in (401, 403):
         return _auth_failure(f"index page of {subject}", said, auth)
     if resp.status == 404:
@@ -623,6 +756,7 @@ def _check(
     canary: str,
     tls: ssl.SSLContext | None,
     default_auth: str | None,
+    environ: Mapping[str, str],
 ) -> str:
     """Probe one candidate; return the detail sentence when healthy, raise otherwise."""
     index, user, password = urls.split_credentials(target.index_url)
@@ -636,13 +770,13 @@ def _check(
         else:
             s_auth = auth if _endpoint(status).origin == index_origin else None
         attempt.what = "Nexus status endpoint"
-        resp = _get_following(attempt, status, s_auth, tls, want_body=False)
+        resp = _get_following(attempt, status, s_auth, tls, False, environ)
         if resp.status != 200:
             raise _status_failure(resp, s_auth)
         said_status = "Nexus status 200; "
     attempt.what = "canary page"
     page_url = urls.ensure_trailing_slash(index.split("?", 1)[0]) + project + "/"
-    resp = _get_following(attempt, page_url, auth, tls, want_body=True)
+    resp = _get_following(attempt, page_url, auth, tls, True, environ)
     if resp.status != 200:
         raise _page_failure(resp, canary, auth)
     if resp.too_large:
@@ -666,7 +800,9 @@ def _check(
             "files of it (a login page, or not a PEP 503 simple index?)",
         )
     plural = "" if files == 1 else "s"
-    return f"{said_status}the page of the canary project '{canary}' lists {files} file{plural}"
+    proxy = _select_proxy(_endpoint(page_url), environ)
+    via = f" (through the proxy {proxy.display})" if proxy else ""
+    return f"{said_status}the page of the canary project '{canary}' lists {files} file{plural}{via}"
 
 
 def _failure_of(error: BaseException, attempt: _Attempt, timeout: float) -> _Failure:
@@ -723,14 +859,17 @@ def probe(
     cafile: str | None = None,
     username: str | None = None,
     password: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> list[Result]:
     """Probe all targets in parallel under one total deadline of ``timeout`` seconds.
 
     Returns one Result per target, in input order; a target that has not finished by the
     deadline is ``timeout``. The call returns at the deadline even if a socket hangs (the
     worker threads are daemons and their sockets are shut down). Credentials in a URL's
-    userinfo win over ``username``/``password``. InputError for a bad canary, timeout or CA
-    file.
+    userinfo win over ``username``/``password``. Proxies come from ``environ`` (default
+    ``os.environ``) as pip and uv take them: ``http_proxy``/``https_proxy``/``all_proxy`` and
+    ``no_proxy`` (http:// proxies only). InputError for a bad canary, timeout, CA file or
+    proxy setting.
     """
     project = normalize_project(canary)
     if not 0 < timeout <= MAX_TIMEOUT:  # also rejects NaN
@@ -738,8 +877,16 @@ def probe(
     if not targets:
         return []
     urls_used = [t.index_url for t in targets] + [t.status_url or "" for t in targets]
+    env: Mapping[str, str] = dict(os.environ if environ is None else environ)
+    proxy_urls = [proxy_for(u, env) or "" for u in urls_used if u]
+    for proxy_url in proxy_urls:
+        if proxy_url:
+            _parse_proxy(proxy_url)  # a bad setting is an input error, before any thread
     tls = _tls_context(cafile) if any(u.lower().startswith("https:") for u in urls_used) else None
-    secrets = [password or ""] + [urls.split_credentials(u)[2] or "" for u in urls_used]
+    secrets = [password or ""]
+    for u in urls_used + proxy_urls:
+        _, user, secret = urls.split_credentials(u)
+        secrets.append(secret if secret is not None else user or "")
     default_auth = _basic_auth(username, password)
 
     start = time.monotonic()
@@ -759,7 +906,7 @@ def probe(
     def work(i: int) -> None:
         attempt = attempts[i]
         try:
-            detail = _check(targets[i], attempt, project, canary, tls, default_auth)
+            detail = _check(targets[i], attempt, project, canary, tls, default_auth, env)
         except BaseException as e:  # a probe never raises: every failure is a Result
             failure = _failure_of(e, attempt, timeout)
             finish(i, False, failure.reason, failure.detail)

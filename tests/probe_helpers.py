@@ -237,6 +237,51 @@ def close_at_once(server: RawServer, conn: socket.socket, request: bytes) -> Non
     """Read the request, answer nothing, close."""
 
 
+def _pipe(server: RawServer, a: socket.socket, b: socket.socket) -> None:
+    import select
+
+    end = time.monotonic() + SCRIPT_LIMIT
+    while time.monotonic() < end and not server.stopped.is_set():
+        ready, _, _ = select.select([a, b], [], [], 0.1)
+        for sock in ready:
+            data = sock.recv(65536)
+            if not data:
+                return
+            (b if sock is a else a).sendall(data)
+
+
+def forward_proxy(proxy_auth: str | None = None) -> Script:
+    """An http forward proxy (absolute-form GET and CONNECT) to loopback targets only.
+
+    ``proxy_auth``: the ``Proxy-Authorization`` value it demands (407 otherwise).
+    """
+
+    def script(server: RawServer, conn: socket.socket, request: bytes) -> None:
+        method, target = request.split(b" ", 2)[:2]
+        if proxy_auth and f"Proxy-Authorization: {proxy_auth}".encode() not in request:
+            conn.sendall(response(407, "Proxy Authentication Required"))
+            return
+        if method == b"CONNECT":
+            host, _, port = target.decode().rpartition(":")
+        else:
+            netloc = target.decode().split("://", 1)[1].split("/", 1)[0]
+            host, _, port = netloc.rpartition(":")
+        if host not in (HOST, "localhost"):
+            conn.sendall(response(403, "Forbidden"))  # never any traffic off loopback
+            return
+        upstream = socket.create_connection((host, int(port or 80)), timeout=5)
+        try:
+            if method == b"CONNECT":
+                conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            else:
+                upstream.sendall(request + b"\r\n\r\n")
+            _pipe(server, conn, upstream)
+        finally:
+            upstream.close()
+
+    return script
+
+
 # -- TLS -------------------------------------------------------------------------------------
 
 
