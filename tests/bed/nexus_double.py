@@ -43,7 +43,9 @@ Fault switches (plain attributes or methods; safe to flip from the test thread a
 ``login_page = True``          200 HTML sign-in page on every ``/repository/**`` URL
 =============================  ===========================================================
 
-``HangingListener`` (tests/bed/httpbase.py) is a separate listener that never answers at all.
+``set_fault(name=value, ...)`` sets several attributes at once (unknown names raise);
+``clear_faults()`` restores a healthy double. ``HangingListener`` (tests/bed/httpbase.py) is a
+separate listener that never answers at all.
 
 Extension API (used by tests/bed/nexus_admin.py for the REST admin endpoints)
 -----------------------------------------------------------------------------
@@ -429,6 +431,17 @@ class _UpstreamService(Exception):
     """Upstream 401/402/407/>=500: Nexus' ProxyServiceException."""
 
 
+FAULT_DEFAULTS: dict[str, Any] = {
+    "readable": True,
+    "read_only": False,
+    "remote_unreachable": False,
+    "delay": 0.0,
+    "hang": False,
+    "login_page": False,
+    "anonymous_enabled": True,
+}
+
+
 class NexusDouble(LoopbackServer):
     def __init__(
         self,
@@ -479,6 +492,25 @@ class NexusDouble(LoopbackServer):
 
     def _repo(self, repo: str | None) -> dict[str, Any]:
         return self.repositories[repo or self.default_repository]
+
+    def set_fault(self, **faults: Any) -> None:
+        """Set several fault attributes at once (names from ``FAULT_DEFAULTS``)."""
+        unknown = set(faults) - set(FAULT_DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown fault(s): {sorted(unknown)}")
+        with self.lock:
+            for name, value in faults.items():
+                setattr(self, name, value)
+
+    def clear_faults(self) -> None:
+        """Back to healthy: fault attributes reset, every repository online and unblocked."""
+        with self.lock:
+            self.set_fault(**FAULT_DEFAULTS)
+            for name, cfg in self.repositories.items():
+                cfg["online"] = True
+                if isinstance(cfg.get("httpClient"), dict):
+                    cfg["httpClient"]["blocked"] = False
+                self.unblock_remote(name)
 
     def set_online(self, online: bool, repo: str | None = None) -> None:
         with self.lock:

@@ -103,3 +103,21 @@ def test_pipenv_installs_through_nexus_isolated(tmp_path: Path, nexus: NexusDoub
     py = project / ".venv" / "bin" / "python"
     run([py, "-c", "import pipnexus_demo_pkg, pipnexus_demo_dep"], env)
     assert nexus.count("/repository/pypi-proxy/packages/pipnexus-demo-pkg/", "GET") >= 1
+
+
+def test_alias_host_name_exercises_pdm_plain_http_trust(
+    tmp_path: Path, nexus: NexusDouble
+) -> None:
+    env = alias_host_env(installers.isolated_env(tmp_path), tmp_path)
+    env["PDM_PYPI_URL"] = aliased_url(nexus.index_url())
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0.1"\nrequires-python = ">=3.9"\n'
+        'dependencies = ["pipnexus-demo-dep"]\n\n[tool.pdm]\ndistribution = false\n'
+    )
+    refused = run([tool("pdm"), "install"], env, cwd=project, check=False)
+    assert refused.returncode != 0 and "pipnexus-demo-dep" in refused.stderr
+    assert nexus.requests == []  # pdm did not even ask an untrusted plain-HTTP host
+    run([tool("pdm"), "install"], dict(env, PDM_PYPI_VERIFY_SSL="false"), cwd=project)
+    assert nexus.count("/repository/pypi-proxy/packages/pipnexus-demo-dep/", "GET") == 1

@@ -380,3 +380,16 @@ def test_concurrent_misses_fetch_upstream_once(nexus: NexusDouble) -> None:
     assert statuses == [200] * 16
     assert nexus.fetch_count("/simple/pipnexus-demo-pkg/") == 1
     assert nexus.count("/repository/pypi-proxy/simple/pipnexus-demo-pkg/") == 16
+
+
+def test_set_fault_and_clear_faults(nexus: NexusDouble) -> None:
+    nexus.set_fault(read_only=True, login_page=True)
+    assert get(nexus.status_url + "/writable").status == 503
+    assert "Sign in" in get(nexus.index_url() + PKG_PAGE).text
+    nexus.set_online(False)
+    nexus.block_remote()
+    with pytest.raises(ValueError, match="unknown fault"):
+        nexus.set_fault(offline=True)
+    nexus.clear_faults()
+    assert get(nexus.status_url + "/writable").status == 200
+    assert "Links for pipnexus-demo-pkg" in get(nexus.index_url() + PKG_PAGE).text
