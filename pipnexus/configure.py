@@ -214,13 +214,20 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> 
 
 # --- secrets -----------------------------------------------------------------------------
 
-_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#\s]*)@")
-
-
 def _url_secrets(text: str) -> Iterator[str]:
-    """Passwords (or lone tokens) in the userinfo of URLs anywhere in ``text``."""
-    for match in _USERINFO.finditer(text):
-        user, colon, password = match.group(1).partition(":")
+    """Passwords (or lone tokens) in the userinfo of the blank-separated URLs in ``text``.
+
+    Linear in the length of ``text``: values may be huge and hostile.
+    """
+    for token in text.split():
+        _, sep, rest = token.partition("://")
+        if not sep:
+            continue
+        authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+        userinfo, at, _ = authority.rpartition("@")
+        if not at:
+            continue
+        user, colon, password = userinfo.partition(":")
         secret = password if colon else user
         if secret:
             yield secret
@@ -749,8 +756,8 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if github:
         _emit_github(settings, environ, decision, shown_url, env, shown_env, warnings, message)
     else:
-        _print_warnings_plain(warnings, message)
         _print_candidates_plain(decision)
+        _print_warnings_plain(warnings, message)
         for name, value in env.items():
             if settings.fmt == "shell":
                 print(f"export {name}={shlex.quote(value)}")

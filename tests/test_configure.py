@@ -324,8 +324,8 @@ def test_dotenv_format(tmp_path, nexus):
 
 def test_auto_format(tmp_path, nexus):
     r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--format", "auto")
-    assert r.out.count("::") == 0 or "export " not in r.out
-    assert r.outputs["source"] == "nexus"
+    assert "export " not in r.out
+    assert r.outputs["source"] == "nexus" and "PIP_INDEX_URL" in r.env_dict
     outside = run_configure(tmp_path, "--index-url", nexus.index_url(), github=False)
     assert "export PIP_INDEX_URL=" in outside.out
 
@@ -445,6 +445,20 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args):
     assert len(err_lines[0]) < 400
     errors = [line for line in r.out.splitlines() if line.startswith("::error")]
     assert len(errors) == 1 and "\n" not in errors[0]
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("PIPNEXUS_NEXUS_URL", "http://h:8081\nINJECTED=1"),
+        ("PIPNEXUS_INDEX_URL", "http://h/simple/\rINJECTED<<EOF"),
+        ("PIPNEXUS_INDEX_URL", "http://h/simple/ INJECTED=1"),
+    ],
+)
+def test_hostile_pipnexus_environment_is_refused(tmp_path, name, value):
+    r = run_configure(tmp_path, env=base_env(tmp_path, **{name: value}))
+    assert r.rc == 2 and r.env == [] and r.outputs == {}
+    assert "INJECTED" not in r.err
 
 
 def test_hostile_environment_values_cannot_inject(tmp_path, nexus):
@@ -675,3 +689,13 @@ def test_https_nexus_with_private_ca(tmp_path):
     assert env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == bundle
     assert Path(bundle).read_text().endswith(cert.cert.read_text())
     assert Path(bundle).parent.parent == tmp_path / "runner-temp"
+
+
+def test_huge_hostile_values_are_handled_quickly(tmp_path, nexus):
+    # one environment string is at most 128 KiB on Linux; a quadratic scan would take minutes
+    huge = "http://x/" + "a" * 120_000
+    env = base_env(tmp_path, PIP_EXTRA_INDEX_URL=huge, PIPNEXUS_PASSWORD="p" * 120_000)
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), env=env)
+    assert r.rc == 0, r.err  # (the double refuses the giant Authorization header: fallback)
+    too_long = run_configure(tmp_path, env=base_env(tmp_path, PIPNEXUS_INDEX_URL=huge))
+    assert too_long.rc == 2 and "too long" in too_long.err
