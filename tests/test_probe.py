@@ -778,10 +778,15 @@ def test_cli_password_from_env_never_printed(nexus: NexusDouble) -> None:
     ],
     ids=["trickle-headers", "trickle-body", "truncated", "huge", "redirect", "login"],
 )
-def test_cli_fault_matrix(raw: list[ph.RawServer], script: ph.Script, expected: str) -> None:
+@pytest.mark.parametrize("python", action_pythons())
+def test_cli_fault_matrix(
+    raw: list[ph.RawServer], script: ph.Script, expected: str, python: str
+) -> None:
     server = serve(raw, script)
     start = time.monotonic()
-    proc = run_cli("--index-url", server.url(), "--timeout", "1.5", "--format", "json")
+    proc = run_cli(
+        "--index-url", server.url(), "--timeout", "1.5", "--format", "json", python=python
+    )
     assert time.monotonic() - start < 1.5 + HANG_SLACK + 5  # + interpreter start-up
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert proc.stderr == ""
@@ -877,3 +882,13 @@ def test_unsupported_proxy_scheme_is_input_error(nexus: NexusDouble) -> None:
 )
 def test_proxy_for(url: str, env: dict[str, str], expected: str | None) -> None:
     assert probe.proxy_for(url, env) == expected
+
+
+@pytest.mark.parametrize("python", action_pythons())
+def test_cli_tls(python: str, raw: list[ph.RawServer], cert: ph.Cert) -> None:
+    server = serve(raw, ph.answer(200, "OK", ph.PIP_PAGE), tls=ph.server_context(cert))
+    untrusted = run_cli("--index-url", server.url(), python=python)
+    assert untrusted.returncode == 1
+    assert " tls " in untrusted.stdout
+    trusted = run_cli("--index-url", server.url(), "--ca-cert", str(cert.cert), python=python)
+    assert trusted.returncode == 0, trusted.stdout + trusted.stderr
