@@ -9,6 +9,7 @@ by the harness.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.bed.nexus_double import NexusDouble
 from tests.bed.upstream import Upstream
 from tests.bed.wheels import make_wheel, standard_packages
 from tests.e2e.act_harness import dump_outputs
+from tests.pythons import python39
 
 pytestmark = [pytest.mark.e2e, pytest.mark.installers]
 
@@ -192,3 +194,30 @@ def test_clear_error_without_python3(run_act, tmp_path):
     result = run_act(wf, env={"PATH": str(bin_dir)})
     assert result.returncode != 0
     assert "::error title=pipnexus::python3 was not found on PATH" in result.log
+
+
+def test_runner_python_setup_cannot_interfere(run_act, tmp_path, double, upstream):
+    # PYTHON* variables and a hostile sitecustomize/pipnexus on PYTHONPATH are ignored (-I -S);
+    # python3 is the oldest supported version when the machine has it
+    evil = tmp_path / "evil"
+    (evil / "pipnexus").mkdir(parents=True)
+    (evil / "pipnexus" / "__init__.py").write_text("raise SystemExit('wrong pipnexus')\n")
+    (evil / "sitecustomize.py").write_text("raise SystemExit('sitecustomize ran')\n")
+    path = os.environ.get("PATH", "")
+    old = python39()
+    if old:
+        bin_dir = tmp_path / "py39"
+        bin_dir.mkdir()
+        (bin_dir / "python3").symlink_to(old)
+        path = f"{bin_dir}{os.pathsep}{path}"
+    wf = workflow(
+        {"index-url": double.index_url(), "fallback-index-url": upstream.index_url},
+        'python3 -c "import sys; print(sys.version_info[:2])" > "$PIPNEXUS_E2E_OUT/py.txt" '
+        "|| true",
+    )
+    env = {"PATH": path, "PYTHONPATH": str(evil), "PYTHONHOME": str(evil),
+           "PYTHONSTARTUP": str(evil / "sitecustomize.py")}
+    result = run_act(wf, env=env)
+    assert result.returncode == 0, result.log
+    assert result.outputs("pipnexus")["source"] == "nexus"
+    assert "wrong pipnexus" not in result.log and "sitecustomize ran" not in result.log
