@@ -627,14 +627,21 @@ def decision_json(decision: Decision, shown_url: str) -> dict[str, object]:
     }
 
 
+_MARKDOWN_ESCAPES = {
+    "\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "*": "\\*", "_": "\\_",
+    "<": "&lt;", ">": "&gt;", "\n": " ", "\r": " ",
+}
+
+
 def _cell(text: object) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace(
-        "\r", " "
-    )
+    """Text from servers and inputs as inert Markdown (no links, HTML or table breaks)."""
+    return "".join(_MARKDOWN_ESCAPES.get(c, c) for c in str(text))
 
 
 def _code(text: object) -> str:
-    return "`" + _cell(text).replace("`", "'") + "`" if str(text) else ""
+    # inside a code span only '|' (the table) and '`' matter
+    plain = str(text).replace("`", "'").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+    return f"`{plain}`" if plain else ""
 
 
 def summary_markdown(
@@ -721,7 +728,10 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if decision.source != "none" and settings.fmt != "json":
         ca_bundle = None
         if decision.https_ca and settings.ca_cert:
-            ca_bundle, ca_warnings = write_ca_bundle(settings.ca_cert, state_dir(environ))
+            try:
+                ca_bundle, ca_warnings = write_ca_bundle(settings.ca_cert, state_dir(environ))
+            except OSError as e:
+                raise InputError(f"can't write the CA bundle: {type(e).__name__}") from None
             warnings += ca_warnings
         env = installer_env(decision.index_url, decision.trusted_host, ca_bundle)
         if settings.pip_conf != "none":

@@ -699,3 +699,18 @@ def test_huge_hostile_values_are_handled_quickly(tmp_path, nexus):
     assert r.rc == 0, r.err  # (the double refuses the giant Authorization header: fallback)
     too_long = run_configure(tmp_path, env=base_env(tmp_path, PIPNEXUS_INDEX_URL=huge))
     assert too_long.rc == 2 and "too long" in too_long.err
+
+
+def test_summary_keeps_server_text_inert():
+    from pipnexus.probe import Result
+
+    hostile = "x | y\n[click](http://evil.example) <img src=x> *bold*"
+    decision = configure.Decision(
+        "fallback", FALLBACK, None, "bad-response", 5,
+        [Result("http://h/simple/", False, "bad-response", hostile, 5)], False,
+    )
+    text = configure.summary_markdown(decision, FALLBACK, {"PIP_INDEX_URL": FALLBACK}, [])
+    row = next(line for line in text.splitlines() if line.startswith("| `http://h"))
+    assert row.count(" | ") == 4  # still five cells
+    assert "[click]" not in row and "<img" not in row and "*bold*" not in row
+    assert "\\[click\\]" in row and "&lt;img" in row
