@@ -466,7 +466,8 @@ class RepoLinter:
                 )
         for path in ("proxy.contentMaxAge", "proxy.metadataMaxAge", "negativeCache.timeToLive"):
             _, v, present = self.lookup(path)
-            if present and v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+            numeric = isinstance(v, int) or (isinstance(v, str) and v.strip().lstrip("-").isdigit())
+            if present and v is not None and (isinstance(v, bool) or not numeric):
                 self.error(self.line_of(path), f"{path}: must be a whole number of minutes")
         if fmt == "pypi" and rtype == "proxy" and "pypi" not in repo:
             self.warn(

@@ -402,3 +402,30 @@ def test_validation_refusal_becomes_one_line_per_field(admin: Admin) -> None:
         "proxy: must not be null",
         "storage.strictContentTypeValidation: must not be null",
     ]
+
+
+def test_fields_this_nexus_does_not_return_are_not_differences() -> None:
+    from pipnexus.nexus.apply import differences
+
+    want = {
+        "name": "p",
+        "pypi": {"removeQuarantined": False},
+        "proxy": {"contentMaxAge": "1440"},
+        "dockerProxy": {"indexType": "hub"},
+    }
+    have: dict[str, Any] = {
+        "name": "p",
+        "pypi": {"indexPath": "/simple"},
+        "proxy": {"contentMaxAge": 1440},
+        "dockerProxy": {"indexType": "HUB"},
+        "cleanup": None,
+    }
+    assert differences(want, have) == []
+    have["proxy"]["contentMaxAge"] = 60
+    have["pypi"]["removeQuarantined"] = True
+    have["cleanup"] = {"policyNames": ["x"]}
+    assert differences(want, have) == [
+        "pypi.removeQuarantined: true -> false",
+        'proxy.contentMaxAge: 60 -> "1440"',
+        'cleanup: {"policyNames": ["x"]} -> (removed: PUT replaces the whole repository)',
+    ]
