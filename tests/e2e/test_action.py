@@ -221,3 +221,24 @@ def test_runner_python_setup_cannot_interfere(run_act, tmp_path, double, upstrea
     assert result.returncode == 0, result.log
     assert result.outputs("pipnexus")["source"] == "nexus"
     assert "wrong pipnexus" not in result.log and "sitecustomize ran" not in result.log
+
+
+def test_pip_conf_file_serves_tools_that_ignore_the_environment(
+    run_act, tmp_path, venv_factory, double, upstream
+):
+    # a later step without PIP_INDEX_URL (like sudo pip) still finds the index in the file;
+    # XDG_CONFIG_DIRS hides the host's global pip config
+    wf = workflow(
+        {"index-url": double.index_url(), "fallback-index-url": upstream.index_url,
+         "pip-conf": "file"},
+        'cat "$PIP_CONFIG_FILE" > "$PIPNEXUS_E2E_OUT/pip.conf"\n'
+        'env -u PIP_INDEX_URL -u PIP_TRUSTED_HOST XDG_CONFIG_DIRS="$HOME/no-global" '
+        '"$VENV/bin/python" -m pip install --timeout 10 --retries 0 --no-cache-dir '
+        f"{ONLY_BEHIND}\n"
+        '"$VENV/bin/python" -c "import pipnexus_behind_nexus"',
+    )
+    result = run_act(wf, env=job_env(tmp_path, venv_factory))
+    assert result.returncode == 0, result.log
+    conf = result.file("pip.conf")
+    assert f"index-url = {double.index_url()}" in conf and "trusted-host = 127.0.0.1" in conf
+    assert double.count("/repository/pypi-proxy/packages/pipnexus-behind-nexus/", "GET") >= 1
