@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -74,7 +76,8 @@ def migrate_text(
     if not changes:
         return MigrateResult(text, (), tuple(findings), None)
     new_body = apply_edits(body, [e for c in changes for e in c.edits])
-    problem = verify(data, new_body, [op for c in changes for op in c.ops])
+    ops = [op for c in changes for op in c.ops]
+    problem = None if verify_fast(body, new_body, ops) else verify(data, new_body, ops)
     if problem:
         return _error(text, 1, 1, f"refusing to rewrite: {problem}; file left unchanged")
     return MigrateResult(text[:offset] + new_body, tuple(changes), tuple(findings), None)
@@ -169,6 +172,36 @@ def apply_ops(data: Any, ops: list[DataOp]) -> Any:
         new.extend(inserts.get(len(items), []))
         items[:] = new
     return data
+
+
+def _fast_load() -> Callable[[str], Any] | None:
+    """PyYAML's C loader when it is installed (optional, about 30x faster than pure ruamel)."""
+    if os.environ.get("PIPNEXUS_MIGRATE_PURE"):
+        return None
+    try:
+        import yaml
+    except ImportError:
+        return None
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None:
+        return None
+    return lambda text: yaml.load(text, Loader=loader)
+
+
+def verify_fast(old_text: str, new_text: str, ops: list[DataOp]) -> bool:
+    """True when PyYAML (if installed) sees exactly the intended change; False means "ask ruamel".
+
+    Only a positive answer is trusted: the text outside the edits is unchanged and the inserted
+    scalars read as strings in YAML 1.1 and 1.2 alike, so agreement here implies agreement there.
+    """
+    fast = _fast_load()
+    if fast is None:
+        return False
+    try:
+        expected = apply_ops(fast(old_text), ops)
+        return bool(fast(new_text) == expected)
+    except Exception:  # any PyYAML disagreement or failure: fall back to the ruamel check
+        return False
 
 
 def verify(data: Any, new_text: str, ops: list[DataOp]) -> str | None:

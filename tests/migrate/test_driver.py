@@ -204,3 +204,21 @@ def test_apply_ops() -> None:
         DataOp("delete", ("b", "k")),
     ])
     assert data == {"a": [0, "new", 12, "end"], "b": {"j": 2}, "c": {"j": 2}}
+
+
+def test_fast_check_accepts_without_the_ruamel_reparse(monkeypatch: pytest.MonkeyPatch) -> None:
+    if driver._fast_load() is None:
+        pytest.skip("PyYAML's C loader is not installed: only the ruamel check runs")
+
+    def no_ruamel(*args: object) -> None:
+        raise AssertionError("the ruamel re-parse ran although PyYAML agreed")
+
+    monkeypatch.setattr(driver, "verify", no_ruamel)
+    assert migrate_text(SIMPLE).changed
+
+
+def test_pure_ruamel_check_gives_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = migrate_text(SIMPLE)
+    monkeypatch.setenv("PIPNEXUS_MIGRATE_PURE", "1")
+    assert driver._fast_load() is None
+    assert migrate_text(SIMPLE) == fast
