@@ -262,3 +262,33 @@ def test_python_dash_m_entry_point(repo: Path) -> None:
     )
     assert proc.returncode == 1
     assert proc.stdout.startswith("would rewrite .github/workflows/ci.yml")
+
+
+def test_pre_commit_hooks(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped hooks select workflows and actions and run as pre-commit runs them."""
+    import re
+    import shlex
+
+    import yaml
+
+    hooks = yaml.safe_load((Path(__file__).parents[2] / ".pre-commit-hooks.yaml").read_text())
+    by_id = {h["id"]: h for h in hooks}
+    assert set(by_id) == {"pipnexus-migrate", "pipnexus-migrate-check"}
+    for hook in hooks:
+        files = re.compile(hook["files"])
+        assert files.search(".github/workflows/ci.yml")
+        assert files.search(".github/workflows/release.yaml")
+        assert files.search(".github/actions/setup/action.yml")
+        assert files.search("action.yaml")
+        assert not files.search(".github/dependabot.yml")
+        assert not files.search("docs/conf.yml")
+        assert hook["language"] == "python"
+    # pre-commit appends the staged file names to the entry
+    ci = ".github/workflows/ci.yml"
+    check = shlex.split(by_id["pipnexus-migrate-check"]["entry"])
+    assert check[0] == "pipnexus"
+    assert main([*check[1:], ci]) == 1
+    fix = shlex.split(by_id["pipnexus-migrate"]["entry"])
+    assert main([*fix[1:], ci]) == 0
+    assert (repo / ci).read_text() == MIGRATED
+    assert main([*check[1:], ci]) == 0

@@ -79,3 +79,13 @@ def test_golden_schema(tmp_path: Path) -> None:
     assert broken == []
     # the fixtures are meant to be valid workflows in the first place
     assert all(valid[str(tmp_path / f"{fx.name}.before.yml")] for fx in FIXTURES)
+
+
+def test_examples_are_current() -> None:
+    """examples/workflows/after.yml is what migrate makes of before.yml, which demo bundles."""
+    root = Path(__file__).parents[2]
+    before = (root / "examples/workflows/before.yml").read_text(encoding="utf-8")
+    after = (root / "examples/workflows/after.yml").read_text(encoding="utf-8")
+    assert migrate_text(before).new_text == after
+    assert (root / "pipnexus/examples/ci.yml").read_text(encoding="utf-8") == before
+    assert migrate_text(after).changes == ()
