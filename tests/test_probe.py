@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipnexus import __version__, probe
 from pipnexus.errors import InputError
@@ -892,3 +895,53 @@ def test_cli_tls(python: str, raw: list[ph.RawServer], cert: ph.Cert) -> None:
     assert " tls " in untrusted.stdout
     trusted = run_cli("--index-url", server.url(), "--ca-cert", str(cert.cert), python=python)
     assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+
+
+def test_worker_threads_are_daemons_and_end(hanging_listener: HangingListener) -> None:
+    one(hanging_listener.url + "/simple/", timeout=0.5)
+    workers = [t for t in threading.enumerate() if t.name.startswith("pipnexus-probe-")]
+    assert all(t.daemon for t in workers)
+    for t in workers:  # the deadline shut their sockets: they end on their own
+        t.join(HANG_SLACK)
+    assert not any(t.is_alive() for t in workers)
+
+
+_HTTPISH = st.lists(
+    st.sampled_from(
+        [
+            b"HTTP/1.1 200 OK\r\n",
+            b"HTTP/1.0 404 Remote Auto Blocked\r\n",
+            b"HTTP/1.1 301 Moved\r\nLocation: /simple/pip/\r\n",
+            b"Location: http://127.0.0.2:1/\r\n",
+            b"Content-Length: 10\r\n",
+            b"Content-Length: -1\r\n",
+            b"Transfer-Encoding: chunked\r\n",
+            b"Content-Encoding: gzip\r\n",
+            b"\r\n",
+            b"5\r\nabcde\r\n",
+            b"0\r\n\r\n",
+            ph.PIP_PAGE,
+            b"\x00\xff\xfe",
+        ]
+    )
+    | st.binary(max_size=40),
+    max_size=8,
+)
+
+
+def test_random_answers_never_raise(raw: list[ph.RawServer]) -> None:
+    current = [b""]
+
+    def script(server: ph.RawServer, conn: socket.socket, request: bytes) -> None:
+        conn.sendall(current[0])
+
+    server = serve(raw, script)
+
+    @settings(max_examples=60, deadline=None)
+    @given(parts=_HTTPISH)
+    def check(parts: list[bytes]) -> None:
+        current[0] = b"".join(parts)
+        result = one(server.url("/simple/"), timeout=0.5)
+        assert result.healthy or result.reason in REASONS
+
+    check()

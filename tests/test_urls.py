@@ -247,3 +247,51 @@ def test_ensure_trailing_slash() -> None:
     assert urls.ensure_trailing_slash("http://h/simple") == "http://h/simple/"
     assert urls.ensure_trailing_slash("http://h/simple/") == "http://h/simple/"
     assert urls.ensure_trailing_slash("http://h/simple?x=1") == "http://h/simple/?x=1"
+
+
+_URLISH = st.lists(
+    st.sampled_from(
+        [
+            "http://",
+            "https://",
+            "file:",
+            "u",
+            ":",
+            "@",
+            "/",
+            "[",
+            "]",
+            "::1",
+            "%",
+            "#",
+            "?",
+            "8081",
+            "h.example",
+            "\r",
+            "\n",
+            "\0",
+            " ",
+            "é",
+            "xn--",
+            "..",
+            "-",
+        ]
+    )
+    | st.text(max_size=5),
+    max_size=12,
+).map("".join)
+
+
+@given(url=_URLISH)
+def test_validate_url_accepts_or_refuses_cleanly(url: str) -> None:
+    try:
+        assert urls.validate_url(url) == url
+    except InputError as e:
+        assert "\n" not in str(e) and "\r" not in str(e)
+        return
+    assert url.lower().startswith(("http://", "https://"))
+    assert not any(ch.isspace() or ord(ch) < 0x20 for ch in url)
+    assert urls.redact(url).startswith(url.split("://", 1)[0])
+    bare, _, _ = urls.split_credentials(url)
+    authority = bare.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+    assert "@" not in authority
