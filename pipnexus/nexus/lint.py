@@ -54,7 +54,7 @@ class YamlSyntaxError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="the values file (e.g. values.yaml)")
+    parser.add_argument("file", metavar="FILE", help="the values file (- for stdin)")
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="report errors only, no warnings"
     )

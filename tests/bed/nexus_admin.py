@@ -39,11 +39,11 @@ from tests.bed.httpbase import Response
 from tests.bed.nexus_double import (
     NexusDouble,
     Request,
-    challenge_headers,
     empty_response,
     json_response,
     parse_json,
     siesta_error,
+    unauthorized,
     validation_errors,
 )
 
@@ -170,6 +170,8 @@ def _stored(fmt: str, rtype: str, body: dict[str, Any], url: str) -> dict[str, A
         "httpClient": {
             "blocked": bool(http["blocked"]),
             "autoBlock": bool(http["autoBlock"]),
+            # DEVIATION: Nexus returns every connection field (null when unset); the double
+            # returns the object as sent
             "connection": http.get("connection") or None,
             "authentication": auth or None,
         },
@@ -230,13 +232,14 @@ class AdminApi:
     def message_error(self, status: int, message: str) -> Response:
         """WebApplicationMessageException: ``{"id":"*","message":"\\"...\\""}`` since 3.49."""
         if self.legacy_errors:
+            # DEVIATION: the Server header still names the double's 3.70 version
             return siesta_error(status, message)
         return siesta_error(status, {"id": "*", "message": f'"{message}"'})
 
     def _auth(self, req: Request) -> Response | None:
         if req.user is None:
             # @RequiresAuthentication: Shiro challenges an anonymous subject
-            return Response(401, [*empty_response(401).headers, *challenge_headers()], b"")
+            return unauthorized()
         if req.user not in self.admins:
             # DEVIATION: Nexus checks a privilege per action and repository
             # (nx-repository-admin-<format>-<name>-<action>); the double has one admin set.
@@ -288,7 +291,7 @@ class AdminApi:
         if req.user is None and not self.double.anonymous_enabled:
             # DEVIATION (nexus-facts §1.3: not verified): anonymous callers with anonymous
             # access off are challenged here rather than answered with an empty list.
-            return Response(401, [*empty_response(401).headers, *challenge_headers()], b"")
+            return unauthorized()
         with self.double.lock:
             listing = [_summary(cfg) for cfg in self.double.repositories.values()]
         return json_response(200, listing)
@@ -403,6 +406,8 @@ class AdminApi:
             return siesta_error(
                 400, {"id": "*", "message": "Could not process the input: not a JSON object"}
             )
+        # DEVIATION: name and path are required (nexus-facts §1.6); the exact ids/messages of
+        # their violations are not pinned by a source
         missing = [(f"PARAMETER {k}", EMPTY) for k in ("name", "path") if not body.get(k)]
         if missing:
             return validation_errors(missing)

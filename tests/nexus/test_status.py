@@ -47,7 +47,7 @@ def test_read_only(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_not_ready(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     served.double.readable = False
-    rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy")
+    rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy", "--retries", "0")
     assert rc == 1
     assert lines[:2] == ["status: not ready (503)", "writable: not ready (503)"]
     assert lines[-1] == "unhealthy"
