@@ -387,6 +387,11 @@ def write_ca_bundle(ca_cert: str, directory: str) -> tuple[str, list[Warning_]]:
     return path, warnings
 
 
+def _os_reason(e: Exception) -> str:
+    """The reason of an OS error without the paths it names (no secrets, one line)."""
+    return getattr(e, "strerror", None) or type(e).__name__
+
+
 def atomic_write(path: str, data: bytes, mode: int) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pipnexus-")
@@ -483,7 +488,7 @@ def write_pip_conf(
         hint = " (pip-conf: global needs root; use user or file)" if path == GLOBAL_PIP_CONF else ""
         raise InputError(f"can't write the pip config {path}: permission denied{hint}") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"can't write the pip config {path}: {type(e).__name__}") from None
+        raise InputError(f"can't write the pip config {path}: {_os_reason(e)}") from None
     return path
 
 
@@ -731,7 +736,7 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             try:
                 ca_bundle, ca_warnings = write_ca_bundle(settings.ca_cert, state_dir(environ))
             except OSError as e:
-                raise InputError(f"can't write the CA bundle: {type(e).__name__}") from None
+                raise InputError(f"can't write the CA bundle: {_os_reason(e)}") from None
             warnings += ca_warnings
         env = installer_env(decision.index_url, decision.trusted_host, ca_bundle)
         if settings.pip_conf != "none":
@@ -839,7 +844,7 @@ def _emit_github(
     except ValueError as e:
         raise InputError(f"can't write the runner's files: {e}") from None
     except OSError as e:
-        raise InputError(f"can't write the runner's files: {type(e).__name__}") from None
+        raise InputError(f"can't write the runner's files: {_os_reason(e)}") from None
 
     for r in decision.candidates:
         state = "healthy" if r.healthy else f"unhealthy: {r.reason}: {r.detail}"

@@ -714,3 +714,12 @@ def test_summary_keeps_server_text_inert():
     assert row.count(" | ") == 4  # still five cells
     assert "[click]" not in row and "<img" not in row and "*bold*" not in row
     assert "\\[click\\]" in row and "&lt;img" in row
+
+
+def test_pip_conf_unwritable_path_is_one_clear_line(tmp_path, nexus):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--pip-conf", "global",
+                      "--pip-conf-path", str(blocker / "pip.conf"))
+    assert r.rc == 2 and r.env == [] and r.outputs == {}
+    assert r.err.strip().endswith("Not a directory")
