@@ -722,4 +722,6 @@ def test_pip_conf_unwritable_path_is_one_clear_line(tmp_path, nexus):
     r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--pip-conf", "global",
                       "--pip-conf-path", str(blocker / "pip.conf"))
     assert r.rc == 2 and r.env == [] and r.outputs == {}
-    assert r.err.strip().endswith("Not a directory")
+    (line,) = r.err.strip().splitlines()
+    assert line.startswith("pipnexus configure: error: can't write the pip config ")
+    assert line.endswith(("File exists", "Not a directory"))
