@@ -1,0 +1,45 @@
+"""TLS is verified by default; --ca-cert trusts a private CA."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipnexus.cli import main
+from tests.probe_helpers import RawServer, response, routes, self_signed_cert, server_context
+
+
+@pytest.fixture
+def https_nexus(tmp_path: Path):
+    cert = self_signed_cert(tmp_path)
+    if cert is None:
+        pytest.skip("openssl CLI not available")
+    ok = response(200, "OK")
+    server = RawServer(
+        routes({"/service/rest/v1/status": ok, "/service/rest/v1/status/writable": ok}),
+        tls=server_context(cert),
+    )
+    try:
+        yield server, cert.cert
+    finally:
+        server.stop()
+
+
+def test_self_signed_certificate_is_refused_without_ca_cert(
+    https_nexus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, _ = https_nexus
+    assert main(["nexus", "status", "--url", server.base_url]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "unhealthy\n"
+    assert captured.err.count("\n") == 1
+    assert f"TLS verification failed for {server.base_url}" in captured.err
+    assert "--ca-cert" in captured.err
+    assert len(server.requests) == 0  # not retried, and nothing was sent in the clear
+
+
+def test_ca_cert_is_used(https_nexus, capsys: pytest.CaptureFixture[str]) -> None:
+    server, ca = https_nexus
+    assert main(["nexus", "status", "--url", server.base_url, "--ca-cert", str(ca)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["status: ok", "writable: ok", "healthy"]
