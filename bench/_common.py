@@ -445,6 +445,7 @@ class Configured(NamedTuple):
     source: str
     index_url: str
     env: dict[str, str]
+    warnings: list[str]
 
 
 def parse_dotenv(text: str) -> dict[str, str]:
@@ -462,13 +463,22 @@ def parse_dotenv(text: str) -> dict[str, str]:
     return out
 
 
-def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str]) -> Configured:
-    """Run the real ``pipnexus configure`` (decision as JSON, variables as dotenv)."""
+def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str],
+                       project_dir: Path | None = None) -> Configured:
+    """Run the real ``pipnexus configure`` (decision as JSON, variables as dotenv).
+
+    ``warnings`` are its ``pipnexus: warning:`` lines about ``project_dir`` and the environment.
+    """
     base = [sys.executable, "-m", "pipnexus", "configure", "--index-url", index_url,
             "--fallback-index-url", fallback]
-    env = {**env, "PYTHONPATH": str(REPO)}
+    if project_dir is not None:
+        project_dir.mkdir(parents=True, exist_ok=True)
+        base += ["--project-dir", str(project_dir)]
+    path = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env = {**env, "PYTHONPATH": path}
     env.pop("GITHUB_ACTIONS", None)
     outputs = []
+    warnings: list[str] = []
     for fmt in ("json", "dotenv"):
         proc = subprocess.run([*base, "--format", fmt], env=env, cwd=REPO, capture_output=True,
                               text=True, timeout=60, stdin=subprocess.DEVNULL)
@@ -477,9 +487,11 @@ def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str]) ->
         if proc.returncode:
             raise SystemExit(f"pipnexus configure failed ({proc.returncode}):\n{proc.stderr}")
         outputs.append(proc.stdout)
+        if fmt == "json":
+            warnings = [ln for ln in proc.stderr.splitlines() if ": warning: " in ln]
     data = json.loads(outputs[0])
     return Configured(str(data.get("source")), str(data.get("index_url")),
-                      parse_dotenv(outputs[1]))
+                      parse_dotenv(outputs[1]), warnings)
 
 
 def _configure_stub(index_url: str) -> Configured:
@@ -491,7 +503,7 @@ def _configure_stub(index_url: str) -> Configured:
            "POETRY_PYPI_MIRROR_URL": index_url}
     if index_url.startswith("http:"):
         env.update(PIP_TRUSTED_HOST=host, PDM_PYPI_VERIFY_SSL="false")
-    return Configured("stub", index_url, env)
+    return Configured("stub", index_url, env, [])
 
 
 def tempdir(prefix: str) -> tempfile.TemporaryDirectory[str]:
