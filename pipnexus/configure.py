@@ -779,7 +779,7 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             else:
                 print(f"{name}={value}")
         if pip_conf_path:
-            print(f"pipnexus: wrote pip config {pip_conf_path}", file=sys.stderr)
+            _say(f"pipnexus: wrote pip config {pip_conf_path}")
     return 1 if decision.source == "none" else 0
 
 
@@ -798,18 +798,23 @@ def _describe_failure(decision: Decision) -> str:
     return decision.reason
 
 
+def _say(text: str) -> None:
+    # one line each: a path or server text with a line break can't start a workflow command
+    print(text.replace("\r", " ").replace("\n", " "), file=sys.stderr)
+
+
 def _print_warnings_plain(warnings: list[Warning_], message: str) -> None:
     for w in warnings:
         where = f"{w.file}:{w.line}: " if w.file else ""
-        print(f"pipnexus: warning: {where}{w.message}", file=sys.stderr)
+        _say(f"pipnexus: warning: {where}{w.message}")
     if message:
-        print(f"pipnexus: {message}", file=sys.stderr)
+        _say(f"pipnexus: {message}")
 
 
 def _print_candidates_plain(decision: Decision) -> None:
     for r in decision.candidates:
         state = "healthy" if r.healthy else f"unhealthy: {r.reason}"
-        print(f"pipnexus: {r.url}: {state} ({r.latency_ms} ms)", file=sys.stderr)
+        _say(f"pipnexus: {r.url}: {state} ({r.latency_ms} ms)")
 
 
 def _emit_github(

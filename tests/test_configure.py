@@ -725,3 +725,17 @@ def test_pip_conf_unwritable_path_is_one_clear_line(tmp_path, nexus):
     (line,) = r.err.strip().splitlines()
     assert line.startswith("pipnexus configure: error: can't write the pip config ")
     assert line.endswith(("File exists", "Not a directory"))
+
+
+def test_file_names_with_line_breaks_cannot_start_commands(tmp_path, nexus):
+    project = tmp_path / "proj"
+    odd = project / "x\n::error::injected"
+    odd.mkdir(parents=True)
+    (odd / "uv.lock").write_text("")
+    for fmt, github in (("github", True), ("shell", False)):
+        r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--format", fmt,
+                          "--project-dir", str(project), github=github)
+        assert r.rc == 0
+        for line in (r.out + r.err).splitlines():
+            assert not line.startswith("::error"), line
+        assert "uv.lock" in r.out + r.err
