@@ -656,11 +656,6 @@ def _status_failure(resp: _Response, auth: str | None) -> _Failure:
             f"the Nexus status endpoint answered {said}: Nexus is starting, stopped or "
             "cannot serve reads",
         )
-    if resp.status == 404:
-        return _Failure(
-            "not-found",
-            f"the Nexus status endpoint answered {said}: is this the URL of a Nexus server?",
-        )
     return _Failure("bad-response", f"the Nexus status endpoint answered {said}")
 
 
@@ -771,9 +766,14 @@ def _check(
             s_auth = auth if _endpoint(status).origin == index_origin else None
         attempt.what = "Nexus status endpoint"
         resp = _get_following(attempt, status, s_auth, tls, False, environ)
-        if resp.status != 200:
+        if resp.status == 404:
+            # The URL only looks like Nexus, or an ingress exposes /repository/ alone: the
+            # canary page below is the stronger test, so it decides.
+            said_status = "no Nexus status endpoint (404); "
+        elif resp.status != 200:
             raise _status_failure(resp, s_auth)
-        said_status = "Nexus status 200; "
+        else:
+            said_status = "Nexus status 200; "
     attempt.what = "canary page"
     page_url = urls.ensure_trailing_slash(index.split("?", 1)[0]) + project + "/"
     resp = _get_following(attempt, page_url, auth, tls, True, environ)

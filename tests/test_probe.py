@@ -198,10 +198,42 @@ def test_nexus_hangs(nexus: NexusDouble) -> None:
     assert "within 1 s" in result.detail
 
 
-def test_not_a_nexus_server_behind_nexus_shaped_url(raw: list[ph.RawServer]) -> None:
-    server = serve(raw, ph.routes({"/service/rest/v1/status": ph.response(404, "Not Found")}))
+def test_status_endpoint_missing_lets_the_canary_decide(raw: list[ph.RawServer]) -> None:
+    # a Nexus-shaped URL on a server (or ingress) without /service/rest/v1/status
+    page = ph.response(200, "OK", ph.PIP_PAGE)
+    server = serve(
+        raw,
+        ph.routes(
+            {
+                "/service/rest/v1/status": ph.response(404, "Not Found"),
+                "/repository/pypi-proxy/simple/pip/": page,
+            }
+        ),
+    )
     result = one(server.url())
+    assert result.healthy, result
+    assert "no Nexus status endpoint (404)" in result.detail
+    result = one(server.url("/repository/other/simple/"))
     assert result.reason == "not-found"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(503, "unavailable"), (502, "unavailable"), (401, "auth"), (500, "bad-response")],
+)
+def test_status_endpoint_failures(raw: list[ph.RawServer], status: int, expected: str) -> None:
+    page = ph.response(200, "OK", ph.PIP_PAGE)
+    server = serve(
+        raw,
+        ph.routes(
+            {
+                "/service/rest/v1/status": ph.response(status, "Whatever"),
+                "/repository/pypi-proxy/simple/pip/": page,
+            }
+        ),
+    )
+    result = one(server.url())
+    assert result.reason == expected
     assert "status endpoint" in result.detail
 
 
