@@ -320,7 +320,8 @@ def _comments(opts: Options) -> dict[str, str]:
             "no defaults: a missing required field makes Nexus answer 400 'must not be null'."
         ),
         "config.repos.pypi.name": (
-            "pip index URL: http://<service>.<namespace>.svc.cluster.local:8081/repository/"
+            "pip's index URL inside the cluster:\n"
+            "  http://<service>.<namespace>.svc.cluster.local:8081/repository/"
             f"{opts.repository}/simple/"
         ),
         "config.repos.pypi.storage.strictContentTypeValidation": (
@@ -333,9 +334,9 @@ def _comments(opts: Options) -> dict[str, str]:
             "Files (wheels, sdists) never change on PyPI once uploaded: cache them forever (-1)."
         ),
         "config.repos.pypi.proxy.metadataMaxAge": (
-            f"Project pages (the list of versions) are {age_text}; a release published\n"
-            "upstream shows up here at most that late. Lower it if you pin fresh releases;\n"
-            "higher means fewer upstream requests."
+            f"Project pages (the list of versions) are {age_text}:\n"
+            "a release published upstream shows up here at most that late. Lower it if\n"
+            "you pin fresh releases; higher means fewer requests to upstream."
         ),
         "config.repos.pypi.negativeCache": (
             "Remember 'not found' answers briefly only, so a project that is just being\n"
@@ -354,8 +355,8 @@ def _comments(opts: Options) -> dict[str, str]:
         ),
         "config.repos.docker.proxy.remoteUrl": "Docker Hub's registry endpoint.",
         "config.repos.docker.docker.httpPort": (
-            f"docker pull <node-or-ingress>:{DOCKER_HUB_PORT}/library/python:3.12 "
-            "(exposed in service.additionalPorts)."
+            f"docker pull <host>:{DOCKER_HUB_PORT}/library/python:3.12\n"
+            "(the port is exposed in service.additionalPorts)."
         ),
         "config.repos.docker.dockerProxy.indexType": "HUB: search Docker Hub's index.",
     }
