@@ -72,11 +72,18 @@ def findings(doc: Doc, lists: list[StepList], options: Options) -> Iterator[Find
             if options.uv_lock:
                 for m in _UV_FROZEN.finditer(raw):
                     line, col = text.position(start + m.start())
+                    flag = m.group(1)
+                    effect = (
+                        "ignores every index setting and downloads from the URLs in the lock "
+                        "file, bypassing the proxy"
+                        if flag == "--frozen"
+                        else "fails because the proxy is a different index than the lock "
+                        "file records"
+                    )
                     yield Finding(
                         line, col, "uv-frozen-lock",
-                        f"`{m.group(0).strip()}` with a uv.lock: uv downloads from the URLs "
-                        "recorded in the lock file, not from the proxy; re-lock against the "
-                        "proxy or drop the lock-file flag",
+                        f"`{m.group(0).strip()}` with a uv.lock: uv {effect} "
+                        "(astral-sh/uv#6349); see the pipnexus README on lock files",
                     )
     if not _POETRY_MIRROR.search(text.text):
         poetry = _POETRY.search(text.text)
