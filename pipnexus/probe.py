@@ -963,7 +963,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--repository",
         metavar="NAME",
-        help=f"Nexus PyPI repository (default: PIPNEXUS_REPOSITORY or {DEFAULT_REPOSITORY})",
+        help=f"Nexus PyPI repository (default: {DEFAULT_REPOSITORY}; with PIPNEXUS_NEXUS_URL: "
+        f"PIPNEXUS_REPOSITORY, else {DEFAULT_REPOSITORY})",
     )
     parser.add_argument(
         "--canary",
