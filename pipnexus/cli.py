@@ -89,6 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _safe(error: BaseException, args: argparse.Namespace) -> str:
+    """The error's text on one line, with URL passwords and known secret values hidden."""
+    from pipnexus.urls import redact
+
+    secrets = [os.environ.get("PIPNEXUS_PASSWORD", "")]
+    password_env = getattr(args, "password_env", None)
+    if password_env:
+        secrets.append(os.environ.get(password_env, ""))
+    text = " ".join(str(error).split())
+    return redact(text, tuple(s for s in secrets if s))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -98,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args))
     except InputError as e:
-        print(f"pipnexus {args.command}: error: {e}", file=sys.stderr)
+        print(f"pipnexus {args.command}: error: {_safe(e, args)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -111,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("PIPNEXUS_DEBUG"):
             raise
         print(
-            f"pipnexus {args.command}: internal error: {type(e).__name__}: {e}"
+            f"pipnexus {args.command}: internal error: {type(e).__name__}: {_safe(e, args)}"
             " (set PIPNEXUS_DEBUG=1 for details)",
             file=sys.stderr,
         )

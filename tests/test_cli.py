@@ -101,3 +101,23 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     assert proc.returncode == 0
     assert proc.stdout.strip() == f"pipnexus {__version__}"
+
+
+def test_unexpected_errors_are_one_line_and_hide_secrets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pipnexus.probe
+
+    def boom(args: object) -> int:
+        raise RuntimeError("cannot reach http://admin:s3cret@nexus:8081/x\nand hunter2 too")
+
+    monkeypatch.setattr(pipnexus.probe, "run", boom)
+    monkeypatch.setenv("PIPNEXUS_PASSWORD", "hunter2")
+    monkeypatch.delenv("PIPNEXUS_DEBUG", raising=False)
+    assert main(["probe", "--index-url", "http://nexus:8081/simple/"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "internal error: RuntimeError" in err
+    assert "s3cret" not in err
+    assert "hunter2" not in err
+    assert "Traceback" not in err
