@@ -67,6 +67,7 @@ class Step(NamedTuple):
 
 class Case(NamedTuple):
     name: str
+    tool: str  # the executable the case needs
     loopback: bool  # uv: the cache as 127.0.0.1 (uv does not see the Python name alias)
     quick: bool
     known: str  # non-empty: an expected bypass no variable can fix, and why
@@ -321,26 +322,26 @@ def poetry(work: Path) -> list[Step]:
 
 
 CASES = (
-    Case("pip-install", False, True, "", pip_install),
-    Case("pip-sdist", False, True, "", pip_sdist),
-    Case("pip-download", False, True, "", pip_download),
-    Case("pip-wheel", False, True, "", pip_wheel),
-    Case("build", False, False, "", python_build),
-    Case("uv-pip-install", True, True, "", uv_pip_install),
-    Case("uv-pip-sdist", True, True, "", uv_pip_sdist),
-    Case("uv-sync", True, False, "", uv_sync),
-    Case("pipenv", False, False, "", pipenv),
-    Case("pdm", False, False, "", pdm),
-    Case("hatch", False, False, "", hatch),
+    Case("pip-install", "pip", False, True, "", pip_install),
+    Case("pip-sdist", "pip", False, True, "", pip_sdist),
+    Case("pip-download", "pip", False, True, "", pip_download),
+    Case("pip-wheel", "pip", False, True, "", pip_wheel),
+    Case("build", "build", False, False, "", python_build),
+    Case("uv-pip-install", "uv", True, True, "", uv_pip_install),
+    Case("uv-pip-sdist", "uv", True, True, "", uv_pip_sdist),
+    Case("uv-sync", "uv", True, False, "", uv_sync),
+    Case("pipenv", "pipenv", False, False, "", pipenv),
+    Case("pdm", "pdm", False, False, "", pdm),
+    Case("hatch", "hatch", False, False, "", hatch),
     # tox runs pip as ``python -I``, which skips the bed's name alias: 127.0.0.1 for tox
-    Case("tox", True, False, "", tox),
-    Case("nox", False, False, "", nox),
-    Case("pip-compile", False, False, "", pip_compile),
-    Case("uv-sync-frozen", True, False,
+    Case("tox", "tox", True, False, "", tox),
+    Case("nox", "nox", False, False, "", nox),
+    Case("pip-compile", "pip-compile", False, False, "", pip_compile),
+    Case("uv-sync-frozen", "uv", True, False,
          "uv.lock URLs win over every index setting (astral-sh/uv#19625)", uv_sync_frozen),
-    Case("pip-req-index", False, False,
+    Case("pip-req-index", "pip", False, False,
          "--index-url in a requirements file overrides PIP_INDEX_URL", pip_req_index),
-    Case("poetry", False, False,
+    Case("poetry", "poetry", False, False,
          "poetry has no env override without poetry-plugin-pypi-mirror", poetry),
 )
 
