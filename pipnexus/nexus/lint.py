@@ -31,6 +31,61 @@ CONFIG_KEYS = frozenset(
         "ldap",
     }
 )
+# top-level keys of the stevehipwell/nexus3 chart (5.x values.yaml)
+CHART_KEYS = frozenset(
+    (
+        "image",
+        "bashImage",
+        "jdkImage",
+        "imagePullSecrets",
+        "nameOverride",
+        "fullnameOverride",
+        "commonLabels",
+        "serviceAccount",
+        "service",
+        "ingress",
+        "httpRoute",
+        "replicas",
+        "updateStrategy",
+        "ordinals",
+        "podManagementPolicy",
+        "minReadySeconds",
+        "podDisruptionBudget",
+        "podLabels",
+        "podAnnotations",
+        "podSecurityContext",
+        "priorityClassName",
+        "terminationGracePeriodSeconds",
+        "securityContext",
+        "env",
+        "startupProbe",
+        "livenessProbe",
+        "readinessProbe",
+        "persistence",
+        "extraVolumes",
+        "extraVolumeMounts",
+        "resources",
+        "extraInitContainers",
+        "nodeSelector",
+        "affinity",
+        "topologySpreadConstraints",
+        "tolerations",
+        "metrics",
+        "license",
+        "properties",
+        "storeProperties",
+        "logback",
+        "tailLogs",
+        "install4jAddVmParams",
+        "caCerts",
+        "plugins",
+        "rootPassword",
+        "config",
+        "testResources",
+        "global",
+    )
+)
+CONFIG_ALL_KEYS = CONFIG_KEYS | {"repoCredentials", "rootPassword"}
 ROOT_PASSWORD_KEYS = ("secret", "key")
 CONNECTION_RANGES = {"retries": (0, 10), "timeout": (1, 3600)}
 
@@ -129,7 +184,14 @@ class _Linter:
                     _key_line(doc, key),
                     f"'{key}' at the top level is ignored by the chart; it belongs under config",
                 )
+        self.unknown_keys(
+            doc,
+            "",
+            CHART_KEYS | {"repos", "blobStores", "anonymous", "realms", "createDefaultBlobStore"},
+        )
         config = doc.get("config")
+        if _is_map(config):
+            self.unknown_keys(config, "config.", CONFIG_ALL_KEYS)
         if config is not None and not _is_map(config):
             self.error(_key_line(doc, "config"), "config must be a mapping")
             config = None
@@ -137,6 +199,18 @@ class _Linter:
         if config is not None:
             self.config(doc, config)
         return sorted(self.problems, key=lambda p: (p.line, p.warning))
+
+    def unknown_keys(self, node: Any, prefix: str, known: frozenset[str]) -> None:
+        import difflib
+
+        for key in node:
+            if not isinstance(key, str) or key in known:
+                continue
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+            hint = f"; did you mean {prefix}{close[0]}?" if close else ""
+            self.warn(
+                _key_line(node, key), f"unknown key {prefix}{key}: the chart ignores it{hint}"
+            )
 
     def root_password(self, doc: Any) -> None:
         if "rootPassword" not in doc:

@@ -330,3 +330,20 @@ def test_non_mapping_documents(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_lint_text_api() -> None:
     problems = lint.lint_text(TEAM_FINAL)
     assert [p.line for p in problems if not p.warning] == [28, 29]
+
+
+def test_unknown_chart_keys_are_warnings_with_hints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = values.render(Options()).replace("  repos:\n", "  repo:\n")
+    text = text.replace("persistence:\n", "persistance:\n  enabled: true\npersistence:\n")
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 0
+    assert (
+        f"F:{line_of(text, 'persistance:')}: warning: unknown key persistance: the chart "
+        "ignores it; did you mean persistence?" in lines
+    )
+    assert (
+        f"F:{line_of(text, '  repo:')}: warning: unknown key config.repo: the chart ignores "
+        "it; did you mean config.repos?" in lines
+    )
