@@ -65,7 +65,27 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "invalid choice" in err
+    assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["probe", "--no-such-option"],
+        ["configure", "--index-url"],
+        ["migrate", "--strategy", "sometimes"],
+        ["nexus", "lint"],
+    ],
+)
+def test_usage_errors_are_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("pipnexus")
+    assert "--help" in err
 
 
 @pytest.mark.parametrize("python", action_pythons())
