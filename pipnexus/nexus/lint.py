@@ -486,7 +486,8 @@ class RepoLinter:
                 if hint:
                     self.error(
                         line,
-                        f"{here} is ignored by Nexus at this level; did you mean {hint}?",
+                        f"{here} is ignored by Nexus at this level; did you mean {hint}"
+                        + ("?" if "." in hint or not obj else " at the repository level?"),
                     )
                 elif obj:
                     self.warn(line, f"unknown key {here}: Nexus ignores it")

@@ -172,6 +172,20 @@ for _k in ("remoteUrl", "contentMaxAge", "metadataMaxAge"):
     MISPLACED["httpClient", _k] = f"proxy.{_k}"
 for _k in ("blobStoreName", "strictContentTypeValidation"):
     MISPLACED["proxy", _k] = f"storage.{_k}"
+# a whole block one level too deep, e.g. negativeCache indented under proxy
+for _obj in KNOWN_KEYS:
+    for _block in (
+        "storage",
+        "proxy",
+        "negativeCache",
+        "httpClient",
+        "pypi",
+        "docker",
+        "dockerProxy",
+        "cleanup",
+    ):
+        if _block != _obj.rsplit(".", 1)[-1]:
+            MISPLACED.setdefault((_obj, _block), _block)
 MISPLACED["", "ttl"] = MISPLACED["negativeCache", "ttl"] = "negativeCache.timeToLive"
 MISPLACED["", "memberNames"] = "group.memberNames"
 MISPLACED["", "policyNames"] = "cleanup.policyNames"

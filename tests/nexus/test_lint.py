@@ -347,3 +347,20 @@ def test_unknown_chart_keys_are_warnings_with_hints(
         f"F:{line_of(text, '  repo:')}: warning: unknown key config.repo: the chart ignores "
         "it; did you mean config.repos?" in lines
     )
+
+
+def test_block_indented_one_level_too_deep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = values.render(Options()).replace(
+        "      negativeCache:\n        enabled: true\n        timeToLive: 10\n",
+        "        negativeCache:\n          enabled: true\n          timeToLive: 10\n",
+    )
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "-q")
+    assert rc == 1
+    n = line_of(text, "negativeCache:")
+    assert (
+        f"F:{n}: config.repos[0] (pypi-proxy): proxy.negativeCache is ignored by Nexus at "
+        "this level; did you mean negativeCache at the repository level?" in lines
+    )
+    assert any("negativeCache: must not be null" in line for line in lines)
