@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--values",
         metavar="FILE",
-        help="apply config.repos (and config.anonymous) of a values file for the "
-        "stevehipwell/nexus3 chart; it is linted first",
+        help="apply config.blobStores (file stores), config.repos and config.anonymous of a "
+        "values file for the stevehipwell/nexus3 chart; it is linted first",
     )
     values_mod.add_repository_arguments(parser)
     parser.add_argument(

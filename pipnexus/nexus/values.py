@@ -53,8 +53,8 @@ def add_repository_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--blob-store",
         metavar="NAME",
-        help=f"blob store for the cached files (default: {DEFAULT_BLOB_STORE}); "
-        "any other name is added to config.blobStores as a file blob store",
+        help=f"blob store for the cached files (default: {DEFAULT_BLOB_STORE}); any other "
+        "name becomes a file blob store of that name",
     )
     parser.add_argument(
         "--metadata-max-age",
@@ -74,7 +74,8 @@ def add_repository_arguments(parser: argparse.ArgumentParser) -> None:
         "--anonymous",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="allow anonymous reads, so CI jobs need no credentials (default for values: on)",
+        help="allow anonymous reads, so CI jobs need no credentials (values: on by default; "
+        "apply: left as it is unless given)",
     )
 
 
