@@ -245,6 +245,13 @@ def report(installer: str, builds: list[Build]) -> str:
                f"GitHub cache {mean('GitHub cache', 'wall', True):.1f} s (archive transfer "
                "over a real network not included), no cache "
                f"{mean('no cache', 'wall', True):.1f} s")
+    if installer == "uv":
+        out.append("- uv: the GitHub-cache archive is what setup-uv saves by default, after "
+                   "`uv cache prune --ci` (which drops wheels downloaded from an index), so warm "
+                   "builds still download every wheel")
+        out.append("- uv: inside the cluster it moves about twice the wheel bytes: the cache "
+                   "(like Nexus, nexus-public#296) serves no PEP 658 metadata, so uv reads each "
+                   "wheel's metadata from the wheel itself before installing it")
     return "\n".join(out)
 
 
