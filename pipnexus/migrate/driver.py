@@ -75,7 +75,7 @@ def migrate_text(
     findings = sorted(set(findings), key=lambda f: (f.line, f.col, f.code, f.message))
     if not changes:
         return MigrateResult(text, (), tuple(findings), None)
-    new_body = apply_edits(body, [e for c in changes for e in c.edits])
+    new_body = doc.text.keep_final_newline(apply_edits(body, [e for c in changes for e in c.edits]))
     ops = [op for c in changes for op in c.ops]
     problem = None if verify_fast(body, new_body, ops) else verify(data, new_body, ops)
     if problem:
@@ -120,12 +120,14 @@ def _select(doc: Doc, candidates: list[Change], findings: list[Finding]) -> list
 
 def _orphans_alias(doc: Doc, change: Change, alias_uses: dict[str, list[int]]) -> bool:
     deleted = [e for e in change.edits if e.end > e.start]
-    for name, node in doc.anchors.items():
-        at = int(node.start_mark.index)
-        if any(e.start <= at < e.end for e in deleted):
-            for use in alias_uses.get(name, []):
-                if not any(e.start <= use < e.end for e in deleted):
-                    return True
+    for name, nodes in doc.anchors.items():
+        for node in nodes:
+            at = int(node.start_mark.index)
+            if any(e.start <= at < e.end for e in deleted) and any(
+                not any(e.start <= use < e.end for e in deleted)
+                for use in alias_uses.get(name, [])
+            ):
+                return True
     return False
 
 

@@ -68,13 +68,14 @@ class Text:
         return 0 <= line < self.nlines and self.content(line).lstrip().startswith("#")
 
     def delete_lines(self, first: int, last: int) -> Edit:
-        """Delete whole lines first..last, keeping a missing final newline missing."""
-        start, end = self.starts[first], self.line_end(last)
-        if end == len(self.text) and not self.ends_with_newline and first > 0:
-            # the previous line's break becomes the last thing in the file: take it instead
-            prev = self.text[: self.starts[first]]
-            start -= len(prev) - len(prev.rstrip("\r\n"))
-        return Edit(start, end, "")
+        """Delete whole lines first..last (see `keep_final_newline` for the end of the file)."""
+        return Edit(self.starts[first], self.line_end(last), "")
+
+    def keep_final_newline(self, new: str) -> str:
+        """`new` ending with a line break exactly when the original text did."""
+        if not self.ends_with_newline and new.endswith(("\n", "\r")):
+            return new[:-2] if new.endswith("\r\n") else new[:-1]
+        return new
 
     def insert_lines(self, before: int, lines: Sequence[str]) -> Edit:
         """Insert `lines` (no line breaks) before line `before` (nlines = at the end)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -47,13 +48,17 @@ def compose(text: str) -> tuple[Node | None, dict[tuple[int, Any], AliasUse], An
     yaml = _Yaml(typ="safe", pure=True)
     yaml.Composer = _RecordingComposer
     yaml.alias_uses = {}
-    root = yaml.compose(text)
-    data = yaml.constructor.construct_document(root) if root is not None else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a re-used anchor name is legal YAML
+        root = yaml.compose(text)
+        data = yaml.constructor.construct_document(root) if root is not None else None
     return root, yaml.alias_uses, data
 
 
 def load(text: str) -> Any:
-    return YAML(typ="safe", pure=True).load(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return YAML(typ="safe", pure=True).load(text)
 
 
 def scalar(node: Node | None) -> str | None:
@@ -71,7 +76,7 @@ class Doc:
         self.text = text
         self.root = root
         self.aliases = aliases
-        self.anchors: dict[str, Node] = {}
+        self.anchors: dict[str, list[Node]] = {}  # a name may be defined more than once
         self._collect_anchors(root, set())
 
     def _collect_anchors(self, node: Node, seen: set[int]) -> None:
@@ -79,7 +84,7 @@ class Doc:
             return
         seen.add(id(node))
         if node.anchor:
-            self.anchors[node.anchor] = node
+            self.anchors.setdefault(node.anchor, []).append(node)
         if isinstance(node, MappingNode):
             for k, v in node.value:
                 self._collect_anchors(k, seen)

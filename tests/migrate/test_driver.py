@@ -161,13 +161,29 @@ def test_text_lines_and_newlines() -> None:
     assert t.content(1) == "b" and t.position(4) == (2, 2)
     # deleting the last line of a file without final newline keeps it without one
     e = t.delete_lines(2, 2)
-    assert driver.apply_edits(t.text, [e]) == "a\r\nb"
+    assert t.keep_final_newline(driver.apply_edits(t.text, [e])) == "a\r\nb"
     e = t.insert_lines(3, ["d"])
     assert driver.apply_edits(t.text, [e]) == "a\r\nb\r\nc\r\nd"
     t2 = Text("a\nb\n")
     assert t2.nlines == 2
     assert driver.apply_edits(t2.text, [t2.insert_lines(2, ["c"])]) == "a\nb\nc\n"
     assert driver.apply_edits(t2.text, [t2.delete_lines(0, 0)]) == "b\n"
+    assert t2.keep_final_newline("b") == "b"
+
+
+def test_insert_next_to_a_removed_last_step_without_final_newline() -> None:
+    text = (
+        "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n"
+        "      - uses: actions/setup-python@v5\n      - uses: actions/cache@v4\n"
+        "        with:\n          path: ~/.cache/pip"
+    )
+    result = migrate_text(text)
+    assert result.error is None and result.findings == ()
+    assert result.new_text == (
+        "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n"
+        "      - uses: actions/setup-python@v5\n      - name: Use the in-cluster PyPI proxy\n"
+        "        id: pipnexus\n        uses: pipnexus/pipnexus@v1"
+    )
 
 
 def test_insertions_at_one_point_keep_their_order() -> None:
