@@ -71,7 +71,7 @@ def migrate_text(
             for item in rule(doc, sl, options):
                 _route(item, candidates, findings)
     findings.extend(report.findings(doc, lists, options))
-    changes = _select(doc, candidates, findings)
+    changes = sorted(_select(doc, candidates, findings), key=lambda c: c.line)
     findings = sorted(set(findings), key=lambda f: (f.line, f.col, f.code, f.message))
     if not changes:
         return MigrateResult(text, (), tuple(findings), None)

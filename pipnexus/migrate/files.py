@@ -20,12 +20,16 @@ class ReadError(NamedTuple):
     message: str
 
 
-def is_candidate(path: Path) -> bool:
-    """A workflow (`workflows/*.yml`) or a local action (`action.yml`) found in a directory walk."""
+def is_candidate(path: Path, top: Path) -> bool:
+    """In a walk of `top`: a local action (`action.yml`) or a workflow, i.e. a YAML file in
+    `.github/workflows/` or directly in `top` when the user named a workflows folder."""
     name = path.name.lower()
     if name in ACTION_NAMES:
         return True
-    return name.endswith(YAML_SUFFIXES) and path.parent.name == "workflows"
+    if not name.endswith(YAML_SUFFIXES):
+        return False
+    in_github = path.parent.name == "workflows" and path.parent.parent.name == ".github"
+    return in_github or path.parent == top
 
 
 def discover(paths: Iterable[str]) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -47,7 +51,7 @@ def discover(paths: Iterable[str]) -> tuple[list[Path], list[tuple[str, str]]]:
                 dirs[:] = sorted(d for d in dirs if d not in (".git", "node_modules"))
                 for f in sorted(files):
                     candidate = Path(root) / f
-                    if is_candidate(candidate) and candidate.is_file():
+                    if is_candidate(candidate, p) and candidate.is_file():
                         add(candidate)
         elif p.is_file():
             add(p)

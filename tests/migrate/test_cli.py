@@ -292,3 +292,24 @@ def test_pre_commit_hooks(repo: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main([*fix[1:], ci]) == 0
     assert (repo / ci).read_text() == MIGRATED
     assert main([*check[1:], ci]) == 0
+
+
+def test_directory_walk_finds_workflows_and_actions_only(repo: Path) -> None:
+    from pipnexus.migrate.files import discover
+
+    (repo / "docs" / "workflows").mkdir(parents=True)
+    (repo / "docs" / "workflows" / "example.yml").write_text(WORKFLOW)
+    (repo / "tools").mkdir()
+    (repo / "tools" / "action.yaml").write_text("runs: {using: node20, main: x.js}\n")
+    (repo / ".github" / "dependabot.yml").write_text("version: 2\n")
+    found, problems = discover(["."])
+    assert problems == []
+    assert sorted(str(p) for p in found) == [
+        ".github/actions/setup/action.yml",
+        ".github/workflows/ci.yml",
+        ".github/workflows/node.yaml",
+        "tools/action.yaml",
+    ]
+    # naming a folder of workflows directly takes its YAML files
+    found, _ = discover(["docs/workflows", "docs/workflows/example.yml"])
+    assert [str(p) for p in found] == ["docs/workflows/example.yml"]
