@@ -238,3 +238,32 @@ def test_pure_ruamel_check_gives_the_same_result(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PIPNEXUS_MIGRATE_PURE", "1")
     assert driver._fast_load() is None
     assert migrate_text(SIMPLE) == fast
+
+
+def test_non_ascii_text_before_the_edits() -> None:
+    """Offsets are characters, not bytes: multi-byte and astral characters do not shift edits."""
+    text = SIMPLE.replace("on: push\n", "name: \"🐍 tests — ünïcode\"\non: push\n").replace(
+        "      - run: pip install .\n", "      - run: echo \"ü 🐍\" && pip install .\n"
+    )
+    result = migrate_text(text)
+    assert result.error is None
+    assert result.new_text == (
+        'name: "🐍 tests — ünïcode"\non: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n'
+        "    steps:\n      - uses: actions/setup-python@v5\n        with:\n"
+        '          python-version: "3.12"\n      - name: Use the in-cluster PyPI proxy\n'
+        "        id: pipnexus\n        uses: pipnexus/pipnexus@v1\n"
+        '      - run: echo "ü 🐍" && pip install .\n'
+    )
+
+
+def test_comment_between_dash_and_step_is_left_alone() -> None:
+    text = (
+        "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n"
+        "      - uses: actions/setup-python@v5\n"
+        "      - # restore\n        uses: actions/cache@v4\n        with: {path: ~/.cache/pip}\n"
+        "      - run: pip install .\n"
+    )
+    result = migrate_text(text)
+    assert result.error is None
+    assert "uses: actions/cache@v4" in result.new_text
+    assert "unsupported-shape" in [f.code for f in result.findings]
