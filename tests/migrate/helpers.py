@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from pipnexus.migrate import Options, migrate_text
+from pipnexus.migrate import DEFAULT_ACTION_REF, Options, migrate_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
@@ -30,8 +30,17 @@ class Fixture(NamedTuple):
     findings: list[str] | None
 
 
+# The golden files spell the inserted step's ref like this; tests substitute the current default
+# so that changing DEFAULT_ACTION_REF does not mean regenerating every fixture.
+GOLDEN_REF = "pipnexus/pipnexus@v1"
+
+
 def read_bytes(path: Path) -> bytes | None:
     return path.read_bytes() if path.exists() else None
+
+
+def with_default_ref(data: bytes) -> bytes:
+    return data.replace(GOLDEN_REF.encode(), DEFAULT_ACTION_REF.encode())
 
 
 def fixture_options(raw: dict[str, Any]) -> Options:
@@ -53,10 +62,11 @@ def fixtures() -> list[Fixture]:
         opts_file = d / "options.json"
         raw = json.loads(opts_file.read_text()) if opts_file.exists() else {}
         findings = read_bytes(d / "findings.txt")
+        after = read_bytes(d / "after.yml")
         out.append(Fixture(
             d.name,
             (d / "before.yml").read_bytes(),
-            read_bytes(d / "after.yml"),
+            None if after is None else with_default_ref(after),
             fixture_options(raw),
             None if findings is None else findings.decode().splitlines(),
         ))
@@ -76,7 +86,8 @@ def regen() -> None:
         result = migrate_text(decode(fx.before), fx.name, fx.options)
         assert result.error is None, (fx.name, result.error)
         d = FIXTURES / fx.name
-        (d / "after.yml").write_bytes(result.new_text.encode("utf-8"))
+        new = result.new_text.replace(DEFAULT_ACTION_REF, GOLDEN_REF)
+        (d / "after.yml").write_bytes(new.encode("utf-8"))
         (d / "findings.txt").write_text("".join(x + "\n" for x in finding_lines(result)))
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from pipnexus.migrate.model import DEFAULT_ACTION_REF  # a constant, not logic
+
 STEP = {"name": "Use the in-cluster PyPI proxy", "id": "pipnexus"}
 GATE = "steps.pipnexus.outputs.source != 'nexus'"
 SETUP_PYTHON_TOOLS = {"pip", "pipenv", "poetry"}
@@ -107,7 +109,7 @@ def path_entries(value: str) -> list[str]:
 
 
 def expected(data: Any, text: str, caches: set[str], strategy: str = "remove",
-             action_ref: str = "pipnexus/pipnexus@v1") -> Any:
+             action_ref: str = DEFAULT_ACTION_REF) -> Any:
     """`data` (loaded from `text`) as the migration must leave it. Mutates and returns data."""
     literal = literal_block_paths(text)
     counts: dict[int, int] = {}
@@ -212,9 +214,9 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
             before = json.dumps([s for j, s in enumerate(steps) if j != i], default=str)
             if ref in before and ref not in json.dumps(rest, default=str):
                 removed.add(i)
-    # never remove every step
-    if len(removed) >= len(steps):
-        removed = set()
+    # a job keeps at least one step: the last of them stays
+    if removed and len(removed) >= len(steps):
+        removed.discard(max(removed))
     # the pipnexus step
     ref_name = action_ref.split("@", 1)[0].lower()
     has = any(isinstance(s, dict) and (s.get("id") == "pipnexus" or action(s) == ref_name)

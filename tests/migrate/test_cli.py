@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipnexus.cli import main
+from pipnexus.migrate import DEFAULT_ACTION_REF
 from pipnexus.migrate.diff import unified_diff
 
 WORKFLOW = """\
@@ -40,7 +41,7 @@ jobs:
         id: pipnexus
         uses: pipnexus/pipnexus@v1
       - run: pip install .
-"""
+""".replace("pipnexus/pipnexus@v1", DEFAULT_ACTION_REF)
 NOTHING_TO_DO = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: make\n"
 
 

@@ -6,7 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipnexus.migrate import Change, DataOp, Edit, Finding, Options, driver, migrate_text
+from pipnexus.migrate import (
+    DEFAULT_ACTION_REF,
+    Change,
+    DataOp,
+    Edit,
+    Finding,
+    Options,
+    driver,
+    migrate_text,
+)
 from pipnexus.migrate.text import Text, yaml_scalar
 from pipnexus.migrate.tree import Doc, StepList
 
@@ -183,7 +192,7 @@ def test_insert_next_to_a_removed_last_step_without_final_newline() -> None:
         "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n"
         "      - uses: actions/setup-python@v5\n      - name: Use the in-cluster PyPI proxy\n"
         "        id: pipnexus\n        uses: pipnexus/pipnexus@v1"
-    )
+    ).replace("pipnexus/pipnexus@v1", DEFAULT_ACTION_REF)
 
 
 def test_insertions_at_one_point_keep_their_order() -> None:
@@ -253,7 +262,7 @@ def test_non_ascii_text_before_the_edits() -> None:
         '          python-version: "3.12"\n      - name: Use the in-cluster PyPI proxy\n'
         "        id: pipnexus\n        uses: pipnexus/pipnexus@v1\n"
         '      - run: echo "ü 🐍" && pip install .\n'
-    )
+    ).replace("pipnexus/pipnexus@v1", DEFAULT_ACTION_REF)
 
 
 def test_comment_between_dash_and_step_is_left_alone() -> None:

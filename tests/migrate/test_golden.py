@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipnexus.migrate import migrate_text
+from pipnexus.migrate import DEFAULT_ACTION_REF, migrate_text
 from tests.migrate import oracle
 from tests.migrate.helpers import (
+    GOLDEN_REF,
     Fixture,
     check_jsonschema,
     decode,
@@ -86,6 +87,7 @@ def test_examples_are_current() -> None:
     root = Path(__file__).parents[2]
     before = (root / "examples/workflows/before.yml").read_text(encoding="utf-8")
     after = (root / "examples/workflows/after.yml").read_text(encoding="utf-8")
+    after = after.replace(GOLDEN_REF, DEFAULT_ACTION_REF)
     assert migrate_text(before).new_text == after
     assert (root / "pipnexus/examples/ci.yml").read_text(encoding="utf-8") == before
     assert migrate_text(after).changes == ()
