@@ -16,7 +16,8 @@ The set-up, all on 127.0.0.1:
 * the environment of every tool = a host-isolated base (no config files, fresh HOME) + the
   variables ``pipnexus configure --format dotenv`` printed for the healthy cache. Python tools
   get the cache as ``http://nexus.test:PORT/...`` (a name, so plain-HTTP trust is exercised:
-  pip and pdm trust 127.0.0.1 anyway); uv, which is not Python, gets ``http://127.0.0.1:PORT``.
+  pip and pdm trust 127.0.0.1 anyway); uv (not Python), the uv modes of build/hatch/nox, and
+  tox (it runs pip as ``python -I``, which skips the alias) get ``http://127.0.0.1:PORT``.
 
 Each row reports: result, requests that reached the cache, connections that bypassed it.
 "Known" rows are the cases no environment variable can fix; ``configure`` warns about them
@@ -169,6 +170,12 @@ def python_build(work: Path) -> list[Step]:
     return [Step("python -m build", "build", cmd, proj)]
 
 
+def python_build_uv(work: Path) -> list[Step]:
+    (step,) = python_build(work)
+    return [step._replace(label="python -m build --installer uv",
+                          cmd=[*step.cmd[:3], "--installer", "uv", *step.cmd[3:]])]
+
+
 def uv_pip_install(work: Path) -> list[Step]:
     cmd = ["uv", "pip", "install", "--python", str(_venv(work)), PKG]
     return [Step("uv pip install", "uv", cmd, work)]
@@ -263,6 +270,16 @@ def hatch(work: Path) -> list[Step]:
     return [Step("hatch env create", "hatch", ["hatch", "env", "create"], proj)]
 
 
+def hatch_uv(work: Path) -> list[Step]:
+    proj = _project(work, """\
+        [tool.hatch.envs.default]
+        skip-install = true
+        installer = "uv"
+        dependencies = ["pipnexus-demo-pkg"]
+        """, deps=())
+    return [Step("hatch env create (installer uv)", "hatch", ["hatch", "env", "create"], proj)]
+
+
 def tox(work: Path) -> list[Step]:
     ini = _write(work / "proj" / "tox.ini", f"""\
         [tox]
@@ -277,17 +294,22 @@ def tox(work: Path) -> list[Step]:
     return [Step("tox", "tox", ["tox", "-c", str(ini), "-e", "leak"], ini.parent)]
 
 
-def nox(work: Path) -> list[Step]:
+def nox(work: Path, backend: str = "virtualenv") -> list[Step]:
     noxfile = _write(work / "proj" / "noxfile.py", f"""\
         import nox
 
 
-        @nox.session
+        @nox.session(venv_backend="{backend}")
         def leak(session):
             session.install("{PKG}")
             session.run("python", "-c", "import pipnexus_demo_pkg")
         """)
-    return [Step("nox", "nox", ["nox", "-f", str(noxfile), "-s", "leak"], noxfile.parent)]
+    label = "nox" if backend == "virtualenv" else f"nox (venv_backend {backend})"
+    return [Step(label, "nox", ["nox", "-f", str(noxfile), "-s", "leak"], noxfile.parent)]
+
+
+def nox_uv(work: Path) -> list[Step]:
+    return nox(work, "uv")
 
 
 def pip_compile(work: Path) -> list[Step]:
@@ -344,15 +366,18 @@ CASES = (
     Case("pip-download", "pip", False, True, "", pip_download),
     Case("pip-wheel", "pip", False, True, "", pip_wheel),
     Case("build", "build", False, False, "", python_build),
+    Case("build-uv", "build", True, False, "", python_build_uv),
     Case("uv-pip-install", "uv", True, True, "", uv_pip_install),
     Case("uv-pip-sdist", "uv", True, True, "", uv_pip_sdist),
     Case("uv-sync", "uv", True, False, "", uv_sync),
     Case("pipenv", "pipenv", False, False, "", pipenv),
     Case("pdm", "pdm", False, False, "", pdm),
     Case("hatch", "hatch", False, False, "", hatch),
+    Case("hatch-uv", "hatch", True, False, "", hatch_uv),
     # tox runs pip as ``python -I``, which skips the bed's name alias: 127.0.0.1 for tox
     Case("tox", "tox", True, False, "", tox),
     Case("nox", "nox", False, False, "", nox),
+    Case("nox-uv", "nox", True, False, "", nox_uv),
     Case("pip-compile", "pip-compile", False, False, "", pip_compile),
     Case("uv-sync-frozen", "uv", True, False,
          "known: uv.lock URLs win over every index setting (astral-sh/uv#19625)", uv_sync_frozen),
