@@ -245,6 +245,13 @@ def report(installer: str, builds: list[Build]) -> str:
                f"GitHub cache {mean('GitHub cache', 'wall', True):.1f} s (archive transfer "
                "over a real network not included), no cache "
                f"{mean('no cache', 'wall', True):.1f} s")
+    cold = [b for b in builds if b.number == 1]
+    files = {b.setup: b.upstream.files for b in cold}
+    if files.get("pipnexus", 0) > files.get("no cache", 0):
+        out.append(f"- cold pipnexus build: the cache fetched {human(files['pipnexus'])} of files "
+                   f"for {human(files['no cache'])} of wheels: requests for a wheel that arrive "
+                   "while the cache is still downloading it (uv sends a HEAD and then a GET) "
+                   "start a second upstream download in devpi")
     if installer == "uv":
         out.append("- uv: the GitHub-cache archive is what setup-uv saves by default, after "
                    "`uv cache prune --ci` (which drops wheels downloaded from an index), so warm "
