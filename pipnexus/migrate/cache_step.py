@@ -101,6 +101,26 @@ def classify_path(path: str) -> str | None:
     return None
 
 
+def _captured(line: str) -> tuple[str, str] | None:
+    """(output name, tool) when this script line writes a cache dir to a step output."""
+    tool = next((t for rx, t in _DIR_COMMANDS if rx.search(line)), None)
+    name = next((m.group(1) for rx in _OUTPUT_NAMES for m in [rx.search(line)] if m), None)
+    if tool is None or name is None or not _WRITES_OUTPUT.search(line):
+        return None
+    return name, tool
+
+
+def output_tool(step: Step, name: str) -> str | None:
+    """The cache whose directory the step writes to its output `name`, if any."""
+    if step.uses:
+        return None
+    for line in step.run.splitlines():
+        found = _captured(line)
+        if found and found[0] == name:
+            return found[1]
+    return None
+
+
 def helper_output(step: Step) -> tuple[str, str] | None:
     """(output name, tool) when the step does nothing but capture a cache dir into an output."""
     if step.uses or not step.run:
@@ -110,13 +130,10 @@ def helper_output(step: Step) -> tuple[str, str] | None:
         line = re.sub(r"\s+#.*$", "", raw).strip()
         if not line or line.startswith("#"):
             continue
-        tool = next((t for rx, t in _DIR_COMMANDS if rx.search(line)), None)
-        name = next((m.group(1) for rx in _OUTPUT_NAMES for m in [rx.search(line)] if m), None)
-        if tool is None or name is None or not _WRITES_OUTPUT.search(line):
+        captured = _captured(line)
+        if captured is None or (found and found != captured):
             return None
-        if found and found != (name, tool):
-            return None
-        found = (name, tool)
+        found = captured
     return found
 
 
@@ -132,8 +149,7 @@ def classify_entry(entry: str, steps: StepList) -> str | None:
         if m:
             for step in steps.steps:
                 if scalar(get(step.node, "id")) == m.group(1):
-                    out = helper_output(step)
-                    return out[1] if out and out[0] == m.group(2) else None
+                    return output_tool(step, m.group(2))
             return None
         m = _ENV.match(inner)
         if m:

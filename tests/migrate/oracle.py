@@ -72,12 +72,17 @@ def literal_block_paths(text: str) -> set[str]:
     return out
 
 
+DIR_COMMANDS = {"pip cache dir": "pip", "poetry config cache-dir": "poetry", "uv cache dir": "uv"}
+
+
 def _dir_of(steps: list[Any], step_id: str, output: str) -> str | None:
     for s in steps:
         if isinstance(s, dict) and s.get("id") == step_id and isinstance(s.get("run"), str):
-            run = s["run"]
-            if "pip cache dir" in run and (f"{output}=$(" in run or f"name={output}::" in run):
-                return "pip"
+            for line in s["run"].splitlines():
+                if f"{output}=$(" in line or f"name={output}::" in line:
+                    for command, tool in DIR_COMMANDS.items():
+                        if command in line:
+                            return tool
     return None
 
 
@@ -207,7 +212,7 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
                 continue
             run, sid = step.get("run"), step.get("id")
             lines = [x for x in str(run).splitlines() if x.strip()]
-            if not sid or not lines or not all("cache dir" in x for x in lines):
+            if not sid or not lines or not all(any(c in x for c in DIR_COMMANDS) for x in lines):
                 continue
             ref = f"steps.{sid}."
             rest = [s for j, s in enumerate(steps) if j not in removed and j != i]
