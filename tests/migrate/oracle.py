@@ -157,6 +157,7 @@ def _drop_with_keys(step: dict[str, Any], keys: tuple[str, ...], counts: dict[in
 def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
            literal: set[str], counts: dict[int, int]) -> None:
     conditional = strategy == "conditional"
+    original = [json.dumps(s, default=str) for s in steps]
     removed: set[int] = set()
     gated: list[int] = []
     for i, step in enumerate(steps):
@@ -216,8 +217,8 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
                 continue
             ref = f"steps.{sid}."
             rest = [s for j, s in enumerate(steps) if j not in removed and j != i]
-            before = json.dumps([s for j, s in enumerate(steps) if j != i], default=str)
-            if ref in before and ref not in json.dumps(rest, default=str):
+            fed = any(ref in text for j, text in enumerate(original) if j != i)
+            if fed and ref not in json.dumps(rest, default=str):
                 removed.add(i)
     # a job keeps at least one step: the last of them stays
     if removed and len(removed) >= len(steps):
