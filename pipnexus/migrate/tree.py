@@ -278,7 +278,8 @@ def step_lists(doc: Doc) -> Iterator[StepList]:
             and not pair[2].flow_style
         ):
             path = ("runs", "steps")
+            # the action's `outputs:` may read steps.<id> too: the whole file is in scope
             yield StepList(
                 "composite", "runs", runs[2], pair[2], path, _steps(doc, pair[2], path),
-                doc.start(runs[1]), doc.end(runs[2]),
+                0, len(doc.text.text),
             )

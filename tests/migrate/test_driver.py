@@ -276,3 +276,26 @@ def test_comment_between_dash_and_step_is_left_alone() -> None:
     assert result.error is None
     assert "uses: actions/cache@v4" in result.new_text
     assert "unsupported-shape" in [f.code for f in result.findings]
+
+
+def test_composite_outputs_reading_a_removed_cache_are_reported() -> None:
+    text = """\
+name: setup
+description: d
+outputs:
+  cache-hit:
+    description: whether the cache was restored
+    value: ${{ steps.pip-cache.outputs.cache-hit }}
+runs:
+  using: composite
+  steps:
+    - uses: actions/setup-python@v5
+    - id: pip-cache
+      uses: actions/cache@v4
+      with:
+        path: ~/.cache/pip
+        key: k
+"""
+    result = migrate_text(text)
+    assert result.error is None
+    assert [(f.line, f.col, f.code) for f in result.findings] == [(6, 12, "cache-hit-reference")]
