@@ -298,4 +298,4 @@ runs:
 """
     result = migrate_text(text)
     assert result.error is None
-    assert [(f.line, f.col, f.code) for f in result.findings] == [(6, 12, "cache-hit-reference")]
+    assert [(f.line, f.col, f.code) for f in result.findings] == [(6, 16, "cache-hit-reference")]
