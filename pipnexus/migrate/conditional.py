@@ -18,6 +18,12 @@ def is_gated(value: str) -> bool:
     return GATED in value
 
 
+def gated_tool(value: str) -> str | None:
+    """The tool of a `cache:` value this strategy wrote (so `remove` can undo it), else None."""
+    m = re.search(r"&&\s*'(\w+)'\s*\|\|", value)
+    return m.group(1).lower() if m and is_gated(value) else None
+
+
 def cache_expression(tool: str) -> str:
     """setup-python `cache:` value that caches only when the job is not using Nexus."""
     return "${{ " + NOT_NEXUS + f" && '{tool}' || '' " + "}}"

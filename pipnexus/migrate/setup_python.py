@@ -30,15 +30,18 @@ def fix(doc: Doc, steps: StepList, options: Options) -> Iterator[Change | Findin
         if cache is None or value is None:
             continue
         line, col = doc.text.position(doc.start(cache[2]))
-        if "${{" in value:
-            if not conditional.is_gated(value):
-                yield Finding(
-                    line, col, "cache-expression",
-                    f"setup-python `cache: {value.strip()}` is an expression: left as is; "
-                    "remove it by hand if it selects a Python cache",
-                )
-            continue
         tool = value.strip().lower()
+        if "${{" in value:
+            gated = conditional.gated_tool(value)
+            if gated is None or options.strategy == "conditional":
+                if not conditional.is_gated(value):
+                    yield Finding(
+                        line, col, "cache-expression",
+                        f"setup-python `cache: {value.strip()}` is an expression: left as is; "
+                        "remove it by hand if it selects a Python cache",
+                    )
+                continue
+            tool = gated  # written by --strategy conditional: `remove` drops it
         if tool not in TOOLS or tool not in options.caches:
             continue
         if options.strategy == "conditional":

@@ -35,14 +35,15 @@ def fix(doc: Doc, steps: StepList, options: Options) -> Iterator[Change | Findin
         if enable is None or value is None:
             continue
         line, col = doc.text.position(doc.start(enable[2]))
-        if "${{" in value:
-            if not conditional.is_gated(value):
+        gated = conditional.is_gated(value)
+        if "${{" in value and not (gated and options.strategy == "remove"):
+            if not gated:
                 yield Finding(
                     line, col, "cache-expression",
                     f"setup-uv `enable-cache: {value.strip()}` is an expression: left as is",
                 )
             continue
-        if value.strip().lower() != "true":
+        if value.strip().lower() != "true" and not gated:
             continue
         if options.strategy == "conditional":
             yield conditional.replace_value(

@@ -167,6 +167,9 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
         name = action(step)
         if name == "actions/setup-python" and isinstance(w, dict):
             cache = w.get("cache")
+            if isinstance(cache, str) and "steps.pipnexus.outputs.source" in cache:
+                # written by the conditional strategy: `remove` takes it out
+                cache = None if conditional else re.findall(r"'(\w+)'", cache)[-1]
             if isinstance(cache, str) and "${{" not in cache:
                 tool = cache.strip().lower()
                 if tool in SETUP_PYTHON_TOOLS and tool in caches:
@@ -175,7 +178,8 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
                     else:
                         _drop_with_keys(step, ("cache", "cache-dependency-path"), counts)
         elif name == "astral-sh/setup-uv" and isinstance(w, dict) and "uv" in caches:
-            if str(w.get("enable-cache")).lower() == "true":
+            enable = str(w.get("enable-cache")).lower()
+            if enable == "true" or ("steps.pipnexus" in enable and not conditional):
                 if conditional:
                     w["enable-cache"] = "${{ " + GATE + " }}"
                 else:
