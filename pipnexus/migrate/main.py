@@ -68,6 +68,16 @@ def _options(args: argparse.Namespace) -> Options:
 
 def process(path: str, options: Options, write: bool, want_diff: bool, color: bool) -> FileReport:
     """Migrate one file on disk (run in a worker process for large batches)."""
+    try:
+        return _process(path, options, write, want_diff, color)
+    except Exception as e:  # a bug must not stop the other files; PIPNEXUS_DEBUG=1 re-raises
+        if os.environ.get("PIPNEXUS_DEBUG"):
+            raise
+        problem = f"internal error: {type(e).__name__}: {e}; file left unchanged"
+        return FileReport(path, False, False, (1, 1, problem), [], [], "")
+
+
+def _process(path: str, options: Options, write: bool, want_diff: bool, color: bool) -> FileReport:
     from pipnexus.migrate import files
     from pipnexus.migrate.diff import unified_diff
     from pipnexus.migrate.driver import migrate_text
@@ -99,13 +109,19 @@ def _run_all(paths: list[str], options: Options, write: bool, want_diff: bool,
     if len(paths) < _POOL_MIN_FILES or workers < 2:
         return [process(p, options, write, want_diff, color) for p in paths]
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     n = len(paths)
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(
-            process, paths, [options] * n, [write] * n, [want_diff] * n, [color] * n,
-            chunksize=max(1, n // (workers * 4)),
-        ))
+    try:
+        with ProcessPoolExecutor(workers) as pool:
+            return list(pool.map(
+                process, paths, [options] * n, [write] * n, [want_diff] * n, [color] * n,
+                chunksize=max(1, n // (workers * 4)),
+            ))
+    except (OSError, NotImplementedError, BrokenProcessPool):
+        # no usable process pool here (sandbox, no /dev/shm): do the work in this process;
+        # files already written are unchanged by a second pass (idempotent)
+        return [process(p, options, write, want_diff, color) for p in paths]
 
 
 def _summary(report: FileReport) -> str:

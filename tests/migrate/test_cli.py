@@ -314,3 +314,30 @@ def test_directory_walk_finds_workflows_and_actions_only(repo: Path) -> None:
     # naming a folder of workflows directly takes its YAML files
     found, _ = discover(["docs/workflows", "docs/workflows/example.yml"])
     assert [str(p) for p in found] == ["docs/workflows/example.yml"]
+
+
+def test_internal_error_in_one_file_does_not_stop_the_others(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipnexus.migrate import driver
+
+    real = driver.migrate_text
+
+    def flaky(text: str, path: str = "", options: object = None):
+        if path.endswith("node.yaml"):
+            raise RuntimeError("boom")
+        return real(text, path, options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(driver, "migrate_text", flaky)
+    monkeypatch.delenv("PIPNEXUS_DEBUG", raising=False)
+    assert main(["migrate", ".github/workflows"]) == 2
+    err = capsys.readouterr().err
+    assert ".github/workflows/node.yaml:1:1: internal error: RuntimeError: boom" in err
+    assert (repo / ".github/workflows/ci.yml").read_text() == MIGRATED
+
+
+def test_json_with_diff(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--format", "json", "--diff", ".github/workflows/ci.yml"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)["files"]
+    assert entry["diff"] == unified_diff(".github/workflows/ci.yml", WORKFLOW, MIGRATED)
+    assert entry["written"] is False
