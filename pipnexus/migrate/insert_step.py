@@ -14,7 +14,7 @@ from ruamel.yaml.nodes import MappingNode
 
 from pipnexus.migrate import cache_step
 from pipnexus.migrate.model import STEP_ID, STEP_NAME, Change, DataOp, Finding, Options
-from pipnexus.migrate.spans import _comments_above, _extend_comments_below, item_lines
+from pipnexus.migrate.spans import comments_above, extend_comments_below, item_lines
 from pipnexus.migrate.tree import Doc, Step, StepList, action_name, get, scalar
 
 RULE = "insert-step"
@@ -122,13 +122,13 @@ def fix(doc: Doc, steps: StepList, options: Options) -> Iterator[Change | Findin
     text = doc.text
     item_col, first, last = found
     if after:
-        last = _extend_comments_below(doc, last, item_col)
+        last = extend_comments_below(doc, last, item_col)
         at = last + 1
         if text.is_blank(at):
             lines = ["", *lines]
         data_index = index + 1
     else:
-        above = _comments_above(doc, first, item_col)
+        above = comments_above(doc, first, item_col)
         at = above[0] if above else first
         if at > 0 and text.is_blank(at - 1):
             lines = [*lines, ""]

@@ -19,7 +19,8 @@ from pipnexus.migrate.tree import Doc, Step, get_pair, is_flow, key_str
 CACHE_WORDS = re.compile(r"(?i)cach|pip|poetry|pipenv|\buv\b|pypi")
 
 
-def _comments_above(doc: Doc, first: int, col: int) -> list[int]:
+def comments_above(doc: Doc, first: int, col: int) -> list[int]:
+    """Comment lines at column `col` directly above line `first` (no blank line between)."""
     lines = []
     line = first - 1
     while line >= 0 and doc.text.is_comment(line) and doc.text.indent(line) == col:
@@ -28,19 +29,18 @@ def _comments_above(doc: Doc, first: int, col: int) -> list[int]:
     return lines[::-1]
 
 
-def _extend_comments_below(doc: Doc, last: int, col: int) -> int:
+def extend_comments_below(doc: Doc, last: int, col: int) -> int:
+    """`last`, extended over the comment lines right below it that are indented deeper."""
     while doc.text.is_comment(last + 1) and doc.text.indent(last + 1) > col:
         last += 1
     return last
 
 
-def block_range(
-    doc: Doc, first: int, last: int, col: int, describe: bool = True
-) -> tuple[int, int]:
+def block_range(doc: Doc, first: int, last: int, col: int) -> tuple[int, int]:
     """Line range of an item at column `col` spanning first..last, with its comments."""
-    last = _extend_comments_below(doc, last, col)
-    above = _comments_above(doc, first, col)
-    if above and (not describe or any(CACHE_WORDS.search(doc.text.content(x)) for x in above)):
+    last = extend_comments_below(doc, last, col)
+    above = comments_above(doc, first, col)
+    if any(CACHE_WORDS.search(doc.text.content(x)) for x in above):
         first = above[0]
     return first, last
 
