@@ -253,6 +253,11 @@ def fix(doc: Doc, steps: StepList, options: Options) -> Iterator[Change | Findin
                 changes.append(gated)
             continue
         if not kept:
+            if doc.aliased(step.node):
+                out.append(Finding(line, col, "anchor-kept",
+                                   "actions/cache step is anchored and reused by an alias: "
+                                   "left as is"))
+                continue
             if n_removable - len(removed_steps) <= 1:
                 out.append(Finding(line, col, "unsupported-shape",
                                    "actions/cache step is the only step: left as is"))

@@ -94,6 +94,10 @@ class Doc:
                 self._collect_anchors(v, seen)
 
     # -- aliases
+    def aliased(self, node: Node) -> bool:
+        """True when the node carries an anchor that an alias somewhere uses."""
+        return bool(node.anchor) and any(u.anchor == node.anchor for u in self.aliases.values())
+
     def item_alias(self, seq: Node, index: int) -> AliasUse | None:
         return self.aliases.get((id(seq), index))
 
