@@ -6,6 +6,7 @@ from the current implementation (then review the diff by hand before committing)
 
 from __future__ import annotations
 
+import difflib
 import json
 import subprocess
 import sys
@@ -89,6 +90,28 @@ def regen() -> None:
         new = result.new_text.replace(DEFAULT_ACTION_REF, GOLDEN_REF)
         (d / "after.yml").write_bytes(new.encode("utf-8"))
         (d / "findings.txt").write_text("".join(x + "\n" for x in finding_lines(result)))
+
+
+# ---------------------------------------------------------------- byte preservation
+
+
+def foreign_lines(old: str, new: str, allowed: set[str]) -> list[str]:
+    """Lines of `new` that are neither copied from `old` nor in `allowed` (stripped, without a
+    leading "- "). A line changed inside a flow collection (`{...}`) counts as copied."""
+    old_lines = old.lstrip("\ufeff").splitlines()
+    new_lines = new.lstrip("\ufeff").splitlines()
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    out = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag not in ("insert", "replace"):
+            continue
+        flow_edit = tag == "replace" and any("{" in x for x in old_lines[i1:i2])
+        for line in new_lines[j1:j2]:
+            content = line.strip().removeprefix("- ").strip()
+            if content in allowed or (flow_edit and "{" in line):
+                continue
+            out.append(line)
+    return out
 
 
 # ---------------------------------------------------------------- PyYAML oracle

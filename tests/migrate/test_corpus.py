@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from pipnexus.migrate import Options, migrate_text
+from pipnexus.migrate.model import STEP_ID, STEP_NAME
 from tests.migrate import oracle
-from tests.migrate.helpers import CORPUS, check_jsonschema, pyyaml_load
+from tests.migrate.helpers import CORPUS, check_jsonschema, foreign_lines, pyyaml_load
 
 FILES = sorted(p for p in CORPUS.glob("*.y*ml")) if CORPUS.is_dir() else []
 STRATEGIES = ("remove", "conditional")
@@ -35,6 +36,13 @@ def test_corpus_idempotent_and_oracle(path: Path, strategy: str) -> None:
     assert again.new_text == result.new_text
     want = oracle.expected(pyyaml_load(text), text, set(options.caches), strategy)
     assert pyyaml_load(result.new_text) == want
+    # every other byte is the original's: new lines are only the inserted step (and, for the
+    # conditional strategy, the gated values)
+    allowed = {"", f"name: {STEP_NAME}", f"id: {STEP_ID}", f"uses: {options.action_ref}"}
+    foreign = foreign_lines(text, result.new_text, allowed)
+    if strategy == "conditional":
+        foreign = [x for x in foreign if "steps.pipnexus.outputs.source" not in x]
+    assert foreign == []
 
 
 def test_corpus_changes_something() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipnexus.migrate import DEFAULT_ACTION_REF, migrate_text
+from pipnexus.migrate.model import STEP_ID, STEP_NAME
 from tests.migrate import oracle
 from tests.migrate.helpers import (
     GOLDEN_REF,
@@ -15,6 +16,7 @@ from tests.migrate.helpers import (
     decode,
     finding_lines,
     fixtures,
+    foreign_lines,
     pyyaml_load,
 )
 
@@ -29,6 +31,9 @@ def test_golden_output(fx: Fixture) -> None:
     assert fx.after is not None, "run `python -m tests.migrate.helpers regen` and review"
     assert result.new_text.encode("utf-8") == fx.after
     assert finding_lines(result) == fx.findings
+    allowed = {"", f"name: {STEP_NAME}", f"id: {STEP_ID}", f"uses: {fx.options.action_ref}"}
+    foreign = foreign_lines(decode(fx.before), result.new_text, allowed)
+    assert [x for x in foreign if "steps.pipnexus.outputs.source" not in x] == []
 
 
 @pytest.mark.parametrize("fx", FIXTURES, ids=IDS)
