@@ -97,7 +97,8 @@ def regen() -> None:
 
 def foreign_lines(old: str, new: str, allowed: set[str]) -> list[str]:
     """Lines of `new` that are neither copied from `old` nor in `allowed` (stripped, without a
-    leading "- "). A line changed inside a flow collection (`{...}`) counts as copied."""
+    leading "- "; line endings are compared by the golden bytes). A line changed inside a flow
+    collection (`{...}`) counts as copied."""
     old_lines = old.lstrip("\ufeff").splitlines()
     new_lines = new.lstrip("\ufeff").splitlines()
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
