@@ -482,8 +482,6 @@ def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str],
     for fmt in ("json", "dotenv"):
         proc = subprocess.run([*base, "--format", fmt], env=env, cwd=REPO, capture_output=True,
                               text=True, timeout=60, stdin=subprocess.DEVNULL)
-        if proc.returncode and os.environ.get("BENCH_CONFIGURE_STUB"):
-            return _configure_stub(index_url)
         if proc.returncode:
             raise SystemExit(f"pipnexus configure failed ({proc.returncode}):\n{proc.stderr}")
         outputs.append(proc.stdout)
@@ -492,18 +490,6 @@ def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str],
     data = json.loads(outputs[0])
     return Configured(str(data.get("source")), str(data.get("index_url")),
                       parse_dotenv(outputs[1]), warnings)
-
-
-def _configure_stub(index_url: str) -> Configured:
-    # TEMPORARY until pipnexus/configure.py lands: installers.md section 2.11.
-    print("WARNING: pipnexus configure is not implemented yet; using a stub", file=sys.stderr)
-    host = urllib.parse.urlsplit(index_url).hostname or ""
-    env = {"PIP_INDEX_URL": index_url, "UV_DEFAULT_INDEX": index_url, "UV_INDEX_URL": index_url,
-           "PIPENV_PYPI_MIRROR": index_url, "PDM_PYPI_URL": index_url,
-           "POETRY_PYPI_MIRROR_URL": index_url}
-    if index_url.startswith("http:"):
-        env.update(PIP_TRUSTED_HOST=host, PDM_PYPI_VERIFY_SSL="false")
-    return Configured("stub", index_url, env, [])
 
 
 def tempdir(prefix: str) -> tempfile.TemporaryDirectory[str]:
