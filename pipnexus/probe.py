@@ -359,6 +359,35 @@ def _endpoint(url: str) -> _Endpoint:
     return _Endpoint(scheme, host, port, header, path + ("?" + query if query else ""))
 
 
+def _echo_forms(auths: Sequence[str | None]) -> list[bytes]:
+    """What a server echoing our ``Authorization`` header or its password would send back."""
+    import binascii
+    from urllib.parse import quote, quote_plus
+
+    forms: set[bytes] = set()
+    for auth in auths:
+        if not auth:
+            continue
+        token = auth.split(" ", 1)[1]
+        forms.add(token.encode("ascii"))
+        password = binascii.a2b_base64(token).decode("utf-8", "replace").partition(":")[2]
+        if password:
+            for form in (password, quote(password, safe=""), quote(password), quote_plus(password)):
+                forms.add(form.encode("utf-8"))
+    return sorted(forms, key=len, reverse=True)
+
+
+def _scrub(data: bytes, forms: Sequence[bytes]) -> bytes:
+    """``data`` without the credentials we sent (before any text of it is cut short)."""
+    for form in forms:
+        data = data.replace(form, b"***")
+    return data
+
+
+def _scrub_reason(reason: str, forms: Sequence[bytes]) -> str:
+    return _scrub(reason.encode("latin-1"), forms).decode("latin-1") if forms else reason
+
+
 def _basic_auth(username: str | None, password: str | None) -> str | None:
     if username is None and password is None:
         return None
@@ -480,6 +509,7 @@ def _tunnel(sock: socket.socket, ep: _Endpoint, proxy: _Proxy, attempt: _Attempt
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
     reader = _Reader(sock, attempt)
     status, reason, _headers = _parse_head(reader)
+    reason = _scrub_reason(reason, _echo_forms([proxy.auth]))
     said = _clean(f"{status} {reason}", 80)
     if status == 407:
         needed = "were rejected" if proxy.auth else "are needed (userinfo in the proxy URL)"
@@ -553,6 +583,10 @@ def _get(
             status, reason, headers = _parse_head(reader)
             if not 100 <= status < 200:
                 break
+        # a server may echo the credentials back (reason phrase, error page): they must not
+        # reach a message, not even cut short
+        echoes = _echo_forms([auth, proxy.auth if proxy is not None else None])
+        reason = _scrub_reason(reason, echoes)
         if status in (204, 304) or not ((want_body and status < 300) or status >= 400):
             return _Response(status, reason, headers, b"", False)
         lenient = status >= 400
@@ -566,6 +600,8 @@ def _get(
             if not lenient or attempt.cancelled:
                 raise
             body, too_large = reader.buf[:limit], False  # an error page only adds detail
+        if lenient:
+            body = _scrub(body, echoes)
         return _Response(status, reason, headers, body, too_large)
     finally:
         attempt.sock = None
@@ -884,10 +920,15 @@ def probe(
             _parse_proxy(proxy_url)  # a bad setting is an input error, before any thread
     tls = _tls_context(cafile) if any(u.lower().startswith("https:") for u in urls_used) else None
     secrets = [password or ""]
+    default_auth = _basic_auth(username, password)
+    auths = [default_auth]
     for u in urls_used + proxy_urls:
         _, user, secret = urls.split_credentials(u)
         secrets.append(secret if secret is not None else user or "")
-    default_auth = _basic_auth(username, password)
+        if user is not None:
+            auths.append(_basic_auth(user, secret))
+    # the Basic-auth tokens too: a server may echo the Authorization header back
+    secrets += [auth.split(" ", 1)[1] for auth in auths if auth]
 
     start = time.monotonic()
     deadline = start + timeout
