@@ -129,6 +129,7 @@ class Client:
         self.session.headers["Accept"] = "application/json"
         if username is not None and password is not None:
             self.session.auth = (username, password)
+        self.echoes = _echo_forms(username, password)
         if ca_cert:
             if not os.path.isfile(ca_cert):
                 raise InputError(f"--ca-cert {ca_cert}: no such file")
@@ -170,10 +171,24 @@ class Client:
                 last_error = f"HTTP {resp.status_code}"
                 resp.close()
                 continue
+            if resp.status_code >= 300:
+                self._scrub(resp)
             return resp
         raise NexusError(
             f"cannot reach {self.base_url} ({last_error}; tried {self.attempts} times)"
         )
+
+    def _scrub(self, resp: Any) -> None:
+        """Hide the credentials in an error answer that echoes them (reason phrase, body)."""
+        if not self.echoes:
+            return
+        content = resp.content or b""
+        reason = resp.reason or ""
+        for form in self.echoes:
+            content = content.replace(form, b"***")
+            reason = reason.replace(form.decode("latin-1"), "***")
+        resp._content = content
+        resp.reason = reason
 
     def auth_error(self, resp: Any, doing: str) -> AuthError:
         who = f"user '{self.username}'" if self.username else "anonymous access"
@@ -201,6 +216,26 @@ class Client:
             error_lines(resp.status_code, resp.text, repository),
             status=resp.status_code,
         )
+
+
+def _echo_forms(username: str | None, password: str | None) -> list[bytes]:
+    """The password as an error page could echo it: plain, URL-encoded, in the Basic header."""
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    if not password:
+        return []
+    forms: set[bytes] = set()
+    for encoding in ("utf-8", "latin-1"):  # requests encodes Basic credentials as latin-1
+        try:
+            raw = f"{username or ''}:{password}".encode(encoding)
+            forms.add(password.encode(encoding))
+        except UnicodeEncodeError:
+            continue
+        forms.add(base64.b64encode(raw))
+    for form in (quote(password, safe=""), quote(password), quote_plus(password)):
+        forms.add(form.encode("ascii"))
+    return sorted(forms, key=len, reverse=True)
 
 
 def _reason(e: Exception) -> str:
