@@ -99,14 +99,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _safe(error: BaseException, args: argparse.Namespace) -> str:
     """The error's text on one line, with URL passwords and known secret values hidden."""
+    from pipnexus.configure import _url_secrets, secret_forms
     from pipnexus.urls import redact
 
     secrets = [os.environ.get("PIPNEXUS_PASSWORD", "")]
     password_env = getattr(args, "password_env", None)
     if password_env:
         secrets.append(os.environ.get(password_env, ""))
+    # passwords in URL arguments, also in forms no URL shows (base64 in an Authorization header)
+    for value in vars(args).values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                secrets.extend(_url_secrets(item))
+    username = getattr(args, "username", None) or os.environ.get("PIPNEXUS_USERNAME")
+    forms = secret_forms([s for s in secrets if s], username)
     text = " ".join(str(error).split())
-    return redact(text, tuple(s for s in secrets if s))
+    return redact(text, tuple(sorted(forms, key=len, reverse=True)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
