@@ -169,8 +169,6 @@ class CountingIndex(Upstream):
     def __init__(self, files_dir: Path) -> None:
         self._counts = Counts(0, 0, 0, 0)
         super().__init__(files_dir)
-        # uv and pip hang up on some responses on purpose (HEAD, ranges): no tracebacks for that
-        self._httpd.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
 
     def handle(self, handler: QuietHandler) -> Response | None:
         resp = super().handle(handler)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -110,6 +111,13 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
     owner: Any = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # pip and uv hang up mid-answer routinely (HEAD probes, range requests, cancelled
+        # downloads): not worth a traceback. Anything else is a bug in the bed: show it.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class LoopbackServer:
