@@ -1,0 +1,105 @@
+"""The project's own GitHub CI and supply chain (issue 7): zizmor finds nothing, the schemas
+hold, third-party actions are pinned by SHA, permissions are minimal, the CI covers Python
+3.9-3.13 for the action's modules and uses the action from the repository itself."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
+SHA_PIN = re.compile(r"[^@\s]+@[0-9a-f]{40}\Z")
+
+
+def tool(name: str) -> str:
+    path = BIN / name
+    if not path.exists():
+        pytest.fail(f"{name} is missing from the test environment (pip install -e '.[test]')")
+    return str(path)
+
+
+def load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_zizmor_offline_finds_nothing() -> None:
+    proc = subprocess.run(
+        [tool("zizmor"), "--offline", "--no-progress", "action.yml", ".github"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings to report" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("schema", "files"),
+    [
+        ("vendor.github-actions", [ROOT / "action.yml"]),
+        ("vendor.github-workflows", WORKFLOWS),
+        ("vendor.dependabot", [ROOT / ".github" / "dependabot.yml"]),
+    ],
+    ids=["action", "workflows", "dependabot"],
+)
+def test_schemas(schema: str, files: list[Path]) -> None:
+    assert files and all(f.is_file() for f in files)
+    proc = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", schema, *map(str, files)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _steps(workflow: Any) -> list[tuple[str, dict[str, Any]]]:
+    return [(job_id, step) for job_id, job in workflow["jobs"].items()
+            for step in job.get("steps", [])]
+
+
+def test_third_party_actions_are_pinned_by_sha() -> None:
+    uses = [step["uses"] for wf in WORKFLOWS for _, step in _steps(load(wf)) if "uses" in step]
+    uses += [step["uses"] for step in load(ROOT / "action.yml")["runs"]["steps"]
+             if "uses" in step]
+    remote = [u for u in uses if not u.startswith(("./", "docker://"))]
+    assert all(SHA_PIN.match(u) for u in remote), remote
+
+
+def test_permissions_are_minimal() -> None:
+    for wf in WORKFLOWS:
+        data = load(wf)
+        assert data.get("permissions") in ({"contents": "read"}, {}), wf.name
+        for job_id, job in data["jobs"].items():
+            granted = job.get("permissions", {})
+            assert granted in ({}, {"contents": "read"}) or all(
+                v in ("read", "none") for v in granted.values()
+            ), (wf.name, job_id, granted)
+        for _, step in _steps(data):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False
+
+
+def test_ci_covers_the_supported_pythons_and_uses_the_action_itself() -> None:
+    ci = load(ROOT / ".github" / "workflows" / "ci.yml")
+    pythons: set[str] = set()
+    for job in ci["jobs"].values():
+        matrix = job.get("strategy", {}).get("matrix", {})
+        pythons.update(str(p) for p in matrix.get("python", []))
+    assert {"3.9", "3.10", "3.11", "3.12", "3.13"} <= pythons
+    runs = [step.get("run", "") for _, step in _steps(ci)]
+    assert any(".ci/run" in run for run in runs)  # the whole suite, ruff, mypy and zizmor
+    assert any(step.get("uses") == "./" for _, step in _steps(ci))
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "zizmor --offline" in script
+    assert "targets=(action.yml)" in script and "targets+=(.github)" in script
+
+
+def test_dependabot_watches_actions_and_python() -> None:
+    config = load(ROOT / ".github" / "dependabot.yml")
+    ecosystems = {u["package-ecosystem"] for u in config["updates"]}
+    assert {"github-actions", "pip"} <= ecosystems
