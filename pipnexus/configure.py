@@ -48,6 +48,13 @@ EXTRA_SOURCE_VARS = (
     "UV_EXTRA_INDEX_URL",
     "UV_FIND_LINKS",
 )
+# an extra source naming only these hosts is what the proxy replaces: configure clears it
+PUBLIC_PYPI_HOSTS = frozenset(
+    {"pypi.org", "www.pypi.org", "files.pythonhosted.org", "pypi.python.org"}
+)
+# pip config keys (normalized) and the sections that apply to commands that fetch packages
+PIP_CONF_SOURCE_KEYS = {"extra-index-url": "PIP_EXTRA_INDEX_URL", "find-links": "PIP_FIND_LINKS"}
+PIP_CONF_SECTIONS = ("global", "install", "download", "wheel", "lock", "index")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 _CANARY = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
@@ -407,9 +414,9 @@ def atomic_write(path: str, data: bytes, mode: int) -> None:
 
 
 def user_pip_conf(environ: Mapping[str, str]) -> str:
-    config_home = environ.get("XDG_CONFIG_HOME") or os.path.join(
-        environ.get("HOME") or os.path.expanduser("~"), ".config"
-    )
+    config_home = environ.get("XDG_CONFIG_HOME", "").strip()
+    if not os.path.isabs(config_home):  # pip (platformdirs) ignores a relative one
+        config_home = os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".config")
     return os.path.join(config_home, "pip", "pip.conf")
 
 
@@ -424,9 +431,17 @@ def pip_conf_target(settings: Settings, environ: Mapping[str, str]) -> str:
 
 
 def merge_pip_conf(
-    existing: str, index_url: str, trusted_host: str | None, cert: str | None
+    existing: str,
+    index_url: str,
+    trusted_host: str | None,
+    cert: str | None,
+    clear: Iterable[tuple[str, str]] = (),
 ) -> str:
-    """``existing`` pip config text with our keys set; every other key is kept."""
+    """``existing`` pip config text with our keys set; every other key is kept.
+
+    ``clear``: (section, key) pairs written empty, which overrides the same key of a config
+    file pip reads earlier (an empty value there means "none" to pip).
+    """
     parser = configparser.RawConfigParser()
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
@@ -448,17 +463,28 @@ def merge_pip_conf(
         parser.set("global", "trusted-host", " ".join(hosts))
     if cert:
         parser.set("global", "cert", cert)
+    for section, key in clear:
+        if not parser.has_section(section):
+            parser.add_section(section)
+        for option in parser.options(section):
+            if _pip_key(option) == key:
+                parser.remove_option(section, option)
+        parser.set(section, key, "")
     out = []
     for section in parser.sections():
         out.append(f"[{section}]")
         for key, value in parser.items(section):
-            out.append(f"{key} = {value}")
+            out.append(f"{key} = {value}" if value else f"{key} =")
         out.append("")
     return "\n".join(out)
 
 
 def write_pip_conf(
-    settings: Settings, environ: Mapping[str, str], decision: Decision, cert: str | None
+    settings: Settings,
+    environ: Mapping[str, str],
+    decision: Decision,
+    cert: str | None,
+    clear: Iterable[tuple[str, str]] = (),
 ) -> str:
     path = pip_conf_target(settings, environ)
     seed = path
@@ -482,7 +508,7 @@ def write_pip_conf(
         if urls.split_credentials(decision.index_url)[1] is not None:
             mode &= ~0o077  # credentials: owner only
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        text = merge_pip_conf(existing, decision.index_url, decision.trusted_host, cert)
+        text = merge_pip_conf(existing, decision.index_url, decision.trusted_host, cert, clear)
         atomic_write(path, text.encode("utf-8"), mode)
     except PermissionError:
         hint = " (pip-conf: global needs root; use user or file)" if path == GLOBAL_PIP_CONF else ""
@@ -596,17 +622,165 @@ def bypass_warnings(project_dir: str) -> list[Warning_]:
     return found
 
 
-def env_warnings(environ: Mapping[str, str]) -> list[Warning_]:
+def _source_items(value: str) -> list[str]:
+    """The URLs or paths of an extra-source setting: blank- or comma-separated (uv's
+    UV_FIND_LINKS uses commas), uv's ``name=url`` entries reduced to the URL."""
+    items = [t for t in re.split(r"[\s,]+", value) if t]
+    return [re.sub(r"\A[A-Za-z0-9][A-Za-z0-9._-]*=", "", t, count=1) for t in items]
+
+
+def _is_public_url(item: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(item).hostname
+    except ValueError:
+        return False
+    return host is not None and host.rstrip(".") in PUBLIC_PYPI_HOSTS
+
+
+def is_public_pypi(value: str) -> bool:
+    """True when every URL in ``value`` points at the public PyPI (any scheme or path)."""
+    items = _source_items(value)
+    return bool(items) and all(_is_public_url(item) for item in items)
+
+
+def cleared_sources(environ: Mapping[str, str]) -> dict[str, str]:
+    """Extra-source variables of the environment that name only public PyPI (name: value).
+
+    The proxy replaces them: configure sets them to empty. uv reads UV_INDEX before
+    UV_DEFAULT_INDEX, and pip merges PIP_EXTRA_INDEX_URL in, so either would bypass it.
+    """
+    return {
+        name: environ[name]
+        for name in EXTRA_SOURCE_VARS
+        if environ.get(name, "").strip() and is_public_pypi(environ[name])
+    }
+
+
+def env_warnings(
+    environ: Mapping[str, str], cleared: Mapping[str, str], secrets: Sequence[str] = ()
+) -> list[Warning_]:
     from pipnexus import urls
 
     return [
         Warning_(
-            f"{name}={urls.redact(environ[name])} is set in the environment: installers also "
-            "fetch from there, bypassing the proxy"
+            f"{name}={urls.redact(environ[name], tuple(secrets))} is set in the environment: "
+            "installers also fetch from there, bypassing the proxy (pipnexus clears it only "
+            "when it names public PyPI alone); unset it if the job does not need it, or serve "
+            "that source through Nexus too (a proxy or group repository)"
         )
         for name in EXTRA_SOURCE_VARS
-        if environ.get(name, "").strip()
+        if environ.get(name, "").strip() and name not in cleared
     ]
+
+
+class PipConfSource(NamedTuple):
+    """An extra source set in a pip config file."""
+
+    file: str
+    line: int
+    section: str
+    key: str  # normalized: extra-index-url or find-links
+    value: str
+
+
+def pip_config_files(environ: Mapping[str, str]) -> list[str]:
+    """The pip config files pip reads on Linux, in its order: later ones override earlier ones.
+
+    Global (``$XDG_CONFIG_DIRS/pip/pip.conf``, ``/etc/pip.conf``), user (``~/.pip/pip.conf``,
+    ``~/.config/pip/pip.conf``; skipped when PIP_CONFIG_FILE names an existing file), site
+    (``$VIRTUAL_ENV/pip.conf``: pip reads ``sys.prefix``, the active virtualenv is our best
+    guess), then PIP_CONFIG_FILE. ``PIP_CONFIG_FILE=/dev/null`` disables them all.
+    """
+    env_file = environ.get("PIP_CONFIG_FILE")
+    if env_file == os.devnull:
+        return []
+    dirs = [d.strip() for d in environ.get("XDG_CONFIG_DIRS", "").split(os.pathsep)]
+    dirs = [d for d in dirs if os.path.isabs(d)] or ["/etc/xdg"]
+    files = [os.path.join(d, "pip", "pip.conf") for d in dirs] + [GLOBAL_PIP_CONF]
+    if not (env_file and os.path.exists(env_file)):
+        home = environ.get("HOME") or os.path.expanduser("~")
+        files += [os.path.join(home, ".pip", "pip.conf"), user_pip_conf(environ)]
+    if environ.get("VIRTUAL_ENV"):
+        files.append(os.path.join(environ["VIRTUAL_ENV"], "pip.conf"))
+    if env_file:
+        files.append(env_file)
+    return files
+
+
+def _pip_key(name: str) -> str:
+    # pip's _normalize_name
+    name = name.strip().lower().replace("_", "-")
+    return name[2:] if name.startswith("--") else name
+
+
+def _pip_conf_sources(path: str) -> list[PipConfSource]:
+    """Every extra-index-url/find-links of one file, empty ones too; [] for an unreadable or
+    broken file (pip itself refuses a broken one, loudly)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read(1_000_000)
+    except (OSError, ValueError):
+        return []
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return []
+    lines: dict[tuple[str, str], int] = {}
+    section = ""
+    for number, text_line in enumerate(text.splitlines(), 1):
+        header = re.match(r"\[(.+)\]", text_line.strip())
+        assignment = re.match(r"([^\s=:#;][^=:]*?)\s*[=:]", text_line)
+        if header:
+            section = header.group(1)
+        elif assignment:
+            lines.setdefault((section, _pip_key(assignment.group(1))), number)
+    found = []
+    for name in parser.sections():
+        if name not in PIP_CONF_SECTIONS:
+            continue
+        for option, value in parser.items(name):
+            key = _pip_key(option)
+            if key in PIP_CONF_SOURCE_KEYS:
+                line = lines.get((name, key), 1)
+                found.append(PipConfSource(path, line, name, key, value.strip()))
+    return found
+
+
+def pip_conf_sources(environ: Mapping[str, str]) -> list[PipConfSource]:
+    """The extra sources pip's config files give it: per section and key the last file wins,
+    and an empty value there means none."""
+    effective: dict[tuple[str, str], PipConfSource] = {}
+    for path in pip_config_files(environ):
+        for source in _pip_conf_sources(path):
+            effective[source.section, source.key] = source
+    return [s for s in effective.values() if s.value]
+
+
+def pip_conf_warnings(
+    sources: Sequence[PipConfSource], secrets: Sequence[str] = ()
+) -> list[Warning_]:
+    from pipnexus import urls
+
+    found = []
+    for s in sources:
+        setting = f"[{s.section}] {s.key} = {urls.redact(s.value, tuple(secrets))}"
+        if is_public_pypi(s.value):
+            advice = (
+                f"pip also fetches from public PyPI, bypassing the proxy; an empty "
+                f"{PIP_CONF_SOURCE_KEYS[s.key]} can't override a config file, but pip-conf: "
+                "file does (pipnexus writes the key empty in a config file pip reads last)"
+            )
+        else:
+            advice = (
+                "pip also fetches from there, bypassing the proxy; remove it if the job does "
+                "not need it, or serve that source through Nexus too (a proxy or group "
+                "repository)"
+            )
+        found.append(Warning_(f"pip config sets {setting}: {advice}", s.file, s.line))
+    return found
 
 
 # --- output ------------------------------------------------------------------------------
@@ -650,7 +824,12 @@ def _code(text: object) -> str:
 
 
 def summary_markdown(
-    decision: Decision, shown_url: str, shown_env: dict[str, str], warnings: list[Warning_]
+    decision: Decision,
+    shown_url: str,
+    shown_env: dict[str, str],
+    warnings: list[Warning_],
+    notes: Sequence[str] = (),
+    cleared: Mapping[str, str] | None = None,
 ) -> str:
     lines = ["### pipnexus", ""]
     if decision.source == "nexus":
@@ -671,7 +850,15 @@ def summary_markdown(
         )
     if shown_env:
         lines += ["", "| Variable | Value |", "|---|---|"]
-        lines += [f"| `{name}` | {_code(value)} |" for name, value in shown_env.items()]
+        for name, value in shown_env.items():
+            if cleared and name in cleared:
+                cell = f"empty (cleared: was {_code(cleared[name])}, only public PyPI)"
+            else:
+                cell = _code(value)
+            lines.append(f"| `{name}` | {cell} |")
+    if notes:
+        lines += ["", "Notes:", ""]
+        lines += [f"- {_cell(note)}" for note in notes]
     if warnings:
         lines += ["", "Warnings:", ""]
         for w in warnings:
@@ -730,6 +917,15 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     warnings: list[Warning_] = []
     env: dict[str, str] = {}
     pip_conf_path = None
+    # extra sources naming only public PyPI are cleared; the others are warned about
+    cleared = cleared_sources(environ) if decision.source != "none" else {}
+    where = "the Nexus proxy" if decision.source == "nexus" else "the fallback index"
+    notes = [
+        f"{name}={urls.redact(value, tuple(secrets))} names only public PyPI: set to empty, "
+        f"so installers fetch from {where} alone"
+        for name, value in cleared.items()
+    ]
+    pip_sources = pip_conf_sources(environ)
     if decision.source != "none" and settings.fmt != "json":
         ca_bundle = None
         if decision.https_ca and settings.ca_cert:
@@ -740,14 +936,32 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             warnings += ca_warnings
         env = installer_env(decision.index_url, decision.trusted_host, ca_bundle)
         if settings.pip_conf != "none":
-            pip_conf_path = write_pip_conf(settings, environ, decision, ca_bundle)
+            public = [s for s in pip_sources if is_public_pypi(s.value)]
+            pip_conf_path = write_pip_conf(
+                settings, environ, decision, ca_bundle, [(s.section, s.key) for s in public]
+            )
             if settings.pip_conf == "file":
                 env["PIP_CONFIG_FILE"] = pip_conf_path
+            # what pip reads now: the file written overrides only files pip reads before it
+            pip_sources = pip_conf_sources({**environ, **env})
+            notes += [
+                f"{s.file}:{s.line}: [{s.section}] {s.key} = "
+                f"{urls.redact(s.value, tuple(secrets))} names only public PyPI: overridden "
+                f"by an empty {s.key} in {pip_conf_path}"
+                for s in public
+                if s not in pip_sources
+            ]
+        env.update({name: "" for name in cleared})
     shown_env = {name: urls.redact(value, tuple(secrets)) for name, value in env.items()}
 
     if settings.warnings:
         project_warnings = bypass_warnings(settings.project_dir)
-        warnings = env_warnings(environ) + project_warnings + warnings
+        warnings = (
+            env_warnings(environ, cleared, secrets)
+            + pip_conf_warnings(pip_sources, secrets)
+            + project_warnings
+            + warnings
+        )
 
     healthy = decision.source == "nexus"
     if decision.source == "none":
@@ -765,13 +979,18 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     if settings.fmt == "json":
         print(json.dumps(decision_json(decision, shown_url), indent=2))
+        _print_notes_plain(notes)
         _print_warnings_plain(warnings, message)
         return 1 if decision.source == "none" else 0
 
     if github:
-        _emit_github(settings, environ, decision, shown_url, env, shown_env, warnings, message)
+        _emit_github(
+            settings, environ, decision, shown_url, env, shown_env, warnings, message,
+            notes, {name: urls.redact(value, tuple(secrets)) for name, value in cleared.items()},
+        )
     else:
         _print_candidates_plain(decision)
+        _print_notes_plain(notes)
         _print_warnings_plain(warnings, message)
         for name, value in env.items():
             if settings.fmt == "shell":
@@ -803,6 +1022,11 @@ def _say(text: str) -> None:
     print(text.replace("\r", " ").replace("\n", " "), file=sys.stderr)
 
 
+def _print_notes_plain(notes: list[str]) -> None:
+    for note in notes:
+        _say(f"pipnexus: {note}")
+
+
 def _print_warnings_plain(warnings: list[Warning_], message: str) -> None:
     for w in warnings:
         where = f"{w.file}:{w.line}: " if w.file else ""
@@ -826,6 +1050,8 @@ def _emit_github(
     shown_env: dict[str, str],
     warnings: list[Warning_],
     message: str,
+    notes: Sequence[str] = (),
+    cleared: Mapping[str, str] | None = None,
 ) -> None:
     try:
         for name, value in env.items():
@@ -844,7 +1070,8 @@ def _emit_github(
         summary_path = environ.get("GITHUB_STEP_SUMMARY")
         if summary_path:
             gha.append_summary(
-                summary_path, summary_markdown(decision, shown_url, shown_env, warnings)
+                summary_path,
+                summary_markdown(decision, shown_url, shown_env, warnings, notes, cleared),
             )
     except ValueError as e:
         raise InputError(f"can't write the runner's files: {e}") from None
@@ -856,6 +1083,8 @@ def _emit_github(
         print(gha.escape_data(f"pipnexus: {r.url}: {state} ({r.latency_ms} ms)"))
     if decision.source == "nexus":
         print(gha.escape_data(f"pipnexus: using the Nexus proxy {shown_url}"))
+    for note in notes:
+        print(gha.escape_data(f"pipnexus: {note}"))
     workspace = environ.get("GITHUB_WORKSPACE")
     for w in warnings:
         file = _relative(w.file, [workspace, settings.project_dir]) if w.file else None
