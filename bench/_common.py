@@ -462,13 +462,14 @@ def parse_dotenv(text: str) -> dict[str, str]:
 
 
 def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str],
-                       project_dir: Path | None = None) -> Configured:
+                       project_dir: Path | None = None, args: Sequence[str] = ()) -> Configured:
     """Run the real ``pipnexus configure`` (decision as JSON, variables as dotenv).
 
-    ``warnings`` are its ``pipnexus: warning:`` lines about ``project_dir`` and the environment.
+    ``warnings`` are the ``pipnexus: warning:`` lines of the dotenv run (the one that
+    configures, e.g. writes a pip config file) about ``project_dir`` and the environment.
     """
     base = [sys.executable, "-m", "pipnexus", "configure", "--index-url", index_url,
-            "--fallback-index-url", fallback]
+            "--fallback-index-url", fallback, *args]
     if project_dir is not None:
         project_dir.mkdir(parents=True, exist_ok=True)
         base += ["--project-dir", str(project_dir)]
@@ -483,7 +484,7 @@ def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str],
         if proc.returncode:
             raise SystemExit(f"pipnexus configure failed ({proc.returncode}):\n{proc.stderr}")
         outputs.append(proc.stdout)
-        if fmt == "json":
+        if fmt == "dotenv":
             warnings = [ln for ln in proc.stderr.splitlines() if ": warning: " in ln]
     data = json.loads(outputs[0])
     return Configured(str(data.get("source")), str(data.get("index_url")),

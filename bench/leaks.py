@@ -75,6 +75,7 @@ class Case(NamedTuple):
     known: str  # "known: ..." no variable can fix it; "gap: ..." configure could
     steps: Callable[[Path], list[Step]]
     runner_env: dict[str, str] = {}  # noqa: RUF012 - what the runner had before configure ran
+    configure_args: tuple[str, ...] = ()
 
 
 class Row(NamedTuple):
@@ -346,18 +347,32 @@ def poetry(work: Path) -> list[Step]:
 
 
 def pip_install_env(work: Path) -> list[Step]:
-    return [Step("pip install (runner has PIP_EXTRA_INDEX_URL=pypi)", "pip",
+    return [Step("pip install (runner has PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS = pypi)", "pip",
                  _pip(work, "install", PKG), work)]
 
 
 def uv_install_env(work: Path) -> list[Step]:
     cmd = ["uv", "pip", "install", "--python", str(_venv(work)), PKG]
-    return [Step("uv pip install (runner has UV_INDEX=pypi)", "uv", cmd, work)]
+    return [Step("uv pip install (runner has UV_INDEX, UV_EXTRA_INDEX_URL, UV_FIND_LINKS = "
+                 "pypi)", "uv", cmd, work)]
 
 
 def pip_conf_extra(work: Path) -> list[Step]:
-    return [Step("pip install (pip.conf has extra-index-url pypi)", "pip",
-                 _pip(work, "install", PKG), work)]
+    return [Step("pip install (pip.conf has extra-index-url, find-links pypi; pip-conf: file)",
+                 "pip", _pip(work, "install", PKG), work)]
+
+
+def pip_conf_extra_warned(work: Path) -> list[Step]:
+    return [Step("pip install (pip.conf has extra-index-url, find-links pypi; pip-conf: none)",
+                 "pip", _pip(work, "install", PKG), work)]
+
+
+PIP_CONF = f"""\
+[global]
+extra-index-url = {FALLBACK}
+[install]
+find-links = https://pypi.org/simple/{PKG}/
+"""
 
 
 CASES = (
@@ -383,15 +398,20 @@ CASES = (
          "known: uv.lock URLs win over every index setting (astral-sh/uv#19625)", uv_sync_frozen),
     Case("pip-req-index", "pip", False, False,
          "known: --index-url in a requirements file overrides PIP_INDEX_URL", pip_req_index),
-    Case("pip-extra-env", "pip", False, False,
-         "gap: configure warns about the runner's PIP_EXTRA_INDEX_URL but keeps it",
-         pip_install_env, {"PIP_EXTRA_INDEX_URL": FALLBACK}),
-    Case("uv-index-env", "uv", True, False,
-         "gap: configure warns about the runner's UV_INDEX but keeps it; it outranks "
-         "UV_DEFAULT_INDEX", uv_install_env, {"UV_INDEX": FALLBACK}),
-    Case("pip-conf-extra", "pip", False, False,
-         "gap: configure does not read pip config files (an image's /etc/pip.conf)",
-         pip_conf_extra, {"PIP_CONFIG_FILE": "{work}/pip.conf"}),
+    # the runner's environment or pip config names pypi.org besides the index: configure
+    # clears the variables / overrides the config keys (these were gaps of the first audit)
+    Case("pip-extra-env", "pip", False, True, "", pip_install_env,
+         {"PIP_EXTRA_INDEX_URL": FALLBACK, "PIP_FIND_LINKS": f"https://pypi.org/simple/{PKG}/"}),
+    Case("uv-index-env", "uv", True, True, "", uv_install_env,
+         {"UV_INDEX": f"pypi={FALLBACK}", "UV_EXTRA_INDEX_URL": FALLBACK,
+          "UV_FIND_LINKS": f"https://pypi.org/simple/{PKG}/"}),
+    Case("pip-conf-extra", "pip", False, True, "", pip_conf_extra,
+         {"PIP_CONFIG_FILE": "{work}/pip.conf", "RUNNER_TEMP": "{work}/runner-temp",
+          "XDG_CONFIG_DIRS": "{work}/xdg"}, ("--pip-conf", "file")),
+    Case("pip-conf-extra-warned", "pip", False, False,
+         "known: an empty variable can't override a pip config file; configure warns "
+         "(file, line) and pip-conf: file overrides it", pip_conf_extra_warned,
+         {"PIP_CONFIG_FILE": "{work}/pip.conf", "XDG_CONFIG_DIRS": "{work}/xdg"}),
     Case("poetry", "poetry", False, False,
          "known: poetry has no env override without poetry-plugin-pypi-mirror", poetry),
 )
@@ -454,15 +474,18 @@ def run_case(case: Case, bed: Bed, work: Path,
     steps = case.steps(work)
     runner = {k: v.format(work=work) for k, v in case.runner_env.items()}
     if "PIP_CONFIG_FILE" in runner:
-        _write(Path(runner["PIP_CONFIG_FILE"]), f"[global]\nextra-index-url = {FALLBACK}\n")
+        _write(Path(runner["PIP_CONFIG_FILE"]), PIP_CONF)
     # configure runs in the runner's environment; its variables are laid over it
     found = pipnexus_configure(bed.urls[case.loopback], FALLBACK, {**env, **runner},
-                               project_dir=steps[0].cwd)
+                               project_dir=steps[0].cwd, args=case.configure_args)
     env.update(runner)
     env.update(found.env)
     env.update(extra_env or {})
     warns = "yes" if any(str(steps[0].cwd) in w or any(k in w for k in runner)
                          for w in found.warnings) else "no"
+    overridden = [k for k in runner if k in found.env and found.env[k] != runner[k]]
+    if overridden and warns == "no":
+        warns = f"no (overrides {', '.join(overridden)})"
     rows = []
     for step in steps:
         exe = tool_path(step.cmd[0]) if not step.cmd[0].startswith("/") else step.cmd[0]

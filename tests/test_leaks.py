@@ -38,7 +38,10 @@ def test_quick_case_goes_through_the_cache_only(
         assert row.result == "ok", f"{row.label}: {row.result}\n{row.detail}"
         assert row.bypassed == [], f"{row.label} bypassed the cache: {row.bypassed}"
         assert row.via_cache > 0, f"{row.label}: no request reached the cache"
-        assert row.warns == "no"
+        assert row.warns.startswith("no"), row.warns
+    if case.runner_env:
+        # the runner's settings named pypi.org: configure cleared or overrode them
+        assert "overrides" in rows[0].warns, rows[0].warns
     if case.name in BUILDS_FROM_SDIST:
         # build isolation fetched the backend, which exists only behind the cache
         assert bed.nexus.count(f"/repository/pypi-proxy/simple/{BACKEND_PROJECT}") >= 1
@@ -64,3 +67,21 @@ def test_configure_variables_are_in_every_environment(bed: leaks.Bed) -> None:
         assert "127.0.0.1" in env["NO_PROXY"].split(",")
         assert env["HTTPS_PROXY"] == bed.proxy.url
     assert bed.envs[False]["PIP_TRUSTED_HOST"] == "nexus.test"
+
+
+@pytest.mark.parametrize("name", ["pip-extra-env", "uv-index-env", "pip-conf-extra-warned"])
+def test_without_the_override_the_runner_settings_bypass(
+    name: str, bed: leaks.Bed, tmp_path: Path
+) -> None:
+    """Negative control for the cases above: the runner's own values (laid back over what
+    configure set), or a pip config without pip-conf: file, do reach pypi.org."""
+    case = next(c for c in leaks.CASES if c.name == name)
+    if case.tool != "pip" and leaks.tool_path(case.tool) is None:
+        pytest.skip(f"{case.tool} is not installed")
+    restore = {} if name == "pip-conf-extra-warned" else dict(case.runner_env)
+    rows = leaks.run_case(case, bed, tmp_path / "case",
+                          extra_env={"PIP_RETRIES": "0", "UV_HTTP_RETRIES": "0", **restore})
+    (row,) = rows
+    assert "pypi.org:443" in {b.target for b in row.bypassed}, row
+    if name == "pip-conf-extra-warned":
+        assert row.warns == "yes"  # with file and line: checked in test_configure
