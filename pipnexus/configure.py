@@ -666,9 +666,9 @@ def env_warnings(
     return [
         Warning_(
             f"{name}={urls.redact(environ[name], tuple(secrets))} is set in the environment: "
-            "installers also fetch from there, bypassing the proxy (pipnexus clears it only "
-            "when it names public PyPI alone); unset it if the job does not need it, or serve "
-            "that source through Nexus too (a proxy or group repository)"
+            "installers also use that source, besides the proxy (pipnexus clears it only when "
+            "it names public PyPI alone); unset it if the job does not need it, or serve it "
+            "through Nexus too (a proxy or group repository)"
         )
         for name in EXTRA_SOURCE_VARS
         if environ.get(name, "").strip() and name not in cleared
@@ -775,9 +775,8 @@ def pip_conf_warnings(
             )
         else:
             advice = (
-                "pip also fetches from there, bypassing the proxy; remove it if the job does "
-                "not need it, or serve that source through Nexus too (a proxy or group "
-                "repository)"
+                "pip also uses that source, besides the proxy; remove it if the job does not "
+                "need it, or serve it through Nexus too (a proxy or group repository)"
             )
         found.append(Warning_(f"pip config sets {setting}: {advice}", s.file, s.line))
     return found

@@ -739,3 +739,251 @@ def test_file_names_with_line_breaks_cannot_start_commands(tmp_path, nexus):
         for line in (r.out + r.err).splitlines():
             assert not line.startswith("::error"), line
         assert "uv.lock" in r.out + r.err
+
+
+# --- extra sources that bypass the proxy: cleared when public PyPI, else warned ----------
+
+PUBLIC_SOURCES = {
+    "PIP_EXTRA_INDEX_URL": "https://pypi.org/simple",
+    "PIP_FIND_LINKS": "https://files.pythonhosted.org/packages/ https://PyPI.org./simple/x/",
+    "UV_INDEX": "pypi=https://pypi.org/simple http://pypi.python.org/simple",
+    "UV_EXTRA_INDEX_URL": "https://www.pypi.org/simple",
+    "UV_FIND_LINKS": "https://pypi.org/a/,https://pypi.org:443/b/",
+}
+
+
+@pytest.mark.parametrize(("value", "public"), [
+    ("https://pypi.org/simple", True),
+    ("http://PYPI.ORG/simple/", True),
+    ("pypi=https://pypi.org/simple", True),
+    ("https://pypi.org/simple  https://files.pythonhosted.org/packages/", True),
+    ("https://pypi.org/a,https://www.pypi.org/b", True),
+    ("https://user:tok@pypi.python.org:443/simple", True),
+    ("https://pypi.org/simple https://private.example/simple", False),
+    ("https://pypi.org.evil.example/simple", False),
+    ("https://notpypi.org/simple", False),
+    ("/opt/wheels", False),
+    ("./pypi.org/wheels", False),
+    ("file:///opt/pypi/simple", False),
+    ("http://[::1/simple", False),
+    ("", False),
+    ("   ", False),
+])
+def test_is_public_pypi(value, public):
+    assert configure.is_public_pypi(value) is public
+
+
+def test_public_extra_sources_are_cleared_with_one_line_each(tmp_path, nexus):
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(),
+                      env=base_env(tmp_path, **PUBLIC_SOURCES))
+    assert r.rc == 0, r.err
+    got = r.env_dict
+    assert {name: got[name] for name in PUBLIC_SOURCES} == dict.fromkeys(PUBLIC_SOURCES, "")
+    assert got["PIP_INDEX_URL"] == nexus.index_url()
+    assert "::warning" not in r.out
+    notes = [line for line in r.out.splitlines() if "names only public PyPI" in line]
+    assert len(notes) == len(PUBLIC_SOURCES)
+    assert all("set to empty, so installers fetch from the Nexus proxy alone" in n for n in notes)
+    for name in PUBLIC_SOURCES:
+        row = next(line for line in r.summary.splitlines() if line.startswith(f"| `{name}` |"))
+        assert "empty (cleared: was `" in row and "only public PyPI" in row
+
+
+def test_public_extra_sources_are_cleared_on_fallback_too(tmp_path):
+    dead = closed_url() + "/repository/pypi-proxy/simple/"
+    env = base_env(tmp_path, UV_INDEX="https://pypi.org/simple")
+    r = run_configure(tmp_path, "--index-url", dead, env=env)
+    assert r.outputs["source"] == "fallback"
+    assert r.env_dict["UV_INDEX"] == "" and "the fallback index alone" in r.out
+    none = run_configure(tmp_path, "--index-url", dead, "--require-nexus", env=env)
+    assert none.rc == 1 and none.env == []
+    assert "UV_INDEX=https://pypi.org/simple is set" in none.out  # nothing set: warned
+
+
+def test_cleared_sources_in_shell_and_dotenv(tmp_path, nexus):
+    env = base_env(tmp_path, **PUBLIC_SOURCES)
+    shell = run_configure(tmp_path, "--format", "shell", "--index-url", nexus.index_url(),
+                          env=env, github=False)
+    assert shell.rc == 0
+    script = shell.out + "\n" + "".join(
+        f'printf "%s=%s|" {name} "${{{name}-unset}}"\n' for name in PUBLIC_SOURCES
+    )
+    env_shown = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                               timeout=30, env={**env, "PATH": os.environ["PATH"]})
+    assert env_shown.stdout == "".join(f"{name}=|" for name in PUBLIC_SOURCES)
+    assert "names only public PyPI" in shell.err and "warning" not in shell.err
+    dotenv = run_configure(tmp_path, "--format", "dotenv", "--index-url", nexus.index_url(),
+                           env=env, github=False)
+    lines = dict(line.split("=", 1) for line in dotenv.out.splitlines())
+    assert {name: lines[name] for name in PUBLIC_SOURCES} == dict.fromkeys(PUBLIC_SOURCES, "")
+
+
+def test_other_extra_sources_are_kept_with_advice(tmp_path, nexus):
+    kept = {
+        "PIP_EXTRA_INDEX_URL": "https://ci:s3cret-tok@private.example/simple",
+        "PIP_FIND_LINKS": "/opt/wheels",
+        "UV_INDEX": "pypi=https://pypi.org/simple internal=https://private.example/simple",
+    }
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(),
+                      env=base_env(tmp_path, **kept))
+    assert r.rc == 0, r.err
+    assert not set(kept) & set(r.env_dict)
+    warnings = [line for line in r.out.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 3
+    for name, w in zip(kept, warnings):
+        assert f"{name}=" in w and "unset it if the job does not need it" in w
+    assert "s3cret-tok" not in r.out + r.summary and "ci:***@private.example" in r.out
+
+
+def _pip_conf(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_pip_config_files_in_pips_order(tmp_path):
+    home, xdg = tmp_path / "home", tmp_path / "xdg"
+    env = {"HOME": str(home), "XDG_CONFIG_DIRS": f"{xdg}/a:relative:{xdg}/b"}
+    user = [str(home / ".pip/pip.conf"), str(home / ".config/pip/pip.conf")]
+    system = [f"{xdg}/a/pip/pip.conf", f"{xdg}/b/pip/pip.conf", "/etc/pip.conf"]
+    assert configure.pip_config_files(env) == system + user
+    venv = {**env, "VIRTUAL_ENV": str(tmp_path / "venv"), "XDG_CONFIG_HOME": str(tmp_path / "c")}
+    assert configure.pip_config_files(venv) == [
+        *system, user[0], str(tmp_path / "c/pip/pip.conf"), str(tmp_path / "venv/pip.conf")
+    ]
+    assert configure.pip_config_files({"HOME": str(home)})[0] == "/etc/xdg/pip/pip.conf"
+    # PIP_CONFIG_FILE: read last; an existing one hides the user files; /dev/null disables all
+    missing = str(tmp_path / "missing.conf")
+    assert configure.pip_config_files({**env, "PIP_CONFIG_FILE": missing}) == [
+        *system, *user, missing
+    ]
+    existing = str(_pip_conf(tmp_path / "env.conf", "[global]\n"))
+    assert configure.pip_config_files({**env, "PIP_CONFIG_FILE": existing}) == [
+        *system, existing
+    ]
+    assert configure.pip_config_files({**env, "PIP_CONFIG_FILE": os.devnull}) == []
+
+
+def test_pip_conf_sources_last_file_wins_and_broken_files_are_ignored(tmp_path):
+    home, xdg = tmp_path / "home", tmp_path / "xdg"
+    first = _pip_conf(xdg / "a/pip/pip.conf", (
+        "# image defaults\n[global]\ntimeout = 60\nextra-index-url = https://pypi.org/simple\n"
+        "[install]\n; comment\nfind_links =\n    https://pypi.org/a/\n    https://pypi.org/b/\n"
+        "[freeze]\nfind-links = /ignored\n"
+    ))
+    second = _pip_conf(xdg / "b/pip/pip.conf", "[global]\nEXTRA_INDEX_URL = http://private/\n")
+    _pip_conf(home / ".pip/pip.conf", "no section header = 1\n")  # pip would refuse it
+    _pip_conf(home / ".config/pip/pip.conf", b"\xff\xfe[global\x00]\n".decode("latin-1"))
+    (tmp_path / "venv/pip.conf").mkdir(parents=True)  # a directory: unreadable
+    env = {"HOME": str(home), "XDG_CONFIG_DIRS": f"{xdg}/a:{xdg}/b",
+           "VIRTUAL_ENV": str(tmp_path / "venv")}
+    assert configure.pip_conf_sources(env) == [
+        configure.PipConfSource(
+            str(second), 2, "global", "extra-index-url", "http://private/"),
+        configure.PipConfSource(
+            str(first), 7, "install", "find-links", "https://pypi.org/a/\nhttps://pypi.org/b/"),
+    ]
+    # an empty value in a later file means "none"
+    _pip_conf(tmp_path / "env.conf", "[install]\n--find-links=\n[global]\nextra-index-url:\n")
+    assert configure.pip_conf_sources({**env, "PIP_CONFIG_FILE": str(tmp_path / "env.conf")}) \
+        == []
+
+
+def test_pip_conf_sources_are_warned_with_file_and_line(tmp_path, nexus):
+    xdg = tmp_path / "xdg"
+    conf = _pip_conf(xdg / "pip/pip.conf", (
+        "[global]\ntimeout = 60\nextra-index-url = https://pypi.org/simple\n"
+        "[download]\nfind-links = https://ci:hunter2@wheels.example/\n"
+    ))
+    env = base_env(tmp_path, XDG_CONFIG_DIRS=str(xdg))
+    r = run_configure(tmp_path, "--index-url", nexus.index_url(), env=env)
+    assert r.rc == 0, r.err
+    warnings = [line for line in r.out.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 2
+    assert warnings[0].startswith(f"::warning file={conf},line=3,")
+    assert "[global] extra-index-url = https://pypi.org/simple" in warnings[0]
+    assert "pip-conf: file does" in warnings[0]
+    assert warnings[1].startswith(f"::warning file={conf},line=5,")
+    assert "ci:***@wheels.example" in warnings[1] and "hunter2" not in r.out + r.summary
+    assert "serve it through Nexus too" in warnings[1]
+    quiet = run_configure(tmp_path, "--index-url", nexus.index_url(), "--no-warnings", env=env)
+    assert "::warning" not in quiet.out
+    off = run_configure(tmp_path, "--index-url", nexus.index_url(),
+                        env={**env, "PIP_CONFIG_FILE": os.devnull})
+    assert "::warning" not in off.out
+
+
+def test_merge_pip_conf_writes_cleared_keys_empty():
+    existing = "[install]\nextra_index_url = https://pypi.org/simple\nno-compile = 1\n"
+    text = configure.merge_pip_conf(
+        existing, "http://n/simple", None, None,
+        [("install", "extra-index-url"), ("download", "find-links")],
+    )
+    assert text == (
+        "[install]\nno-compile = 1\nextra-index-url =\n\n"
+        "[global]\nindex-url = http://n/simple\n\n[download]\nfind-links =\n"
+    )
+
+
+def _pip_download(tmp_path: Path, env: Mapping[str, str], nexus: NexusDouble) -> int:
+    """Run real pip with ``env`` against the double; the number of connections that tried to
+    leave (HTTPS_PROXY -> a counting listener that refuses them)."""
+    from bench._common import DeadProxy, proxy_env
+
+    with DeadProxy() as proxy:
+        full = {**env, **proxy_env(proxy, []), "PIP_RETRIES": "0",
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+        before = nexus.count("/repository/")
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-d",
+             str(tmp_path / "dl"), "pipnexus-demo-pkg"],
+            env=full, capture_output=True, text=True, timeout=120,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert nexus.count("/repository/") > before
+        return proxy.count()
+
+
+@pytest.mark.installers
+def test_pip_conf_modes_override_public_pip_config_as_real_pip_sees_it(tmp_path, nexus):
+    """The claims configure makes (overridden / still in effect) match what pip 26 does."""
+    xdg = tmp_path / "xdg"
+    conf = _pip_conf(xdg / "pip/pip.conf", (
+        "[global]\nextra-index-url = https://pypi.org/simple\n"
+        "[download]\nfind-links = https://files.pythonhosted.org/packages/\n"
+    ))
+    env = base_env(tmp_path, XDG_CONFIG_DIRS=str(xdg))
+
+    def configured(*args: str, **extra: str) -> tuple[Run, dict[str, str]]:
+        (tmp_path / "home" / ".config").mkdir(exist_ok=True)
+        (tmp_path / "home" / ".config" / "pip" / "pip.conf").unlink(missing_ok=True)
+        full = {**env, **extra}
+        r = run_configure(tmp_path, "--index-url", nexus.index_url(), *args, env=full)
+        assert r.rc == 0, r.err
+        return r, {**full, **r.env_dict}
+
+    # none: warned, and pip does follow the file (the control)
+    r, after = configured()
+    assert r.out.count("::warning") == 2
+    assert _pip_download(tmp_path, after, nexus) > 0
+
+    # user: ~/.config/pip/pip.conf is read after the global file: it wins
+    r, after = configured("--pip-conf", "user")
+    assert "::warning" not in r.out
+    assert f"pipnexus: {conf}:2: [global] extra-index-url" in r.out
+    assert f"{conf}:4: [download] find-links" in r.out and r.out.count("overridden by") == 2
+    assert _pip_download(tmp_path, after, nexus) == 0
+
+    # user, but an existing PIP_CONFIG_FILE makes pip skip the user file: still in effect
+    other = _pip_conf(tmp_path / "other.conf", "[global]\ntimeout = 30\n")
+    r, after = configured("--pip-conf", "user", PIP_CONFIG_FILE=str(other))
+    warnings = [line for line in r.out.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 2 and all("pip-conf: file does" in w for w in warnings)
+    assert _pip_download(tmp_path, after, nexus) > 0
+
+    # file: PIP_CONFIG_FILE is read last
+    r, after = configured("--pip-conf", "file", PIP_CONFIG_FILE=str(other))
+    assert "::warning" not in r.out and r.out.count("overridden by") == 2
+    written = Path(after["PIP_CONFIG_FILE"]).read_text()
+    assert "extra-index-url =\n" in written and "timeout = 30" in written
+    assert _pip_download(tmp_path, after, nexus) == 0
