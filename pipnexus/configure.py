@@ -128,7 +128,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--pip-conf", default="", metavar="MODE",
         help="also write a pip config file: none (default), user (~/.config/pip/pip.conf), "
         "global (/etc/pip.conf, needs root) or file (RUNNER_TEMP/pipnexus/pip.conf + "
-        "PIP_CONFIG_FILE); existing keys are kept")
+        "PIP_CONFIG_FILE); existing keys are kept, extra-index-url/find-links naming only "
+        "public PyPI are written empty")
     add("--pip-conf-path", metavar="FILE", help="write the pip config file here instead")
     add("--format", default="auto", metavar="FORMAT",
         help="auto (default: github inside GitHub Actions, else shell), github, shell, json, "
