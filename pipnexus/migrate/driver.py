@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Callable
@@ -100,12 +101,14 @@ def _overlaps(a: Edit, b: Edit) -> bool:
 def _select(doc: Doc, candidates: list[Change], findings: list[Finding]) -> list[Change]:
     """Accept changes in order, dropping one that overlaps or would orphan an alias."""
     accepted: list[Change] = []
+    # accepted edits sorted by (start, end): they never overlap, so their ends are sorted too
+    keys: list[tuple[int, int]] = []
     taken: list[Edit] = []
     alias_uses: dict[str, list[int]] = {}
     for use in doc.aliases.values():
         alias_uses.setdefault(use.anchor, []).append(use.start)
     for change in candidates:
-        if any(_overlaps(e, t) for e in change.edits for t in taken):
+        if any(_conflicts(e, keys, taken) for e in change.edits):
             findings.append(Finding(change.line, 1, "conflict", f"{change.message}: skipped "
                                     "(overlaps another change)"))
             continue
@@ -114,8 +117,22 @@ def _select(doc: Doc, candidates: list[Change], findings: list[Finding]) -> list
                                     "(it would delete an anchor that an alias still uses)"))
             continue
         accepted.append(change)
-        taken.extend(change.edits)
+        for e in change.edits:
+            at = bisect.bisect_right(keys, (e.start, e.end))
+            keys.insert(at, (e.start, e.end))
+            taken.insert(at, e)
     return accepted
+
+
+def _conflicts(edit: Edit, keys: list[tuple[int, int]], taken: list[Edit]) -> bool:
+    """Whether `edit` overlaps an accepted edit; looks only at its neighbours (linear files stay
+    linear: a huge workflow has thousands of edits)."""
+    i = bisect.bisect_right(keys, (edit.end, edit.end)) - 1
+    while i >= 0 and taken[i].end >= edit.start:
+        if _overlaps(edit, taken[i]):
+            return True
+        i -= 1
+    return False
 
 
 def _orphans_alias(doc: Doc, change: Change, alias_uses: dict[str, list[int]]) -> bool:
@@ -134,10 +151,15 @@ def _orphans_alias(doc: Doc, change: Change, alias_uses: dict[str, list[int]]) -
 def apply_edits(text: str, edits: list[Edit]) -> str:
     """Apply non-overlapping edits back to front; equal insertion points keep their order."""
     order = sorted(range(len(edits)), key=lambda i: (edits[i].start, edits[i].end, i))
-    for i in reversed(order):
+    parts: list[str] = []
+    pos = 0
+    for i in order:  # one pass, front to back (not a copy of the text per edit)
         e = edits[i]
-        text = text[: e.start] + e.replacement + text[e.end :]
-    return text
+        parts.append(text[pos : e.start])
+        parts.append(e.replacement)
+        pos = max(pos, e.end)
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def apply_ops(data: Any, ops: list[DataOp]) -> Any:
