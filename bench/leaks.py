@@ -347,24 +347,23 @@ def poetry(work: Path) -> list[Step]:
 
 
 def pip_install_env(work: Path) -> list[Step]:
-    return [Step("pip install (runner has PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS = pypi)", "pip",
+    return [Step("pip install (runner env: PIP_EXTRA_INDEX_URL etc. = pypi)", "pip",
                  _pip(work, "install", PKG), work)]
 
 
 def uv_install_env(work: Path) -> list[Step]:
     cmd = ["uv", "pip", "install", "--python", str(_venv(work)), PKG]
-    return [Step("uv pip install (runner has UV_INDEX, UV_EXTRA_INDEX_URL, UV_FIND_LINKS = "
-                 "pypi)", "uv", cmd, work)]
+    return [Step("uv pip install (runner env: UV_INDEX etc. = pypi)", "uv", cmd, work)]
 
 
 def pip_conf_extra(work: Path) -> list[Step]:
-    return [Step("pip install (pip.conf has extra-index-url, find-links pypi; pip-conf: file)",
-                 "pip", _pip(work, "install", PKG), work)]
+    return [Step("pip install (pip.conf names pypi; pip-conf: file)", "pip",
+                 _pip(work, "install", PKG), work)]
 
 
 def pip_conf_extra_warned(work: Path) -> list[Step]:
-    return [Step("pip install (pip.conf has extra-index-url, find-links pypi; pip-conf: none)",
-                 "pip", _pip(work, "install", PKG), work)]
+    return [Step("pip install (pip.conf names pypi; pip-conf: none)", "pip",
+                 _pip(work, "install", PKG), work)]
 
 
 PIP_CONF = f"""\
@@ -483,9 +482,11 @@ def run_case(case: Case, bed: Bed, work: Path,
     env.update(extra_env or {})
     warns = "yes" if any(str(steps[0].cwd) in w or any(k in w for k in runner)
                          for w in found.warnings) else "no"
-    overridden = [k for k in runner if k in found.env and found.env[k] != runner[k]]
-    if overridden and warns == "no":
-        warns = f"no (overrides {', '.join(overridden)})"
+    cleared = [k for k in runner if found.env.get(k) == ""]
+    override = f"configure set {', '.join(cleared)} empty" if cleared else ""
+    if runner.get("PIP_CONFIG_FILE") and found.env.get("PIP_CONFIG_FILE", "") not in (
+            "", runner["PIP_CONFIG_FILE"]):
+        override = "configure's pip config (read last) sets those keys empty"
     rows = []
     for step in steps:
         exe = tool_path(step.cmd[0]) if not step.cmd[0].startswith("/") else step.cmd[0]
@@ -499,6 +500,7 @@ def run_case(case: Case, bed: Bed, work: Path,
         bypassed = bed.proxy.since(before_proxy)
         result = "ok" if r.rc == 0 else f"FAILED ({r.rc})"
         remark = step.check() if step.check and r.rc == 0 else ""
+        remark = "; ".join(x for x in (override, remark) if x)
         detail = "" if r.rc == 0 and not bypassed else r.output[-1500:]
         rows.append(Row(step.label, version_of(step.tool, env), result, via, bypassed,
                         case.known, warns, remark, detail))
