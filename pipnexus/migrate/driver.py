@@ -223,7 +223,7 @@ def verify_fast(old_text: str, new_text: str, ops: list[DataOp]) -> bool:
         return False
     try:
         expected = apply_ops(fast(old_text), ops)
-        return bool(fast(new_text) == expected)
+        return same_data(fast(new_text), expected)
     except Exception:  # any PyYAML disagreement or failure: fall back to the ruamel check
         return False
 
@@ -238,6 +238,26 @@ def verify(data: Any, new_text: str, ops: list[DataOp]) -> str | None:
         expected = apply_ops(data, ops)
     except (KeyError, IndexError, TypeError) as e:
         return f"internal error applying the intended change ({e!r})"
-    if actual != expected:
+    if not same_data(actual, expected):
         return "the result's data differs from the intended change"
     return None
+
+
+def same_data(a: Any, b: Any, seen: set[tuple[int, int]] | None = None) -> bool:
+    """``a == b`` for loaded YAML, in time linear in the distinct nodes rather than exponential
+    in the alias depth: aliases share one object, which ``==`` would compare again each time
+    ("billion laughs")."""
+    both_maps = isinstance(a, dict) and isinstance(b, dict)
+    if both_maps or (isinstance(a, list) and isinstance(b, list)):
+        if seen is None:
+            seen = set()
+        pair = (id(a), id(b))
+        if pair in seen:
+            return True
+        seen.add(pair)
+        if len(a) != len(b):
+            return False
+        if isinstance(a, list):
+            return all(same_data(x, y, seen) for x, y in zip(a, b))
+        return a.keys() == b.keys() and all(same_data(a[k], b[k], seen) for k in a)
+    return bool(a == b)
