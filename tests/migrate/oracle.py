@@ -211,6 +211,7 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
             elif path in literal and isinstance(w, dict):
                 w["path"] = "\n".join(e for e in entries if e not in python)
     # helper steps (`pip cache dir` into an output) that fed only removed or trimmed caches
+    helpers: set[int] = set()
     if not conditional:
         for i, step in enumerate(steps):
             if i in removed or not isinstance(step, dict) or "uses" in step:
@@ -224,9 +225,10 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
             fed = any(ref in text for j, text in enumerate(original) if j != i)
             if fed and ref not in json.dumps(rest, default=str):
                 removed.add(i)
-    # a job keeps at least one step: the last of them stays
+                helpers.add(i)
+    # a job keeps at least one step: a (harmless) helper rather than a cache, else the last
     if removed and len(removed) >= len(steps):
-        removed.discard(max(removed))
+        removed.discard(max(helpers) if helpers else max(removed))
     # the pipnexus step
     ref_name = action_ref.split("@", 1)[0].lower()
     has = any(isinstance(s, dict) and (s.get("id") == "pipnexus" or action(s) == ref_name)
