@@ -230,6 +230,13 @@ def test_configure_shell_and_dotenv_carry_it_only_in_installer_variables(
         if leaks(line):
             name = line.removeprefix("export ").split("=", 1)[0]
             assert name in URL_VARS, line
+    # inside Actions, the masks go to stderr (stdout is eval'd) before anything else
+    env["GITHUB_ACTIONS"] = "true"
+    r = run_cli(monkeypatch, capsys, tmp_path, ["configure", *args, "--format", fmt], env)
+    assert r.rc == 0, r.err
+    assert "::add-mask::" + PASSWORD.replace("%", "%25") in r.err.splitlines()
+    assert_clean(stderr=without_masks(r.err))
+    assert "::add-mask::" not in r.out
 
 
 def test_configure_fallback_with_credentials_is_redacted(
