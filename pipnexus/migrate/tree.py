@@ -51,8 +51,37 @@ def compose(text: str) -> tuple[Node | None, dict[tuple[int, Any], AliasUse], An
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a re-used anchor name is legal YAML
         root = yaml.compose(text)
+        if root is not None:
+            _refuse_merge_keys(root)
         data = yaml.constructor.construct_document(root) if root is not None else None
     return root, yaml.alias_uses, data
+
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _refuse_merge_keys(root: Node) -> None:
+    """GitHub Actions rejects merge keys (`<<: *x`), and the rules would edit the merged-in
+    text through them: refuse the file at the first one (before construction flattens it)."""
+    from ruamel.yaml.error import MarkedYAMLError
+
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                if str(key.tag) == MERGE_TAG:
+                    raise MarkedYAMLError(
+                        problem="merge keys (`<<`) are not supported by GitHub Actions",
+                        problem_mark=key.start_mark,
+                    )
+                todo.append(value)
+        elif isinstance(node, SequenceNode):
+            todo.extend(node.value)
 
 
 def load(text: str) -> Any:
