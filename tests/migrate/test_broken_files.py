@@ -1,11 +1,12 @@
 """Broken and odd files through the real CLI (`python -m pipnexus migrate`), issue 7.
 
 Complements test_cli.py (invalid YAML, invalid UTF-8, binary, empty, not a workflow, read-only,
-symlink): deep nesting, duplicate keys, tabs, custom tags, merge keys, UTF-16, "billion laughs"
-aliases, 5 MB files, CR-only line endings, odd workflow shapes, dangling and looping symlinks,
-a FIFO and a directory named like a workflow. Each gives one `path:line:col: message` line and
-exit 2 with the file's bytes and mode untouched, or the documented behaviour; never a traceback,
-and every run ends (a generous bound that only catches hangs).
+symlink): deep nesting, duplicate keys, tabs, custom tags, merge keys (GitHub rejects them),
+UTF-16, "billion laughs" aliases, 5 MB files, CR-only line endings, odd workflow shapes,
+dangling and looping symlinks, a FIFO and a directory named like a workflow. Each gives one
+`path:line:col: message` line and exit 2 with the file's bytes and mode untouched, or the
+documented behaviour; never a traceback, and every run ends (a generous bound that only catches
+hangs).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ ERRORS: dict[str, tuple[bytes, str]] = {
     "merge-key": (
         b"on: push\nx: &w {cache: pip}\njobs:\n  a:\n    runs-on: x\n    steps:\n"
         b"      - uses: actions/setup-python@v5\n        with:\n          <<: *w\n",
-        "1:1: refusing to rewrite: "),  # (YAML merge keys: the safety net refuses the edit)
+        "9:11: invalid YAML: merge keys (`<<`) are not supported by GitHub Actions"),
     "utf-16": ((HEAD + STEP).encode("utf-16"), "1:1: binary file (contains NUL bytes)"),
     "bom-only": (b"\xef\xbb\xbf", "1:1: empty file"),
     "bom-then-latin-1": (b"\xef\xbb\xbf" + (HEAD + "# caf\xe9 pip\n").encode("latin-1"),
