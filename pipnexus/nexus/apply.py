@@ -225,10 +225,8 @@ def plan_repository(client: Any, repo: dict[str, Any]) -> tuple[Change, dict[str
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipnexus.nexus.client import Client, NexusError, check_base_url, password_from_env
+    from pipnexus.nexus.client import NexusError, client_from_args
 
-    check_base_url(args.url)
-    password = password_from_env(args.password_env)
     repo_opts = ("repository", "remote_url", "blob_store", "metadata_max_age", "docker_hub")
     if args.values:
         if any(getattr(args, o) is not None for o in repo_opts):
@@ -241,8 +239,6 @@ def run(args: argparse.Namespace) -> int:
         desired = Desired(
             values_mod.blob_stores(opts), values_mod.repositories(opts), args.anonymous
         )
-    if args.retries < 0 or args.timeout <= 0:
-        raise InputError("--retries must be >= 0 and --timeout > 0")
     for repo in desired.repos:
         if isinstance(repo, dict) and ("password" in repo or "bearerToken" in repo):
             print(
@@ -251,14 +247,7 @@ def run(args: argparse.Namespace) -> int:
                 "without them",
                 file=sys.stderr,
             )
-    client = Client(
-        args.url,
-        username=args.username,
-        password=password,
-        ca_cert=args.ca_cert,
-        timeout=args.timeout,
-        attempts=args.retries + 1,
-    )
+    client = client_from_args(args)
     try:
         return _apply(client, desired, args.dry_run)
     except NexusError as e:

@@ -103,6 +103,24 @@ def error_lines(status: int, text: str, repository: bool = False) -> list[str]:
     return [f"HTTP {status}"]
 
 
+def client_from_args(args: Any, backoff: float = 0.5) -> Client:
+    """The client for the shared options --url, --username, --password-env, --ca-cert,
+    --timeout and --retries (checked here, one line on bad input)."""
+    check_base_url(args.url)
+    password = password_from_env(args.password_env)
+    if args.retries < 0 or args.timeout <= 0:
+        raise InputError("--retries must be >= 0 and --timeout > 0")
+    return Client(
+        args.url,
+        username=args.username,
+        password=password,
+        ca_cert=args.ca_cert,
+        timeout=args.timeout,
+        attempts=args.retries + 1,
+        backoff=backoff,
+    )
+
+
 class Client:
     def __init__(
         self,

@@ -105,22 +105,9 @@ def repository_checks(client: Any, name: str, canary: str) -> list[Check]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipnexus.errors import InputError
-    from pipnexus.nexus.client import Client, NexusError, check_base_url, password_from_env
+    from pipnexus.nexus.client import NexusError, client_from_args
 
-    check_base_url(args.url)
-    password = password_from_env(args.password_env)
-    if args.retries < 0 or args.timeout <= 0:
-        raise InputError("--retries must be >= 0 and --timeout > 0")
-    client = Client(
-        args.url,
-        username=args.username,
-        password=password,
-        ca_cert=args.ca_cert,
-        timeout=args.timeout,
-        attempts=args.retries + 1,
-        backoff=0.5,
-    )
+    client = client_from_args(args)
     try:
         up = _status(client, f"{API}/status", "status", "not ready")
         bad = "read-only" if up.ok else "not ready"
