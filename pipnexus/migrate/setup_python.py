@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ruamel.yaml.nodes import MappingNode
-
 from pipnexus.migrate import conditional
 from pipnexus.migrate.model import Change, Finding, Options
 from pipnexus.migrate.spans import remove_keys
-from pipnexus.migrate.tree import Doc, StepList, get_pair, scalar
+from pipnexus.migrate.tree import Doc, StepList, editable_with, get_pair, scalar
 
 RULE = "setup-python-cache"
 ACTION = "actions/setup-python"
@@ -17,15 +15,8 @@ TOOLS = ("pip", "pipenv", "poetry")  # what setup-python can cache
 
 
 def fix(doc: Doc, steps: StepList, options: Options) -> Iterator[Change | Finding]:
-    for step in steps.steps:
-        if step.uses != ACTION or step.alias:
-            continue
-        with_pair = get_pair(step.node, "with")
-        if not with_pair or not isinstance(with_pair[2], MappingNode):
-            continue
-        if doc.value_alias(step.node, with_pair[1]):
-            continue  # edited where the anchor is defined
-        cache = get_pair(with_pair[2], "cache")
+    for step, with_map in editable_with(doc, steps, ACTION):
+        cache = get_pair(with_map, "cache")
         value = scalar(cache[2]) if cache else None
         if cache is None or value is None:
             continue
@@ -46,7 +37,7 @@ def fix(doc: Doc, steps: StepList, options: Options) -> Iterator[Change | Findin
             continue
         if options.strategy == "conditional":
             yield conditional.replace_value(
-                doc, with_pair[2], cache[2], conditional.cache_expression(tool),
+                doc, with_map, cache[2], conditional.cache_expression(tool),
                 (*step.path, "with", "cache"), RULE,
                 f"setup-python: `cache: {tool}` only when the job is not using Nexus",
             )

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ruamel.yaml.nodes import MappingNode
-
 from pipnexus.migrate import conditional
 from pipnexus.migrate.model import Change, Finding, Options
 from pipnexus.migrate.spans import remove_keys
-from pipnexus.migrate.tree import Doc, StepList, get_pair, scalar
+from pipnexus.migrate.tree import Doc, StepList, editable_with, get_pair, scalar
 
 RULE = "setup-uv-cache"
 ACTION = "astral-sh/setup-uv"
@@ -22,15 +20,8 @@ ACTION = "astral-sh/setup-uv"
 def fix(doc: Doc, steps: StepList, options: Options) -> Iterator[Change | Finding]:
     if "uv" not in options.caches:
         return
-    for step in steps.steps:
-        if step.uses != ACTION or step.alias:
-            continue
-        with_pair = get_pair(step.node, "with")
-        if not with_pair or not isinstance(with_pair[2], MappingNode):
-            continue
-        if doc.value_alias(step.node, with_pair[1]):
-            continue
-        enable = get_pair(with_pair[2], "enable-cache")
+    for step, with_map in editable_with(doc, steps, ACTION):
+        enable = get_pair(with_map, "enable-cache")
         value = scalar(enable[2]) if enable else None
         if enable is None or value is None:
             continue
@@ -47,7 +38,7 @@ def fix(doc: Doc, steps: StepList, options: Options) -> Iterator[Change | Findin
             continue
         if options.strategy == "conditional":
             yield conditional.replace_value(
-                doc, with_pair[2], enable[2], conditional.enable_cache_expression(),
+                doc, with_map, enable[2], conditional.enable_cache_expression(),
                 (*step.path, "with", "enable-cache"), RULE,
                 "setup-uv: `enable-cache` only when the job is not using Nexus",
             )

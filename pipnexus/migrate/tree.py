@@ -316,3 +316,17 @@ def step_lists(doc: Doc) -> Iterator[StepList]:
                 "composite", "runs", runs[2], pair[2], path, _steps(doc, pair[2], path),
                 0, len(doc.text.text),
             )
+
+
+def editable_with(doc: Doc, steps: StepList, action: str) -> Iterator[tuple[Step, MappingNode]]:
+    """The steps using `action` whose `with:` is a block or flow mapping that may be edited here
+    (not written as an alias; a change to an anchored `with:` is made where it is defined)."""
+    for step in steps.steps:
+        if step.uses != action or step.alias:
+            continue
+        pair = get_pair(step.node, "with")
+        if not pair or not isinstance(pair[2], MappingNode):
+            continue
+        if doc.value_alias(step.node, pair[1]):
+            continue
+        yield step, pair[2]
