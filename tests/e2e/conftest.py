@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
+from tests.bed.upstream import Upstream
+from tests.bed.wheels import make_wheel, standard_packages
 from tests.e2e.act_harness import ActResult, act_binary
 from tests.e2e.act_harness import run_act as _run_act
 
 RunAct = Callable[..., ActResult]
+
+ONLY_BEHIND = "pipnexus-behind-nexus"  # exists only behind the Nexus double, not on the fallback
+
+# a project's committed Pipfile names pypi.org (without one, pipenv writes a new Pipfile whose
+# source is PIP_INDEX_URL, i.e. the mirror)
+PIPFILE = """\
+[[source]]
+url = "https://pypi.org/simple"
+verify_ssl = true
+name = "pypi"
+
+[packages]
+
+[dev-packages]
+"""
+
+PDM_PROJECT = """\
+[project]
+name = "demo"
+version = "0.1"
+requires-python = ">=3.9"
+dependencies = []
+
+[tool.pdm]
+distribution = false
+"""
+
+
+@pytest.fixture(scope="module")
+def behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
+    """What the Nexus double proxies: the standard packages plus ONLY_BEHIND (one per module)."""
+    files = tmp_path_factory.mktemp("behind-nexus")
+    standard_packages(files)
+    make_wheel(files, ONLY_BEHIND, "2.0")
+    with Upstream(files) as server:
+        yield server
 
 
 @pytest.fixture

@@ -20,22 +20,12 @@ from tests.bed import installers
 from tests.bed.httpbase import closed_url
 from tests.bed.nexus_double import NexusDouble
 from tests.bed.upstream import Upstream
-from tests.bed.wheels import make_wheel, standard_packages
 from tests.e2e.act_harness import dump_outputs
+from tests.e2e.conftest import ONLY_BEHIND
 from tests.pythons import python39
 
 pytestmark = [pytest.mark.e2e, pytest.mark.installers]
 
-ONLY_BEHIND = "pipnexus-behind-nexus"
-
-
-@pytest.fixture(scope="module")
-def behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
-    files = tmp_path_factory.mktemp("behind-nexus")
-    standard_packages(files)
-    make_wheel(files, ONLY_BEHIND, "2.0")
-    with Upstream(files) as server:
-        yield server
 
 
 @pytest.fixture

@@ -35,38 +35,16 @@ import pytest
 from tests.bed import installers
 from tests.bed.nexus_double import NexusDouble
 from tests.bed.upstream import Upstream
-from tests.bed.wheels import make_wheel, standard_packages
 from tests.e2e.act_harness import ActResult
-from tests.e2e.conftest import RunAct
+from tests.e2e.conftest import ONLY_BEHIND, PDM_PROJECT, PIPFILE, RunAct
 from tests.e2e.test_action import workflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.installers]
 
-ONLY_BEHIND = "pipnexus-behind-nexus"
 ON_FALLBACK = "pipnexus-demo-pkg"  # requires pipnexus-demo-dep
 LOOPBACK = "127.0.0.1"
 
-PIPFILE = """\
-[[source]]
-url = "https://pypi.org/simple"
-verify_ssl = true
-name = "pypi"
 
-[packages]
-
-[dev-packages]
-"""
-
-PDM_PROJECT = """\
-[project]
-name = "demo"
-version = "0.1"
-requires-python = ">=3.9"
-dependencies = []
-
-[tool.pdm]
-distribution = false
-"""
 
 
 def _hosts_names(path: str = "/etc/hosts") -> dict[str, set[str]]:
@@ -112,15 +90,6 @@ NAMED = HOST != LOOPBACK
 
 def named(url: str) -> str:
     return installers.aliased_url(url, HOST)
-
-
-@pytest.fixture(scope="module")
-def behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
-    files = tmp_path_factory.mktemp("behind-nexus-lockers")
-    standard_packages(files)
-    make_wheel(files, ONLY_BEHIND, "2.0")
-    with Upstream(files) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

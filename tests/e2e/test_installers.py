@@ -19,7 +19,7 @@ from tests.bed import installers
 from tests.bed.httpbase import closed_url
 from tests.bed.nexus_double import NexusDouble
 from tests.bed.upstream import Upstream
-from tests.bed.wheels import make_wheel, standard_packages
+from tests.e2e.conftest import ONLY_BEHIND, PDM_PROJECT, PIPFILE
 
 pytestmark = pytest.mark.installers
 
@@ -28,17 +28,7 @@ BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main; "
     "sys.exit(main(sys.argv[2:]))"
 )
-ONLY_BEHIND = "pipnexus-behind-nexus"
 NAMES = ("nexus.test", "pypi.test")
-
-
-@pytest.fixture(scope="module")
-def behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
-    files = tmp_path_factory.mktemp("behind-nexus-installers")
-    standard_packages(files)
-    make_wheel(files, ONLY_BEHIND, "2.0")
-    with Upstream(files) as server:
-        yield server
 
 
 @pytest.fixture
@@ -102,16 +92,6 @@ def test_pip_fallback_is_trusted_too(tmp_path, venv_factory, upstream):
     assert upstream.count("/files/pipnexus_demo_pkg-1.0") >= 1
 
 
-PDM_PROJECT = """\
-[project]
-name = "demo"
-version = "0.1"
-requires-python = ">=3.9"
-dependencies = []
-
-[tool.pdm]
-distribution = false
-"""
 
 
 def pdm_add(project: Path, env: dict[str, str], package: str) -> subprocess.CompletedProcess[str]:
@@ -143,16 +123,6 @@ def test_pdm_adds_through_nexus_and_from_the_fallback(tmp_path, double, upstream
     assert upstream.count("/files/pipnexus_demo_pkg-1.0") >= 1
 
 
-PIPFILE = """\
-[[source]]
-url = "https://pypi.org/simple"
-verify_ssl = true
-name = "pypi"
-
-[packages]
-
-[dev-packages]
-"""
 
 
 def pipenv_install(project: Path, env: dict[str, str], package: str) -> None:
