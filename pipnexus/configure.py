@@ -15,14 +15,10 @@ shell/dotenv output, a pip config file); everything shown to people is redacted.
 from __future__ import annotations
 
 import argparse
-import base64
-import configparser
-import json
 import os
 import re
 import shlex
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TextIO
@@ -244,6 +240,8 @@ def _url_secrets(text: str) -> Iterator[str]:
 
 def secret_forms(secrets: Iterable[str], username: str | None) -> list[str]:
     """Every form a secret can take in our output: plain, URL-encoded, Basic-auth base64."""
+    import base64
+
     forms: dict[str, None] = {}
     for secret in secrets:
         if not secret:
@@ -354,6 +352,8 @@ def state_dir(environ: Mapping[str, str]) -> str:
     if base:
         path = os.path.join(base, "pipnexus")
     else:
+        import tempfile
+
         path = os.path.join(tempfile.gettempdir(), f"pipnexus-{os.getuid()}")
     os.makedirs(path, mode=0o700, exist_ok=True)
     return path
@@ -401,6 +401,8 @@ def _os_reason(e: Exception) -> str:
 
 
 def atomic_write(path: str, data: bytes, mode: int) -> None:
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pipnexus-")
     try:
@@ -443,6 +445,8 @@ def merge_pip_conf(
     ``clear``: (section, key) pairs written empty, which overrides the same key of a config
     file pip reads earlier (an empty value there means "none" to pip).
     """
+    import configparser
+
     parser = configparser.RawConfigParser()
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
@@ -724,6 +728,8 @@ def _pip_conf_sources(path: str) -> list[PipConfSource]:
             text = f.read(1_000_000)
     except (OSError, ValueError):
         return []
+    import configparser
+
     parser = configparser.RawConfigParser()
     try:
         parser.read_string(text)
@@ -978,6 +984,8 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         message = ""
 
     if settings.fmt == "json":
+        import json
+
         print(json.dumps(decision_json(decision, shown_url), indent=2))
         _print_notes_plain(notes)
         _print_warnings_plain(warnings, message)

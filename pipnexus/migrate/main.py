@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipnexus.errors import InputError
@@ -78,6 +76,8 @@ def process(path: str, options: Options, write: bool, want_diff: bool, color: bo
 
 
 def _process(path: str, options: Options, write: bool, want_diff: bool, color: bool) -> FileReport:
+    from pathlib import Path
+
     from pipnexus.migrate import files
     from pipnexus.migrate.diff import unified_diff
     from pipnexus.migrate.driver import migrate_text
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     options = _options(args)
     raw_paths = list(args.paths)
     if not raw_paths:
-        if not Path(".github").is_dir():
+        if not os.path.isdir(".github"):
             raise InputError("no PATH given and no .github/ directory here")
         raw_paths = [".github"]
     found, problems = files.discover(raw_paths)
@@ -146,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
     changed = sum(1 for r in reports if r.changed)
 
     if args.format == "json":
+        import json
+
         doc: dict[str, Any] = {
             "files": [_json_file(r, args.diff) for r in reports],
             "errors": [{"path": p, "message": m} for p, m in problems],

@@ -7,7 +7,6 @@ equal -> nothing. Every change is shown before it is made; ``--dry-run`` only sh
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import urllib.parse
 from typing import Any, NamedTuple
@@ -106,6 +105,8 @@ def desired_from_values(path: str) -> Desired:
         raise InputError(
             f"{path} has {len(errors)} lint error(s); fix them first (pipnexus nexus lint {path})"
         )
+    import json
+
     # round-trip through JSON: plain dicts/lists instead of ruamel's commented types
     doc = json.loads(json.dumps(lint.load(text)))
     config = doc.get("config") or {}
@@ -142,6 +143,8 @@ def plan_blob_store(client: Any, store: dict[str, Any]) -> dict[str, Any] | None
 
 
 def _show(v: Any) -> str:
+    import json
+
     return json.dumps(v, sort_keys=True) if v is not None else "(not set)"
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 import sys
-import tempfile
 from typing import Any, NamedTuple
 
 from pipnexus.errors import InputError
@@ -380,6 +378,8 @@ def _scalar(v: Any) -> str:
         return s
     if s.startswith("http") and ": " not in s and " #" not in s:
         return s
+    import json
+
     return json.dumps(s)
 
 
@@ -439,6 +439,8 @@ def render(opts: Options) -> str:
 
 
 def write_atomic(path: str, text: str) -> None:
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".pipnexus-", dir=directory)
     try:
