@@ -26,6 +26,7 @@ from urllib.parse import quote, quote_plus, unquote
 
 from pipnexus import gha
 from pipnexus.errors import InputError
+from pipnexus.fsutil import atomic_write
 
 if TYPE_CHECKING:
     from pipnexus.probe import Result, Target
@@ -398,22 +399,6 @@ def write_ca_bundle(ca_cert: str, directory: str) -> tuple[str, list[Warning_]]:
 def _os_reason(e: Exception) -> str:
     """The reason of an OS error without the paths it names (no secrets, one line)."""
     return getattr(e, "strerror", None) or type(e).__name__
-
-
-def atomic_write(path: str, data: bytes, mode: int) -> None:
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pipnexus-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), mode)
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def user_pip_conf(environ: Mapping[str, str]) -> str:

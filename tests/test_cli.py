@@ -19,6 +19,7 @@ ACTION_MODULES = (
     "pipnexus.urls",
     "pipnexus.configure",
     "pipnexus.gha",
+    "pipnexus.fsutil",
     "pipnexus.demo",
     "pipnexus.migrate.main",
     "pipnexus.nexus.main",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
+
+from pipnexus.fsutil import atomic_write
 
 YAML_SUFFIXES = (".yml", ".yaml")
 ACTION_NAMES = ("action.yml", "action.yaml")
@@ -93,19 +93,8 @@ def write_atomic(path: Path, text: str) -> str | None:
     if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
         return "file is read-only: left unchanged"
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        atomic_write(str(target), text.encode("utf-8"), stat.S_IMODE(st.st_mode))
     except OSError as e:
-        return f"cannot write: {e.strerror or e}"
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        os.replace(tmp, target)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         return f"cannot write: {e.strerror or e}"
     return None
 

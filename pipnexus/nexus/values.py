@@ -8,13 +8,13 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
 import sys
 from typing import Any, NamedTuple
 
 from pipnexus.errors import InputError
+from pipnexus.fsutil import atomic_write
 from pipnexus.nexus import schema
 
 DEFAULT_REPOSITORY = "pypi-proxy"
@@ -439,22 +439,9 @@ def render(opts: Options) -> str:
 
 
 def write_atomic(path: str, text: str) -> None:
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".pipnexus-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        if os.path.exists(path):
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` atomically, keeping the mode of an existing file (else 0o644)."""
+    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
+    atomic_write(path, text.encode("utf-8"), mode)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,27 @@
+"""Atomic file replacement (standard library only: the action's hot path uses it)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+
+def atomic_write(path: str, data: bytes, mode: int) -> None:
+    """Replace ``path`` by ``data`` with permission bits ``mode``: a temporary file in the
+    same directory, flushed to disk, then renamed over ``path``. Raises OSError; a failed
+    write leaves ``path`` as it was and no temporary file behind."""
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pipnexus-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
