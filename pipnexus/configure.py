@@ -22,9 +22,9 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TextIO
-from urllib.parse import quote, quote_plus, unquote
+from urllib.parse import unquote, urlsplit
 
-from pipnexus import gha
+from pipnexus import gha, urls
 from pipnexus.errors import InputError
 from pipnexus.fsutil import atomic_write
 
@@ -247,8 +247,7 @@ def secret_forms(secrets: Iterable[str], username: str | None) -> list[str]:
     for secret in secrets:
         if not secret:
             continue
-        for form in (secret, quote(secret, safe=""), quote(secret), quote_plus(secret)):
-            forms[form] = None
+        forms.update(dict.fromkeys(urls.secret_encodings(secret)))
         for user in {username or "", ""}:
             token = base64.b64encode(f"{user}:{secret}".encode()).decode()
             forms[token] = None
@@ -272,8 +271,6 @@ def credentialed(url: str, settings: Settings) -> str:
 
     Userinfo already in the URL wins over --username/--password, as in the probe.
     """
-    from pipnexus import urls
-
     _, user, _ = urls.split_credentials(url)
     if user is not None or (settings.username is None and settings.password is None):
         return url
@@ -281,7 +278,7 @@ def credentialed(url: str, settings: Settings) -> str:
 
 
 def resolve(settings: Settings, environ: Mapping[str, str]) -> list[Target]:
-    from pipnexus import probe, urls
+    from pipnexus import probe
 
     urls.validate_url(settings.fallback, "fallback index URL")
     targets: list[Target] = probe.resolve_candidates(
@@ -291,7 +288,7 @@ def resolve(settings: Settings, environ: Mapping[str, str]) -> list[Target]:
 
 
 def decide(settings: Settings, targets: list[Target]) -> Decision:
-    from pipnexus import probe, urls
+    from pipnexus import probe
 
     started = time.monotonic()
     results = probe.probe(
@@ -485,8 +482,6 @@ def write_pip_conf(
             seed = current
         else:
             seed = user_pip_conf(environ)
-    from pipnexus import urls
-
     existing = ""
     mode = 0o644
     try:
@@ -620,8 +615,6 @@ def _source_items(value: str) -> list[str]:
 
 
 def _is_public_url(item: str) -> bool:
-    from urllib.parse import urlsplit
-
     try:
         host = urlsplit(item).hostname
     except ValueError:
@@ -651,11 +644,9 @@ def cleared_sources(environ: Mapping[str, str]) -> dict[str, str]:
 def env_warnings(
     environ: Mapping[str, str], cleared: Mapping[str, str], secrets: Sequence[str] = ()
 ) -> list[Warning_]:
-    from pipnexus import urls
-
     return [
         Warning_(
-            f"{name}={urls.redact(environ[name], tuple(secrets))} is set in the environment: "
+            f"{name}={urls.redact(environ[name], secrets)} is set in the environment: "
             "installers also use that source, besides the proxy (pipnexus clears it only when "
             "it names public PyPI alone); unset it if the job does not need it, or serve it "
             "through Nexus too (a proxy or group repository)"
@@ -754,11 +745,9 @@ def pip_conf_sources(environ: Mapping[str, str]) -> list[PipConfSource]:
 def pip_conf_warnings(
     sources: Sequence[PipConfSource], secrets: Sequence[str] = ()
 ) -> list[Warning_]:
-    from pipnexus import urls
-
     found = []
     for s in sources:
-        setting = f"[{s.section}] {s.key} = {urls.redact(s.value, tuple(secrets))}"
+        setting = f"[{s.section}] {s.key} = {urls.redact(s.value, secrets)}"
         if is_public_pypi(s.value):
             advice = (
                 f"pip also fetches from public PyPI, bypassing the proxy; an empty "
@@ -883,8 +872,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from pipnexus import urls
-
     settings = settings_from_args(args, environ)
     secrets = collect_secrets(settings, environ)
     github = settings.fmt == "github"
@@ -903,7 +890,7 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         urls_with_secrets = [credentialed(t.index_url, settings) for t in targets]
         _print_masks([u for u in urls_with_secrets if "@" in u], mask_stream)
     decision = decide(settings, targets)
-    shown_url = urls.redact(decision.index_url, tuple(secrets)) if decision.index_url else ""
+    shown_url = urls.redact(decision.index_url, secrets) if decision.index_url else ""
 
     warnings: list[Warning_] = []
     env: dict[str, str] = {}
@@ -912,7 +899,7 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     cleared = cleared_sources(environ) if decision.source != "none" else {}
     where = "the Nexus proxy" if decision.source == "nexus" else "the fallback index"
     notes = [
-        f"{name}={urls.redact(value, tuple(secrets))} names only public PyPI: set to empty, "
+        f"{name}={urls.redact(value, secrets)} names only public PyPI: set to empty, "
         f"so installers fetch from {where} alone"
         for name, value in cleared.items()
     ]
@@ -937,13 +924,13 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             pip_sources = pip_conf_sources({**environ, **env})
             notes += [
                 f"{s.file}:{s.line}: [{s.section}] {s.key} = "
-                f"{urls.redact(s.value, tuple(secrets))} names only public PyPI: overridden "
+                f"{urls.redact(s.value, secrets)} names only public PyPI: overridden "
                 f"by an empty {s.key} in {pip_conf_path}"
                 for s in public
                 if s not in pip_sources
             ]
         env.update({name: "" for name in cleared})
-    shown_env = {name: urls.redact(value, tuple(secrets)) for name, value in env.items()}
+    shown_env = {name: urls.redact(value, secrets) for name, value in env.items()}
 
     if settings.warnings:
         project_warnings = bypass_warnings(settings.project_dir)
@@ -979,7 +966,7 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if github:
         _emit_github(
             settings, environ, decision, shown_url, env, shown_env, warnings, message,
-            notes, {name: urls.redact(value, tuple(secrets)) for name, value in cleared.items()},
+            notes, {name: urls.redact(value, secrets) for name, value in cleared.items()},
         )
     else:
         _print_candidates_plain(decision)

@@ -362,7 +362,6 @@ def _endpoint(url: str) -> _Endpoint:
 def _echo_forms(auths: Sequence[str | None]) -> list[bytes]:
     """What a server echoing our ``Authorization`` header or its password would send back."""
     import binascii
-    from urllib.parse import quote, quote_plus
 
     forms: set[bytes] = set()
     for auth in auths:
@@ -372,8 +371,7 @@ def _echo_forms(auths: Sequence[str | None]) -> list[bytes]:
         forms.add(token.encode("ascii"))
         password = binascii.a2b_base64(token).decode("utf-8", "replace").partition(":")[2]
         if password:
-            for form in (password, quote(password, safe=""), quote(password), quote_plus(password)):
-                forms.add(form.encode("utf-8"))
+            forms.update(form.encode("utf-8") for form in urls.secret_encodings(password))
     return sorted(forms, key=len, reverse=True)
 
 

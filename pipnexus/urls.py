@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from pipnexus.errors import InputError
 
@@ -194,17 +194,22 @@ def _redact_one(url: str) -> str:
     return url
 
 
+def secret_encodings(secret: str) -> tuple[str, ...]:
+    """The forms ``secret`` takes in a URL or form body: plain and percent-encoded."""
+    return (secret, quote(secret, safe=""), quote(secret), quote_plus(secret))
+
+
 def redact(url_or_text: str, secrets: Iterable[str] = ()) -> str:
     """Replace the password of every URL's userinfo in ``url_or_text`` by ``***``.
 
     A userinfo without a password (``https://TOKEN@host/``) is treated as a token and
     replaced whole. ``secrets`` are further strings to hide wherever they occur, in plain and
-    percent-encoded form (e.g. a password given outside any URL).
+    percent-encoded forms (e.g. a password given outside any URL).
     """
     text = _URL_IN_TEXT.sub(lambda m: _redact_one(m.group(0)), url_or_text)
     for secret in secrets:
         if secret:
-            for form in {secret, quote(secret, safe=""), quote(secret)}:
+            for form in dict.fromkeys(secret_encodings(secret)):
                 text = text.replace(form, "***")
     return text
 

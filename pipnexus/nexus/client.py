@@ -239,7 +239,8 @@ class Client:
 def _echo_forms(username: str | None, password: str | None) -> list[bytes]:
     """The password as an error page could echo it: plain, URL-encoded, in the Basic header."""
     import base64
-    from urllib.parse import quote, quote_plus
+
+    from pipnexus import urls
 
     if not password:
         return []
@@ -251,8 +252,7 @@ def _echo_forms(username: str | None, password: str | None) -> list[bytes]:
         except UnicodeEncodeError:
             continue
         forms.add(base64.b64encode(raw))
-    for form in (quote(password, safe=""), quote(password), quote_plus(password)):
-        forms.add(form.encode("ascii"))
+    forms.update(form.encode("utf-8") for form in urls.secret_encodings(password))
     return sorted(forms, key=len, reverse=True)
 
 
