@@ -54,8 +54,6 @@ PIP_CONF_SOURCE_KEYS = {"extra-index-url": "PIP_EXTRA_INDEX_URL", "find-links": 
 PIP_CONF_SECTIONS = ("global", "install", "download", "wheel", "lock", "index")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
-_CANARY = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 class Settings(NamedTuple):
@@ -158,6 +156,8 @@ def _no_breaks(value: str, what: str) -> str:
 
 def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     """Validate the options that need no network; raise InputError on bad ones."""
+    from pipnexus import probe
+
     fmt = (args.format or "auto").strip().lower()
     if fmt not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}")
@@ -167,7 +167,7 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> 
     username = _opt(args.username) or _opt(environ.get("PIPNEXUS_USERNAME"))
     password: str | None = None
     if args.password_env:
-        if not _ENV_NAME.match(args.password_env):
+        if not gha.ENV_NAME.match(args.password_env):
             raise InputError("--password-env must name an environment variable")
         password = _opt(environ.get(args.password_env))
     password = password or _opt(environ.get("PIPNEXUS_PASSWORD"))
@@ -184,7 +184,7 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> 
         if not 0 < timeout <= 300:
             raise InputError("timeout must be more than 0 and at most 300 seconds")
     canary = _opt(args.canary) or "pip"
-    if not _CANARY.match(canary) or len(canary) > 200:
+    if not probe.is_project_name(canary):
         raise InputError("canary must be a project name (letters, digits, '.', '_', '-')")
     pip_conf = (args.pip_conf or "none").strip().lower()
     if pip_conf not in PIP_CONF_MODES:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from pipnexus import __version__, urls
+from pipnexus import __version__, gha, urls
 from pipnexus.errors import InputError
 
 if TYPE_CHECKING:
@@ -55,7 +55,8 @@ MAX_REDIRECTS = 3
 ERROR_BODY_SECONDS = 0.5
 USER_AGENT = f"pipnexus/{__version__}"
 
-_PROJECT_NAME = re.compile(r"([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE)
+# ASCII only: with re.IGNORECASE, [A-Z] would also match "ı", "ſ" and the Kelvin sign
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
 _DIST_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar", ".egg")
 _BLOCKED = re.compile(r"Remote (?:Auto|Manually) Blocked[^<>\r\n]{0,80}", re.IGNORECASE)
 
@@ -157,11 +158,20 @@ def resolve_candidates(
     return targets
 
 
+def is_project_name(name: str) -> bool:
+    """Whether ``name`` is a valid project name (PEP 508), at most 200 characters."""
+    return isinstance(name, str) and len(name) <= 200 and bool(_PROJECT_NAME.match(name))
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def normalize_project(name: str) -> str:
     """PEP 503 normalized project name; InputError if ``name`` is not a valid project name."""
-    if not isinstance(name, str) or len(name) > 200 or not _PROJECT_NAME.match(name):
+    if not is_project_name(name):
         raise InputError("canary project name is invalid (letters, digits, '-', '_', '.')")
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return _normalize(name)
 
 
 def _clean(text: str, limit: int = 160) -> str:
@@ -749,8 +759,8 @@ def _is_dist_of(filename: str, project: str) -> bool:
     if not lower.endswith(_DIST_SUFFIXES):
         return False
     if lower.endswith(".whl"):
-        return re.sub(r"[-_.]+", "-", lower.split("-", 1)[0]) == project
-    normalized = re.sub(r"[-_.]+", "-", lower)
+        return _normalize(lower.split("-", 1)[0]) == project
+    normalized = _normalize(lower)
     rest = normalized[len(project) + 1 :]
     return normalized.startswith(project + "-") and rest[:1].isdigit()
 
@@ -981,7 +991,7 @@ def _parse_timeout(value: str) -> float:
 def read_password_env(name: str, environ: Mapping[str, str] | None = None) -> str:
     """The password held by the environment variable ``name`` (``--password-env``)."""
     env: Mapping[str, str] = os.environ if environ is None else environ
-    if not re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", name):
+    if not gha.ENV_NAME.match(name):
         # never echo it: it may be a password given by mistake
         raise InputError("--password-env takes the NAME of an environment variable")
     password = env.get(name)

@@ -586,6 +586,14 @@ def test_bad_canary_and_timeout_are_input_errors() -> None:
             probe.probe([], timeout=bad)
 
 
+@pytest.mark.parametrize("name", ["p\u0131p", "\u017fix", "\u212aeras", "-pip", "pip.", "a" * 201])
+def test_canary_must_be_an_ascii_project_name(name: str) -> None:
+    # "\u0131", "\u017f" and the Kelvin sign match [a-z] under re.IGNORECASE
+    assert not probe.is_project_name(name)
+    with pytest.raises(InputError, match="canary project name is invalid"):
+        probe.probe([], canary=name)
+
+
 def test_no_targets() -> None:
     assert probe.probe([]) == []
 
