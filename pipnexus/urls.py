@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus, unquote, urlsplit
+from urllib.parse import quote, quote_plus, unquote
 
 from pipnexus.errors import InputError
 
@@ -266,10 +266,3 @@ def nexus_base_from_index(index_url: str) -> str | None:
         return None
     return f"{scheme}://{tail[:end]}{match.group('prefix')}"
 
-
-def host_port(url: str) -> tuple[str, int]:
-    """``(host, port)`` of an http(s) URL, host without brackets, port defaulted by scheme."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    return host, port

@@ -46,9 +46,6 @@ class Text:
         line = self.line_of(index)
         return line + 1, index - self.starts[line] + 1
 
-    def line_start(self, line: int) -> int:
-        return self.starts[line]
-
     def line_end(self, line: int) -> int:
         """Offset just after line `line`, its line break included."""
         return self.starts[line + 1] if line + 1 < len(self.starts) else len(self.text)

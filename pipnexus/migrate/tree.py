@@ -244,7 +244,6 @@ class Step(NamedTuple):
 class StepList(NamedTuple):
     kind: str  # "job" or "composite"
     name: str
-    owner: Node  # the job mapping, or the `runs` mapping
     seq: Node  # SequenceNode of steps
     path: tuple[PathKey, ...]  # path of the steps sequence
     steps: tuple[Step, ...]
@@ -296,7 +295,7 @@ def step_lists(doc: Doc) -> Iterator[StepList]:
                 continue
             path: tuple[PathKey, ...] = ("jobs", name, "steps")
             yield StepList(
-                "job", name, job, pair[2], path, _steps(doc, pair[2], path),
+                "job", name, pair[2], path, _steps(doc, pair[2], path),
                 doc.start(job_key), doc.end(job),
             )
     runs = get_pair(root, "runs")
@@ -313,7 +312,7 @@ def step_lists(doc: Doc) -> Iterator[StepList]:
             path = ("runs", "steps")
             # the action's `outputs:` may read steps.<id> too: the whole file is in scope
             yield StepList(
-                "composite", "runs", runs[2], pair[2], path, _steps(doc, pair[2], path),
+                "composite", "runs", pair[2], path, _steps(doc, pair[2], path),
                 0, len(doc.text.text),
             )
 
