@@ -104,8 +104,7 @@ def _env(environ: Mapping[str, str], name: str) -> str:
 
 
 def _nexus_target(nexus_url: str, repository: str, what: str) -> Target:
-    urls.validate_url(nexus_url, what)
-    index = urls.index_from_nexus(nexus_url, repository)
+    index = urls.index_from_nexus(nexus_url, repository, what)
     return Target(index, nexus_url.rstrip("/") + STATUS_PATH)
 
 

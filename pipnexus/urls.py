@@ -243,12 +243,12 @@ def validate_repository(name: str) -> str:
     return name
 
 
-def index_from_nexus(nexus_url: str, repository: str) -> str:
+def index_from_nexus(nexus_url: str, repository: str, what: str = "Nexus URL") -> str:
     """``<nexus-url>/repository/<repository>/simple/`` after validating both parts."""
-    validate_url(nexus_url, "Nexus URL")
+    validate_url(nexus_url, what)
     validate_repository(repository)
     if "?" in nexus_url:
-        raise InputError("Nexus URL must not have a query ('?')")
+        raise InputError(f"{what} must not have a query ('?')")
     return f"{nexus_url.rstrip('/')}/repository/{repository}/simple/"
 
 
