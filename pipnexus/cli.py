@@ -99,8 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _safe(error: BaseException, args: argparse.Namespace) -> str:
     """The error's text on one line, with URL passwords and known secret values hidden."""
-    from pipnexus.configure import _url_secrets, secret_forms
-    from pipnexus.urls import redact
+    from pipnexus.urls import redact, secret_forms, url_secrets
 
     secrets = [os.environ.get("PIPNEXUS_PASSWORD", "")]
     password_env = getattr(args, "password_env", None)
@@ -110,7 +109,7 @@ def _safe(error: BaseException, args: argparse.Namespace) -> str:
     for value in vars(args).values():
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, str):
-                secrets.extend(_url_secrets(item))
+                secrets.extend(url_secrets(item))
     username = getattr(args, "username", None) or os.environ.get("PIPNEXUS_USERNAME")
     forms = secret_forms([s for s in secrets if s], username)
     text = " ".join(str(error).split())

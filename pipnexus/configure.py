@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TextIO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from pipnexus import gha, urls
 from pipnexus.errors import InputError
@@ -219,48 +219,13 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> 
 
 # --- secrets -----------------------------------------------------------------------------
 
-def _url_secrets(text: str) -> Iterator[str]:
-    """Passwords (or lone tokens) in the userinfo of the blank-separated URLs in ``text``.
-
-    Linear in the length of ``text``: values may be huge and hostile.
-    """
-    for token in text.split():
-        _, sep, rest = token.partition("://")
-        if not sep:
-            continue
-        authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-        userinfo, at, _ = authority.rpartition("@")
-        if not at:
-            continue
-        user, colon, password = userinfo.partition(":")
-        secret = password if colon else user
-        if secret:
-            yield secret
-            yield unquote(secret)
-
-
-def secret_forms(secrets: Iterable[str], username: str | None) -> list[str]:
-    """Every form a secret can take in our output: plain, URL-encoded, Basic-auth base64."""
-    import base64
-
-    forms: dict[str, None] = {}
-    for secret in secrets:
-        if not secret:
-            continue
-        forms.update(dict.fromkeys(urls.secret_encodings(secret)))
-        for user in {username or "", ""}:
-            token = base64.b64encode(f"{user}:{secret}".encode()).decode()
-            forms[token] = None
-    return list(forms)
-
-
 def collect_secrets(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     raw = [*settings.index_urls, settings.nexus_url or "", settings.fallback]
     raw += [environ.get("PIPNEXUS_INDEX_URL", ""), environ.get("PIPNEXUS_NEXUS_URL", "")]
-    secrets = [s for text in raw for s in _url_secrets(text)]
+    secrets = [s for text in raw for s in urls.url_secrets(text)]
     if settings.password:
         secrets.append(settings.password)
-    return secret_forms(secrets, settings.username)
+    return urls.secret_forms(secrets, settings.username)
 
 
 # --- decision ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ password), because such a value written to ``GITHUB_ENV`` could inject another v
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from urllib.parse import quote, quote_plus, unquote
 
 from pipnexus.errors import InputError
@@ -197,6 +197,41 @@ def _redact_one(url: str) -> str:
 def secret_encodings(secret: str) -> tuple[str, ...]:
     """The forms ``secret`` takes in a URL or form body: plain and percent-encoded."""
     return (secret, quote(secret, safe=""), quote(secret), quote_plus(secret))
+
+
+def url_secrets(text: str) -> Iterator[str]:
+    """Passwords (or lone tokens) in the userinfo of the blank-separated URLs in ``text``,
+    as written and percent-decoded.
+
+    Linear in the length of ``text``: values may be huge and hostile.
+    """
+    for token in text.split():
+        _, sep, rest = token.partition("://")
+        if not sep:
+            continue
+        userinfo, at, _ = rest[: _authority_end(rest, 0)].rpartition("@")
+        if not at:
+            continue
+        user, colon, password = userinfo.partition(":")
+        secret = password if colon else user
+        if secret:
+            yield secret
+            yield unquote(secret)
+
+
+def secret_forms(secrets: Iterable[str], username: str | None) -> list[str]:
+    """Every form a secret can take in our output: plain, URL-encoded, Basic-auth base64."""
+    import base64
+
+    forms: dict[str, None] = {}
+    for secret in secrets:
+        if not secret:
+            continue
+        forms.update(dict.fromkeys(secret_encodings(secret)))
+        for user in {username or "", ""}:
+            token = base64.b64encode(f"{user}:{secret}".encode()).decode()
+            forms[token] = None
+    return list(forms)
 
 
 def redact(url_or_text: str, secrets: Iterable[str] = ()) -> str:
