@@ -266,11 +266,16 @@ def trusted_host(url: str) -> str | None:
     return hostport.partition(":")[0].lower() or None
 
 
+def is_repository_name(name: str) -> bool:
+    """Whether ``name`` follows Nexus's rule for repository and blob store names."""
+    return bool(_REPOSITORY_NAME.match(name))
+
+
 def validate_repository(name: str) -> str:
     """Check a Nexus repository name with Nexus's own rule; return it or raise InputError."""
     if not isinstance(name, str) or not name:
         raise InputError("repository name is empty")
-    if len(name) > 200 or not _REPOSITORY_NAME.match(name):
+    if len(name) > 200 or not is_repository_name(name):
         raise InputError(
             "repository name is invalid: Nexus allows letters, digits, '-', '_' and '.', "
             "not starting with '_' or '.'"

@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any, NamedTuple
 
+from pipnexus import urls
 from pipnexus.errors import InputError
 from pipnexus.nexus import schema
 
@@ -497,7 +498,7 @@ class RepoLinter:
         name = repo.get("name")
         if name is not None and not isinstance(name, str):
             self.error(_key_line(repo, "name"), "name must be a string")
-        elif isinstance(name, str) and name and not schema.is_valid_name(name):
+        elif isinstance(name, str) and name and not urls.is_repository_name(name):
             self.error(_key_line(repo, "name"), f"name '{name}': {schema.NAME_MESSAGE}")
         elif fmt == "docker" and isinstance(name, str) and name != name.lower():
             self.error(_key_line(repo, "name"), "Docker repository names must be lowercase")

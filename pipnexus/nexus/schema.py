@@ -12,14 +12,12 @@ Standard library only.
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
 NOT_NULL = "must not be null"
 NOT_EMPTY = "must not be empty"
 
-# NamePatternConstants.REGEX and its ValidationMessages text
-NAME_RE = re.compile(r"^[a-zA-Z0-9\-]{1}[a-zA-Z0-9_\-\.]*$")
+# the ValidationMessages text for NamePatternConstants.REGEX (urls.is_repository_name)
 NAME_MESSAGE = (
     "Only letters, digits, underscores(_), hyphens(-), and dots(.) are allowed and may not "
     "start with underscore or dot."
@@ -204,7 +202,3 @@ def misplaced(obj: str, key: str) -> str | None:
             return f"{obj}.{camel}" if obj else camel
         return MISPLACED.get((obj, camel))
     return None
-
-
-def is_valid_name(name: str) -> bool:
-    return bool(NAME_RE.match(name))

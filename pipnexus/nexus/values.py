@@ -13,6 +13,7 @@ import re
 import sys
 from typing import Any, NamedTuple
 
+from pipnexus import urls
 from pipnexus.errors import InputError
 from pipnexus.fsutil import atomic_write
 from pipnexus.nexus import schema
@@ -110,11 +111,11 @@ def options_from_args(args: argparse.Namespace) -> Options:
 
 
 def check_options(opts: Options) -> None:
-    if not schema.is_valid_name(opts.repository):
+    if not urls.is_repository_name(opts.repository):
         raise InputError(f"--repository {opts.repository!r}: {schema.NAME_MESSAGE}")
     if opts.docker_hub and opts.repository == DOCKER_HUB_REPOSITORY:
         raise InputError(f"--repository {DOCKER_HUB_REPOSITORY!r} is taken by --docker-hub")
-    if not schema.is_valid_name(opts.blob_store):
+    if not urls.is_repository_name(opts.blob_store):
         raise InputError(f"--blob-store {opts.blob_store!r}: {schema.NAME_MESSAGE}")
     if not re.match(r"^https?://[^/\s]+", opts.remote_url):
         raise InputError(f"--remote-url {opts.remote_url!r}: expected an http(s) URL")

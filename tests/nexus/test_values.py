@@ -139,6 +139,7 @@ def test_cli_output_to_missing_directory_is_one_line(
         (["--remote-url", "https://u:secret@mirror.example"], "credentials"),
         (["--repository", "_bad"], "may not start with underscore"),
         (["--repository", "has space"], "Only letters"),
+        (["--repository", "pypi\n"], "Only letters"),
         (["--blob-store", ".x"], "--blob-store"),
         (["--metadata-max-age", "-5"], "--metadata-max-age"),
         (["--storage-class", "Bad_Class"], "--storage-class"),
