@@ -868,7 +868,8 @@ def configure(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         f"so installers fetch from {where} alone"
         for name, value in cleared.items()
     ]
-    pip_sources = pip_conf_sources(environ)
+    needs_pip_sources = settings.warnings or settings.pip_conf != "none"
+    pip_sources = pip_conf_sources(environ) if needs_pip_sources else []
     if decision.source != "none" and settings.fmt != "json":
         ca_bundle = None
         if decision.https_ca and settings.ca_cert:
