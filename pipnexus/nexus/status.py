@@ -43,7 +43,9 @@ def _status(client: Any, path: str, name: str, bad: str) -> Check:
     return Check(name, False, f"unexpected answer {resp.status_code} from {path}")
 
 
-def repository_checks(client: Any, name: str, canary: str) -> list[Check]:
+def repository_checks(client: Any, name: str, canary: str, project: str) -> list[Check]:
+    """The repository's listing entry and the page of ``canary`` (``project`` normalized)."""
+    from pipnexus import probe
     from pipnexus.nexus.client import error_lines
 
     checks: list[Check] = []
@@ -93,7 +95,7 @@ def repository_checks(client: Any, name: str, canary: str) -> list[Check]:
     resp = client.request("GET", page)
     label = f"canary {page}"
     if resp.status_code == 200:
-        links = len(re.findall(r"<a\s[^>]*href=", resp.text, re.IGNORECASE))
+        links = probe.count_project_files(resp.content, project)
         if links:
             checks.append(Check(label, True, f"200, {links} file link(s)"))
         else:
@@ -105,15 +107,18 @@ def repository_checks(client: Any, name: str, canary: str) -> list[Check]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipnexus import probe
     from pipnexus.nexus.client import NexusError, client_from_args
 
+    # a bad canary is an input error, found before any request
+    project = probe.normalize_project(args.canary) if args.repository else ""
     client = client_from_args(args)
     try:
         up = _status(client, f"{API}/status", "status", "not ready")
         bad = "read-only" if up.ok else "not ready"
         checks = [up, _status(client, f"{API}/status/writable", "writable", bad)]
         if args.repository:
-            checks.extend(repository_checks(client, args.repository, args.canary))
+            checks.extend(repository_checks(client, args.repository, args.canary, project))
     except NexusError as e:
         print(f"pipnexus nexus status: {e.summary}", file=sys.stderr)
         print("unhealthy")

@@ -97,3 +97,53 @@ def test_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
     assert rc == 1
     assert lines == ["unhealthy"]
     assert "cannot reach" in err and err.count("\n") == 1
+
+
+class _Answer:
+    def __init__(self, status_code: int, body: str = "", listing: object = None) -> None:
+        self.status_code = status_code
+        self.text = body
+        self.content = body.encode()
+        self.reason = "OK"
+        self._listing = listing
+
+    def json(self) -> object:
+        return self._listing
+
+
+class _Client:
+    """Answers the repository listing and the canary page with fixed bodies."""
+
+    def __init__(self, page: str) -> None:
+        self.page = page
+
+    def request(self, method: str, path: str) -> _Answer:
+        if path.endswith("/repositories"):
+            return _Answer(200, listing=[{"name": "pypi-proxy", "format": "pypi", "type": "proxy"}])
+        return _Answer(200, self.page)
+
+
+@pytest.mark.parametrize(
+    "page, ok, detail",
+    [
+        ('<a href="../../packages/pip-24.0-py3-none-any.whl#sha256=0">pip-24.0</a>', True,
+         "200, 1 file link(s)"),
+        # a login or portal page answers 200 with links too: none is a file of the canary
+        ('<a href="/login">Sign in</a> <a href="/help">Help</a>', False,
+         "200 but no file links: not a simple index page"),
+    ],
+)
+def test_canary_page_must_link_files_of_the_canary(page: str, ok: bool, detail: str) -> None:
+    from pipnexus.nexus.status import Check, repository_checks
+
+    checks = repository_checks(_Client(page), "pypi-proxy", "pip", "pip")
+    assert checks[-1] == Check("canary /repository/pypi-proxy/simple/pip/", ok, detail)
+
+
+def test_bad_canary_is_an_input_error_before_any_request(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rc = main(["nexus", "status", "--url", closed_url(), "--repository", "x", "--canary", "a b"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "canary project name is invalid" in err and "cannot reach" not in err
