@@ -117,8 +117,10 @@ def check_options(opts: Options) -> None:
         raise InputError(f"--repository {DOCKER_HUB_REPOSITORY!r} is taken by --docker-hub")
     if not urls.is_repository_name(opts.blob_store):
         raise InputError(f"--blob-store {opts.blob_store!r}: {schema.NAME_MESSAGE}")
-    if not re.match(r"^https?://[^/\s]+", opts.remote_url):
-        raise InputError(f"--remote-url {opts.remote_url!r}: expected an http(s) URL")
+    try:
+        urls.validate_url(opts.remote_url, "--remote-url")
+    except InputError as e:
+        raise InputError(f"{e} (expected an http(s) URL)") from None
     if remote_url_has_simple(opts.remote_url):
         raise InputError(
             f"--remote-url {opts.remote_url!r}: give the index root without /simple "
@@ -129,7 +131,7 @@ def check_options(opts: Options) -> None:
     if opts.metadata_max_age < -1:
         raise InputError("--metadata-max-age: minutes, or -1 for never")
     if opts.storage_class is not None and not re.match(
-        r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", opts.storage_class
+        r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?\Z", opts.storage_class
     ):
         raise InputError(f"--storage-class {opts.storage_class!r}: not a Kubernetes name")
 
