@@ -85,22 +85,22 @@ def _process(path: str, options: Options, write: bool, want_diff: bool, color: b
     p = Path(path)
     text = files.read_text(p)
     if isinstance(text, files.ReadError):
-        return FileReport(path, False, False, tuple(text), [], [], "")  # type: ignore[arg-type]
+        return FileReport(path, False, False, (text.line, text.col, text.message), [], [], "")
     if (files.repo_root(p) / "uv.lock").is_file():
         options = options._replace(uv_lock=True)
     result = migrate_text(text, path, options)
-    findings = [tuple(f) for f in result.findings]
+    findings = [(f.line, f.col, f.code, f.message) for f in result.findings]
     if result.error:
         e = result.error
-        return FileReport(path, False, False, (e.line, e.col, e.message), [], findings, "")  # type: ignore[arg-type]
+        return FileReport(path, False, False, (e.line, e.col, e.message), [], findings, "")
     changes = [(c.line, c.rule, c.message) for c in result.changes]
     diff = unified_diff(path, text, result.new_text, color) if want_diff and result.changed else ""
     if result.changed and write:
         problem = files.write_atomic(p, result.new_text)
         if problem:
-            return FileReport(path, True, False, (1, 1, problem), changes, findings, diff)  # type: ignore[arg-type]
-        return FileReport(path, True, True, None, changes, findings, diff)  # type: ignore[arg-type]
-    return FileReport(path, result.changed, False, None, changes, findings, diff)  # type: ignore[arg-type]
+            return FileReport(path, True, False, (1, 1, problem), changes, findings, diff)
+        return FileReport(path, True, True, None, changes, findings, diff)
+    return FileReport(path, result.changed, False, None, changes, findings, diff)
 
 
 def _run_all(paths: list[str], options: Options, write: bool, want_diff: bool,
