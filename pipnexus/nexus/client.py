@@ -15,6 +15,7 @@ from typing import Any
 
 from pipnexus.errors import InputError
 from pipnexus.nexus import schema
+from pipnexus.probe import read_password_env
 
 USER_AGENT = "pipnexus-nexus"
 
@@ -42,17 +43,6 @@ def check_base_url(url: str) -> str:
     if parts.username is not None or parts.password is not None:
         raise InputError("--url must not contain credentials; use --username and --password-env")
     return url.rstrip("/")
-
-
-def password_from_env(var: str | None) -> str | None:
-    if var is None:
-        return None
-    value = os.environ.get(var)
-    if value is None:
-        raise InputError(f"--password-env {var}: the environment variable {var} is not set")
-    if not value:
-        raise InputError(f"--password-env {var}: the environment variable {var} is empty")
-    return value
 
 
 def _strip_quotes(message: str) -> str:
@@ -107,7 +97,7 @@ def client_from_args(args: Any, backoff: float = 0.5) -> Client:
     """The client for the shared options --url, --username, --password-env, --ca-cert,
     --timeout and --retries (checked here, one line on bad input)."""
     check_base_url(args.url)
-    password = password_from_env(args.password_env)
+    password = None if args.password_env is None else read_password_env(args.password_env)
     if args.retries < 0 or args.timeout <= 0:
         raise InputError("--retries must be >= 0 and --timeout > 0")
     return Client(

@@ -161,6 +161,15 @@ def test_input_errors_exit_2(
     assert "pw@" not in err
 
 
+def test_password_given_as_password_env_is_not_echoed(
+    admin: Admin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, out, err = apply(capsys, admin.url, password_env="hunter2 secret!")
+    assert rc == 2 and out == ""
+    assert "takes the NAME of an environment variable" in err
+    assert "hunter2" not in err
+
+
 def test_wrong_password_is_a_clear_auth_message(
     admin: Admin, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
