@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from pipnexus import urls
 from pipnexus.errors import InputError
 from pipnexus.nexus import schema
 from pipnexus.probe import read_password_env
@@ -37,10 +37,8 @@ class AuthError(NexusError):
 
 
 def check_base_url(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"--url {url!r}: expected http(s)://host[:port][/path]")
-    if parts.username is not None or parts.password is not None:
+    urls.validate_url(url, "--url")
+    if urls.split_credentials(url)[1] is not None:
         raise InputError("--url must not contain credentials; use --username and --password-env")
     return url.rstrip("/")
 

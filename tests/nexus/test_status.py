@@ -147,3 +147,15 @@ def test_bad_canary_is_an_input_error_before_any_request(
     assert rc == 2
     err = capsys.readouterr().err
     assert "canary project name is invalid" in err and "cannot reach" not in err
+
+
+@pytest.mark.parametrize(
+    "url, fragment",
+    [("http://127.0.0.1:1/\nx", "line feed"), ("http://[::1", "IPv6"), ("ftp://h", "scheme")],
+)
+def test_bad_url_is_one_line_exit_2(
+    url: str, fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["nexus", "status", "--url", url, "--retries", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err
