@@ -365,7 +365,7 @@ def _comments(opts: Options) -> dict[str, str]:
     return c
 
 
-_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*\Z")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
 
 
@@ -377,9 +377,9 @@ def _scalar(v: Any) -> str:
     if isinstance(v, int):
         return str(v)
     s = str(v)
-    if _PLAIN.match(s) and s.lower() not in _RESERVED and not re.match(r"^[0-9.+-]+$", s):
+    if _PLAIN.match(s) and s.lower() not in _RESERVED and not re.match(r"[0-9.+-]+\Z", s):
         return s
-    if s.startswith("http") and ": " not in s and " #" not in s:
+    if s.startswith("http") and not any(c.isspace() for c in s):
         return s
     import json
 
