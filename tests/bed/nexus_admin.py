@@ -50,7 +50,8 @@ from tests.bed.nexus_double import (
 API = "/service/rest/v1"
 NULL = "must not be null"
 EMPTY = "must not be empty"
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9\-]{1}[a-zA-Z0-9_\-\.]*$")
+# Nexus checks the whole value (Java String.matches), so no trailing line break gets through
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9\-]{1}[a-zA-Z0-9_\-\.]*")
 NAME_TEXT = (
     "Only letters, digits, underscores(_), hyphens(-), and dots(.) are allowed and may not "
     "start with underscore or dot."
@@ -104,7 +105,7 @@ def _violations(spec: Spec, body: Any, parent: str = "") -> list[tuple[str, str]
             out.extend(_violations(children, value, key))
     if parent == "" and isinstance(body, dict):
         name = body.get("name")
-        if isinstance(name, str) and name and not NAME_PATTERN.match(name):
+        if isinstance(name, str) and name and not NAME_PATTERN.fullmatch(name):
             out.append(("PARAMETER name", NAME_TEXT))
         remote = (
             (body.get("proxy") or {}).get("remoteUrl")

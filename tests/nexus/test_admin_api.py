@@ -171,3 +171,14 @@ def test_file_blob_stores(admin: Admin) -> None:
     ]
     resp = call(admin, "POST", "/blobstores/file", {"name": "x"})
     assert resp.json() == [{"id": "PARAMETER path", "message": "must not be empty"}]
+
+
+def test_repository_names_are_checked_whole(admin: Admin) -> None:
+    # Nexus matches the whole name: a trailing line break or space is refused like any other
+    for bad in ("pypi\n", "pypi ", "_pypi", ".pypi"):
+        payload = body()
+        payload["name"] = bad
+        resp = call(admin, "POST", "/repositories/pypi/proxy", payload)
+        assert resp.status_code == 400, bad
+        assert "Only letters" in resp.text
+    assert admin.double.repositories == {}
