@@ -86,7 +86,9 @@ def _process(path: str, options: Options, write: bool, want_diff: bool, color: b
     text = files.read_text(p)
     if isinstance(text, files.ReadError):
         return FileReport(path, False, False, (text.line, text.col, text.message), [], [], "")
-    if (files.repo_root(p) / "uv.lock").is_file():
+    # the uv.lock only matters to the `uv sync|run|export --frozen` report: skip the file
+    # system walk for the (many) files that never mention uv
+    if "uv" in text and (files.repo_root(p) / "uv.lock").is_file():
         options = options._replace(uv_lock=True)
     result = migrate_text(text, path, options)
     findings = [(f.line, f.col, f.code, f.message) for f in result.findings]
