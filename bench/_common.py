@@ -36,8 +36,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import NamedTuple
 
-from tests.bed.httpbase import QuietHandler, Response
-from tests.bed.upstream import Upstream
+from testbed.httpbase import QuietHandler, Response
+from testbed.upstream import Upstream
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "bench" / ".cache"

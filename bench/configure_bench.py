@@ -27,10 +27,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pipnexus import configure  # noqa: E402
-from tests.bed.httpbase import HangingListener, closed_url  # noqa: E402
-from tests.bed.nexus_double import NexusDouble  # noqa: E402
-from tests.bed.upstream import Upstream  # noqa: E402
-from tests.bed.wheels import standard_packages  # noqa: E402
+from testbed.httpbase import HangingListener, closed_url  # noqa: E402
+from testbed.nexus_double import NexusDouble  # noqa: E402
+from testbed.upstream import Upstream  # noqa: E402
+from testbed.wheels import standard_packages  # noqa: E402
 
 BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main; "

@@ -5,7 +5,7 @@ Run from the repository root: ``python -m bench.leaks [--quick] [--only NAME ...
 
 The set-up, all on 127.0.0.1:
 
-* a Nexus double (tests/bed/nexus_double.py) proxying a local upstream: the test packages
+* a Nexus double (testbed/nexus_double.py) proxying a local upstream: the test packages
   (``pipnexus-demo-pkg``, an sdist whose build backend exists only there, ...) are only
   reachable through it;
 * ``HTTPS_PROXY``/``HTTP_PROXY`` point at a listener that records every connection and answers
@@ -47,10 +47,10 @@ from bench._common import (
     table,
     tempdir,
 )
-from tests.bed import installers
-from tests.bed.nexus_double import NexusDouble
-from tests.bed.upstream import Upstream
-from tests.bed.wheels import BACKEND_MODULE, BACKEND_PROJECT, standard_packages
+from testbed import installers
+from testbed.nexus_double import NexusDouble
+from testbed.upstream import Upstream
+from testbed.wheels import BACKEND_MODULE, BACKEND_PROJECT, standard_packages
 
 PKG = "pipnexus-demo-pkg"
 SDIST = "pipnexus-demo-sdist"

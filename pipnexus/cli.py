@@ -13,10 +13,11 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple, NoReturn
+from typing import NamedTuple
 
 from pipnexus import __version__
 from pipnexus.errors import InputError
+from pipnexus.options import Parser, refuse_password_argument
 
 
 class Command(NamedTuple):
@@ -72,16 +73,8 @@ COMMANDS = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with usage errors on one line (the usage text is one --help away)."""
-
-    def error(self, message: str) -> NoReturn:
-        message = " ".join(message.split())
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="pipnexus",
         description="Route CI Python package downloads through an in-cluster Nexus PyPI proxy.",
     )
@@ -117,6 +110,11 @@ def _safe(error: BaseException, args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    refused = refuse_password_argument(argv)
+    if refused:
+        print(f"pipnexus: error: {refused}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

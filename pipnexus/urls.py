@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 from urllib.parse import quote, quote_plus, unquote
 
 from pipnexus.errors import InputError
@@ -306,3 +307,81 @@ def nexus_base_from_index(index_url: str) -> str | None:
         return None
     return f"{scheme}://{tail[:end]}{match.group('prefix')}"
 
+
+
+class URL(NamedTuple):
+    """An http(s) URL validated and split once (:func:`parse_url`), to flow through probe,
+    decision and rendering without being re-split at every step."""
+
+    text: str  # as given, with any userinfo: for installers only, never shown
+    bare: str  # without userinfo, otherwise as given
+    scheme: str  # lower case
+    host: str  # lower case; an IPv6 literal keeps its brackets
+    port: int | None  # as written; None when absent
+    target: str  # path and query as written ("" when the URL has none)
+    username: str | None  # percent-decoded; None without userinfo
+    password: str | None  # percent-decoded; None when the userinfo has no ':'
+
+    @property
+    def effective_port(self) -> int:
+        return self.port if self.port is not None else (443 if self.scheme == "https" else 80)
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        """What a redirect must keep to stay on the same server."""
+        return (self.scheme, self.host, self.effective_port)
+
+    @property
+    def netloc(self) -> str:
+        """``host[:port]`` as it goes in a Host header."""
+        return self.host if self.port is None else f"{self.host}:{self.port}"
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.username is not None
+
+    @property
+    def trusted_host(self) -> str | None:
+        """The value for ``PIP_TRUSTED_HOST``: see :func:`trusted_host`."""
+        return self.host if self.scheme == "http" else None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The userinfo's secret (the password, or a lone token), as written and decoded."""
+        return tuple(url_secrets(self.text))
+
+    def redacted(self, secrets: Iterable[str] = ()) -> str:
+        return redact(self.text, secrets)
+
+    def with_credentials(self, username: str | None, password: str | None) -> URL:
+        return parse_url(with_credentials(self.text, username, password))
+
+    def joined(self, path: str) -> URL:
+        """This URL with ``path`` appended to its path (after a ``/``), query dropped,
+        credentials kept."""
+        base = ensure_trailing_slash(self.text.split("?", 1)[0])
+        return parse_url(base + path.lstrip("/"))
+
+
+def parse_url(text: str, what: str = "URL") -> URL:
+    """Validate ``text`` (:func:`validate_url`) and split it once; InputError when invalid."""
+    validate_url(text, what)
+    bare, username, password = split_credentials(text)
+    scheme, _, tail = bare.partition("://")
+    end = _authority_end(tail, 0)
+    hostport, target = tail[:end], tail[end:]
+    if hostport.startswith("["):
+        close = hostport.index("]")
+        host, port = hostport[: close + 1], hostport[close + 2 :]
+    else:
+        host, _, port = hostport.partition(":")
+    return URL(
+        text=text,
+        bare=bare,
+        scheme=scheme.lower(),
+        host=host.lower(),
+        port=int(port) if port else None,
+        target=target,
+        username=username,
+        password=password,
+    )

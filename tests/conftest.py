@@ -1,11 +1,11 @@
-"""Shared fixtures: the loopback test bed (tests/bed/).
+"""Shared fixtures: the loopback test bed (testbed/).
 
-Session-scoped: ``packages`` (tests.bed.wheels.StandardPackages), ``packages_dir`` (Path),
-``venv_factory`` (tests.bed.installers.VenvFactory).
+Session-scoped: ``packages`` (testbed.wheels.StandardPackages), ``packages_dir`` (Path),
+``venv_factory`` (testbed.installers.VenvFactory).
 Function-scoped: ``upstream`` (the session's Upstream over ``packages_dir``; counters reset and
 faults cleared around every test), ``nexus`` (a fresh NexusDouble proxying ``upstream`` with
 repository ``pypi-proxy``), ``hanging_listener``, ``isolated_env`` (dict), ``venv`` (a fresh
-tests.bed.installers.Venv using ``isolated_env``).
+testbed.installers.Venv using ``isolated_env``).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.bed import installers
-from tests.bed.httpbase import HangingListener
-from tests.bed.nexus_double import NexusDouble
-from tests.bed.upstream import Upstream
-from tests.bed.wheels import StandardPackages, standard_packages
+from testbed import installers
+from testbed.httpbase import HangingListener
+from testbed.nexus_double import NexusDouble
+from testbed.upstream import Upstream
+from testbed.wheels import StandardPackages, standard_packages
 
 
 @pytest.fixture(scope="session")

@@ -22,10 +22,10 @@ import pytest
 from pipnexus import configure, gha
 from pipnexus.errors import InputError
 from tests import probe_helpers
-from tests.bed.httpbase import HangingListener, closed_url
-from tests.bed.nexus_double import NexusDouble
-from tests.bed.upstream import Upstream
-from tests.bed.wheels import standard_packages
+from testbed.httpbase import HangingListener, closed_url
+from testbed.nexus_double import NexusDouble
+from testbed.upstream import Upstream
+from testbed.wheels import standard_packages
 from tests.pythons import action_pythons
 
 ROOT = Path(__file__).resolve().parents[1]

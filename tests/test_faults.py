@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from tests import probe_helpers as ph
-from tests.bed.httpbase import HangingListener, closed_url
-from tests.bed.nexus_double import NexusDouble
+from testbed.httpbase import HangingListener, closed_url
+from testbed.nexus_double import NexusDouble
 from tests.hardening_helpers import run_cli, runner_parse
 
 TIMEOUT = 5.0  # a healthy loopback answer takes milliseconds; the deadline only bounds faults

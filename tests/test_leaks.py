@@ -11,8 +11,8 @@ import pytest
 
 from bench import leaks
 from bench._common import DeadProxy
-from tests.bed.nexus_double import NexusDouble
-from tests.bed.wheels import BACKEND_PROJECT
+from testbed.nexus_double import NexusDouble
+from testbed.wheels import BACKEND_PROJECT
 
 pytestmark = pytest.mark.installers
 

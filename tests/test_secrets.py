@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 
 from tests import probe_helpers as ph
-from tests.bed.httpbase import HangingListener, closed_url
+from testbed.httpbase import HangingListener, closed_url
 from tests.hardening_helpers import (
     ECHO_MODES,
     ECHO_REASONS,

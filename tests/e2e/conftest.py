@@ -8,8 +8,8 @@ from typing import Callable
 
 import pytest
 
-from tests.bed.upstream import Upstream
-from tests.bed.wheels import make_wheel, standard_packages
+from testbed.upstream import Upstream
+from testbed.wheels import make_wheel, standard_packages
 from tests.e2e.act_harness import ActResult, act_binary
 from tests.e2e.act_harness import run_act as _run_act
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.bed import installers
-from tests.bed.httpbase import closed_url
-from tests.bed.nexus_double import NexusDouble
-from tests.bed.upstream import Upstream
+from testbed import installers
+from testbed.httpbase import closed_url
+from testbed.nexus_double import NexusDouble
+from testbed.upstream import Upstream
 from tests.e2e.act_harness import dump_outputs
 from tests.e2e.conftest import ONLY_BEHIND
 from tests.pythons import python39

@@ -16,7 +16,7 @@ process of the job, the action's probe included, resolves it, and a negative con
 shows the installer refuses that index without the trust variable. On a machine without such
 a name the tests use ``127.0.0.1`` and skip the negative controls (nothing to prove there).
 
-Isolation: the job runs with tests.bed.installers.isolated_env (fresh HOME/XDG dirs and caches,
+Isolation: the job runs with testbed.installers.isolated_env (fresh HOME/XDG dirs and caches,
 PIP_CONFIG_FILE=/dev/null, a fresh PDM_CONFIG_FILE, PIPENV_VENV_IN_PROJECT=1); pipenv makes
 its venv in the project, pdm installs into a fresh copy of the bed's template venv
 (PDM_PYTHON), never into the interpreter running the tests.
@@ -32,9 +32,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.bed import installers
-from tests.bed.nexus_double import NexusDouble
-from tests.bed.upstream import Upstream
+from testbed import installers
+from testbed.nexus_double import NexusDouble
+from testbed.upstream import Upstream
 from tests.e2e.act_harness import ActResult
 from tests.e2e.conftest import ONLY_BEHIND, PDM_PROJECT, PIPFILE, RunAct
 from tests.e2e.test_action import workflow

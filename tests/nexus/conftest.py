@@ -7,9 +7,9 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.bed.nexus_admin import AdminApi, install
-from tests.bed.nexus_double import NexusDouble
-from tests.bed.upstream import Upstream
+from testbed.nexus_admin import AdminApi, install
+from testbed.nexus_double import NexusDouble
+from testbed.upstream import Upstream
 
 ADMIN_PASSWORD = "s3cr3t-Adm1n-pw"
 READER_PASSWORD = "r3ader-pw"

@@ -11,9 +11,9 @@ import pytest
 from pipnexus.cli import main
 from pipnexus.nexus import values
 from pipnexus.nexus.client import Client, NexusError, error_lines
-from tests.bed.httpbase import QuietHandler, Response, closed_url
-from tests.bed.nexus_admin import install
-from tests.bed.nexus_double import NexusDouble, empty_response
+from testbed.httpbase import QuietHandler, Response, closed_url
+from testbed.nexus_admin import install
+from testbed.nexus_double import NexusDouble, empty_response
 from tests.nexus.conftest import ADMIN_PASSWORD, READER_PASSWORD, Admin
 
 SECRETS = (ADMIN_PASSWORD, READER_PASSWORD)

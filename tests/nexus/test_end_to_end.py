@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipnexus.cli import main
-from tests.bed.installers import Venv
+from testbed.installers import Venv
 from tests.nexus.conftest import ADMIN_PASSWORD, Admin
 
 pytestmark = pytest.mark.installers

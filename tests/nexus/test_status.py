@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipnexus.cli import main
-from tests.bed.httpbase import closed_url
+from testbed.httpbase import closed_url
 from tests.nexus.conftest import ADMIN_PASSWORD, Admin
 
 

@@ -44,10 +44,10 @@ Fault switches (plain attributes or methods; safe to flip from the test thread a
 =============================  ===========================================================
 
 ``set_fault(name=value, ...)`` sets several attributes at once (unknown names raise);
-``clear_faults()`` restores a healthy double. ``HangingListener`` (tests/bed/httpbase.py) is a
+``clear_faults()`` restores a healthy double. ``HangingListener`` (testbed/httpbase.py) is a
 separate listener that never answers at all.
 
-Extension API (used by tests/bed/nexus_admin.py for the REST admin endpoints)
+Extension API (used by testbed/nexus_admin.py for the REST admin endpoints)
 -----------------------------------------------------------------------------
 * State, all guarded by ``double.lock`` (an RLock):
   ``repositories: dict[str, dict]`` name -> config in the Nexus REST JSON shape (see
@@ -90,8 +90,8 @@ import uuid
 from html.parser import HTMLParser
 from typing import Any, Callable, NamedTuple, Optional
 
-from tests.bed.httpbase import LoopbackServer, QuietHandler, Response
-from tests.bed.wheels import normalize
+from testbed.httpbase import LoopbackServer, QuietHandler, Response
+from testbed.wheels import normalize
 
 NEXUS_VERSION = "3.70.1-02"
 REALM = "Sonatype Nexus Repository Manager"

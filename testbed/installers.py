@@ -96,7 +96,7 @@ def isolated_env(tmp_path: str | Path, **extra: str | None) -> dict[str, str]:
 
 
 SITECUSTOMIZE = '''\
-"""pipnexus test bed: resolve test host names to 127.0.0.1 (see tests/bed/installers.py)."""
+"""pipnexus test bed: resolve test host names to 127.0.0.1 (see testbed/installers.py)."""
 import os
 import socket
 

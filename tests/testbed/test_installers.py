@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.bed import installers
-from tests.bed.installers import Venv, alias_host_env, aliased_url, isolated_env, run, tool
-from tests.bed.nexus_double import NexusDouble
+from testbed import installers
+from testbed.installers import Venv, alias_host_env, aliased_url, isolated_env, run, tool
+from testbed.nexus_double import NexusDouble
 
 pytestmark = pytest.mark.installers
 

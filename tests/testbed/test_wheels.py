@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bed.wheels import BACKEND_MODULE, make_backend_wheel, make_sdist, make_wheel
+from testbed.wheels import BACKEND_MODULE, make_backend_wheel, make_sdist, make_wheel
 
 
 def test_wheel_contents_and_record(tmp_path: Path) -> None:

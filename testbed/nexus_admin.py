@@ -35,8 +35,8 @@ import threading
 import urllib.parse
 from typing import Any
 
-from tests.bed.httpbase import Response
-from tests.bed.nexus_double import (
+from testbed.httpbase import Response
+from testbed.nexus_double import (
     NexusDouble,
     Request,
     empty_response,

@@ -6,9 +6,9 @@ import hashlib
 import re
 from pathlib import Path
 
-from tests.bed.httpbase import fetch
-from tests.bed.upstream import Upstream, project_of
-from tests.bed.wheels import StandardPackages, make_wheel
+from testbed.httpbase import fetch
+from testbed.upstream import Upstream, project_of
+from testbed.wheels import StandardPackages, make_wheel
 
 
 def test_root_and_project_pages(upstream: Upstream, packages: StandardPackages) -> None:

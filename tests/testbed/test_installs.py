@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.bed import installers
-from tests.bed.installers import Venv
-from tests.bed.nexus_double import NexusDouble
-from tests.bed.upstream import Upstream
-from tests.bed.wheels import StandardPackages
+from testbed import installers
+from testbed.installers import Venv
+from testbed.nexus_double import NexusDouble
+from testbed.upstream import Upstream
+from testbed.wheels import StandardPackages
 
 pytestmark = pytest.mark.installers
 

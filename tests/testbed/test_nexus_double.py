@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.bed.httpbase import (
+from testbed.httpbase import (
     Fetched,
     HangingListener,
     Response,
@@ -18,7 +18,7 @@ from tests.bed.httpbase import (
     fetch,
     port_is_open,
 )
-from tests.bed.nexus_double import (
+from testbed.nexus_double import (
     CSP,
     READ_ONLY_MESSAGE,
     REALM,
@@ -27,8 +27,8 @@ from tests.bed.nexus_double import (
     json_response,
     validation_errors,
 )
-from tests.bed.upstream import Upstream
-from tests.bed.wheels import StandardPackages
+from testbed.upstream import Upstream
+from testbed.wheels import StandardPackages
 
 PKG_PAGE = "pipnexus-demo-pkg/"
 

@@ -27,8 +27,8 @@ import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
-from tests.bed.httpbase import LoopbackServer, QuietHandler, Response
-from tests.bed.wheels import normalize
+from testbed.httpbase import LoopbackServer, QuietHandler, Response
+from testbed.wheels import normalize
 
 
 class IndexFile(NamedTuple):

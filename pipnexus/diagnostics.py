@@ -1,0 +1,110 @@
+"""One diagnostic type and one formatter for every command.
+
+migrate findings, ``nexus lint`` problems, ``configure`` warnings and ``nexus status``
+checks are all :class:`Diagnostic` values and print in one shape, the one compilers and
+linters use (and GitHub's problem matchers read)::
+
+    path:line:col: severity: message [code]
+
+``line`` and ``col`` are 1-based and left out when unknown; ``path`` is left out for a
+diagnostic about no file (a check of a server, an environment variable). ``--format json``
+gives the same fields (:func:`as_json`). The codes are stable and listed in
+``docs/diagnostics.md``; a test keeps that list and :data:`CODES` in step.
+
+Standard library only: ``configure`` imports this on the action's hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+SEVERITIES = ("error", "warning", "note")
+
+# code -> one-line meaning. Codes are stable slugs, as zizmor's rule names are; each area owns
+# its block. docs/diagnostics.md documents every code with an example and a fix, and a test keeps
+# that page and this table in step.
+CODES: dict[str, str] = {
+    # pipnexus migrate
+    "error": "the file cannot be read, parsed or safely rewritten; it is left untouched",
+    "cache-expression": "a cache input is an expression: left alone, review by hand",
+    "cache-hit-reference": "a later step reads the removed cache step's cache-hit output",
+    "enable-cache": "setup-uv's enable-cache is an expression or kept on purpose",
+    "index-env": "the workflow sets an index variable that the action would override",
+    "index-url-in-run": "a run step passes an index URL to an installer",
+    "mixed-cache-kept": "an actions/cache step also caches non-Python paths: kept",
+    "poetry-no-mirror": "Poetry ignores the proxy without poetry-plugin-pypi-mirror",
+    "uv-frozen-lock": "uv sync --frozen installs uv.lock's URLs, bypassing the proxy",
+    "venv-cache-kept": "a virtualenv cache is kept (it is not a download cache)",
+    "unsupported-shape": "a YAML shape the rewriter does not edit: left alone",
+    "anchor-kept": "a YAML anchor or alias is involved: left alone",
+    "conflict": "two edits overlap: the later one is skipped",
+    # pipnexus configure
+    "requirements-index": "a requirements file option overrides the index",
+    "uv-lock-urls": "uv.lock records download URLs that bypass the index",
+    "poetry-mirror-plugin": "Poetry ignores the index without poetry-plugin-pypi-mirror",
+    "pip-compile-emits-index": "pip-compile writes the index URL into its output",
+    "env-extra-source": "an extra package source is set in the environment",
+    "pip-conf-extra-source": "a pip config file sets an extra package source",
+    "no-system-ca": "no system CA bundle was found for the CA bundle",
+    "fallback": "no candidate is healthy: the fallback index is used",
+    "no-healthy-index": "no candidate is healthy and require-nexus is set",
+    # pipnexus nexus lint
+    "yaml-syntax": "the values file is not valid YAML",
+    "unknown-key": "a key Nexus or the chart does not know, which it ignores",
+    "missing-field": "a required field is missing: Nexus refuses the repository",
+    "invalid-value": "a value Nexus refuses or the chart ignores",
+    "misplaced-key": "a setting placed where the chart does not read it",
+    "root-password": "the root password is set in a way the chart cannot use",
+    "version-specific": "a field whose support differs between Nexus versions",
+    # pipnexus nexus status
+    "nexus-status": "the Nexus status endpoint answers",
+    "nexus-writable": "Nexus can serve writes",
+    "repository-exists": "the repository exists",
+    "repository-serves": "the repository serves the canary project",
+}
+
+
+class Diagnostic(NamedTuple):
+    """Something a command found. ``path`` is None when no file is concerned."""
+
+    severity: str  # one of SEVERITIES
+    message: str
+    code: str  # a key of CODES
+    path: str | None = None
+    line: int | None = None
+    col: int | None = None
+
+    def location(self) -> str:
+        """``path:line:col`` with the unknown parts left out ("" when nothing is known)."""
+        parts = [self.path] if self.path is not None else []
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.col is not None:
+                parts.append(str(self.col))
+        return ":".join(parts)
+
+
+def format_text(diagnostic: Diagnostic) -> str:
+    """``path:line:col: severity: message [code]`` on one line."""
+    where = diagnostic.location()
+    text = f"{diagnostic.severity}: {diagnostic.message} [{diagnostic.code}]"
+    # one line: a path or server text with a line break can't start a workflow command
+    text = f"{where}: {text}" if where else text
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def as_json(diagnostic: Diagnostic) -> dict[str, object]:
+    """The same fields as :func:`format_text`, for ``--format json``."""
+    return {
+        "path": diagnostic.path,
+        "line": diagnostic.line,
+        "col": diagnostic.col,
+        "severity": diagnostic.severity,
+        "code": diagnostic.code,
+        "message": diagnostic.message,
+    }
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)
