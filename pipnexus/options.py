@@ -198,7 +198,7 @@ def parse_credentials(
     """--username/--password-env; with ``from_environment`` also PIPNEXUS_USERNAME and
     PIPNEXUS_PASSWORD (the runner's own settings, for probe and configure)."""
     user = given(username)
-    password = read_password_env(password_env, environ) if given(password_env) else None
+    password = read_password_env(password_env, environ) if password_env else None
     if from_environment:
         user = user or given(environ.get(USERNAME_ENV))
         password = password or given(environ.get(PASSWORD_ENV))
