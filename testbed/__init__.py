@@ -1,4 +1,4 @@
-"""The loopback test bed shared by tests/ and bench/ (never shipped in the wheel): everything runs on 127.0.0.1, in-process, bounded in time.
+"""The loopback test bed shared by tests/ and bench/ (not shipped): all on 127.0.0.1, bounded.
 
 * ``wheels``: ``make_wheel``, ``make_sdist``, ``make_backend_wheel``, ``standard_packages``
   (the default file set, see ``StandardPackages``), ``normalize``.

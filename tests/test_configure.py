@@ -21,11 +21,11 @@ import pytest
 
 from pipnexus import configure, gha
 from pipnexus.errors import InputError
-from tests import probe_helpers
 from testbed.httpbase import HangingListener, closed_url
 from testbed.nexus_double import NexusDouble
 from testbed.upstream import Upstream
 from testbed.wheels import standard_packages
+from tests import probe_helpers
 from tests.pythons import action_pythons
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests import probe_helpers as ph
 from testbed.httpbase import HangingListener, closed_url
 from testbed.nexus_double import NexusDouble
+from tests import probe_helpers as ph
 from tests.hardening_helpers import run_cli, runner_parse
 
 TIMEOUT = 5.0  # a healthy loopback answer takes milliseconds; the deadline only bounds faults

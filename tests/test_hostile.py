@@ -14,8 +14,8 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from tests import probe_helpers as ph
 from testbed.httpbase import closed_url
+from tests import probe_helpers as ph
 from tests.hardening_helpers import Run, run_cli, runner_parse
 
 INSTALLER_VARS = {

@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from pipnexus import __version__, probe
 from pipnexus.errors import InputError
 from pipnexus.probe import REASONS, Result, Target, resolve_candidates, target_for
-from tests import probe_helpers as ph
 from testbed.httpbase import HangingListener, closed_url
 from testbed.nexus_double import NexusDouble
+from tests import probe_helpers as ph
 from tests.pythons import action_pythons
 
 HANG_SLACK = 5.0  # seconds over the deadline that count as "returned", not "hung"

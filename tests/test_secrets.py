@@ -18,8 +18,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests import probe_helpers as ph
 from testbed.httpbase import HangingListener, closed_url
+from tests import probe_helpers as ph
 from tests.hardening_helpers import (
     ECHO_MODES,
     ECHO_REASONS,
