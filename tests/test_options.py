@@ -1,0 +1,192 @@
+"""The one option layer: the same checks, defaults and errors in every command.
+
+A password never appears in what any command prints: not given as ``--password``, not as
+``--password=``, not abbreviated, not given to the wrong option, not named by
+``--password-env``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipnexus import options
+from pipnexus.cli import main
+from pipnexus.errors import InputError
+
+SECRET = "hunter2-Zq9"  # a value that appears nowhere else
+
+# every command and subcommand, with just enough arguments to reach parsing
+COMMANDS = [
+    ["probe", "--index-url", "http://127.0.0.1:9/simple/"],
+    ["configure", "--index-url", "http://127.0.0.1:9/simple/", "--format", "json"],
+    ["migrate", "--check", "."],
+    ["nexus", "values"],
+    ["nexus", "lint", "-"],
+    ["nexus", "apply", "--url", "http://127.0.0.1:9", "--dry-run"],
+    ["nexus", "status", "--url", "http://127.0.0.1:9"],
+    ["demo"],
+]
+# the commands that read credentials
+CREDENTIAL_COMMANDS = [c for c in COMMANDS if c[0] in ("probe", "configure") or c[1:2] in (
+    ["apply"], ["status"])]
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse exits
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("form", ["separate", "equals", "first"])
+def test_password_option_is_refused_everywhere_without_its_value(
+    command: list[str], form: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if form == "separate":
+        argv = [*command, "--password", SECRET]
+    elif form == "equals":
+        argv = [*command, f"--password={SECRET}"]
+    else:
+        argv = ["--password", SECRET, *command]
+    code, text = _run(argv, capsys)
+    assert code == 2
+    assert SECRET not in text
+    assert text.count("\n") == 1, text
+    assert "--password-env" in text
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--pass", SECRET],  # an abbreviation is not a prefix match
+        ["--passw=" + SECRET],
+        [SECRET],  # a stray value
+        ["--no-such-option", SECRET],
+    ],
+    ids=["abbreviated", "abbreviated-equals", "stray", "unknown"],
+)
+def test_unknown_arguments_are_refused_without_their_values(
+    command: list[str], extra: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    if command[0] == "migrate" or command[:2] == ["nexus", "lint"]:
+        if extra == [SECRET]:
+            pytest.skip("this command takes paths: a stray value is a path it reports")
+    code, text = _run([*command, *extra], capsys)
+    assert code == 2
+    assert SECRET not in text
+    assert text.count("\n") == 1, text
+
+
+@pytest.mark.parametrize("command", CREDENTIAL_COMMANDS, ids=" ".join)
+def test_password_env_of_an_unset_variable_is_the_same_error_everywhere(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET.upper().replace("-", "_"), raising=False)
+    code, text = _run([*command, "--password-env", SECRET.upper().replace("-", "_")], capsys)
+    assert code == 2
+    assert "the environment variable named by --password-env is not set or empty" in text
+    assert SECRET.upper().replace("-", "_") not in text
+
+
+@pytest.mark.parametrize("command", CREDENTIAL_COMMANDS, ids=" ".join)
+def test_password_env_of_an_empty_variable_is_the_same_error(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPNEXUS_TEST_EMPTY", "")
+    code, text = _run([*command, "--password-env", "PIPNEXUS_TEST_EMPTY"], capsys)
+    assert code == 2
+    assert "not set or empty" in text
+
+
+@pytest.mark.parametrize("command", CREDENTIAL_COMMANDS, ids=" ".join)
+def test_a_password_given_to_password_env_is_not_echoed(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, text = _run([*command, "--password-env", "s3cr#t!" + SECRET], capsys)
+    assert code == 2
+    assert SECRET not in text
+    assert "NAME of an environment variable" in text
+
+
+@pytest.mark.parametrize("command", CREDENTIAL_COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("option", ["--timeout", "--ca-cert"])
+def test_a_password_given_to_the_wrong_option_is_not_echoed(
+    command: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, text = _run([*command, option, SECRET], capsys)
+    assert code == 2
+    assert SECRET not in text
+    assert text.count("\n") == 1, text
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c[0] in ("probe", "configure")],
+                         ids=" ".join)
+def test_a_password_given_as_canary_is_not_echoed(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, text = _run([*command, "--canary", SECRET + "!"], capsys)
+    assert code == 2
+    assert SECRET not in text
+
+
+def test_invalid_choice_does_not_repeat_the_value(capsys: pytest.CaptureFixture[str]) -> None:
+    code, text = _run(["probe", "--format", SECRET], capsys)
+    assert code == 2
+    assert SECRET not in text
+    assert "invalid choice" in text
+
+
+# --- the validators themselves ------------------------------------------------------------
+
+
+def test_parse_timeout_bounds_and_default() -> None:
+    assert options.parse_timeout(None) == options.DEFAULT_TIMEOUT
+    assert options.parse_timeout("") == options.DEFAULT_TIMEOUT
+    assert options.parse_timeout("2.5") == 2.5
+    assert options.parse_timeout(str(options.MAX_TIMEOUT)) == options.MAX_TIMEOUT
+    for bad in ("0", "-1", "nan", "inf", str(options.MAX_TIMEOUT + 1), "soon"):
+        with pytest.raises(InputError):
+            options.parse_timeout(bad)
+
+
+def test_parse_credentials_reads_the_environment_only_when_asked() -> None:
+    env = {"PIPNEXUS_USERNAME": "ci", "PIPNEXUS_PASSWORD": "pw", "MY_PW": "mine"}
+    assert options.parse_credentials(None, None, env, from_environment=True) == ("ci", "pw")
+    assert options.parse_credentials(None, None, env, from_environment=False) == (None, None)
+    assert options.parse_credentials("u", "MY_PW", env, from_environment=True) == ("u", "mine")
+    assert options.parse_credentials("", "", env, from_environment=False) == (None, None)
+
+
+def test_a_password_with_a_line_break_is_refused_without_echo() -> None:
+    with pytest.raises(InputError) as e:
+        options.read_password_env("PW", {"PW": "a\nb" + SECRET})
+    assert SECRET not in str(e.value)
+
+
+def test_canary_and_repository() -> None:
+    assert options.parse_canary(None) == options.DEFAULT_CANARY
+    assert options.parse_canary("Django_REST.framework") == "Django_REST.framework"
+    assert options.normalize_project("Django_REST.framework") == "django-rest-framework"
+    with pytest.raises(InputError):
+        options.parse_canary("pip/../x")
+    assert options.parse_repository(None) == options.DEFAULT_REPOSITORY
+    assert options.parse_repository(" ", default=None) is None
+    with pytest.raises(InputError):
+        options.parse_repository("_hidden")
+
+
+def test_ca_cert_must_be_a_readable_file(tmp_path: pytest.TempPathFactory) -> None:
+    assert options.parse_ca_cert("") is None
+    with pytest.raises(InputError) as e:
+        options.parse_ca_cert(SECRET)
+    assert SECRET not in str(e.value)
+
+
+def test_refuse_password_argument_stops_at_double_dash() -> None:
+    assert options.refuse_password_argument(["probe", "--", "--password"]) is None
+    assert options.refuse_password_argument(["--password-env", "X"]) is None
+    assert options.refuse_password_argument(["--password"]) == options.PASSWORD_REFUSED
