@@ -22,7 +22,7 @@ _ASCII_HOST = re.compile(r"[A-Za-z0-9._~-]+\Z")
 # Characters RFC 3986 never allows unencoded anywhere in a URL.
 _FORBIDDEN = frozenset('"<>\\^`{|}')
 _CHAR_NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\0": "a NUL byte"}
-_NEXUS_INDEX_PATH = re.compile(r"(?P<prefix>.*?)/repository/[^/]+/simple/?\Z")
+_NEXUS_INDEX_PATH = re.compile(r"(?P<prefix>.*?)/repository/(?P<name>[^/]+)/simple/?\Z")
 # In free text: a scheme, then everything up to the next blank or quote-like delimiter.
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`]*")
 
@@ -293,8 +293,14 @@ def index_from_nexus(nexus_url: str, repository: str, what: str = "Nexus URL") -
     return f"{nexus_url.rstrip('/')}/repository/{repository}/simple/"
 
 
-def nexus_base_from_index(index_url: str) -> str | None:
-    """``http://h:8081/repository/x/simple/`` -> ``http://h:8081`` (keeping a context path).
+class NexusIndex(NamedTuple):
+    base: str  # the Nexus base URL, with any userinfo and context path
+    repository: str  # the repository name as written in the path
+
+
+def nexus_index_parts(index_url: str) -> NexusIndex | None:
+    """``http://h:8081/repository/x/simple/`` -> ``("http://h:8081", "x")``, keeping a
+    context path (``https://h/nexus/repository/x/simple`` -> ``https://h/nexus``).
 
     None if the URL does not have the shape of a Nexus PyPI repository index.
     """
@@ -305,7 +311,16 @@ def nexus_base_from_index(index_url: str) -> str | None:
     match = _NEXUS_INDEX_PATH.match(tail[end:])
     if not match:
         return None
-    return f"{scheme}://{tail[:end]}{match.group('prefix')}"
+    return NexusIndex(f"{scheme}://{tail[:end]}{match.group('prefix')}", match.group("name"))
+
+
+def nexus_base_from_index(index_url: str) -> str | None:
+    """``http://h:8081/repository/x/simple/`` -> ``http://h:8081`` (keeping a context path).
+
+    None if the URL does not have the shape of a Nexus PyPI repository index.
+    """
+    parts = nexus_index_parts(index_url)
+    return parts.base if parts is not None else None
 
 
 
