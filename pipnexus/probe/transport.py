@@ -258,6 +258,9 @@ class _Connection(http.client.HTTPConnection):
 
 
 def _headers_of(resp: http.client.HTTPResponse) -> dict[str, str]:
+    """Headers by lower-case name. http.client parses a header line without a colon as the
+    start of the body, silently: here it is a bad response
+    (tests/test_probe.py::test_malformed_answers[bad-header])."""
     if resp.msg.defects:
         raise Failure("bad-response", "the response has a malformed header line")
     headers: dict[str, str] = {}
@@ -268,7 +271,8 @@ def _headers_of(resp: http.client.HTTPResponse) -> dict[str, str]:
 
 
 def _declared_length(resp: http.client.HTTPResponse, headers: Mapping[str, str]) -> int | None:
-    """Content-Length, checked: http.client takes an invalid one for "read to the end"."""
+    """Content-Length, checked: http.client takes an invalid one for "read to the end"
+    (tests/test_probe.py::test_malformed_answers[bad-length])."""
     if resp.chunked or "content-length" not in headers:
         return None
     try:
