@@ -1075,3 +1075,40 @@ def test_cli_credentials_from_the_runner_environment(nexus: NexusDouble) -> None
     proc = run_cli("--index-url", nexus.index_url(), env_extra=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "runner-s3cret" not in proc.stdout + proc.stderr
+
+
+def test_cgi_ignores_the_upper_case_http_proxy() -> None:
+    # urllib.request.getproxies_environment: HTTP_PROXY may come from a request header
+    cgi = {"REQUEST_METHOD": "GET", "HTTP_PROXY": "http://P:1"}
+    assert proxy_for("http://h/simple/", cgi) is None
+    assert proxy_for("http://h/simple/", {**cgi, "http_proxy": "http://p:1"}) == "http://p:1"
+    # an empty lower-case variable unsets the upper-case one
+    assert proxy_for("http://h/simple/", {"HTTP_PROXY": "http://P:1", "http_proxy": ""}) is None
+
+
+@pytest.mark.parametrize("python", action_pythons())
+def test_urllib_request_is_imported_only_for_a_proxy_list(
+    python: str, raw: list[ph.RawServer]
+) -> None:
+    # start-up of the action: urllib.request is slow to import and rarely needed
+    server = serve(raw, ph.answer(200, "OK", ph.PIP_PAGE))
+    code = (
+        "import sys; from pipnexus import probe, urls; "
+        "t = probe.target_for(urls.parse_url(sys.argv[1])); "
+        "env = dict(a.split('=', 1) for a in sys.argv[2:]); "
+        "r = probe.probe([t], timeout=5, environ=env); "
+        "print(r[0].healthy, 'urllib.request' in sys.modules)"
+    )
+    env = {"PYTHONPATH": str(REPO), "PATH": os.environ.get("PATH", "")}
+
+    def imported(*variables: str) -> str:
+        proc = subprocess.run(
+            [python, "-S", "-c", code, server.url(), *variables],
+            capture_output=True, text=True, env=env, timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    assert imported() == "True False"
+    assert imported("no_proxy=example.com") == "True False"
+    assert imported("http_proxy=http://127.0.0.1:1", "no_proxy=127.0.0.1") == "True True"
