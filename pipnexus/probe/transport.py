@@ -111,9 +111,7 @@ def endpoint(url: urls.URL) -> Endpoint:
     host = ascii_host(url.host)
     shown = f"[{host}]" if ":" in host else host
     port = url.effective_port
-    header = shown if url.port is None or url.port == (443 if url.scheme == "https" else 80) else (
-        f"{shown}:{port}"
-    )
+    header = shown if port == (443 if url.scheme == "https" else 80) else f"{shown}:{port}"
     path, q, query = url.target.partition("?")
     target = quote(path or "/", safe="/%:@!$&'()*+,;=~")
     if q and query:
