@@ -23,6 +23,7 @@ _ASCII_HOST = re.compile(r"[A-Za-z0-9._~-]+\Z")
 _FORBIDDEN = frozenset('"<>\\^`{|}')
 _CHAR_NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\0": "a NUL byte"}
 _NEXUS_INDEX_PATH = re.compile(r"(?P<prefix>.*?)/repository/(?P<name>[^/]+)/simple/?\Z")
+_NEXUS_REPOSITORY_PATH = re.compile(r"(?P<prefix>.*?)/repository/(?P<name>[^/]+)(?:/.*)?\Z")
 # In free text: a scheme, then everything up to the next blank or quote-like delimiter.
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`]*")
 
@@ -304,11 +305,21 @@ def nexus_index_parts(index_url: str) -> NexusIndex | None:
 
     None if the URL does not have the shape of a Nexus PyPI repository index.
     """
-    scheme, sep, tail = index_url.partition("://")
+    return _nexus_parts(index_url, _NEXUS_INDEX_PATH)
+
+
+def nexus_repository_parts(url: str) -> NexusIndex | None:
+    """Like :func:`nexus_index_parts` for any URL inside a Nexus repository
+    (``http://h:8081/repository/x/`` -> ``("http://h:8081", "x")``)."""
+    return _nexus_parts(url, _NEXUS_REPOSITORY_PATH)
+
+
+def _nexus_parts(url: str, pattern: re.Pattern[str]) -> NexusIndex | None:
+    scheme, sep, tail = url.partition("://")
     if not sep or "?" in tail or "#" in tail:
         return None
     end = _authority_end(tail, 0)
-    match = _NEXUS_INDEX_PATH.match(tail[end:])
+    match = pattern.match(tail[end:])
     if not match:
         return None
     return NexusIndex(f"{scheme}://{tail[:end]}{match.group('prefix')}", match.group("name"))

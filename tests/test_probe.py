@@ -704,6 +704,20 @@ def test_nexus_url_of_another_repository_is_an_input_error(
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    "nexus_url",
+    [
+        "http://nexus3.ops.svc:8081/repository/pip-cache",
+        "http://nexus3.ops.svc:8081/repository/pip-cache/",
+        "http://nexus3.ops.svc:8081/repository/pip-cache/simple/pip/",
+    ],
+)
+def test_nexus_url_inside_a_repository_is_an_input_error(nexus_url: str) -> None:
+    with pytest.raises(InputError) as info:
+        resolve_candidates([], nexus_url, None, {})
+    assert "--nexus-url http://nexus3.ops.svc:8081 --repository pip-cache" in str(info.value)
+
+
 def test_whole_index_note_hides_the_password() -> None:
     url = "http://ci:s3cret@nexus:8081/repository/pip-cache/simple/"
     candidates = resolve_candidates([], url, None, {})

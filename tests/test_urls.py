@@ -252,6 +252,10 @@ def test_nexus_index_parts() -> None:
     )
     assert urls.nexus_index_parts("http://h:8081") is None
     assert urls.nexus_index_parts("http://h/repository/x/simple/?a") is None
+    assert urls.nexus_index_parts("http://h:8081/repository/x/") is None
+    assert urls.nexus_repository_parts("http://h:8081/repository/x/") == ("http://h:8081", "x")
+    assert urls.nexus_repository_parts("http://h/n/repository/x/simple/pip/") == ("http://h/n", "x")
+    assert urls.nexus_repository_parts("http://h:8081/nexus/") is None
 
 
 def test_ensure_trailing_slash() -> None:

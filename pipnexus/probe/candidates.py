@@ -82,6 +82,14 @@ def _nexus_target(
         return Target(nexus, _status_url(whole.base)), note
     if "?" in nexus.text:
         raise InputError(f"{what} must not have a query ('?')")
+    inside = urls.nexus_repository_parts(nexus.text)
+    if inside is not None:
+        # never probe a doubled path such as .../repository/x/repository/pypi-proxy/simple/
+        raise InputError(
+            f"{what} points inside the repository '{inside.repository}', not at Nexus: pass "
+            f"--nexus-url {urls.redact(inside.base)} --repository {inside.repository}, or the "
+            "whole index URL .../repository/NAME/simple/ as --index-url"
+        )
     index = urls.index_from_nexus(nexus.text, repository or DEFAULT_REPOSITORY, what)
     return Target(urls.parse_url(index, what), _status_url(nexus.text)), None
 
