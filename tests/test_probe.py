@@ -101,6 +101,10 @@ def test_request_shape_and_user_agent(raw: list[ph.RawServer]) -> None:
     assert f"User-Agent: pipnexus/{__version__}".encode() in page_req
     assert f"Host: 127.0.0.1:{server.port}".encode() in page_req
     assert b"Authorization" not in page_req
+    head_lines = page_req.split(b"\r\n")
+    assert b"Accept-Encoding: gzip, identity" in head_lines
+    assert b"Connection: close" in head_lines
+    assert sum(line.lower().startswith((b"host:", b"accept-encoding:")) for line in head_lines) == 2
 
 
 def test_plain_simple_index_needs_no_status_endpoint(raw: list[ph.RawServer]) -> None:
