@@ -22,7 +22,8 @@ _ASCII_HOST = re.compile(r"[A-Za-z0-9._~-]+\Z")
 # Characters RFC 3986 never allows unencoded anywhere in a URL.
 _FORBIDDEN = frozenset('"<>\\^`{|}')
 _CHAR_NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\0": "a NUL byte"}
-_NEXUS_INDEX_PATH = re.compile(r"(?P<prefix>.*?)/repository/[^/]+/simple/?\Z")
+_NEXUS_INDEX_PATH = re.compile(r"(?P<prefix>.*?)/repository/(?P<name>[^/]+)/simple/?\Z")
+_NEXUS_REPOSITORY_PATH = re.compile(r"(?P<prefix>.*?)/repository/(?P<name>[^/]+)(?:/.*)?\Z")
 # In free text: a scheme, then everything up to the next blank or quote-like delimiter.
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`]*")
 
@@ -293,19 +294,44 @@ def index_from_nexus(nexus_url: str, repository: str, what: str = "Nexus URL") -
     return f"{nexus_url.rstrip('/')}/repository/{repository}/simple/"
 
 
+class NexusIndex(NamedTuple):
+    base: str  # the Nexus base URL, with any userinfo and context path
+    repository: str  # the repository name as written in the path
+
+
+def nexus_index_parts(index_url: str) -> NexusIndex | None:
+    """``http://h:8081/repository/x/simple/`` -> ``("http://h:8081", "x")``, keeping a
+    context path (``https://h/nexus/repository/x/simple`` -> ``https://h/nexus``).
+
+    None if the URL does not have the shape of a Nexus PyPI repository index.
+    """
+    return _nexus_parts(index_url, _NEXUS_INDEX_PATH)
+
+
+def nexus_repository_parts(url: str) -> NexusIndex | None:
+    """Like :func:`nexus_index_parts` for any URL inside a Nexus repository
+    (``http://h:8081/repository/x/`` -> ``("http://h:8081", "x")``)."""
+    return _nexus_parts(url, _NEXUS_REPOSITORY_PATH)
+
+
+def _nexus_parts(url: str, pattern: re.Pattern[str]) -> NexusIndex | None:
+    scheme, sep, tail = url.partition("://")
+    if not sep or "?" in tail or "#" in tail:
+        return None
+    end = _authority_end(tail, 0)
+    match = pattern.match(tail[end:])
+    if not match:
+        return None
+    return NexusIndex(f"{scheme}://{tail[:end]}{match.group('prefix')}", match.group("name"))
+
+
 def nexus_base_from_index(index_url: str) -> str | None:
     """``http://h:8081/repository/x/simple/`` -> ``http://h:8081`` (keeping a context path).
 
     None if the URL does not have the shape of a Nexus PyPI repository index.
     """
-    scheme, sep, tail = index_url.partition("://")
-    if not sep or "?" in tail or "#" in tail:
-        return None
-    end = _authority_end(tail, 0)
-    match = _NEXUS_INDEX_PATH.match(tail[end:])
-    if not match:
-        return None
-    return f"{scheme}://{tail[:end]}{match.group('prefix')}"
+    parts = nexus_index_parts(index_url)
+    return parts.base if parts is not None else None
 
 
 

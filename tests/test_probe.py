@@ -1,4 +1,4 @@
-"""The probe's fault matrix (issue 7) against the Nexus double and purpose-made servers.
+"""The probe's fault matrix against the Nexus double and purpose-made servers.
 
 Every probe call must return (a generous bound that only catches hangs), classify with the
 expected reason code, and never raise. No test asserts speed.
@@ -23,9 +23,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipnexus import __version__, probe
+from pipnexus import __version__, options, probe, urls
 from pipnexus.errors import InputError
-from pipnexus.probe import REASONS, Result, Target, resolve_candidates, target_for
+from pipnexus.options import Credentials
+from pipnexus.probe import REASONS, Result, Target, resolve_candidates
+from pipnexus.probe.proxies import proxy_for
 from testbed.httpbase import HangingListener, closed_url
 from testbed.nexus_double import NexusDouble
 from tests import probe_helpers as ph
@@ -33,6 +35,10 @@ from tests.pythons import action_pythons
 
 HANG_SLACK = 5.0  # seconds over the deadline that count as "returned", not "hung"
 REPO = Path(__file__).resolve().parent.parent
+
+
+def target_for(index_url: str) -> Target:
+    return probe.target_for(urls.parse_url(index_url))
 
 
 def run_probe(targets: list[Target], timeout: float = 2.0, **kwargs: Any) -> list[Result]:
@@ -95,6 +101,10 @@ def test_request_shape_and_user_agent(raw: list[ph.RawServer]) -> None:
     assert f"User-Agent: pipnexus/{__version__}".encode() in page_req
     assert f"Host: 127.0.0.1:{server.port}".encode() in page_req
     assert b"Authorization" not in page_req
+    head_lines = page_req.split(b"\r\n")
+    assert b"Accept-Encoding: gzip, identity" in head_lines
+    assert b"Connection: close" in head_lines
+    assert sum(line.lower().startswith((b"host:", b"accept-encoding:")) for line in head_lines) == 2
 
 
 def test_plain_simple_index_needs_no_status_endpoint(raw: list[ph.RawServer]) -> None:
@@ -258,7 +268,7 @@ def test_credentials_in_url_and_as_arguments(nexus: NexusDouble) -> None:
     by_url = one(in_url)
     assert by_url.healthy, by_url
     assert by_url.url == in_url.replace(quote("p@ss:w/rd%", safe=""), "***")
-    assert one(nexus.index_url(), username="ci", password="p@ss:w/rd%").healthy
+    assert one(nexus.index_url(), credentials=Credentials("ci", "p@ss:w/rd%")).healthy
 
 
 def test_wrong_password_never_leaks(nexus: NexusDouble) -> None:
@@ -269,8 +279,7 @@ def test_wrong_password_never_leaks(nexus: NexusDouble) -> None:
             target_for(_with_userinfo(nexus.index_url(), "admin", secret)),
             target_for(nexus.index_url()),
         ],
-        username="admin",
-        password=secret,
+        credentials=Credentials("admin", secret),
     )
     assert [r.reason for r in results] == ["auth", "auth"]
     assert all("rejected" in r.detail for r in results)
@@ -287,7 +296,7 @@ def test_wrong_password_never_leaks(nexus: NexusDouble) -> None:
 def test_authenticated_without_permission(nexus: NexusDouble) -> None:
     nexus.users["ci"] = "x"
     nexus.readers = {"admin"}
-    assert one(nexus.index_url(), username="ci", password="x").reason == "auth"
+    assert one(nexus.index_url(), credentials=Credentials("ci", "x")).reason == "auth"
 
 
 # -- purpose-made servers: status codes and broken answers -----------------------------------
@@ -589,7 +598,7 @@ def test_bad_canary_and_timeout_are_input_errors() -> None:
 @pytest.mark.parametrize("name", ["p\u0131p", "\u017fix", "\u212aeras", "-pip", "pip.", "a" * 201])
 def test_canary_must_be_an_ascii_project_name(name: str) -> None:
     # "\u0131", "\u017f" and the Kelvin sign match [a-z] under re.IGNORECASE
-    assert not probe.is_project_name(name)
+    assert not options.is_project_name(name)
     with pytest.raises(InputError, match="canary project name is invalid"):
         probe.probe([], canary=name)
 
@@ -598,14 +607,18 @@ def test_no_targets() -> None:
     assert probe.probe([]) == []
 
 
+def _texts(target: Target) -> tuple[str, str | None]:
+    return target.index.text, target.status.text if target.status is not None else None
+
+
 def test_target_for() -> None:
-    assert target_for("http://h:8081/repository/pypi-proxy/simple/") == Target(
+    assert _texts(target_for("http://h:8081/repository/pypi-proxy/simple/")) == (
         "http://h:8081/repository/pypi-proxy/simple/", "http://h:8081/service/rest/v1/status"
     )
-    assert target_for("https://h/nexus/repository/x/simple").status_url == (
+    assert _texts(target_for("https://h/nexus/repository/x/simple"))[1] == (
         "https://h/nexus/service/rest/v1/status"
     )
-    assert target_for("https://pypi.org/simple/").status_url is None
+    assert target_for("https://pypi.org/simple/").status is None
 
 
 def test_resolve_candidates_precedence() -> None:
@@ -614,39 +627,109 @@ def test_resolve_candidates_precedence() -> None:
         "PIPNEXUS_NEXUS_URL": "http://envnexus:8081",
         "PIPNEXUS_REPOSITORY": "env-repo",
     }
-    explicit = resolve_candidates(
-        ["http://a/simple/", "", "http://b/simple/"], "http://n:8081", "r", env
-    )
-    assert [t.index_url for t in explicit] == ["http://a/simple/", "http://b/simple/"]
-    by_nexus = resolve_candidates([], "http://n:8081/", None, env)
+
+    def resolved(*args: Any) -> list[tuple[str, str | None]]:
+        candidates = resolve_candidates(*args)
+        assert candidates.notes == []
+        return [_texts(t) for t in candidates.targets]
+
+    explicit = resolved(["http://a/simple/", "", "http://b/simple/"], "http://n:8081", "r", env)
+    assert [index for index, _ in explicit] == ["http://a/simple/", "http://b/simple/"]
+    by_nexus = resolved([], "http://n:8081/", None, env)
     assert by_nexus == [
-        Target(
-            "http://n:8081/repository/pypi-proxy/simple/", "http://n:8081/service/rest/v1/status"
-        )
+        ("http://n:8081/repository/pypi-proxy/simple/", "http://n:8081/service/rest/v1/status")
     ]
-    assert resolve_candidates([], "http://n:8081", "mine", env)[0].index_url.endswith(
-        "/repository/mine/simple/"
-    )
-    assert [t.index_url for t in resolve_candidates([], None, None, env)] == [
+    assert resolved([], "http://n:8081", "mine", env)[0][0].endswith("/repository/mine/simple/")
+    assert [index for index, _ in resolved([], None, None, env)] == [
         "http://e1/simple/",
         "http://e2/simple/",
     ]
     env_nexus = {k: v for k, v in env.items() if k != "PIPNEXUS_INDEX_URL"}
-    assert resolve_candidates([], "", "", env_nexus) == [
-        Target(
+    assert resolved([], "", "", env_nexus) == [
+        (
             "http://envnexus:8081/repository/env-repo/simple/",
             "http://envnexus:8081/service/rest/v1/status",
         )
     ]
-    assert resolve_candidates([], None, "cli-repo", env_nexus)[0].index_url.endswith(
+    assert resolved([], None, "cli-repo", env_nexus)[0][0].endswith(
         "/repository/cli-repo/simple/"
     )
     no_repo = {"PIPNEXUS_NEXUS_URL": "http://envnexus:8081", "PIPNEXUS_INDEX_URL": "  "}
-    assert resolve_candidates([], None, None, no_repo)[0].index_url.endswith(
-        "/repository/pypi-proxy/simple/"
-    )
+    assert resolved([], None, None, no_repo)[0][0].endswith("/repository/pypi-proxy/simple/")
     with pytest.raises(InputError, match="no package index"):
         resolve_candidates([], None, None, {"PIPNEXUS_INDEX_URL": " ", "PIPNEXUS_NEXUS_URL": ""})
+
+
+WHOLE = "http://nexus3.ops.svc:8081/repository/pip-cache/simple"
+
+
+@pytest.mark.parametrize(
+    ("nexus_url", "repository", "env", "what"),
+    [
+        (WHOLE, None, {}, "--nexus-url"),
+        (WHOLE + "/", "pip-cache", {}, "--nexus-url"),
+        (None, None, {"PIPNEXUS_NEXUS_URL": WHOLE}, "PIPNEXUS_NEXUS_URL"),
+        (None, None, {"PIPNEXUS_NEXUS_URL": WHOLE, "PIPNEXUS_REPOSITORY": "pip-cache"},
+         "PIPNEXUS_NEXUS_URL"),
+        ("https://h/nexus/repository/pip-cache/simple/", None, {}, "--nexus-url"),
+    ],
+)
+def test_nexus_url_that_is_a_whole_index_url(
+    nexus_url: str | None, repository: str | None, env: dict[str, str], what: str
+) -> None:
+    # never the doubled path .../simple/repository/pypi-proxy/simple/
+    candidates = resolve_candidates([], nexus_url, repository, env)
+    (target,) = candidates.targets
+    given = nexus_url or env["PIPNEXUS_NEXUS_URL"]
+    assert target.index.text == given
+    assert target.status is not None
+    assert target.status.text == given.split("/repository/")[0] + "/service/rest/v1/status"
+    (note,) = candidates.notes
+    assert note.startswith(f"{what} is a whole index URL: using it as the index URL")
+    assert "--repository pip-cache" in note and "/simple" not in note.split("(", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("nexus_url", "repository", "env", "fix"),
+    [
+        (WHOLE, "pypi-proxy", {}, "--nexus-url http://nexus3.ops.svc:8081 --repository pypi-proxy"),
+        (None, None, {"PIPNEXUS_NEXUS_URL": WHOLE, "PIPNEXUS_REPOSITORY": "pypi-proxy"},
+         "PIPNEXUS_NEXUS_URL=http://nexus3.ops.svc:8081"),
+        (None, "other", {"PIPNEXUS_NEXUS_URL": WHOLE}, "PIPNEXUS_NEXUS_URL=http://nexus3"),
+    ],
+)
+def test_nexus_url_of_another_repository_is_an_input_error(
+    nexus_url: str | None, repository: str | None, env: dict[str, str], fix: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        resolve_candidates([], nexus_url, repository, env)
+    message = str(info.value)
+    assert "'pip-cache'" in message and fix in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "nexus_url",
+    [
+        "http://nexus3.ops.svc:8081/repository/pip-cache",
+        "http://nexus3.ops.svc:8081/repository/pip-cache/",
+        "http://nexus3.ops.svc:8081/repository/pip-cache/simple/pip/",
+    ],
+)
+def test_nexus_url_inside_a_repository_is_an_input_error(nexus_url: str) -> None:
+    with pytest.raises(InputError) as info:
+        resolve_candidates([], nexus_url, None, {})
+    assert "--nexus-url http://nexus3.ops.svc:8081 --repository pip-cache" in str(info.value)
+
+
+def test_whole_index_note_hides_the_password() -> None:
+    url = "http://ci:s3cret@nexus:8081/repository/pip-cache/simple/"
+    candidates = resolve_candidates([], url, None, {})
+    assert "s3cret" not in candidates.notes[0]
+    assert candidates.targets[0].index.password == "s3cret"
+    with pytest.raises(InputError) as info:
+        resolve_candidates([], url, "pypi-proxy", {})
+    assert "s3cret" not in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -878,7 +961,8 @@ def test_https_tunnel_through_proxy(raw: list[ph.RawServer], cert: ph.Cert) -> N
     env = {"HTTPS_PROXY": f"{ph.HOST}:{proxy.port}"}  # no scheme: http:// is assumed
     result = one(server.url(), cafile=str(cert.cert), environ=env)
     assert result.healthy, result
-    assert proxy.requests[0].startswith(f"CONNECT {ph.HOST}:{server.port} HTTP/1.1".encode())
+    # http.client's set_tunnel sends CONNECT as HTTP/1.0 before Python 3.12, HTTP/1.1 since
+    assert proxy.requests[0].startswith(f"CONNECT {ph.HOST}:{server.port} HTTP/1.".encode())
     # with 407 from the proxy for the tunnel
     strict = serve(raw, ph.forward_proxy(proxy_auth="Basic eDp5"))
     env = {"all_proxy": strict.base_url}
@@ -924,7 +1008,7 @@ def test_unsupported_proxy_scheme_is_input_error(nexus: NexusDouble) -> None:
     ],
 )
 def test_proxy_for(url: str, env: dict[str, str], expected: str | None) -> None:
-    assert probe.proxy_for(url, env) == expected
+    assert proxy_for(url, env) == expected
 
 
 @pytest.mark.parametrize("python", action_pythons())
@@ -985,3 +1069,64 @@ def test_random_answers_never_raise(raw: list[ph.RawServer]) -> None:
         assert result.healthy or result.reason in REASONS
 
     check()
+
+
+def test_cli_nexus_url_that_is_a_whole_index_url(nexus: NexusDouble) -> None:
+    proc = run_cli("--nexus-url", nexus.index_url(), "--format", "json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (note,) = proc.stderr.splitlines()
+    assert note.startswith("pipnexus probe: note: --nexus-url is a whole index URL")
+    assert f"--nexus-url {nexus.base_url} --repository pypi-proxy" in note
+    (candidate,) = json.loads(proc.stdout)["candidates"]
+    assert candidate["url"] == nexus.index_url()
+    assert nexus.count("/repository/pypi-proxy/simple/pip/") == 1
+    mismatch = run_cli("--nexus-url", nexus.index_url(), "--repository", "other")
+    assert mismatch.returncode == 2 and mismatch.stdout == ""
+    (line,) = mismatch.stderr.splitlines()
+    assert f"--nexus-url {nexus.base_url} --repository other" in line
+
+
+def test_cli_credentials_from_the_runner_environment(nexus: NexusDouble) -> None:
+    nexus.anonymous_enabled = False
+    nexus.users["ci"] = "runner-s3cret"
+    env = {"PIPNEXUS_USERNAME": "ci", "PIPNEXUS_PASSWORD": "runner-s3cret"}
+    proc = run_cli("--index-url", nexus.index_url(), env_extra=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "runner-s3cret" not in proc.stdout + proc.stderr
+
+
+def test_cgi_ignores_the_upper_case_http_proxy() -> None:
+    # urllib.request.getproxies_environment: HTTP_PROXY may come from a request header
+    cgi = {"REQUEST_METHOD": "GET", "HTTP_PROXY": "http://P:1"}
+    assert proxy_for("http://h/simple/", cgi) is None
+    assert proxy_for("http://h/simple/", {**cgi, "http_proxy": "http://p:1"}) == "http://p:1"
+    # an empty lower-case variable unsets the upper-case one
+    assert proxy_for("http://h/simple/", {"HTTP_PROXY": "http://P:1", "http_proxy": ""}) is None
+
+
+@pytest.mark.parametrize("python", action_pythons())
+def test_urllib_request_is_imported_only_for_a_proxy_list(
+    python: str, raw: list[ph.RawServer]
+) -> None:
+    # start-up of the action: urllib.request is slow to import and rarely needed
+    server = serve(raw, ph.answer(200, "OK", ph.PIP_PAGE))
+    code = (
+        "import sys; from pipnexus import probe, urls; "
+        "t = probe.target_for(urls.parse_url(sys.argv[1])); "
+        "env = dict(a.split('=', 1) for a in sys.argv[2:]); "
+        "r = probe.probe([t], timeout=5, environ=env); "
+        "print(r[0].healthy, 'urllib.request' in sys.modules)"
+    )
+    env = {"PYTHONPATH": str(REPO), "PATH": os.environ.get("PATH", "")}
+
+    def imported(*variables: str) -> str:
+        proc = subprocess.run(
+            [python, "-S", "-c", code, server.url(), *variables],
+            capture_output=True, text=True, env=env, timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    assert imported() == "True False"
+    assert imported("no_proxy=example.com") == "True False"
+    assert imported("http_proxy=http://127.0.0.1:1", "no_proxy=127.0.0.1") == "True True"

@@ -243,6 +243,21 @@ def test_nexus_base_from_index(index: str, base: str | None) -> None:
     assert urls.nexus_base_from_index(index) == base
 
 
+def test_nexus_index_parts() -> None:
+    assert urls.nexus_index_parts("http://h:8081/repository/pip-cache/simple") == (
+        "http://h:8081", "pip-cache"
+    )
+    assert urls.nexus_index_parts("https://u:p@h/nexus/repository/x.y/simple/") == (
+        "https://u:p@h/nexus", "x.y"
+    )
+    assert urls.nexus_index_parts("http://h:8081") is None
+    assert urls.nexus_index_parts("http://h/repository/x/simple/?a") is None
+    assert urls.nexus_index_parts("http://h:8081/repository/x/") is None
+    assert urls.nexus_repository_parts("http://h:8081/repository/x/") == ("http://h:8081", "x")
+    assert urls.nexus_repository_parts("http://h/n/repository/x/simple/pip/") == ("http://h/n", "x")
+    assert urls.nexus_repository_parts("http://h:8081/nexus/") is None
+
+
 def test_ensure_trailing_slash() -> None:
     assert urls.ensure_trailing_slash("http://h/simple") == "http://h/simple/"
     assert urls.ensure_trailing_slash("http://h/simple/") == "http://h/simple/"

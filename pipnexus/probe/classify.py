@@ -1,0 +1,255 @@
+"""A failed probe -> one of ``REASONS`` and one sentence for the user.
+
+Every sentence is one line, built from fixed text plus server-supplied text made safe with
+:func:`clean` (printable, bounded) after the credentials we sent were scrubbed out of it
+(:func:`scrub`): a server may echo the ``Authorization`` header or the password back in its
+reason phrase or error page. ``probe`` redacts the finished sentence once more.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from pipnexus import urls
+
+if TYPE_CHECKING:
+    from pipnexus.probe.transport import Attempt
+
+REASONS: tuple[str, ...] = (
+    "dns",
+    "refused",
+    "timeout",
+    "tls",
+    "auth",
+    "not-found",
+    "remote-blocked",
+    "remote-unreachable",
+    "unavailable",
+    "not-an-index",
+    "redirect",
+    "bad-response",
+)
+MAX_ERROR_BODY = 64 * 1024
+_BLOCKED = re.compile(r"Remote (?:Auto|Manually) Blocked[^<>\r\n]{0,80}", re.IGNORECASE)
+
+
+class Failure(Exception):
+    """A classified failure: ``reason`` is one of REASONS, ``detail`` one sentence."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class Deadline(Exception):
+    """The total deadline (or the shorter wait for an error page) passed."""
+
+
+class Answer(NamedTuple):
+    """An HTTP answer as the probe keeps it: headers by lower-case name, a bounded body."""
+
+    status: int
+    reason: str  # the reason phrase, with any echoed credentials scrubbed
+    headers: dict[str, str]
+    body: bytes  # MAX_BODY at most; an error page: MAX_ERROR_BODY at most, scrubbed
+    too_large: bool
+
+
+def clean(text: str, limit: int = 160) -> str:
+    """Server-supplied text made safe for one line of output: printable, bounded."""
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def basic_auth(username: str | None, password: str | None) -> str | None:
+    """The ``Authorization``/``Proxy-Authorization`` value for Basic auth, None without both."""
+    if username is None and password is None:
+        return None
+    import binascii
+
+    raw = f"{username or ''}:{password or ''}".encode()
+    return "Basic " + binascii.b2a_base64(raw, newline=False).decode("ascii")
+
+
+def echo_forms(auths: Sequence[str | None]) -> list[bytes]:
+    """What a server echoing our ``Authorization`` header or its password would send back."""
+    import binascii
+
+    forms: set[bytes] = set()
+    for auth in auths:
+        if not auth:
+            continue
+        token = auth.split(" ", 1)[1]
+        forms.add(token.encode("ascii"))
+        password = binascii.a2b_base64(token).decode("utf-8", "replace").partition(":")[2]
+        if password:
+            forms.update(form.encode("utf-8") for form in urls.secret_encodings(password))
+    return sorted(forms, key=len, reverse=True)
+
+
+def scrub(data: bytes, forms: Sequence[bytes]) -> bytes:
+    """``data`` without the credentials we sent (before any text of it is cut short)."""
+    for form in forms:
+        data = data.replace(form, b"***")
+    return data
+
+
+def scrub_text(text: str, forms: Sequence[bytes]) -> str:
+    return scrub(text.encode("latin-1", "replace"), forms).decode("latin-1") if forms else text
+
+
+def tunnel_failure(
+    status: int, reason: str, proxy: str, server: str, has_auth: bool
+) -> Failure:
+    """The proxy would not open a CONNECT tunnel (``reason`` already scrubbed)."""
+    said = clean(f"{status} {reason}", 80)
+    if status == 407:
+        needed = "were rejected" if has_auth else "are needed (userinfo in the proxy URL)"
+        return Failure("auth", f"the proxy {proxy} answered {said}: credentials {needed}")
+    return Failure("refused", f"the proxy {proxy} would not open a tunnel to {server} ({said})")
+
+
+def _proxy_auth_failure(what: str, said: str) -> Failure:
+    return Failure(
+        "auth",
+        f"the {what} answered {said}: the proxy's credentials (userinfo in the proxy URL) "
+        "are missing or were rejected",
+    )
+
+
+def _auth_failure(what: str, said: str, auth: str | None) -> Failure:
+    if auth:
+        return Failure("auth", f"the {what} answered {said}: the credentials were rejected")
+    return Failure(
+        "auth",
+        f"the {what} answered {said}: credentials are needed (username and password, "
+        "or userinfo in the URL)",
+    )
+
+
+def status_failure(resp: Answer, auth: str | None) -> Failure:
+    """Classify an unexpected answer from the Nexus status endpoint."""
+    said = clean(f"{resp.status} {resp.reason}", 80)
+    if resp.status == 407:
+        return _proxy_auth_failure("Nexus status endpoint", said)
+    if resp.status in (401, 403):
+        return _auth_failure("Nexus status endpoint", said, auth)
+    if resp.status in (502, 503, 504):
+        return Failure(
+            "unavailable",
+            f"the Nexus status endpoint answered {said}: Nexus is starting, stopped or "
+            "cannot serve reads",
+        )
+    return Failure("bad-response", f"the Nexus status endpoint answered {said}")
+
+
+def page_failure(resp: Answer, canary: str, auth: str | None) -> Failure:
+    """Classify an unexpected answer for the canary project page."""
+    said = clean(f"{resp.status} {resp.reason}", 120)
+    text = resp.reason + " " + resp.body[:MAX_ERROR_BODY].decode("utf-8", "replace")
+    subject = f"the canary project '{canary}'"
+    if resp.status == 407:
+        return _proxy_auth_failure(f"index page of {subject}", said)
+    if resp.status in (401, 403):
+        return _auth_failure(f"index page of {subject}", said, auth)
+    if resp.status == 404:
+        blocked = _BLOCKED.search(text)
+        if blocked:
+            return Failure(
+                "remote-blocked",
+                f"Nexus answered 404 {clean(blocked.group(0), 100)} for {subject}: the proxy "
+                "has blocked its remote (pypi.org) and has no cached copy",
+            )
+        if "repository not found" in text.lower():
+            return Failure("not-found", f"Nexus answered {said}: the repository does not exist")
+        return Failure("not-found", f"the index answered {said} for {subject}")
+    if resp.status == 502:
+        return Failure(
+            "remote-unreachable",
+            f"the index answered {said} for {subject}: the proxy cannot reach its remote "
+            "and has no cached copy",
+        )
+    if resp.status in (503, 504):
+        return Failure(
+            "unavailable", f"the index answered {said} for {subject} (offline or read-only?)"
+        )
+    return Failure("bad-response", f"the index answered {said} for {subject}")
+
+
+def empty_page_failure(canary: str, lists_links_for: bool) -> Failure:
+    """A 200 page of the canary project that links none of its files."""
+    if lists_links_for:
+        # a PEP 503 project page without files: a Nexus group answers so for a project that
+        # none of its members has
+        return Failure(
+            "not-found",
+            f"the index page of the canary project '{canary}' lists no files of it (the "
+            "project is missing, e.g. from every member of a Nexus group)",
+        )
+    return Failure(
+        "not-an-index",
+        f"the index answered 200 for the canary project '{canary}' but the page links no "
+        "files of it (a login page, or not a PEP 503 simple index?)",
+    )
+
+
+def _http_failure(error: Exception, where: str) -> Failure:
+    """http.client's own errors (the answer is not valid HTTP/1.x), never quoting them: their
+    text repeats what the server sent."""
+    import http.client
+
+    if isinstance(error, http.client.RemoteDisconnected):
+        return Failure("bad-response", f"{where} closed the connection without answering")
+    if isinstance(error, http.client.IncompleteRead):
+        return Failure("bad-response", f"the body from {where} is truncated or malformed")
+    if isinstance(error, http.client.LineTooLong):
+        return Failure("bad-response", f"the response from {where} has a line longer than 64 KiB")
+    if isinstance(error, (http.client.BadStatusLine, http.client.UnknownProtocol)):
+        return Failure("bad-response", f"the answer from {where} is not an HTTP/1.x response")
+    return Failure("bad-response", f"the response from {where} is malformed")
+
+
+def failure_of(error: BaseException, attempt: Attempt, timeout: float) -> Failure:
+    """Any exception of one candidate's probe -> its Failure (``attempt`` tells the stage)."""
+    import http.client
+
+    ssl_module = sys.modules.get("ssl")
+    where = attempt.where or "the server"
+    if isinstance(error, Failure):
+        return error
+    # a socket timeout is always the remaining deadline: report it as the deadline
+    if isinstance(error, (Deadline, socket.timeout)):
+        return Failure(
+            "timeout",
+            f"no answer within {timeout:g} s (the {attempt.what}, {attempt.stage})",
+        )
+    if isinstance(error, socket.gaierror):
+        return Failure("dns", f"cannot resolve the host name of {where}: {error.strerror}")
+    if ssl_module is not None and isinstance(error, ssl_module.SSLCertVerificationError):
+        return Failure(
+            "tls",
+            f"the TLS certificate of {where} is not trusted ({error.verify_message}); "
+            "give the CA certificate with ca-cert / --ca-cert",
+        )
+    if ssl_module is not None and isinstance(error, ssl_module.SSLError):
+        return Failure("tls", f"TLS with {where} failed ({error.reason or error})")
+    if isinstance(error, http.client.HTTPException):
+        return _http_failure(error, where)
+    if isinstance(error, ConnectionRefusedError):
+        return Failure("refused", f"{where} refused the connection (nothing listens there)")
+    if isinstance(error, OSError):
+        message = error.strerror or type(error).__name__
+        if attempt.stage.startswith("TLS"):
+            return Failure("tls", f"TLS handshake with {where} failed ({message})")
+        if attempt.stage.startswith("connecting"):
+            return Failure("refused", f"cannot connect to {where} ({message})")
+        return Failure(
+            "bad-response", f"the connection to {where} failed ({message}, {attempt.stage})"
+        )
+    return Failure("bad-response", f"unexpected error talking to {where}: {type(error).__name__}")
