@@ -61,7 +61,10 @@ def test_dind_example_adds_the_mirror_to_the_charts_own_dind_daemon(
     dind = _by_name(ours["initContainers"])["dind"]
     expected = _by_name(chart_dind["initContainers"])["dind"]
     added = [a for a in dind["args"] if a not in expected["args"]]
-    assert added == [f"--registry-mirror=http://{MIRROR_HOST}", f"--insecure-registry={MIRROR_HOST}"]
+    assert added == [
+        f"--registry-mirror=http://{MIRROR_HOST}",
+        f"--insecure-registry={MIRROR_HOST}",
+    ]
     assert {**dind, "args": expected["args"]} == expected
 
 
