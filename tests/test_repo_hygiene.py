@@ -74,12 +74,21 @@ def test_third_party_actions_are_pinned_by_sha() -> None:
     assert all(SHA_PIN.match(u) for u in remote), remote
 
 
+# The only write permissions: the release publishes to PyPI (OIDC token for trusted
+# publishing) and creates the GitHub release; each in its own job, nowhere else.
+RELEASE_WRITES = {("release.yml", "pypi"): {"id-token": "write"},
+                  ("release.yml", "github-release"): {"contents": "write"}}
+
+
 def test_permissions_are_minimal() -> None:
     for wf in WORKFLOWS:
         data = load(wf)
         assert data.get("permissions") in ({"contents": "read"}, {}), wf.name
         for job_id, job in data["jobs"].items():
             granted = job.get("permissions", {})
+            if (wf.name, job_id) in RELEASE_WRITES:
+                assert granted == RELEASE_WRITES[wf.name, job_id], (wf.name, job_id)
+                continue
             assert granted in ({}, {"contents": "read"}) or all(
                 v in ("read", "none") for v in granted.values()
             ), (wf.name, job_id, granted)
