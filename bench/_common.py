@@ -58,11 +58,12 @@ _PROXY_NAMES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
 def machine() -> str:
-    """One line naming the machine and the date, for every benchmark's output."""
+    """One line naming the machine and the date, for every benchmark's output (no paths: the
+    output is pasted into bench/README.md)."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
-        f"{now}; {os.cpu_count()} CPUs; Python {platform.python_version()} "
-        f"({sys.executable}); {platform.platform()}"
+        f"{now}; {os.cpu_count()} CPUs; {platform.python_implementation()} "
+        f"{platform.python_version()}; {platform.platform()}"
     )
 
 
