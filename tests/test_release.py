@@ -200,7 +200,7 @@ def test_local_release_dry_run(tmp_path: Path) -> None:
     src = tmp_path / "src"
     # build from a copy: setuptools writes build/ and *.egg-info into the source tree
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "bench"))
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"))
     build = subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(src)],
         capture_output=True, text=True, timeout=600,
