@@ -4,13 +4,13 @@ Everything listens on 127.0.0.1 only and is stopped by its context manager.
 
 * ``CountingIndex``: a PEP 503 index (+ PEP 658 ``.metadata``) over a directory of
   distributions, counting every byte it writes per kind (page, metadata, file). Plays pypi.org.
-* ``DeadProxy``: what ``HTTPS_PROXY``/``HTTP_PROXY`` point at: records the target of each
-  connection (``CONNECT pypi.org:443``), answers 502 and closes. Every record is a bypass.
 * ``CountingRelay``: a TCP relay that counts the bytes it hands to clients (traffic "inside
   the cluster" between the runner and the cache).
 * ``Devpi``: a real devpi-server with mirror indexes of an upstream (plays the in-cluster Nexus).
 * ``isolated_env``: an environment with no host installer configuration at all.
-* ``pipnexus_configure``: the variables ``pipnexus configure --format dotenv`` emits.
+
+``DeadProxy``/``proxy_env`` (testbed/proxies.py) and ``run``/``pipnexus_configure``
+(testbed/commands.py) live in the test bed, which tests use too; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import email.utils
 import json
 import os
 import platform
-import shlex
 import shutil
 import socket
 import subprocess
@@ -36,8 +35,15 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import NamedTuple
 
+from testbed.commands import Configured, Run, parse_dotenv, pipnexus_configure, run
 from testbed.httpbase import QuietHandler, Response
+from testbed.proxies import Bypass, DeadProxy, proxy_env
 from testbed.upstream import Upstream
+
+__all__ = [  # re-exported for the bench scripts
+    "Bypass", "Configured", "DeadProxy", "Run", "parse_dotenv", "pipnexus_configure",
+    "proxy_env", "run",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "bench" / ".cache"
@@ -52,11 +58,12 @@ _PROXY_NAMES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
 def machine() -> str:
-    """One line naming the machine and the date, for every benchmark's output."""
+    """One line naming the machine and the date, for every benchmark's output (no paths: the
+    output is pasted into bench/README.md)."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
-        f"{now}; {os.cpu_count()} CPUs; Python {platform.python_version()} "
-        f"({sys.executable}); {platform.platform()}"
+        f"{now}; {os.cpu_count()} CPUs; {platform.python_implementation()} "
+        f"{platform.python_version()}; {platform.platform()}"
     )
 
 
@@ -85,34 +92,6 @@ def isolated_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str
     )
     env.update(extra or {})
     return env
-
-
-class Run(NamedTuple):
-    cmd: str
-    rc: int
-    seconds: float
-    output: str
-
-
-def run(
-    cmd: Sequence[str], env: Mapping[str, str], cwd: Path | None = None, timeout: float = 600
-) -> Run:
-    """Run a command, capturing output; a hang ends as rc 124 instead of blocking the run."""
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            list(cmd), env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
-        )
-        rc, out = proc.returncode, proc.stdout
-    except subprocess.TimeoutExpired as e:
-        rc = 124
-        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (
-            e.stdout or "")
-        out += f"\n[timed out after {timeout:.0f} s]"
-    except OSError as e:
-        rc, out = 127, str(e)
-    return Run(shlex.join(cmd), rc, time.perf_counter() - start, out)
 
 
 def human(n: float) -> str:
@@ -204,96 +183,6 @@ class CountingIndex(Upstream):
     def __enter__(self) -> CountingIndex:
         return self
 
-
-# --------------------------------------------------------------------------------------------
-# DeadProxy: counts what tried to leave the machine
-
-
-class Bypass(NamedTuple):
-    target: str
-    line: str
-
-
-class DeadProxy:
-    """A listener for ``HTTP(S)_PROXY``: every connection is a bypass; it is recorded and refused.
-
-    ``CONNECT host:443`` (https through the proxy) and ``GET http://host/...`` (plain http) name
-    their target; anything else (a direct TLS hello redirected here) is recorded as ``direct``.
-    """
-
-    def __init__(self) -> None:
-        self.bypasses: list[Bypass] = []
-        self._lock = threading.Lock()
-        self._sock = socket.socket()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            data = b""
-            try:
-                while b"\r\n" not in data and len(data) < 8192:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-            except OSError:
-                pass
-            first = data.split(b"\r\n", 1)[0].decode("latin-1", "replace")
-            parts = first.split()
-            if len(parts) >= 2 and parts[0].isalpha() and parts[0].isupper():
-                target = parts[1]
-                if "://" in target:  # GET http://host/path: keep scheme://host
-                    target = "/".join(target.split("/")[:3])
-            else:
-                target, first = "direct", repr(data[:40])
-            with self._lock:
-                self.bypasses.append(Bypass(target, first))
-            with suppress(OSError):
-                conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n"
-                             b"Connection: close\r\n\r\n")
-
-    def count(self) -> int:
-        with self._lock:
-            return len(self.bypasses)
-
-    def since(self, mark: int) -> list[Bypass]:
-        with self._lock:
-            return self.bypasses[mark:]
-
-    def __enter__(self) -> DeadProxy:
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._sock.close()
-
-
-def proxy_env(proxy: DeadProxy, no_proxy: Sequence[str]) -> dict[str, str]:
-    """Proxy variables sending everything but the loopback cache to the dead proxy."""
-    hosts = ",".join(["127.0.0.1", "localhost", *no_proxy])
-    return {
-        "HTTPS_PROXY": proxy.url, "https_proxy": proxy.url,
-        "HTTP_PROXY": proxy.url, "http_proxy": proxy.url,
-        "ALL_PROXY": proxy.url, "all_proxy": proxy.url,
-        "NO_PROXY": hosts, "no_proxy": hosts,
-    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,62 +322,6 @@ def devpi(upstream_url: str, indexes: Sequence[str], workdir: Path,
             proc.kill()
             proc.wait()
         log.close()
-
-
-# --------------------------------------------------------------------------------------------
-# pipnexus configure
-
-
-class Configured(NamedTuple):
-    source: str
-    index_url: str
-    env: dict[str, str]
-    warnings: list[str]
-
-
-def parse_dotenv(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line.removeprefix("export ")
-        key, sep, value = line.partition("=")
-        if not sep:
-            continue
-        words = shlex.split(value) if value else [""]
-        out[key.strip()] = words[0] if words else ""
-    return out
-
-
-def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str],
-                       project_dir: Path | None = None, args: Sequence[str] = ()) -> Configured:
-    """Run the real ``pipnexus configure`` (decision as JSON, variables as dotenv).
-
-    ``warnings`` are the ``pipnexus: warning:`` lines of the dotenv run (the one that
-    configures, e.g. writes a pip config file) about ``project_dir`` and the environment.
-    """
-    base = [sys.executable, "-m", "pipnexus", "configure", "--index-url", index_url,
-            "--fallback-index-url", fallback, *args]
-    if project_dir is not None:
-        project_dir.mkdir(parents=True, exist_ok=True)
-        base += ["--project-dir", str(project_dir)]
-    path = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    env = {**env, "PYTHONPATH": path}
-    env.pop("GITHUB_ACTIONS", None)
-    outputs = []
-    warnings: list[str] = []
-    for fmt in ("json", "dotenv"):
-        proc = subprocess.run([*base, "--format", fmt], env=env, cwd=REPO, capture_output=True,
-                              text=True, timeout=60, stdin=subprocess.DEVNULL)
-        if proc.returncode:
-            raise SystemExit(f"pipnexus configure failed ({proc.returncode}):\n{proc.stderr}")
-        outputs.append(proc.stdout)
-        if fmt == "dotenv":
-            warnings = [ln for ln in proc.stderr.splitlines() if ": warning: " in ln]
-    data = json.loads(outputs[0])
-    return Configured(str(data.get("source")), str(data.get("index_url")),
-                      parse_dotenv(outputs[1]), warnings)
 
 
 def tempdir(prefix: str) -> tempfile.TemporaryDirectory[str]:

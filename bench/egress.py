@@ -161,7 +161,10 @@ def bench_installer(
     if configured.source != "nexus":
         print(f"  warning: pipnexus configure chose {configured.source!r} "
               f"({configured.index_url}): the numbers below are not through the cache")
-    print(f"  pipnexus configure -> {configured.source} {configured.index_url}; sets "
+    # the devpi index path (/root/<installer>/+simple/) would read as a home directory
+    shown = f"the devpi mirror index root/{installer}" if configured.source == "nexus" \
+        else configured.index_url
+    print(f"  pipnexus configure -> {configured.source} {shown}; sets "
           + " ".join(sorted(configured.env)), flush=True)
 
     for setup in SETUPS:

@@ -9,6 +9,14 @@
   ``closed_url``, ``port_is_open``.
 * ``installers``: ``isolated_env``, ``Venv``, ``VenvFactory``, ``make_venv``, ``tool``, ``run``,
   ``alias_host_env``, ``aliased_url``.
+* ``proxies``: ``DeadProxy`` (what ``HTTPS_PROXY`` points at: counts every bypass), ``proxy_env``.
+* ``commands``: ``run`` (a report row, never an exception), ``pipnexus_configure`` (the real CLI).
+* ``leakaudit``: the installer leak audit's cases, ``make_bed`` and ``run_case``
+  (``python -m bench.leaks`` reports them all; tests/test_leaks.py runs the quick ones).
+* ``thirdparty``: finds the optional corpus beside the repository, and skips with the reason.
+
+The direction is one way: tests/ and bench/ import ``testbed``; ``testbed`` imports neither
+(tests/test_repo_hygiene.py checks it).
 
 Fixtures live in tests/conftest.py: ``packages``, ``packages_dir``, ``upstream``, ``nexus``,
 ``hanging_listener``, ``isolated_env``, ``venv_factory``, ``venv``.

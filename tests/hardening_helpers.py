@@ -165,11 +165,13 @@ def echo_script(server: ph.RawServer, conn: socket.socket, request: bytes) -> No
     ))
 
 
-# --- the runner's file commands, from installers.md §3 (independent of pipnexus.gha) ---------
+# --- the runner's file commands, as actions/runner reads them (independent of pipnexus.gha) --
 
 
 def runner_parse(text: str) -> list[tuple[str, str]]:
-    """Read GITHUB_ENV/GITHUB_OUTPUT like actions/runner on Linux (installers.md §3).
+    """Read GITHUB_ENV/GITHUB_OUTPUT like actions/runner on Linux
+    (actions/runner: src/Runner.Worker/FileCommandManager.cs; the format is documented at
+    https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-commands).
 
     Lines are split on LF. Each non-empty line is ``NAME=VALUE`` when its first ``=`` comes
     before any ``<<``, else ``NAME<<DELIM`` starts a heredoc whose value is every following

@@ -1,6 +1,7 @@
-"""The quick cases of bench/leaks.py as tests: with ``pipnexus configure``'s variables, real
-pip and uv install packages that exist only behind the Nexus double, and nothing connects to
-the proxy that stands for "the internet" (HTTPS_PROXY/HTTP_PROXY -> a counting listener)."""
+"""The quick cases of the installer leak audit (testbed/leakaudit.py) as tests: with
+``pipnexus configure``'s variables, real pip and uv install packages that exist only behind the
+Nexus double, and nothing connects to the proxy that stands for "the internet"
+(HTTPS_PROXY/HTTP_PROXY -> a counting listener)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import leaks
-from bench._common import DeadProxy
+from testbed import leakaudit as leaks
 from testbed.nexus_double import NexusDouble
+from testbed.proxies import DeadProxy
 from testbed.wheels import BACKEND_PROJECT
 
 pytestmark = pytest.mark.installers

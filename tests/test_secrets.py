@@ -1,4 +1,4 @@
-"""Secrets, across every command that takes credentials (issue 7).
+"""Secrets, across every command that takes credentials.
 
 A password given by ``--password-env``, by ``PIPNEXUS_PASSWORD`` or inside a URL never appears
 (plain, URL-encoded, base64 alone or with the user, or the first 16 characters of a base64 form)

@@ -1,4 +1,6 @@
-"""The Nexus double answers like nexus-facts.md §1.1 and §2 say, including every fault switch."""
+"""The Nexus double answers like a Nexus 3 PyPI proxy repository
+(https://help.sonatype.com/en/pypi-repositories.html) and its status endpoints
+(``/service/rest/v1/status``, ``/status/writable``) do, including every fault switch."""
 
 from __future__ import annotations
 

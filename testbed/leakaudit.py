@@ -1,0 +1,497 @@
+"""Installer leak audit: does anything slip past the proxy once ``pipnexus configure`` ran?
+
+``python -m bench.leaks`` prints the report of every case; tests/test_leaks.py runs the quick
+ones as tests (``pip install -e '.[bench]'`` brings every audited tool).
+
+The set-up, all on 127.0.0.1:
+
+* a Nexus double (``testbed.nexus_double``) proxying a local upstream: the test packages
+  (``pipnexus-demo-pkg``, an sdist whose build backend exists only there, ...) are only
+  reachable through it;
+* ``HTTPS_PROXY``/``HTTP_PROXY`` point at a listener that records every connection and answers
+  502: anything that tries pypi.org (or any other host) directly is counted as a bypass.
+  ``NO_PROXY`` names the cache only. As a second net, Python children resolve pypi.org and
+  files.pythonhosted.org to 127.0.0.1, so even a tool that ignored the proxy could not leave
+  the machine (it would fail instead);
+* the environment of every tool = a host-isolated base (no config files, fresh HOME) + the
+  variables ``pipnexus configure --format dotenv`` printed for the healthy cache. Python tools
+  get the cache as ``http://nexus.test:PORT/...`` (a name, so plain-HTTP trust is exercised:
+  pip and pdm trust 127.0.0.1 anyway); uv (not Python), the uv modes of build/hatch/nox, and
+  tox (it runs pip as ``python -I``, which skips the alias) get ``http://127.0.0.1:PORT``.
+
+Each row reports: result, requests that reached the cache, connections that bypassed it.
+"Known" rows are the cases no environment variable can fix; ``configure`` warns about them
+(column "configure warns", from ``configure --project-dir`` on that case's files).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+from testbed import installers
+from testbed.commands import Configured, pipnexus_configure, run
+from testbed.nexus_double import NexusDouble
+from testbed.proxies import Bypass, DeadProxy, proxy_env
+from testbed.wheels import BACKEND_MODULE, BACKEND_PROJECT
+
+PKG = "pipnexus-demo-pkg"
+SDIST = "pipnexus-demo-sdist"
+ALIASES = ("nexus.test", "pypi.org", "files.pythonhosted.org")
+FALLBACK = "https://pypi.org/simple"
+
+
+class Step(NamedTuple):
+    label: str  # the row's "tool" column
+    tool: str  # executable whose --version is shown
+    cmd: list[str]
+    cwd: Path
+    # after a successful run: a remark about files the tool wrote (or "")
+    check: Callable[[], str] | None = None
+
+
+class Case(NamedTuple):
+    name: str
+    tool: str  # the executable the case needs
+    loopback: bool  # uv: the cache as 127.0.0.1 (uv does not see the Python name alias)
+    quick: bool
+    known: str  # "known: ..." no variable can fix it; "gap: ..." configure could
+    steps: Callable[[Path], list[Step]]
+    runner_env: dict[str, str] = {}  # noqa: RUF012 - what the runner had before configure ran
+    configure_args: tuple[str, ...] = ()
+
+
+class Row(NamedTuple):
+    label: str
+    version: str
+    result: str
+    via_cache: int
+    bypassed: list[Bypass]
+    known: str
+    warns: str
+    remark: str
+    detail: str
+
+
+def tool_path(name: str) -> str | None:
+    here = Path(sys.executable).parent / name
+    return str(here) if here.exists() else shutil.which(name)
+
+
+def _venv(work: Path) -> Path:
+    # pip's own venv (no ensurepip: the outer pip installs into it with --python)
+    venv = work / "venv"
+    run([sys.executable, "-m", "venv", "--without-pip", str(venv)], {}, timeout=120)
+    return venv / "bin" / "python"
+
+
+def _pip(work: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "pip", "--python", str(_venv(work)), *args]
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def _project(work: Path, extra: str = "", deps: Sequence[str] = (PKG,)) -> Path:
+    proj = work / "proj"
+    listed = ", ".join(f'"{d}"' for d in deps)
+    _write(proj / "pyproject.toml", f"""\
+        [project]
+        name = "leak-audit"
+        version = "0.1"
+        requires-python = ">=3.9"
+        dependencies = [{listed}]
+        """ + textwrap.dedent(extra))
+    return proj
+
+
+# -- the cases ---------------------------------------------------------------------------------
+
+
+def pip_install(work: Path) -> list[Step]:
+    return [Step("pip install", "pip", _pip(work, "install", PKG), work)]
+
+
+def pip_sdist(work: Path) -> list[Step]:
+    return [Step("pip install (sdist, build isolation)", "pip", _pip(work, "install", SDIST),
+                 work)]
+
+
+def pip_download(work: Path) -> list[Step]:
+    cmd = [sys.executable, "-m", "pip", "download", "-d", str(work / "dl"), PKG]
+    return [Step("pip download", "pip", cmd, work)]
+
+
+def pip_wheel(work: Path) -> list[Step]:
+    cmd = [sys.executable, "-m", "pip", "wheel", "-w", str(work / "wh"), SDIST]
+    return [Step("pip wheel (sdist)", "pip", cmd, work)]
+
+
+def pip_req_index(work: Path) -> list[Step]:
+    req = _write(work / "requirements.txt", f"--index-url {FALLBACK}\n{PKG}\n")
+    return [Step("pip install -r (file has --index-url pypi)", "pip",
+                 _pip(work, "install", "-r", str(req)), work)]
+
+
+def python_build(work: Path) -> list[Step]:
+    proj = work / "proj"
+    _write(proj / "pyproject.toml", f"""\
+        [build-system]
+        requires = ["{BACKEND_PROJECT}"]
+        build-backend = "{BACKEND_MODULE}"
+
+        [project]
+        name = "leak-audit"
+        version = "0.1"
+        """)
+    # the bed's backend builds from PKG-INFO, as in an sdist
+    _write(proj / "PKG-INFO", "Metadata-Version: 2.1\nName: leak-audit\nVersion: 0.1\n\n")
+    _write(proj / "leak_audit" / "__init__.py", "")
+    cmd = [sys.executable, "-m", "build", "--outdir", str(work / "dist"), str(proj)]
+    return [Step("python -m build", "build", cmd, proj)]
+
+
+def python_build_uv(work: Path) -> list[Step]:
+    (step,) = python_build(work)
+    return [step._replace(label="python -m build --installer uv",
+                          cmd=[*step.cmd[:3], "--installer", "uv", *step.cmd[3:]])]
+
+
+def uv_pip_install(work: Path) -> list[Step]:
+    cmd = ["uv", "pip", "install", "--python", str(_venv(work)), PKG]
+    return [Step("uv pip install", "uv", cmd, work)]
+
+
+def uv_pip_sdist(work: Path) -> list[Step]:
+    cmd = ["uv", "pip", "install", "--python", str(_venv(work)), SDIST]
+    return [Step("uv pip install (sdist, build isolation)", "uv", cmd, work)]
+
+
+def uv_sync(work: Path) -> list[Step]:
+    proj = _project(work)
+
+    def check() -> str:
+        lock = proj / "uv.lock"
+        if lock.exists() and "/repository/pypi-proxy/" in lock.read_text():
+            return "wrote uv.lock with the cache's URLs"
+        return ""
+
+    return [Step("uv sync (no lock yet)", "uv", ["uv", "sync", "--python", sys.executable],
+                 proj, check)]
+
+
+def uv_sync_frozen(work: Path) -> list[Step]:
+    proj = _project(work)
+    wheel_url = "https://files.pythonhosted.org/packages/00/00/pipnexus_demo_pkg-0.9-py3-none-any.whl"
+    # A lock as a developer's laptop writes it: registry pypi.org, files on pythonhosted.
+    _write(proj / "uv.lock", f"""\
+        version = 1
+        revision = 3
+        requires-python = ">=3.9"
+
+        [[package]]
+        name = "leak-audit"
+        version = "0.1"
+        source = {{ virtual = "." }}
+        dependencies = [
+            {{ name = "{PKG}" }},
+        ]
+
+        [package.metadata]
+        requires-dist = [{{ name = "{PKG}" }}]
+
+        [[package]]
+        name = "{PKG}"
+        version = "0.9"
+        source = {{ registry = "https://pypi.org/simple" }}
+        wheels = [
+            {{ url = "{wheel_url}", hash = "sha256:{'0' * 64}" }},
+        ]
+        """)
+    return [Step("uv sync --frozen (lock with pypi URLs)", "uv",
+                 ["uv", "sync", "--frozen", "--python", sys.executable], proj)]
+
+
+def pipenv(work: Path) -> list[Step]:
+    proj = work / "proj"
+    _write(proj / "Pipfile", """\
+        [[source]]
+        url = "https://pypi.org/simple"
+        verify_ssl = true
+        name = "pypi"
+
+        [packages]
+
+        [dev-packages]
+        """)
+    return [
+        Step("pipenv install", "pipenv",
+             ["pipenv", "install", "--python", sys.executable, PKG], proj),
+        Step("pipenv lock", "pipenv", ["pipenv", "lock"], proj),
+        Step("pipenv sync", "pipenv", ["pipenv", "sync"], proj),
+    ]
+
+
+def pdm(work: Path) -> list[Step]:
+    proj = _project(work, "[tool.pdm]\ndistribution = false\n", deps=())
+    return [
+        Step("pdm use (select python)", "pdm", ["pdm", "use", "-f", sys.executable], proj),
+        Step("pdm add", "pdm", ["pdm", "add", PKG], proj),
+        Step("pdm lock", "pdm", ["pdm", "lock"], proj),
+        Step("pdm install", "pdm", ["pdm", "install"], proj),
+    ]
+
+
+def hatch(work: Path) -> list[Step]:
+    proj = _project(work, """\
+        [tool.hatch.envs.default]
+        skip-install = true
+        dependencies = ["pipnexus-demo-pkg"]
+        """, deps=())
+    return [Step("hatch env create", "hatch", ["hatch", "env", "create"], proj)]
+
+
+def hatch_uv(work: Path) -> list[Step]:
+    proj = _project(work, """\
+        [tool.hatch.envs.default]
+        skip-install = true
+        installer = "uv"
+        dependencies = ["pipnexus-demo-pkg"]
+        """, deps=())
+    return [Step("hatch env create (installer uv)", "hatch", ["hatch", "env", "create"], proj)]
+
+
+def tox(work: Path) -> list[Step]:
+    ini = _write(work / "proj" / "tox.ini", f"""\
+        [tox]
+        skipsdist = true
+        envlist = leak
+
+        [testenv:leak]
+        skip_install = true
+        deps = {PKG}
+        commands = python -c "import pipnexus_demo_pkg"
+        """)
+    return [Step("tox", "tox", ["tox", "-c", str(ini), "-e", "leak"], ini.parent)]
+
+
+def nox(work: Path, backend: str = "virtualenv") -> list[Step]:
+    noxfile = _write(work / "proj" / "noxfile.py", f"""\
+        import nox
+
+
+        @nox.session(venv_backend="{backend}")
+        def leak(session):
+            session.install("{PKG}")
+            session.run("python", "-c", "import pipnexus_demo_pkg")
+        """)
+    label = "nox" if backend == "virtualenv" else f"nox (venv_backend {backend})"
+    return [Step(label, "nox", ["nox", "-f", str(noxfile), "-s", "leak"], noxfile.parent)]
+
+
+def nox_uv(work: Path) -> list[Step]:
+    return nox(work, "uv")
+
+
+def pip_compile(work: Path) -> list[Step]:
+    req_in = _write(work / "proj" / "requirements.in", f"{PKG}\n")
+    out = req_in.with_suffix(".txt")
+
+    def check() -> str:
+        text = out.read_text() if out.exists() else ""
+        if "--index-url" in text or "--trusted-host" in text:
+            return "wrote --index-url/--trusted-host of the cache into requirements.txt"
+        return ""
+
+    cmd = ["pip-compile", "--quiet", "-o", str(out), str(req_in)]
+    return [Step("pip-compile", "pip-compile", cmd, req_in.parent, check)]
+
+
+def poetry(work: Path) -> list[Step]:
+    _write(work / "proj" / "pyproject.toml", """\
+        [tool.poetry]
+        name = "leak-audit"
+        version = "0.1"
+        description = ""
+        authors = []
+
+        [tool.poetry.dependencies]
+        python = ">=3.9"
+        pipnexus-demo-pkg = "*"
+
+        [build-system]
+        requires = ["poetry-core"]
+        build-backend = "poetry.core.masonry.api"
+        """)
+    return [Step("poetry lock (no mirror plugin)", "poetry", ["poetry", "lock"], work / "proj")]
+
+
+def pip_install_env(work: Path) -> list[Step]:
+    return [Step("pip install (runner env: PIP_EXTRA_INDEX_URL etc. = pypi)", "pip",
+                 _pip(work, "install", PKG), work)]
+
+
+def uv_install_env(work: Path) -> list[Step]:
+    cmd = ["uv", "pip", "install", "--python", str(_venv(work)), PKG]
+    return [Step("uv pip install (runner env: UV_INDEX etc. = pypi)", "uv", cmd, work)]
+
+
+def pip_conf_extra(work: Path) -> list[Step]:
+    return [Step("pip install (pip.conf names pypi; pip-conf: file)", "pip",
+                 _pip(work, "install", PKG), work)]
+
+
+def pip_conf_extra_warned(work: Path) -> list[Step]:
+    return [Step("pip install (pip.conf names pypi; pip-conf: none)", "pip",
+                 _pip(work, "install", PKG), work)]
+
+
+PIP_CONF = f"""\
+[global]
+extra-index-url = {FALLBACK}
+[install]
+find-links = https://pypi.org/simple/{PKG}/
+"""
+
+
+CASES = (
+    Case("pip-install", "pip", False, True, "", pip_install),
+    Case("pip-sdist", "pip", False, True, "", pip_sdist),
+    Case("pip-download", "pip", False, True, "", pip_download),
+    Case("pip-wheel", "pip", False, True, "", pip_wheel),
+    Case("build", "build", False, False, "", python_build),
+    Case("build-uv", "build", True, False, "", python_build_uv),
+    Case("uv-pip-install", "uv", True, True, "", uv_pip_install),
+    Case("uv-pip-sdist", "uv", True, True, "", uv_pip_sdist),
+    Case("uv-sync", "uv", True, False, "", uv_sync),
+    Case("pipenv", "pipenv", False, False, "", pipenv),
+    Case("pdm", "pdm", False, False, "", pdm),
+    Case("hatch", "hatch", False, False, "", hatch),
+    Case("hatch-uv", "hatch", True, False, "", hatch_uv),
+    # tox runs pip as ``python -I``, which skips the bed's name alias: 127.0.0.1 for tox
+    Case("tox", "tox", True, False, "", tox),
+    Case("nox", "nox", False, False, "", nox),
+    Case("nox-uv", "nox", True, False, "", nox_uv),
+    Case("pip-compile", "pip-compile", False, False, "", pip_compile),
+    Case("uv-sync-frozen", "uv", True, False,
+         "known: uv.lock URLs win over every index setting (astral-sh/uv#19625)", uv_sync_frozen),
+    Case("pip-req-index", "pip", False, False,
+         "known: --index-url in a requirements file overrides PIP_INDEX_URL", pip_req_index),
+    # the runner's environment or pip config names pypi.org besides the index: configure
+    # clears the variables / overrides the config keys (these were gaps of the first audit)
+    Case("pip-extra-env", "pip", False, True, "", pip_install_env,
+         {"PIP_EXTRA_INDEX_URL": FALLBACK, "PIP_FIND_LINKS": f"https://pypi.org/simple/{PKG}/"}),
+    Case("uv-index-env", "uv", True, True, "", uv_install_env,
+         {"UV_INDEX": f"pypi={FALLBACK}", "UV_EXTRA_INDEX_URL": FALLBACK,
+          "UV_FIND_LINKS": f"https://pypi.org/simple/{PKG}/"}),
+    Case("pip-conf-extra", "pip", False, True, "", pip_conf_extra,
+         {"PIP_CONFIG_FILE": "{work}/pip.conf", "RUNNER_TEMP": "{work}/runner-temp",
+          "XDG_CONFIG_DIRS": "{work}/xdg"}, ("--pip-conf", "file")),
+    Case("pip-conf-extra-warned", "pip", False, False,
+         "known: an empty variable can't override a pip config file; configure warns "
+         "(file, line) and pip-conf: file overrides it", pip_conf_extra_warned,
+         {"PIP_CONFIG_FILE": "{work}/pip.conf", "XDG_CONFIG_DIRS": "{work}/xdg"}),
+    Case("poetry", "poetry", False, False,
+         "known: poetry has no env override without poetry-plugin-pypi-mirror", poetry),
+)
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+class Bed(NamedTuple):
+    nexus: NexusDouble
+    proxy: DeadProxy
+    envs: dict[bool, dict[str, str]]  # loopback? -> environment
+    urls: dict[bool, str]
+    configured: Configured
+
+
+def make_bed(work: Path, nexus: NexusDouble, proxy: DeadProxy) -> Bed:
+    envs: dict[bool, dict[str, str]] = {}
+    urls: dict[bool, str] = {}
+    shown: Configured | None = None
+    for loopback in (False, True):
+        base = installers.isolated_env(work / ("env-uv" if loopback else "env-py"))
+        # The bed disables these self-update checks; the audit wants to see them.
+        for name in ("PDM_CHECK_UPDATE", "PIP_DISABLE_PIP_VERSION_CHECK"):
+            base.pop(name, None)
+        base = installers.alias_host_env(base, work / "alias", ALIASES)
+        base.update(proxy_env(proxy, ["nexus.test"]))
+        url = nexus.index_url() if loopback else installers.aliased_url(nexus.index_url())
+        configured = pipnexus_configure(url, FALLBACK, base, project_dir=work / "empty")
+        if configured.source != "nexus":
+            raise SystemExit(f"pipnexus configure chose {configured.source}, not the cache")
+        envs[loopback] = {**base, **configured.env}
+        urls[loopback] = url
+        shown = shown or configured
+    assert shown is not None
+    return Bed(nexus, proxy, envs, urls, shown)
+
+
+_versions: dict[str, str] = {}
+
+
+def version_of(tool: str, env: dict[str, str]) -> str:
+    if tool not in _versions:
+        if tool in ("pip", "build"):
+            cmd = [sys.executable, "-m", tool, "--version"]
+        else:
+            cmd = [tool_path(tool) or tool, "--version"]
+        out = run(cmd, env, timeout=60)
+        m = re.search(r"\d+(\.\d+)+(\.?\w+)?", out.output) if out.rc == 0 else None
+        _versions[tool] = m.group(0) if m else "?"
+    return _versions[tool]
+
+
+def run_case(case: Case, bed: Bed, work: Path,
+             extra_env: dict[str, str] | None = None) -> list[Row]:
+    env = dict(bed.envs[case.loopback])
+    for name in ("PIP_CACHE_DIR", "UV_CACHE_DIR", "PDM_CACHE_DIR", "PIPENV_CACHE_DIR",
+                 "XDG_CACHE_HOME"):  # every case starts with empty installer caches
+        env[name] = str(work / "cache" / name.lower())
+    steps = case.steps(work)
+    runner = {k: v.format(work=work) for k, v in case.runner_env.items()}
+    if "PIP_CONFIG_FILE" in runner:
+        _write(Path(runner["PIP_CONFIG_FILE"]), PIP_CONF)
+    # configure runs in the runner's environment; its variables are laid over it
+    found = pipnexus_configure(bed.urls[case.loopback], FALLBACK, {**env, **runner},
+                               project_dir=steps[0].cwd, args=case.configure_args)
+    env.update(runner)
+    env.update(found.env)
+    env.update(extra_env or {})
+    warns = "yes" if any(str(steps[0].cwd) in w or any(k in w for k in runner)
+                         for w in found.warnings) else "no"
+    cleared = [k for k in runner if found.env.get(k) == ""]
+    override = f"configure set {', '.join(cleared)} empty" if cleared else ""
+    if runner.get("PIP_CONFIG_FILE") and found.env.get("PIP_CONFIG_FILE", "") not in (
+            "", runner["PIP_CONFIG_FILE"]):
+        override = "configure's pip config (read last) sets those keys empty"
+    rows = []
+    for step in steps:
+        exe = tool_path(step.cmd[0]) if not step.cmd[0].startswith("/") else step.cmd[0]
+        if exe is None:
+            rows.append(Row(step.label, "-", f"not run ({step.cmd[0]} not installed)", 0, [],
+                            case.known, warns, "", ""))
+            return rows
+        before_cache, before_proxy = bed.nexus.count("/repository/"), bed.proxy.count()
+        r = run([exe, *step.cmd[1:]], env, cwd=step.cwd, timeout=300)
+        via = bed.nexus.count("/repository/") - before_cache
+        bypassed = bed.proxy.since(before_proxy)
+        result = "ok" if r.rc == 0 else f"FAILED ({r.rc})"
+        remark = step.check() if step.check and r.rc == 0 else ""
+        remark = "; ".join(x for x in (override, remark) if x)
+        detail = "" if r.rc == 0 and not bypassed else r.output[-1500:]
+        rows.append(Row(step.label, version_of(step.tool, env), result, via, bypassed,
+                        case.known, warns, remark, detail))
+        if r.rc:
+            break
+    return rows

@@ -1,0 +1,121 @@
+"""The documentation a clone gets is complete and self-contained.
+
+* docs/diagnostics.md documents every code of ``pipnexus.diagnostics.CODES`` (a section with an
+  example line in the one diagnostic format and a fix), and no code that does not exist;
+* README.md stays short (the depth is in docs/) and its action tables list exactly the inputs
+  and outputs of action.yml;
+* docs, README, CONTRIBUTING, CHANGELOG, bench/README.md and pyproject.toml name no machine
+  path, no design note outside the repository and no bare issue number: a reader has only the
+  clone and public sources (``owner/repo#N`` of an upstream issue is fine);
+* relative links in them point at files that exist.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipnexus.diagnostics import CODES
+
+ROOT = Path(__file__).resolve().parents[1]
+DIAGNOSTICS = ROOT / "docs" / "diagnostics.md"
+README = ROOT / "README.md"
+README_LIMIT = 15 * 1024
+SECTION = re.compile(r"^### `([^`]+)`\s*$", re.M)
+
+# docs/migrate.md and docs/nexus.md are written alongside this change by the migrate and nexus
+# work. TODO(integration): empty this set once both pages are in the tree.
+PENDING_PAGES = {"docs/migrate.md", "docs/nexus.md"}
+
+
+def _docs() -> list[Path]:
+    files = [README, ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md", ROOT / "bench" / "README.md",
+             ROOT / "pyproject.toml", ROOT / "examples" / "arc" / "README.md"]
+    files += sorted((ROOT / "docs").glob("*.md"))
+    return [f for f in files if f.is_file()]
+
+
+def _sections() -> dict[str, str]:
+    text = DIAGNOSTICS.read_text(encoding="utf-8")
+    parts = SECTION.split(text)
+    # parts: [before, code1, body1, code2, body2, ...]; a body ends at the next heading
+    return {code: re.split(r"^#{1,3} ", body, flags=re.M)[0]
+            for code, body in zip(parts[1::2], parts[2::2])}
+
+
+def test_every_code_has_a_section_and_every_section_is_a_code() -> None:
+    documented = list(_sections())
+    assert len(documented) == len(set(documented)), "a code is documented twice"
+    assert not set(CODES) - set(documented), f"undocumented: {sorted(set(CODES) - set(documented))}"
+    assert not set(documented) - set(CODES), f"no such code: {sorted(set(documented) - set(CODES))}"
+
+
+@pytest.mark.parametrize("code", sorted(CODES))
+def test_each_code_has_an_example_line_and_a_fix(code: str) -> None:
+    body = _sections().get(code, "")
+    example = re.compile(rf"^(\S+: )?(error|warning|note): .+ \[{re.escape(code)}\]$", re.M)
+    assert example.search(body), f"{code}: no example `path:line:col: severity: message [{code}]`"
+    assert re.search(r"^Fix:", body, re.M), f"{code}: no `Fix:` paragraph"
+
+
+def test_readme_is_short() -> None:
+    size = len(README.read_bytes())
+    assert size <= README_LIMIT, f"README.md is {size} bytes; move the depth to docs/"
+
+
+def _table_names(text: str, header: str) -> set[str]:
+    """First-column names of the Markdown table whose header starts with ``| header |``."""
+    block = text.split(f"| {header} |", 1)[1].split("\n\n", 1)[0]
+    return set(re.findall(r"^\| `([a-z-]+)` \|", block, re.M))
+
+
+@pytest.mark.parametrize("page", [README, ROOT / "docs" / "action.md"], ids=["README", "action"])
+def test_action_tables_match_action_yml(page: Path) -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    text = page.read_text(encoding="utf-8")
+    assert _table_names(text, "Input") == set(action["inputs"])
+    assert _table_names(text, "Output") == set(action["outputs"])
+
+
+FORBIDDEN = [
+    (re.compile(r"/work/|/root/|/home/"), "a machine path"),
+    (re.compile(r"\.\./shared|shared/design"), "a design note outside the repository"),
+    (re.compile(r"(?i)(?<![\w/#-])issues?\s*#?\d+\b"), "a bare issue number"),
+]
+
+
+@pytest.mark.parametrize("path", _docs(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_docs_cite_only_what_a_reader_has(path: Path) -> None:
+    bad = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        bad += [f"{path.relative_to(ROOT)}:{n}: {why}: {line.strip()}"
+                for pattern, why in FORBIDDEN if pattern.search(line)]
+    assert not bad, "\n".join(bad)
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("path", [p for p in _docs() if p.suffix == ".md"],
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_relative_links_resolve(path: Path) -> None:
+    missing = []
+    for target in LINK.findall(path.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+:", target):
+            continue  # https:, mailto:
+        resolved = (path.parent / target).resolve()
+        rel = resolved.relative_to(ROOT).as_posix() if resolved.is_relative_to(ROOT) else target
+        if not resolved.exists() and rel not in PENDING_PAGES:
+            missing.append(target)
+    assert not missing, f"{path.relative_to(ROOT)}: broken links {missing}"
+
+
+def test_the_forbidden_patterns_catch_what_they_should() -> None:
+    for text in ("see ../shared/design/nexus-facts.md", "(issue 7)", "Issue #12",
+                 "/work/main/.venv/bin/python", "/root/.cache", "/home/runner"):
+        assert any(p.search(text) for p, _ in FORBIDDEN), text
+    for text in ("astral-sh/uv#6349", "actions/cache#928", "GitHub issues", "nexus-public#296"):
+        assert not any(p.search(text) for p, _ in FORBIDDEN), text
