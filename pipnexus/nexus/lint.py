@@ -159,8 +159,9 @@ def _line(node: Any) -> int:
 
 
 class _Linter:
-    def __init__(self) -> None:
+    def __init__(self, version: schema.Version | None = None) -> None:
         self.problems: list[Problem] = []
+        self.version = version or schema.NEWEST
 
     def error(self, line: int, message: str) -> None:
         self.problems.append(Problem(line, message))
@@ -454,7 +455,7 @@ class RepoLinter:
         self.values(fmt, rtype)
 
     def required(self, fmt: str, rtype: str) -> None:
-        for field in schema.required_fields(fmt, rtype):
+        for field in schema.required_fields(fmt, rtype, self.p.version):
             container, value, present = self.lookup(field.path)
             if container is None:
                 continue  # the parent is missing or not a mapping: reported for the parent
@@ -567,9 +568,9 @@ class RepoLinter:
                 )
 
 
-def lint_text(text: str) -> list[Problem]:
-    """Problems in a values document; raises YamlSyntaxError."""
-    return _Linter().lint(load(text))
+def lint_text(text: str, version: schema.Version | None = None) -> list[Problem]:
+    """Problems in a values document for Nexus ``version``; raises YamlSyntaxError."""
+    return _Linter(version).lint(load(text))
 
 
 def read(path: str) -> str:

@@ -11,11 +11,17 @@ import yaml
 
 from pipnexus.nexus import lint, schema, values
 from pipnexus.nexus.apply import rest_body
+from testbed.nexus_double import NEXUS_VERSION
 from tests.nexus.conftest import ADMIN_PASSWORD, Admin
+
+# the double validates as the Nexus version it announces; the table is checked at that version
+VERSION = schema.parse_version(NEXUS_VERSION)
 
 OPTS = values.Options(docker_hub=True)
 REPOS = {(r["format"], r["type"]): r for r in values.repositories(OPTS)}
-CASES = [(key, field) for key in sorted(REPOS) for field in schema.required_fields(*key)]
+CASES = [
+    (key, field) for key in sorted(REPOS) for field in schema.required_fields(*key, VERSION)
+]
 
 
 def post(admin: Admin, fmt: str, rtype: str, payload: Any) -> requests.Response:
@@ -43,7 +49,7 @@ def lint_repo(repo: dict[str, Any]) -> list[str]:
     doc = values.values(OPTS)
     doc["config"]["repos"] = [repo]
     return [
-        p.message for p in lint.lint_text(yaml.safe_dump(doc, sort_keys=False)) if not p.warning
+        p.message for p in lint.lint_text(yaml.safe_dump(doc, sort_keys=False), VERSION) if not p.warning
     ]
 
 
@@ -69,7 +75,7 @@ def test_complete_body_passes_both(admin: Admin, key: tuple[str, str]) -> None:
 @pytest.mark.parametrize("key", sorted(REPOS))
 def test_double_requires_nothing_the_table_lacks(admin: Admin, key: tuple[str, str]) -> None:
     # every object present but empty: the double must name exactly the table's fields
-    fields = schema.required_fields(*key)
+    fields = schema.required_fields(*key, VERSION)
     payload: dict[str, Any] = {}
     for f in fields:
         if "." not in f.path and any(g.parent == f.path for g in fields):
