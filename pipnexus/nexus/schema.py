@@ -119,6 +119,11 @@ class Field(NamedTuple):
         """Which versions require the field, for messages."""
         return version_range(self.since, self.until)
 
+    @property
+    def always(self) -> bool:
+        """Required by every version."""
+        return self.since is None and self.until is None
+
 
 _BASE = (
     Field("name", NOT_EMPTY),
@@ -199,12 +204,22 @@ def _all_fields(fmt: str, rtype: str) -> tuple[Field, ...]:
     return fields
 
 
+def select(fields: tuple[Field, ...], version: Version | None = None) -> tuple[Field, ...]:
+    """The ``fields`` that Nexus ``version`` (default: :data:`NEWEST`) requires. A version
+    older than every known one gets the oldest known rules."""
+    v = max(version or NEWEST, OLDEST)
+    return tuple(f for f in fields if f.applies(v))
+
+
 def required_fields(fmt: str, rtype: str, version: Version | None = None) -> tuple[Field, ...]:
     """Every field Nexus ``version`` (default: :data:`NEWEST`) validates for a ``fmt``/``rtype``
-    repository body, parents first. A version older than every known one gets the oldest
-    known rules."""
-    v = max(version or NEWEST, OLDEST)
-    return tuple(f for f in _all_fields(fmt, rtype) if f.applies(v))
+    repository body, parents first."""
+    return select(_all_fields(fmt, rtype), version)
+
+
+def required_in_every_version(fmt: str, rtype: str) -> tuple[Field, ...]:
+    """The fields every version validates (what can be checked before the version is known)."""
+    return tuple(f for f in _all_fields(fmt, rtype) if f.always)
 
 
 def field_history(fmt: str, rtype: str) -> tuple[Field, ...]:
@@ -269,6 +284,8 @@ class VersionedKey(NamedTuple):
     key: str
     since: Version | None = None
     until: Version | None = None  # exclusive
+    # a value that changes nothing, so other versions ignoring it needs no warning
+    inert: object = None
 
     def applies(self, version: Version) -> bool:
         return Field(self.key, "", self.since, self.until).applies(version)
@@ -281,7 +298,8 @@ class VersionedKey(NamedTuple):
 # 3.81.1 lacks preserveEncodedCharacters and pathEnabled, 3.90.1 has them
 _V3_82 = Version(3, 82)
 VERSIONED_KEYS = (
-    VersionedKey("pypi", "removeQuarantined", until=V3_94),
+    # 3.94 replaced it by the top-level firewall block; false is the default
+    VersionedKey("pypi", "removeQuarantined", until=V3_94, inert=False),
     VersionedKey("pypi", "indexPath", since=V3_91_INDEX_PATH),
     VersionedKey("", "firewall", since=V3_94),
     VersionedKey("proxy", "preserveEncodedCharacters", since=_V3_82),
@@ -324,7 +342,10 @@ def versioned_key(obj: str, key: str) -> VersionedKey | None:
 def accepted_keys(obj: str, version: Version | None = None) -> tuple[str, ...]:
     """The keys of object ``obj`` that Nexus ``version`` (default: NEWEST) reads."""
     v = max(version or NEWEST, OLDEST)
-    keys = KNOWN_KEYS.get(obj, ())
+    if obj:
+        keys = KNOWN_KEYS.get(obj, ())
+    else:
+        keys = REPOSITORY_KEYS + tuple(k.key for k in VERSIONED_KEYS if not k.obj)
     return tuple(k for k in keys if (vk := versioned_key(obj, k)) is None or vk.applies(v))
 
 
@@ -382,3 +403,10 @@ def misplaced(obj: str, key: str) -> str | None:
             return f"{obj}.{camel}" if obj else camel
         return MISPLACED.get((obj, camel))
     return None
+
+
+def version_from_tag(tag: str) -> Version | None:
+    """The version an image tag such as ``3.95.1``, ``3.95.1-01`` or ``3.70.1-java17-ubi``
+    names, or None (``latest``, a digest)."""
+    m = re.match(r"(\d{1,4})\.(\d{1,4})(?:\.(\d{1,4}))?(?![\d.])", tag.strip())
+    return Version(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)) if m else None

@@ -148,7 +148,7 @@ def test_values_and_repository_options_conflict(
     [
         ([], "NEXUS_PW_MISSING", "is not set"),
         (["--url", "https://admin:pw@nexus.example"], None, "must not contain credentials"),
-        (["--ca-cert", "/nonexistent/ca.pem"], "NEXUS_PW", "no such file"),
+        (["--ca-cert", "/nonexistent/ca.pem"], "NEXUS_PW", "does not name a readable file"),
         (["--retries", "-1"], "NEXUS_PW", "--retries"),
     ],
 )

@@ -62,10 +62,10 @@ def test_team_final_values_misplaced_http_client_keys(
     assert rc == 1
     errors = [line for line in lines if ": warning: " not in line]
     assert errors == [
-        "F:28: config.repos[0] (pypi-proxy): httpClient.retries is ignored by Nexus at this "
-        "level; did you mean httpClient.connection.retries?",
-        "F:29: config.repos[0] (pypi-proxy): httpClient.useTrustStore is ignored by Nexus at "
-        "this level; did you mean httpClient.connection.useTrustStore?",
+        "F:28:9: error: config.repos[0] (pypi-proxy): httpClient.retries is ignored by Nexus "
+        "at this level; did you mean httpClient.connection.retries? [misplaced-key]",
+        "F:29:9: error: config.repos[0] (pypi-proxy): httpClient.useTrustStore is ignored by "
+        "Nexus at this level; did you mean httpClient.connection.useTrustStore? [misplaced-key]",
     ]
     assert "F: 2 errors" in err
 
@@ -96,7 +96,7 @@ def test_team_earlier_values_config_under_root_password(
 ) -> None:
     rc, lines, _ = run_lint(tmp_path, TEAM_EARLIER, capsys)
     assert rc == 1
-    assert lines[0].startswith("F:4: 'config' is nested under rootPassword")
+    assert lines[0].startswith("F:4:3: error: 'config' is nested under rootPassword")
     assert "top-level key" in lines[0]
     assert len(lines) == 1  # the misplaced block itself is not linted as the real config
 
@@ -120,9 +120,10 @@ config:
       proxy:
         remoteUrl: https://pypi.org/simple
 """
-    rc, lines, _ = run_lint(tmp_path, text, capsys, "--quiet")
+    # httpClient is required up to Nexus 3.94 (pypi proxies): lint for a version that needs it
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "--quiet", "--nexus-version", "3.90.1")
     assert rc == 1
-    got = {(line.split(":")[1], line.split(": ", 2)[2].split(" (required")[0]) for line in lines}
+    got = {(line.split(":")[1], line.split(": ", 3)[3].split(" (required")[0]) for line in lines}
     assert ("11", "storage.strictContentTypeValidation: must not be null") in got
     assert ("13", "proxy.contentMaxAge: must not be null") in got
     assert ("13", "proxy.metadataMaxAge: must not be null") in got
@@ -239,7 +240,8 @@ def test_mistakes_are_caught_at_the_right_line(
     assert rc == 1, lines
     hits = [line for line in lines if message in line]
     assert hits, lines
-    assert hits[0].startswith(f"F:{expected_line}: "), (hits, expected_line)
+    assert hits[0].startswith(f"F:{expected_line}:"), (hits, expected_line)
+    assert ": error: " in hits[0] and hits[0].endswith("]"), hits
 
 
 def test_config_nested_elsewhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -248,8 +250,8 @@ def test_config_nested_elsewhere(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert rc == 1
     n = len(text.splitlines()) - 1
     assert lines == [
-        f"F:{n}: a 'config' block is nested under metrics, so the chart ignores "
-        "it; it must be a top-level key"
+        f"F:{n}:3: error: a 'config' block is nested under metrics, so the chart ignores "
+        "it; it must be a top-level key [misplaced-key]"
     ]
 
 
@@ -257,7 +259,8 @@ def test_repos_at_top_level(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     rc, lines, _ = run_lint(tmp_path, "persistence:\n  enabled: true\nrepos: []\n", capsys)
     assert rc == 1
     assert lines == [
-        "F:3: 'repos' at the top level is ignored by the chart; it belongs under config"
+        "F:3:1: error: 'repos' at the top level is ignored by the chart; it belongs under "
+        "config [misplaced-key]"
     ]
 
 
@@ -310,7 +313,8 @@ def test_invalid_yaml_is_file_line_col_exit_2(
     assert rc == 2
     assert lines == []
     assert err.count("\n") == 1
-    assert err.startswith(f"F:{line}:{col}: invalid YAML")
+    assert err.startswith(f"F:{line}:{col}: error: invalid YAML")
+    assert err.rstrip().endswith("[yaml-syntax]")
 
 
 def test_unreadable_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -320,7 +324,10 @@ def test_unreadable_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_non_mapping_documents(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_lint(tmp_path, "", capsys)[:2] == (1, ["F:1: empty values file"])
+    assert run_lint(tmp_path, "", capsys)[:2] == (
+        1,
+        ["F:1: error: empty values file [invalid-value]"],
+    )
     assert run_lint(tmp_path, "- a\n", capsys)[0] == 1
     rc, lines, _ = run_lint(tmp_path, "rootPassword: hunter2\n", capsys)
     assert rc == 1 and "takes no inline password" in lines[0]
@@ -329,7 +336,7 @@ def test_non_mapping_documents(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 def test_lint_text_api() -> None:
     problems = lint.lint_text(TEAM_FINAL)
-    assert [p.line for p in problems if not p.warning] == [28, 29]
+    assert [d.line for d in problems if d.severity == "error"] == [28, 29]
 
 
 def test_unknown_chart_keys_are_warnings_with_hints(
@@ -340,12 +347,12 @@ def test_unknown_chart_keys_are_warnings_with_hints(
     rc, lines, _ = run_lint(tmp_path, text, capsys)
     assert rc == 0
     assert (
-        f"F:{line_of(text, 'persistance:')}: warning: unknown key persistance: the chart "
-        "ignores it; did you mean persistence?" in lines
+        f"F:{line_of(text, 'persistance:')}:1: warning: unknown key persistance: the chart "
+        "ignores it; did you mean persistence? [unknown-key]" in lines
     )
     assert (
-        f"F:{line_of(text, '  repo:')}: warning: unknown key config.repo: the chart ignores "
-        "it; did you mean config.repos?" in lines
+        f"F:{line_of(text, '  repo:')}:3: warning: unknown key config.repo: the chart ignores "
+        "it; did you mean config.repos? [unknown-key]" in lines
     )
 
 
@@ -360,7 +367,8 @@ def test_block_indented_one_level_too_deep(
     assert rc == 1
     n = line_of(text, "negativeCache:")
     assert (
-        f"F:{n}: config.repos[0] (pypi-proxy): proxy.negativeCache is ignored by Nexus at "
-        "this level; did you mean negativeCache at the repository level?" in lines
+        f"F:{n}:9: error: config.repos[0] (pypi-proxy): proxy.negativeCache is ignored by Nexus "
+        "at this level; did you mean negativeCache at the repository level? [misplaced-key]"
+        in lines
     )
     assert any("negativeCache: must not be null" in line for line in lines)
