@@ -372,3 +372,163 @@ def test_block_indented_one_level_too_deep(
         in lines
     )
     assert any("negativeCache: must not be null" in line for line in lines)
+
+
+# A correct values file for the current chart (stevehipwell/nexus3 5.25.1, Nexus 3.95.1): no
+# httpClient (optional for a pypi proxy since Nexus 3.95), no pypi block, and chart keys that
+# 5.x added.
+CURRENT_CHART = """\
+automountServiceAccountToken: false
+chownDataDir: true
+initResources: {}
+manualMaintenanceMode: false
+rootPassword:
+  secret: nexus-admin
+  key: password
+persistence:
+  enabled: true
+config:
+  enabled: true
+  anonymous:
+    enabled: true
+  repos:
+    - name: pypi-proxy
+      format: pypi
+      type: proxy
+      online: true
+      storage:
+        blobStoreName: default
+        strictContentTypeValidation: true
+      proxy:
+        remoteUrl: https://pypi.org
+        contentMaxAge: -1
+        metadataMaxAge: 60
+      negativeCache:
+        enabled: true
+        timeToLive: 10
+"""
+
+
+def test_current_chart_values_are_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_lint(tmp_path, CURRENT_CHART, capsys) == (0, [], "")
+    assert run_lint(tmp_path, CURRENT_CHART, capsys, "--nexus-version", "3.95.1") == (0, [], "")
+
+
+@pytest.mark.parametrize("how", ["option", "image-tag"])
+def test_current_chart_values_fail_on_nexus_3_90(
+    how: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if how == "option":
+        rc, lines, _ = run_lint(tmp_path, CURRENT_CHART, capsys, "--nexus-version", "3.90.1")
+    else:
+        text = "image:\n  tag: 3.90.1\n" + CURRENT_CHART
+        rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1
+    (line,) = lines
+    assert (
+        "httpClient: must not be null (required by Nexus 3.94 and earlier, linted for 3.90.1;"
+        in (line)
+    )
+    assert line.endswith("[missing-field]")
+
+
+def test_nexus_version_option_wins_over_image_tag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "image:\n  tag: 3.90.1\n" + CURRENT_CHART
+    assert run_lint(tmp_path, text, capsys, "--nexus-version", "3.96.3")[0] == 0
+
+
+def test_bad_nexus_version_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, lines, err = run_lint(tmp_path, CURRENT_CHART, capsys, "--nexus-version", "latest")
+    assert (rc, lines) == (2, [])
+    assert err.count("\n") == 1 and "--nexus-version must be a Nexus version" in err
+
+
+def with_repo_lines(*lines: str) -> str:
+    return CURRENT_CHART + "".join(f"      {line}\n" for line in lines)
+
+
+@pytest.mark.parametrize("key", ["routingRule", "routingRuleName"])
+def test_routing_rule_warns_with_both_facts(
+    key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, lines, _ = run_lint(tmp_path, with_repo_lines(f"{key}: github-releases"), capsys)
+    assert rc == 0
+    (line,) = lines
+    assert ": warning: " in line and line.endswith("[routing-rule]")
+    assert "up to Nexus 3.77 reads" in line and "3.94 names routingRuleName" in line
+
+
+@pytest.mark.parametrize(
+    "lines, version, warned",
+    [
+        (("pypi:", "  removeQuarantined: true"), "3.94.0", "pypi.removeQuarantined"),
+        (("pypi:", "  removeQuarantined: true"), "3.93.2", None),
+        (("pypi:", "  removeQuarantined: false"), "3.96.3", None),  # the default: no effect
+        (
+            ("pypi:", "  removeQuarantined: false", "  indexPath: /simple"),
+            "3.90.1",
+            "pypi.indexPath",
+        ),
+        (("pypi:", "  removeQuarantined: false", "  indexPath: /simple"), "3.93.2", None),
+        # 3.93 requires removeQuarantined in a pypi block; 3.94 does not
+        (("pypi:", "  indexPath: /simple"), "3.94.0", None),
+        (("firewall:", "  mode: AUDIT"), "3.93.2", "firewall"),
+        (("firewall:", "  mode: AUDIT"), "3.94.0", None),
+    ],
+)
+def test_keys_of_other_versions_are_warnings(
+    lines: tuple[str, ...],
+    version: str,
+    warned: str | None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = with_repo_lines(*lines)
+    # 3.90 requires httpClient: give it so that only the key under test can be reported
+    if version < "3.95":
+        text += "      httpClient:\n        blocked: false\n        autoBlock: true\n"
+    rc, found, _ = run_lint(tmp_path, text, capsys, "--nexus-version", version)
+    assert rc == 0, found
+    if warned is None:
+        assert found == []
+    else:
+        (line,) = found
+        assert f"{warned} is read by Nexus" in line and f"Nexus {version} ignores it" in line
+        assert line.endswith("[version-specific]")
+
+
+def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    path = tmp_path / "values.yaml"
+    path.write_text(TEAM_FINAL)
+    assert main(["nexus", "lint", "--format", "json", str(path)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    errors = [d for d in out if d["severity"] == "error"]
+    assert [(d["path"], d["line"], d["col"], d["code"]) for d in errors] == [
+        (str(path), 28, 9, "misplaced-key"),
+        (str(path), 29, 9, "misplaced-key"),
+    ]
+    assert set(out[0]) == {"path", "line", "col", "severity", "code", "message"}
+    path.write_text("a: [1\n")
+    assert main(["nexus", "lint", "--format", "json", str(path)]) == 2
+    (syntax,) = json.loads(capsys.readouterr().out)
+    assert syntax["code"] == "yaml-syntax" and syntax["line"] == 2
+
+
+def test_every_code_is_in_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipnexus.diagnostics import CODES
+    from pipnexus.nexus import lint_repo
+
+    emitted: set[str] = set()
+    for text in (TEAM_FINAL, TEAM_EARLIER, CURRENT_CHART, with_repo_lines("routingRule: x")):
+        emitted |= {d.code for d in lint.lint_text(text)}
+    assert emitted <= set(CODES)
+    import inspect
+    import re
+
+    source = inspect.getsource(lint) + inspect.getsource(lint_repo)
+    used = set(re.findall(r'"([a-z0-9]+(?:-[a-z0-9]+)+)",?\n', source))
+    assert used - {"every-known-version"} <= set(CODES), used - set(CODES)

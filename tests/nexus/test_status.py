@@ -197,3 +197,44 @@ def test_bad_url_is_one_line_exit_2(
     assert main(["nexus", "status", "--url", url, "--retries", "0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and fragment in err
+
+
+def test_json_format(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from pipnexus.nexus import schema
+
+    served.double.read_only = True
+    rc, lines, _ = status(capsys, served.url, "--format", "json")
+    assert rc == 1
+    doc = json.loads("\n".join(lines))
+    assert doc["healthy"] is False
+    assert doc["nexus_version"] == str(schema.parse_version(NEXUS_VERSION))
+    codes = [(d["code"], d["severity"]) for d in doc["diagnostics"]]
+    assert codes == [
+        ("nexus-status", "note"),
+        ("nexus-writable", "error"),
+        ("nexus-version", "note"),
+    ]
+    assert all(d["path"] is None for d in doc["diagnostics"])
+
+
+def test_unreachable_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    rc, lines, _ = status(capsys, closed_url(), "--retries", "0", "--format", "json")
+    assert rc == 1
+    doc = json.loads("\n".join(lines))
+    assert doc["healthy"] is False and doc["nexus_version"] is None
+    (d,) = doc["diagnostics"]
+    assert d["code"] == "nexus-unreachable" and "cannot reach" in d["message"]
+
+
+def test_unset_password_env_is_the_option_layers_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rc = main(["nexus", "status", "--url", closed_url(), "--password-env", "PIPNEXUS_UNSET_VAR"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not set or empty" in err
+    assert "PIPNEXUS_UNSET_VAR" not in err
