@@ -77,8 +77,8 @@ def version_check(client: Any) -> Diagnostic:
 
 def repository_checks(client: Any, name: str, canary: str, project: str) -> list[Diagnostic]:
     """The repository's listing entry and the page of ``canary`` (``project`` normalized)."""
-    from pipnexus import probe
     from pipnexus.nexus.client import error_lines
+    from pipnexus.probe import count_project_files
 
     checks: list[Diagnostic] = []
     label = f"repository {name}"
@@ -124,7 +124,7 @@ def repository_checks(client: Any, name: str, canary: str, project: str) -> list
     resp = client.request("GET", page)
     label = f"canary {page}"
     if resp.status_code == 200:
-        links = probe.count_project_files(resp.content, project)
+        links = count_project_files(resp.content, project)
         if links:
             checks.append(check(True, f"{label}: 200, {links} file link(s)", "repository-serves"))
         else:

@@ -13,12 +13,12 @@ import re
 import sys
 from typing import Any, NamedTuple
 
-from pipnexus import urls
+from pipnexus import options, urls
 from pipnexus.errors import InputError
 from pipnexus.fsutil import atomic_write
 from pipnexus.nexus import schema
 
-DEFAULT_REPOSITORY = "pypi-proxy"
+DEFAULT_REPOSITORY = options.DEFAULT_REPOSITORY
 DEFAULT_REMOTE_URL = "https://pypi.org"
 DEFAULT_BLOB_STORE = "default"
 DEFAULT_METADATA_MAX_AGE = 60
@@ -39,10 +39,8 @@ class Options(NamedTuple):
 
 def add_repository_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``values`` and ``apply`` that describe the repositories."""
-    parser.add_argument(
-        "--repository",
-        metavar="NAME",
-        help=f"name of the PyPI proxy repository (default: {DEFAULT_REPOSITORY})",
+    options.add_repository(
+        parser, help_text=f"name of the PyPI proxy repository (default: {DEFAULT_REPOSITORY})"
     )
     parser.add_argument(
         "--remote-url",

@@ -1,7 +1,8 @@
 """The chart keys the linter carries (pipnexus.nexus.chart_keys) against the real chart.
 
-Reads ``stevehipwell/helm-charts: charts/nexus3`` from the optional ``../shared/thirdparty``
-folder (skips when absent): ``values.yaml`` for the keys, ``Chart.yaml`` for the versions.
+Reads ``stevehipwell/helm-charts: charts/nexus3`` from the optional third-party folder that
+``testbed.thirdparty`` finds (skips when absent): ``values.yaml`` for the keys, ``Chart.yaml``
+for the versions.
 """
 
 from __future__ import annotations

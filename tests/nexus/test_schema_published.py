@@ -1,8 +1,8 @@
 """The version table (pipnexus.nexus.schema) against every published Nexus REST API we have.
 
 * the OpenAPI files of Nexus 3.67.1 ... 3.94.0 (``/service/rest/swagger.json`` as captured in
-  ``sonatype-nexus-community/nexus-repo-api-client: spec/openapi.yaml``), read from the
-  optional ``../shared/thirdparty/nexus-openapi`` folder;
+  ``sonatype-nexus-community/nexus-repo-api-client: spec/openapi.yaml``), from the optional
+  third-party folder that ``testbed.thirdparty`` finds;
 * the npm package ``@sonatype/nexus-repo-api-client`` 3.96.3 when installed in ``.tools``
   (``dist/models/<Schema>.js``: ``instanceOf<Schema>`` tests each required field).
 
