@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
@@ -107,15 +108,17 @@ class ServerVersion(NamedTuple):
     text: str  # the header's version and edition, e.g. "3.95.1-01 (OSS)"
 
 
+_SERVER = re.compile(r"Nexus/(\d{1,4}\.\d{1,4}(?:\.\d{1,4})?(?:-\d{1,4})?)(?: \((\w{1,16})\))?")
+
+
 def server_version(header: str | None) -> ServerVersion | None:
-    """The Nexus version in a ``Server`` header, or None when it names none."""
-    if not header or not header.startswith("Nexus/"):
+    """The Nexus version in a ``Server`` header, or None when it names none. Only the version
+    and an edition word are kept: the rest of a header is the server's text, not shown."""
+    m = _SERVER.match(header or "")
+    if not m:
         return None
-    text = " ".join(header[len("Nexus/") :].split())[:60]
-    try:
-        return ServerVersion(schema.parse_version(text.split(" ", 1)[0]), text)
-    except ValueError:
-        return None
+    text = m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")
+    return ServerVersion(schema.parse_version(m.group(1)), text)
 
 
 class NexusError(Exception):

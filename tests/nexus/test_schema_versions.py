@@ -112,3 +112,10 @@ def test_accepted_keys() -> None:
     assert schema.accepted_keys("pypi", V("3.94.0")) == ("indexPath",)
     assert "firewall" in schema.accepted_keys("", V("3.94.0"))
     assert "firewall" not in schema.accepted_keys("", V("3.93.2"))
+
+
+def test_server_header_keeps_only_version_and_edition() -> None:
+    found = server_version("Nexus/3.95.1-01 (s3cr3t; evil)")
+    assert found is not None and found.text == "3.95.1-01"
+    found = server_version("Nexus/3.95.1-01 (PRO) and more text")
+    assert found is not None and found.text == "3.95.1-01 (PRO)"
