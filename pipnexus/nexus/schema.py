@@ -77,10 +77,16 @@ CHART_NEXUS_VERSION = parse_version("3.95.1")
 V3_91 = Version(3, 91)
 # 3.93.2 has pypi.removeQuarantined, 3.94.0 has pypi.indexPath only and a top-level firewall
 V3_94 = Version(3, 94)
-# 3.94.0 lists httpClient in the pypi proxy request's required fields, 3.96.3 does not
+# 3.94.0 still lists httpClient in the pypi proxy request's required fields, 3.96.3 does not
+# (docker and raw proxies keep it). 3.95 is unpublished: it gets the newer rule, so that the
+# chart's Nexus 3.95.1 is not told about a field it may not need (a false error blocks apply,
+# a missed one only gets Nexus's own 400 with the field named).
 V3_95 = Version(3, 95)
-# 3.90.1 has no pypi.indexPath, 3.93.2 has it
-V3_91_INDEX_PATH = V3_91
+
+
+def in_range(version: Version, since: Version | None, until: Version | None) -> bool:
+    """``since <= version < until``, an absent bound being open."""
+    return (since is None or version >= since) and (until is None or version < until)
 
 
 def version_range(since: Version | None, until: Version | None) -> str:
@@ -88,7 +94,8 @@ def version_range(since: Version | None, until: Version | None) -> str:
     if since is None and until is None:
         return "every Nexus version"
     if until is None:
-        return f"Nexus {since.major}.{since.minor} and later" if since else ""
+        assert since is not None
+        return f"Nexus {since.major}.{since.minor} and later"
     last = f"{until.major}.{until.minor - 1}" if until.minor else f"{until.major - 1}.x"
     if since is None:
         return f"Nexus {last} and earlier"
@@ -110,9 +117,7 @@ class Field(NamedTuple):
         return self.path.rpartition(".")[0]
 
     def applies(self, version: Version) -> bool:
-        return (self.since is None or version >= self.since) and (
-            self.until is None or version < self.until
-        )
+        return in_range(version, self.since, self.until)
 
     @property
     def versions(self) -> str:
@@ -288,7 +293,7 @@ class VersionedKey(NamedTuple):
     inert: object = None
 
     def applies(self, version: Version) -> bool:
-        return Field(self.key, "", self.since, self.until).applies(version)
+        return in_range(version, self.since, self.until)
 
     @property
     def versions(self) -> str:
@@ -300,7 +305,8 @@ _V3_82 = Version(3, 82)
 VERSIONED_KEYS = (
     # 3.94 replaced it by the top-level firewall block; false is the default
     VersionedKey("pypi", "removeQuarantined", until=V3_94, inert=False),
-    VersionedKey("pypi", "indexPath", since=V3_91_INDEX_PATH),
+    # 3.90.1 has no pypi.indexPath, 3.93.2 has it
+    VersionedKey("pypi", "indexPath", since=V3_91),
     VersionedKey("", "firewall", since=V3_94),
     VersionedKey("proxy", "preserveEncodedCharacters", since=_V3_82),
     VersionedKey("docker", "pathEnabled", since=_V3_82),
