@@ -238,3 +238,28 @@ def test_unset_password_env_is_the_option_layers_error(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is not set or empty" in err
     assert "PIPNEXUS_UNSET_VAR" not in err
+
+
+class _Server:
+    def __init__(self, header: str | None) -> None:
+        from pipnexus.nexus.client import server_version
+
+        self.server = server_version(header)
+
+
+@pytest.mark.parametrize(
+    "header, severity, fragment",
+    [
+        ("Nexus/3.95.1-01 (OSS)", "note", "version: Nexus 3.95.1-01 (OSS)"),
+        ("Nexus/3.13.0-01 (OSS)", "note", "older than every version checked"),
+        ("Nexus/4.1.0-01 (PRO)", "note", "newer than every version checked"),
+        (None, "warning", "names no Nexus version"),
+        ("nginx", "warning", "names no Nexus version"),
+    ],
+)
+def test_version_check(header: str | None, severity: str, fragment: str) -> None:
+    from pipnexus.nexus.status import version_check
+
+    d = version_check(_Server(header))
+    assert (d.severity, d.code) == (severity, "nexus-version")
+    assert fragment in d.message
