@@ -52,16 +52,26 @@ CODES: dict[str, str] = {
     # pipnexus nexus lint
     "yaml-syntax": "the values file is not valid YAML",
     "unknown-key": "a key Nexus or the chart does not know, which it ignores",
-    "missing-field": "a required field is missing: Nexus refuses the repository",
+    "missing-field": "a field the linted Nexus version requires is missing: it refuses the body",
     "invalid-value": "a value Nexus refuses or the chart ignores",
-    "misplaced-key": "a setting placed where the chart does not read it",
+    "misplaced-key": "a setting placed where the chart or Nexus does not read it",
     "root-password": "the root password is set in a way the chart cannot use",
-    "version-specific": "a field whose support differs between Nexus versions",
+    "version-specific": "a key the linted Nexus version does not read (other versions do)",
+    "routing-rule": "routingRule/routingRuleName: the field's name differs between versions",
+    "chart-4-form": "a repository in the chart 4.x form, which chart 5.x posts unchanged",
+    "remote-url-simple": "a PyPI proxy's remoteUrl ends in /simple: every page would 404",
+    "unknown-blob-store": "a repository names a blob store that will not exist",
+    "duplicate-name": "two repositories share a name (Nexus ignores case)",
+    "missing-realm": "a realm the configuration needs is not in config.realms",
+    "docker-port": "a Docker connector port the Service does not expose",
+    "no-persistence": "no persistent volume: the cache is lost when the pod restarts",
     # pipnexus nexus status
     "nexus-status": "the Nexus status endpoint answers",
     "nexus-writable": "Nexus can serve writes",
+    "nexus-version": "the Nexus version from the Server header, and the rules applied for it",
     "repository-exists": "the repository exists",
     "repository-serves": "the repository serves the canary project",
+    "nexus-unreachable": "Nexus cannot be reached or refused the request",
 }
 
 

@@ -31,6 +31,12 @@ DEFAULT_FALLBACK = "https://pypi.org/simple"
 DEFAULT_TIMEOUT = 3.0
 # nexus apply/status: the timeout of each REST request
 NEXUS_REQUEST_TIMEOUT = 30.0
+# nexus status: a health check answers fast or not at all
+NEXUS_STATUS_TIMEOUT = 10.0
+# nexus apply/status: retries after connection errors and 5xx answers, with backoff
+NEXUS_RETRIES = 3
+NEXUS_STATUS_RETRIES = 1
+NEXUS_MAX_RETRIES = 10
 MAX_TIMEOUT = 300.0
 PASSWORD_ENV = "PIPNEXUS_PASSWORD"
 USERNAME_ENV = "PIPNEXUS_USERNAME"

@@ -11,7 +11,9 @@ import sys
 import urllib.parse
 from typing import Any, NamedTuple
 
+from pipnexus import options
 from pipnexus.errors import InputError
+from pipnexus.nexus import schema
 from pipnexus.nexus import values as values_mod
 
 API = "/service/rest/v1"
@@ -24,51 +26,24 @@ REMOVED_BY_PUT = ("cleanup", "routingRuleName", "httpClient.authentication", "re
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_connection_arguments(parser, auth_required=True)
+    from pipnexus.nexus.client import add_connection_arguments
+
+    add_connection_arguments(
+        parser,
+        default_username="admin",
+        default_timeout=options.NEXUS_REQUEST_TIMEOUT,
+        default_retries=options.NEXUS_RETRIES,
+    )
     parser.add_argument(
         "--values",
         metavar="FILE",
         help="apply config.blobStores (file stores), config.repos and config.anonymous of a "
-        "values file for the stevehipwell/nexus3 chart; it is linted first",
+        "values file for the stevehipwell/nexus3 chart; it is linted first, for the Nexus "
+        "version the server names",
     )
     values_mod.add_repository_arguments(parser)
     parser.add_argument(
         "--dry-run", action="store_true", help="show what would change, change nothing"
-    )
-
-
-def add_connection_arguments(parser: argparse.ArgumentParser, auth_required: bool) -> None:
-    parser.add_argument(
-        "--url", required=True, metavar="URL", help="Nexus base URL, e.g. https://nexus.example"
-    )
-    parser.add_argument(
-        "--username",
-        default="admin" if auth_required else None,
-        metavar="USER",
-        help="Nexus user" + (" (default: admin)" if auth_required else ""),
-    )
-    parser.add_argument(
-        "--password-env",
-        metavar="VAR",
-        help="name of the environment variable that holds the password (never a password "
-        "on the command line)",
-    )
-    parser.add_argument(
-        "--ca-cert", metavar="FILE", help="CA bundle to verify Nexus's TLS certificate with"
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="timeout of each request (default: 30)",
-    )
-    parser.add_argument(
-        "--retries",
-        type=int,
-        default=3,
-        metavar="N",
-        help="retries after connection errors and 5xx answers, with backoff (default: 3)",
     )
 
 
@@ -84,31 +59,48 @@ class Change(NamedTuple):
         return f"{self.name} ({self.fmt} {self.rtype})"
 
 
+class ValuesFile(NamedTuple):
+    path: str
+    text: str
+
+
 class Desired(NamedTuple):
     blob_stores: list[dict[str, Any]]  # config.blobStores entries
     repos: list[dict[str, Any]]  # config.repos entries
     anonymous: bool | None  # None: leave anonymous access alone
+    source: ValuesFile | None = None  # the values file they come from, linted again per version
+
+
+def lint_values(source: ValuesFile, version: schema.Version | None) -> None:
+    """Refuse (exit 2) a values file with lint errors for Nexus ``version``; None: errors in
+    every known version only (before the server has named its version)."""
+    from pipnexus import diagnostics
+    from pipnexus.nexus import lint
+
+    try:
+        found = lint.lint_text(source.text, version, every_version=version is None)
+    except lint.YamlSyntaxError as e:
+        raise InputError(diagnostics.format_text(e.diagnostic(source.path))) from None
+    errors = [d._replace(path=source.path) for d in found if d.severity == "error"]
+    if errors:
+        for d in errors:
+            print(diagnostics.format_text(d), file=sys.stderr)
+        which = f" for Nexus {version}" if version else ""
+        raise InputError(
+            f"{source.path} has {len(errors)} lint error(s){which}; fix them first "
+            f"(pipnexus nexus lint {source.path})"
+        )
 
 
 def desired_from_values(path: str) -> Desired:
-    from pipnexus.nexus import lint
-
-    text = lint.read(path)
-    try:
-        problems = lint.lint_text(text)
-    except lint.YamlSyntaxError as e:
-        raise InputError(f"{path}:{e.line}:{e.column}: {e.message}") from None
-    errors = [p for p in problems if not p.warning]
-    if errors:
-        for p in errors:
-            print(p.format(path), file=sys.stderr)
-        raise InputError(
-            f"{path} has {len(errors)} lint error(s); fix them first (pipnexus nexus lint {path})"
-        )
     import json
 
+    from pipnexus.nexus import lint
+
+    source = ValuesFile(path, lint.read(path))
+    lint_values(source, None)
     # round-trip through JSON: plain dicts/lists instead of ruamel's commented types
-    doc = json.loads(json.dumps(lint.load(text)))
+    doc = json.loads(json.dumps(lint.load(source.text)))
     config = doc.get("config") or {}
     anon = config.get("anonymous")
     anonymous = anon.get("enabled") if isinstance(anon, dict) else None
@@ -116,6 +108,7 @@ def desired_from_values(path: str) -> Desired:
         config.get("blobStores") or [],
         config.get("repos") or [],
         anonymous if isinstance(anonymous, bool) else None,
+        source,
     )
 
 
@@ -228,8 +221,11 @@ def plan_repository(client: Any, repo: dict[str, Any]) -> tuple[Change, dict[str
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipnexus.nexus.client import NexusError, client_from_args
+    import os
 
+    from pipnexus.nexus.client import NexusError, client_for, connection
+
+    conn = connection(args, os.environ, options.NEXUS_REQUEST_TIMEOUT, options.NEXUS_RETRIES)
     repo_opts = ("repository", "remote_url", "blob_store", "metadata_max_age", "docker_hub")
     if args.values:
         if any(getattr(args, o) is not None for o in repo_opts):
@@ -250,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
                 "without them",
                 file=sys.stderr,
             )
-    client = client_from_args(args)
+    client = client_for(conn)
     try:
         return _apply(client, desired, args.dry_run)
     except NexusError as e:
@@ -268,21 +264,54 @@ def _report(err: Any) -> None:
         print(f"  {line}", file=sys.stderr)
 
 
+def nexus_version(client: Any, desired: Desired) -> schema.Version:
+    """The version the server names in its Server header; else the values' image.tag; else
+    the newest known."""
+    if client.server is not None:
+        return client.server.version  # type: ignore[no-any-return]
+    if desired.source is not None:
+        from pipnexus.nexus import lint
+
+        tagged = lint.version_of(lint.load(desired.source.text))
+        if tagged is not None:
+            return tagged
+    return schema.NEWEST
+
+
+def anonymous_body(
+    enabled: bool, current: dict[str, Any], version: schema.Version
+) -> dict[str, Any]:
+    """The PUT body: ``enabled``, and the user and realm (kept as they are) that the published
+    API of newer versions requires (schema.ANONYMOUS_FIELDS)."""
+    body: dict[str, Any] = {"enabled": enabled}
+    for field in schema.ANONYMOUS_FIELDS:
+        value = current.get(field.path)
+        if isinstance(value, str) and value:
+            body[field.path] = value
+        elif field.applies(version):
+            body[field.path] = schema.ANONYMOUS_DEFAULTS[field.path]
+    return body
+
+
 def _apply(client: Any, desired: Desired, dry_run: bool) -> int:
     from pipnexus.nexus.client import NexusError
 
     stores = [s for s in (plan_blob_store(client, b) for b in desired.blob_stores) if s]
     planned = [plan_repository(client, repo) for repo in desired.repos]
+    version = nexus_version(client, desired)
+    if desired.source is not None:
+        lint_values(desired.source, version)  # now with the rules of the server's version
     anonymous = desired.anonymous
     anon_change: bool | None = None
+    anon_current: dict[str, Any] = {}
     if anonymous is not None:
         resp = client.request("GET", f"{API}/security/anonymous")
         if resp.status_code == 200:
             try:
-                current = resp.json().get("enabled")
-            except (ValueError, AttributeError):
-                current = None
-            if current is not anonymous:
+                anon_current = dict(resp.json())
+            except (ValueError, TypeError):
+                anon_current = {}
+            if anon_current.get("enabled") is not anonymous:
                 anon_change = anonymous
         elif resp.status_code in (401, 403):
             raise client.auth_error(resp, "reading anonymous access")
@@ -333,7 +362,8 @@ def _apply(client: Any, desired: Desired, dry_run: bool) -> int:
         failed += 1
         _report(err)
     if anon_change is not None:
-        resp = client.request("PUT", f"{API}/security/anonymous", {"enabled": anon_change})
+        body = anonymous_body(anon_change, anon_current, version)
+        resp = client.request("PUT", f"{API}/security/anonymous", body)
         if resp.status_code in (200, 204):
             print(f"{'enabled' if anon_change else 'disabled'} anonymous access")
         else:

@@ -1,23 +1,124 @@
 """A small Nexus REST client: Basic auth, bounded retries, TLS verified, clear error lines.
 
+The connection options of ``nexus apply`` and ``nexus status`` come from the one option layer
+(:mod:`pipnexus.options`) and become a typed :class:`Connection` once, in :func:`connection`.
 ``requests`` is imported when a Client is made, so importing this module stays cheap.
 The password is only ever handed to requests' auth; it is never part of a message.
+The client remembers the ``Server: Nexus/<version> (<edition>)`` header of the answers
+(``sonatype/nexus-public: components/nexus-base/src/main/java/org/sonatype/nexus/internal/web/
+EnvironmentFilter.java``) so that callers apply that version's rules.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
-from pipnexus import urls
+from pipnexus import options, urls
 from pipnexus.errors import InputError
 from pipnexus.nexus import schema
-from pipnexus.probe import read_password_env
 
 USER_AGENT = "pipnexus-nexus"
+
+
+class Connection(NamedTuple):
+    """Where Nexus is and how to talk to it, checked once."""
+
+    url: str  # base URL without credentials and trailing slash
+    username: str | None = None
+    password: str | None = None
+    ca_cert: str | None = None
+    timeout: float = options.NEXUS_REQUEST_TIMEOUT
+    retries: int = options.NEXUS_RETRIES
+
+
+def add_connection_arguments(
+    parser: argparse.ArgumentParser,
+    default_username: str | None,
+    default_timeout: float,
+    default_retries: int,
+) -> None:
+    """--url, --username, --password-env, --ca-cert, --timeout and --retries."""
+    parser.add_argument(
+        "--url", required=True, metavar="URL", help="Nexus base URL, e.g. https://nexus.example"
+    )
+    options.add_credentials(parser, default_username=default_username)
+    options.add_ca_cert(parser)
+    options.add_timeout(parser, default=default_timeout)
+    parser.add_argument(
+        "--retries",
+        default=str(default_retries),
+        metavar="N",
+        help="retries after connection errors and 5xx answers, with backoff "
+        f"(default: {default_retries}; at most {options.NEXUS_MAX_RETRIES})",
+    )
+
+
+def parse_retries(value: str | None, default: int) -> int:
+    text = options.given(value)
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) > options.NEXUS_MAX_RETRIES:
+        raise InputError(f"--retries must be a whole number from 0 to {options.NEXUS_MAX_RETRIES}")
+    return int(text)
+
+
+def connection(
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    default_timeout: float,
+    default_retries: int,
+) -> Connection:
+    """The typed settings of the options added by :func:`add_connection_arguments`."""
+    url = check_base_url(args.url)
+    creds = options.parse_credentials(
+        args.username, args.password_env, environ, from_environment=False
+    )
+    return Connection(
+        url=url,
+        username=creds.username,
+        password=creds.password,
+        ca_cert=options.parse_ca_cert(args.ca_cert),
+        timeout=options.parse_timeout(args.timeout, default_timeout),
+        retries=parse_retries(args.retries, default_retries),
+    )
+
+
+def client_for(conn: Connection, backoff: float = 0.5) -> Client:
+    return Client(
+        conn.url,
+        username=conn.username,
+        password=conn.password,
+        ca_cert=conn.ca_cert,
+        timeout=conn.timeout,
+        attempts=conn.retries + 1,
+        backoff=backoff,
+    )
+
+
+class ServerVersion(NamedTuple):
+    """What the ``Server`` header says: ``Nexus/3.95.1-01 (OSS)``."""
+
+    version: schema.Version
+    text: str  # the header's version and edition, e.g. "3.95.1-01 (OSS)"
+
+
+_SERVER = re.compile(r"Nexus/(\d{1,4}\.\d{1,4}(?:\.\d{1,4})?(?:-\d{1,4})?)(?: \((\w{1,16})\))?")
+
+
+def server_version(header: str | None) -> ServerVersion | None:
+    """The Nexus version in a ``Server`` header, or None when it names none. Only the version
+    and an edition word are kept: the rest of a header is the server's text, not shown."""
+    m = _SERVER.match(header or "")
+    if not m:
+        return None
+    text = m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")
+    return ServerVersion(schema.parse_version(m.group(1)), text)
 
 
 class NexusError(Exception):
@@ -37,10 +138,10 @@ class AuthError(NexusError):
 
 
 def check_base_url(url: str) -> str:
-    urls.validate_url(url, "--url")
-    if urls.split_credentials(url)[1] is not None:
+    parsed = urls.parse_url(url, "--url")
+    if parsed.has_credentials:
         raise InputError("--url must not contain credentials; use --username and --password-env")
-    return url.rstrip("/")
+    return parsed.bare.rstrip("/")
 
 
 def _strip_quotes(message: str) -> str:
@@ -91,24 +192,6 @@ def error_lines(status: int, text: str, repository: bool = False) -> list[str]:
     return [f"HTTP {status}"]
 
 
-def client_from_args(args: Any, backoff: float = 0.5) -> Client:
-    """The client for the shared options --url, --username, --password-env, --ca-cert,
-    --timeout and --retries (checked here, one line on bad input)."""
-    check_base_url(args.url)
-    password = None if args.password_env is None else read_password_env(args.password_env)
-    if args.retries < 0 or args.timeout <= 0:
-        raise InputError("--retries must be >= 0 and --timeout > 0")
-    return Client(
-        args.url,
-        username=args.username,
-        password=password,
-        ca_cert=args.ca_cert,
-        timeout=args.timeout,
-        attempts=args.retries + 1,
-        backoff=backoff,
-    )
-
-
 class Client:
     def __init__(
         self,
@@ -138,9 +221,11 @@ class Client:
         self.echoes = _echo_forms(username, password)
         if ca_cert:
             if not os.path.isfile(ca_cert):
-                raise InputError(f"--ca-cert {ca_cert}: no such file")
+                raise InputError("--ca-cert does not name a readable file")
             self.session.verify = ca_cert
         self.ca_cert = ca_cert
+        # from the first answer that names one (None: no answer yet, or none named a version)
+        self.server: ServerVersion | None = None
 
     def close(self) -> None:
         self.session.close()
@@ -173,6 +258,8 @@ class Client:
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
                 last_error = _reason(e)
                 continue
+            if self.server is None:
+                self.server = server_version(resp.headers.get("Server"))
             if resp.status_code >= 500 and attempt + 1 < self.attempts:
                 last_error = f"HTTP {resp.status_code}"
                 resp.close()

@@ -23,22 +23,26 @@ SUBCOMMANDS = (
         "lint",
         "pipnexus.nexus.lint",
         "check a values file against what Nexus and the chart accept",
-        "Report FILE:LINE: message for every problem Nexus or the chart would reject or "
-        "silently ignore. Exit 1 when there are errors, 2 when the file is not valid YAML.",
+        "Report 'FILE:LINE:COL: severity: message [code]' for every problem Nexus or the "
+        "chart would reject or silently ignore, by the rules of one Nexus version "
+        "(--nexus-version, else image.tag, else the newest known). Exit 1 when there are "
+        "errors, 2 when the file is not valid YAML.",
     ),
     (
         "apply",
         "pipnexus.nexus.apply",
         "create or update repositories and anonymous access over the REST API",
         "For each repository: GET it; create it when absent, replace it when different, "
-        "leave it alone when equal. Shows every change first; --dry-run changes nothing.",
+        "leave it alone when equal. Shows every change first; --dry-run changes nothing. "
+        "A --values file is linted for the Nexus version the server names.",
     ),
     (
         "status",
         "pipnexus.nexus.status",
         "check that Nexus is up, writable and serves a repository",
         "Check /service/rest/v1/status, /status/writable and, with --repository, that the "
-        "repository exists and serves a canary project page. Exit 1 when unhealthy.",
+        "repository exists and serves a canary project page; report the Nexus version from "
+        "the Server header. Exit 1 when unhealthy.",
     ),
 )
 

@@ -1,54 +1,87 @@
 """``pipnexus nexus status``: is Nexus up, writable, and does it serve the repository?
 
-Exit 0 when healthy, 1 when not, 2 on bad input.
+Each check is a :class:`~pipnexus.diagnostics.Diagnostic` (a note when it passes, an error when
+it fails), then one last line ``healthy`` or ``unhealthy``; ``--format json`` prints one object
+``{"healthy": ..., "nexus_version": ..., "diagnostics": [...]}``. The Nexus version comes from
+the ``Server`` header. Exit 0 when healthy, 1 when not, 2 on bad input.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import urllib.parse
 from typing import Any, NamedTuple
 
-from pipnexus.nexus.apply import API, add_connection_arguments
+from pipnexus import options
+from pipnexus.diagnostics import Diagnostic
+from pipnexus.nexus import schema
+from pipnexus.nexus.apply import API
 
 
-class Check(NamedTuple):
-    name: str
-    ok: bool
-    detail: str
+class Settings(NamedTuple):
+    repository: str | None
+    canary: str
+    project: str  # the canary, normalized (PEP 503)
+    fmt: str  # text | json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_connection_arguments(parser, auth_required=False)
-    parser.set_defaults(retries=1, timeout=10.0)
-    parser.add_argument(
-        "--repository", metavar="NAME", help="also check this repository and a canary page"
+    from pipnexus.nexus.client import add_connection_arguments
+    from pipnexus.nexus.lint import add_format
+
+    add_connection_arguments(
+        parser,
+        default_username=None,
+        default_timeout=options.NEXUS_STATUS_TIMEOUT,
+        default_retries=options.NEXUS_STATUS_RETRIES,
     )
-    parser.add_argument(
-        "--canary",
-        default="pip",
-        metavar="PROJECT",
-        help="project whose /simple/ page the repository must serve (default: pip)",
-    )
+    options.add_repository(parser, help_text="also check this repository and a canary page")
+    options.add_canary(parser)
+    add_format(parser)
 
 
-def _status(client: Any, path: str, name: str, bad: str) -> Check:
+def check(ok: bool, message: str, code: str) -> Diagnostic:
+    return Diagnostic("note" if ok else "error", message, code)
+
+
+def _status(client: Any, path: str, name: str, bad: str, code: str) -> Diagnostic:
     resp = client.request("GET", path)
     if resp.status_code == 200:
-        return Check(name, True, "ok")
+        return check(True, f"{name}: ok", code)
     if resp.status_code == 503:
-        return Check(name, False, f"{bad} (503)")
-    return Check(name, False, f"unexpected answer {resp.status_code} from {path}")
+        return check(False, f"{name}: {bad} (503)", code)
+    return check(False, f"{name}: unexpected answer {resp.status_code} from {path}", code)
 
 
-def repository_checks(client: Any, name: str, canary: str, project: str) -> list[Check]:
+def version_check(client: Any) -> Diagnostic:
+    """Which Nexus answered, and whose rules ``lint``/``apply`` use for it."""
+    server = client.server
+    if server is None:
+        return Diagnostic(
+            "warning",
+            "version: the Server header names no Nexus version (a proxy in between?); "
+            f"apply uses the rules of the newest known, Nexus {schema.NEWEST}",
+            "nexus-version",
+        )
+    version = server.version
+    rules = ""
+    if version < schema.OLDEST:
+        rules = f"; older than every version checked: apply uses the rules of {schema.OLDEST}"
+    elif version > schema.NEWEST:
+        rules = f"; newer than every version checked: apply uses the rules of {schema.NEWEST}"
+    return Diagnostic("note", f"version: Nexus {server.text}{rules}", "nexus-version")
+
+
+def repository_checks(client: Any, name: str, canary: str, project: str) -> list[Diagnostic]:
     """The repository's listing entry and the page of ``canary`` (``project`` normalized)."""
-    from pipnexus import probe
     from pipnexus.nexus.client import error_lines
+    from pipnexus.probe import count_project_files
 
-    checks: list[Check] = []
+    checks: list[Diagnostic] = []
+    label = f"repository {name}"
     resp = client.request("GET", f"{API}/repositories")
     found: Any = None
     if resp.status_code == 200:
@@ -62,30 +95,26 @@ def repository_checks(client: Any, name: str, canary: str, project: str) -> list
             )
         if found is None:
             checks.append(
-                Check(f"repository {name}", False, "not found (or not visible to this user)")
+                check(
+                    False, f"{label}: not found (or not visible to this user)", "repository-exists"
+                )
             )
         else:
             online = "" if found.get("online", True) else ", offline"
-            checks.append(
-                Check(
-                    f"repository {name}",
-                    not online,
-                    f"{found.get('format')} {found.get('type')}{online}",
-                )
-            )
+            detail = f"{found.get('format')} {found.get('type')}{online}"
+            checks.append(check(not online, f"{label}: {detail}", "repository-exists"))
     elif resp.status_code in (401, 403):
         checks.append(
-            Check(
-                f"repository {name}",
+            check(
                 False,
-                f"cannot list repositories ({resp.status_code}): give --username and "
+                f"{label}: cannot list repositories ({resp.status_code}): give --username and "
                 "--password-env, or enable anonymous access",
+                "repository-exists",
             )
         )
     else:
-        checks.append(
-            Check(f"repository {name}", False, "; ".join(error_lines(resp.status_code, resp.text)))
-        )
+        detail = "; ".join(error_lines(resp.status_code, resp.text))
+        checks.append(check(False, f"{label}: {detail}", "repository-exists"))
     if found is not None and found.get("format") not in (None, "pypi"):
         return checks
     page = (
@@ -95,38 +124,68 @@ def repository_checks(client: Any, name: str, canary: str, project: str) -> list
     resp = client.request("GET", page)
     label = f"canary {page}"
     if resp.status_code == 200:
-        links = probe.count_project_files(resp.content, project)
+        links = count_project_files(resp.content, project)
         if links:
-            checks.append(Check(label, True, f"200, {links} file link(s)"))
+            checks.append(check(True, f"{label}: 200, {links} file link(s)", "repository-serves"))
         else:
-            checks.append(Check(label, False, "200 but no file links: not a simple index page"))
+            checks.append(
+                check(
+                    False,
+                    f"{label}: 200 but no file links: not a simple index page",
+                    "repository-serves",
+                )
+            )
     else:
         reason = " ".join(re.sub(r"<[^>]+>", " ", resp.reason or "").split())
-        checks.append(Check(label, False, f"{resp.status_code} {reason}".strip()))
+        text = f"{resp.status_code} {reason}".strip()
+        checks.append(check(False, f"{label}: {text}", "repository-serves"))
     return checks
 
 
-def run(args: argparse.Namespace) -> int:
-    from pipnexus import probe
-    from pipnexus.nexus.client import NexusError, client_from_args
+def checks_of(client: Any, settings: Settings) -> list[Diagnostic]:
+    up = _status(client, f"{API}/status", "status", "not ready", "nexus-status")
+    bad = "read-only" if up.severity == "note" else "not ready"
+    found = [up, _status(client, f"{API}/status/writable", "writable", bad, "nexus-writable")]
+    found.append(version_check(client))
+    if settings.repository:
+        found.extend(
+            repository_checks(client, settings.repository, settings.canary, settings.project)
+        )
+    return found
 
+
+def report(found: list[Diagnostic], healthy: bool, version: str | None, fmt: str) -> None:
+    from pipnexus import diagnostics
+    from pipnexus.nexus.lint import emit
+
+    if fmt == "json":
+        emit(found, "json", {"healthy": healthy, "nexus_version": version})
+        return
+    for d in found:
+        print(diagnostics.format_text(d))
+    print("healthy" if healthy else "unhealthy")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipnexus.nexus.client import NexusError, client_for, connection
+
+    conn = connection(args, os.environ, options.NEXUS_STATUS_TIMEOUT, options.NEXUS_STATUS_RETRIES)
+    repository = options.parse_repository(args.repository, default=None)
     # a bad canary is an input error, found before any request
-    project = probe.normalize_project(args.canary) if args.repository else ""
-    client = client_from_args(args)
+    canary = options.parse_canary(args.canary)
+    settings = Settings(repository, canary, options.normalize_project(canary), args.format)
+    client = client_for(conn)
     try:
-        up = _status(client, f"{API}/status", "status", "not ready")
-        bad = "read-only" if up.ok else "not ready"
-        checks = [up, _status(client, f"{API}/status/writable", "writable", bad)]
-        if args.repository:
-            checks.extend(repository_checks(client, args.repository, args.canary, project))
+        found = checks_of(client, settings)
     except NexusError as e:
-        print(f"pipnexus nexus status: {e.summary}", file=sys.stderr)
-        print("unhealthy")
-        return 1
+        found = [Diagnostic("error", e.summary, "nexus-unreachable")]
+        if settings.fmt != "json":
+            print(f"pipnexus nexus status: {e.summary}", file=sys.stderr)
+            print("unhealthy")
+            return 1
     finally:
         client.close()
-    for c in checks:
-        print(f"{c.name}: {c.detail}")
-    healthy = all(c.ok for c in checks)
-    print("healthy" if healthy else "unhealthy")
+    healthy = not any(d.severity == "error" for d in found)
+    server = client.server
+    report(found, healthy, str(server.version) if server else None, settings.fmt)
     return 0 if healthy else 1

@@ -13,12 +13,12 @@ import re
 import sys
 from typing import Any, NamedTuple
 
-from pipnexus import urls
+from pipnexus import options, urls
 from pipnexus.errors import InputError
 from pipnexus.fsutil import atomic_write
 from pipnexus.nexus import schema
 
-DEFAULT_REPOSITORY = "pypi-proxy"
+DEFAULT_REPOSITORY = options.DEFAULT_REPOSITORY
 DEFAULT_REMOTE_URL = "https://pypi.org"
 DEFAULT_BLOB_STORE = "default"
 DEFAULT_METADATA_MAX_AGE = 60
@@ -39,10 +39,8 @@ class Options(NamedTuple):
 
 def add_repository_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``values`` and ``apply`` that describe the repositories."""
-    parser.add_argument(
-        "--repository",
-        metavar="NAME",
-        help=f"name of the PyPI proxy repository (default: {DEFAULT_REPOSITORY})",
+    options.add_repository(
+        parser, help_text=f"name of the PyPI proxy repository (default: {DEFAULT_REPOSITORY})"
     )
     parser.add_argument(
         "--remote-url",
@@ -263,8 +261,10 @@ def _comments(opts: Options) -> dict[str, str]:
     age_text = "never re-checked" if age == -1 else f"re-checked after {age} minutes"
     if opts.anonymous:
         anon = (
-            "Anonymous reads: CI jobs pip install without credentials. Nexus has it off by\n"
-            "default since 3.17; without it every runner needs a user and password."
+            "Anonymous reads: CI jobs pip install without credentials. A new Nexus starts\n"
+            "with it on (InitialAnonymousConfigurationProvider), but the config Job sets it\n"
+            "from this key and the chart's default is false; without it every runner needs\n"
+            "a user and password."
         )
     else:
         anon = (
@@ -345,15 +345,18 @@ def _comments(opts: Options) -> dict[str, str]:
             "published is not hidden for a day (Nexus's default timeToLive is 1440 minutes)."
         ),
         "config.repos.pypi.httpClient": (
-            "autoBlock: when upstream fails, Nexus stops asking for a while and serves what it\n"
-            "has cached; the pipnexus probe reports 'remote-blocked' and falls back meanwhile."
+            "Required by Nexus up to 3.94 (with blocked and autoBlock up to 3.90), optional\n"
+            "since; every version reads it. autoBlock: when upstream fails, Nexus stops asking\n"
+            "for a while and serves what it has cached; the pipnexus probe reports\n"
+            "'remote-blocked' and falls back meanwhile."
+        ),
+        "config.repos.pypi.pypi": (
+            "Optional block. Nexus 3.67-3.93 require removeQuarantined in it when it is sent;\n"
+            "3.94 and later ignore it (a top-level firewall block replaced it)."
         ),
         "config.repos.pypi.httpClient.connection": (
             "retries, timeout and useTrustStore go under connection, not directly under\n"
             "httpClient (Nexus silently ignores them there)."
-        ),
-        "config.repos.pypi.pypi": (
-            "Required inside the pypi block on Nexus 3.67-3.93; ignored by other versions."
         ),
         "config.repos.docker.proxy.remoteUrl": "Docker Hub's registry endpoint.",
         "config.repos.docker.docker.httpPort": (

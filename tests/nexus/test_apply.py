@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pipnexus.cli import main
-from pipnexus.nexus import values
+from pipnexus.nexus import schema, values
 from pipnexus.nexus.client import Client, NexusError, error_lines
 from testbed.httpbase import QuietHandler, Response, closed_url
 from testbed.nexus_admin import install
@@ -148,7 +148,7 @@ def test_values_and_repository_options_conflict(
     [
         ([], "NEXUS_PW_MISSING", "is not set"),
         (["--url", "https://admin:pw@nexus.example"], None, "must not contain credentials"),
-        (["--ca-cert", "/nonexistent/ca.pem"], "NEXUS_PW", "no such file"),
+        (["--ca-cert", "/nonexistent/ca.pem"], "NEXUS_PW", "does not name a readable file"),
         (["--retries", "-1"], "NEXUS_PW", "--retries"),
     ],
 )
@@ -438,3 +438,57 @@ def test_fields_this_nexus_does_not_return_are_not_differences() -> None:
         'proxy.contentMaxAge: 60 -> "1440"',
         'cleanup: {"policyNames": ["x"]} -> (removed: PUT replaces the whole repository)',
     ]
+
+
+def test_values_are_linted_for_the_version_the_server_names(
+    admin: Admin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pypi proxy without httpClient is right for Nexus 3.95+, wrong for the double's 3.70:
+    apply finds that out from the Server header, before it writes anything."""
+    from testbed.nexus_double import NEXUS_VERSION
+    from tests.nexus.test_lint import CURRENT_CHART
+
+    path = tmp_path / "values.yaml"
+    path.write_text(CURRENT_CHART.replace("https://pypi.org", admin.upstream_url))
+    rc, out, err = apply(capsys, admin.url, "--values", str(path))
+    version = schema.parse_version(NEXUS_VERSION)
+    assert rc == 2 and out == ""
+    assert "httpClient: must not be null" in err
+    assert f"lint error(s) for Nexus {version}" in err
+    assert writes(admin) == []
+
+
+def test_lint_of_values_follows_the_version() -> None:
+    from pipnexus.errors import InputError
+    from pipnexus.nexus.apply import ValuesFile, lint_values
+    from tests.nexus.test_lint import CURRENT_CHART
+
+    source = ValuesFile("values.yaml", CURRENT_CHART)
+    lint_values(source, None)  # before the version is known: what every version requires
+    lint_values(source, schema.parse_version("3.95.1"))
+    with pytest.raises(InputError, match=r"for Nexus 3\.90\.1"):
+        lint_values(source, schema.parse_version("3.90.1"))
+
+
+@pytest.mark.parametrize(
+    "current, version, body",
+    [
+        ({"enabled": False}, "3.70.1", {"enabled": True}),
+        (
+            {"enabled": False},
+            "3.94.0",
+            {"enabled": True, "realmName": "NexusAuthorizingRealm", "userId": "anonymous"},
+        ),
+        (
+            {"enabled": False, "userId": "guest", "realmName": "LdapRealm"},
+            "3.70.1",
+            {"enabled": True, "realmName": "LdapRealm", "userId": "guest"},
+        ),
+    ],
+)
+def test_anonymous_body_keeps_user_and_realm(
+    current: dict[str, Any], version: str, body: dict[str, Any]
+) -> None:
+    from pipnexus.nexus.apply import anonymous_body
+
+    assert anonymous_body(True, current, schema.parse_version(version)) == body

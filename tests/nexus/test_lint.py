@@ -62,10 +62,10 @@ def test_team_final_values_misplaced_http_client_keys(
     assert rc == 1
     errors = [line for line in lines if ": warning: " not in line]
     assert errors == [
-        "F:28: config.repos[0] (pypi-proxy): httpClient.retries is ignored by Nexus at this "
-        "level; did you mean httpClient.connection.retries?",
-        "F:29: config.repos[0] (pypi-proxy): httpClient.useTrustStore is ignored by Nexus at "
-        "this level; did you mean httpClient.connection.useTrustStore?",
+        "F:28:9: error: config.repos[0] (pypi-proxy): httpClient.retries is ignored by Nexus "
+        "at this level; did you mean httpClient.connection.retries? [misplaced-key]",
+        "F:29:9: error: config.repos[0] (pypi-proxy): httpClient.useTrustStore is ignored by "
+        "Nexus at this level; did you mean httpClient.connection.useTrustStore? [misplaced-key]",
     ]
     assert "F: 2 errors" in err
 
@@ -96,7 +96,7 @@ def test_team_earlier_values_config_under_root_password(
 ) -> None:
     rc, lines, _ = run_lint(tmp_path, TEAM_EARLIER, capsys)
     assert rc == 1
-    assert lines[0].startswith("F:4: 'config' is nested under rootPassword")
+    assert lines[0].startswith("F:4:3: error: 'config' is nested under rootPassword")
     assert "top-level key" in lines[0]
     assert len(lines) == 1  # the misplaced block itself is not linted as the real config
 
@@ -120,9 +120,10 @@ config:
       proxy:
         remoteUrl: https://pypi.org/simple
 """
-    rc, lines, _ = run_lint(tmp_path, text, capsys, "--quiet")
+    # httpClient is required up to Nexus 3.94 (pypi proxies): lint for a version that needs it
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "--quiet", "--nexus-version", "3.90.1")
     assert rc == 1
-    got = {(line.split(":")[1], line.split(": ", 2)[2].split(" (required")[0]) for line in lines}
+    got = {(line.split(":")[1], line.split(": ", 3)[3].split(" (required")[0]) for line in lines}
     assert ("11", "storage.strictContentTypeValidation: must not be null") in got
     assert ("13", "proxy.contentMaxAge: must not be null") in got
     assert ("13", "proxy.metadataMaxAge: must not be null") in got
@@ -239,7 +240,8 @@ def test_mistakes_are_caught_at_the_right_line(
     assert rc == 1, lines
     hits = [line for line in lines if message in line]
     assert hits, lines
-    assert hits[0].startswith(f"F:{expected_line}: "), (hits, expected_line)
+    assert hits[0].startswith(f"F:{expected_line}:"), (hits, expected_line)
+    assert ": error: " in hits[0] and hits[0].endswith("]"), hits
 
 
 def test_config_nested_elsewhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -248,8 +250,8 @@ def test_config_nested_elsewhere(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert rc == 1
     n = len(text.splitlines()) - 1
     assert lines == [
-        f"F:{n}: a 'config' block is nested under metrics, so the chart ignores "
-        "it; it must be a top-level key"
+        f"F:{n}:3: error: a 'config' block is nested under metrics, so the chart ignores "
+        "it; it must be a top-level key [misplaced-key]"
     ]
 
 
@@ -257,7 +259,8 @@ def test_repos_at_top_level(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     rc, lines, _ = run_lint(tmp_path, "persistence:\n  enabled: true\nrepos: []\n", capsys)
     assert rc == 1
     assert lines == [
-        "F:3: 'repos' at the top level is ignored by the chart; it belongs under config"
+        "F:3:1: error: 'repos' at the top level is ignored by the chart; it belongs under "
+        "config [misplaced-key]"
     ]
 
 
@@ -310,7 +313,8 @@ def test_invalid_yaml_is_file_line_col_exit_2(
     assert rc == 2
     assert lines == []
     assert err.count("\n") == 1
-    assert err.startswith(f"F:{line}:{col}: invalid YAML")
+    assert err.startswith(f"F:{line}:{col}: error: invalid YAML")
+    assert err.rstrip().endswith("[yaml-syntax]")
 
 
 def test_unreadable_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -320,7 +324,10 @@ def test_unreadable_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_non_mapping_documents(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_lint(tmp_path, "", capsys)[:2] == (1, ["F:1: empty values file"])
+    assert run_lint(tmp_path, "", capsys)[:2] == (
+        1,
+        ["F:1: error: empty values file [invalid-value]"],
+    )
     assert run_lint(tmp_path, "- a\n", capsys)[0] == 1
     rc, lines, _ = run_lint(tmp_path, "rootPassword: hunter2\n", capsys)
     assert rc == 1 and "takes no inline password" in lines[0]
@@ -329,7 +336,7 @@ def test_non_mapping_documents(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 def test_lint_text_api() -> None:
     problems = lint.lint_text(TEAM_FINAL)
-    assert [p.line for p in problems if not p.warning] == [28, 29]
+    assert [d.line for d in problems if d.severity == "error"] == [28, 29]
 
 
 def test_unknown_chart_keys_are_warnings_with_hints(
@@ -340,12 +347,12 @@ def test_unknown_chart_keys_are_warnings_with_hints(
     rc, lines, _ = run_lint(tmp_path, text, capsys)
     assert rc == 0
     assert (
-        f"F:{line_of(text, 'persistance:')}: warning: unknown key persistance: the chart "
-        "ignores it; did you mean persistence?" in lines
+        f"F:{line_of(text, 'persistance:')}:1: warning: unknown key persistance: the chart "
+        "ignores it; did you mean persistence? [unknown-key]" in lines
     )
     assert (
-        f"F:{line_of(text, '  repo:')}: warning: unknown key config.repo: the chart ignores "
-        "it; did you mean config.repos?" in lines
+        f"F:{line_of(text, '  repo:')}:3: warning: unknown key config.repo: the chart ignores "
+        "it; did you mean config.repos? [unknown-key]" in lines
     )
 
 
@@ -360,7 +367,172 @@ def test_block_indented_one_level_too_deep(
     assert rc == 1
     n = line_of(text, "negativeCache:")
     assert (
-        f"F:{n}: config.repos[0] (pypi-proxy): proxy.negativeCache is ignored by Nexus at "
-        "this level; did you mean negativeCache at the repository level?" in lines
+        f"F:{n}:9: error: config.repos[0] (pypi-proxy): proxy.negativeCache is ignored by Nexus "
+        "at this level; did you mean negativeCache at the repository level? [misplaced-key]"
+        in lines
     )
     assert any("negativeCache: must not be null" in line for line in lines)
+
+
+# A correct values file for the current chart (stevehipwell/nexus3 5.25.1, Nexus 3.95.1): no
+# httpClient (optional for a pypi proxy since Nexus 3.95), no pypi block, and chart keys that
+# 5.x added.
+CURRENT_CHART = """\
+automountServiceAccountToken: false
+chownDataDir: true
+initResources: {}
+manualMaintenanceMode: false
+rootPassword:
+  secret: nexus-admin
+  key: password
+persistence:
+  enabled: true
+config:
+  enabled: true
+  anonymous:
+    enabled: true
+  repos:
+    - name: pypi-proxy
+      format: pypi
+      type: proxy
+      online: true
+      storage:
+        blobStoreName: default
+        strictContentTypeValidation: true
+      proxy:
+        remoteUrl: https://pypi.org
+        contentMaxAge: -1
+        metadataMaxAge: 60
+      negativeCache:
+        enabled: true
+        timeToLive: 10
+"""
+
+
+def test_current_chart_values_are_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_lint(tmp_path, CURRENT_CHART, capsys) == (0, [], "")
+    assert run_lint(tmp_path, CURRENT_CHART, capsys, "--nexus-version", "3.95.1") == (0, [], "")
+
+
+@pytest.mark.parametrize("how", ["option", "image-tag"])
+def test_current_chart_values_fail_on_nexus_3_90(
+    how: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if how == "option":
+        rc, lines, _ = run_lint(tmp_path, CURRENT_CHART, capsys, "--nexus-version", "3.90.1")
+    else:
+        text = "image:\n  tag: 3.90.1\n" + CURRENT_CHART
+        rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1
+    (line,) = lines
+    assert (
+        "httpClient: must not be null (required by Nexus 3.94 and earlier, linted for 3.90.1;"
+        in (line)
+    )
+    assert line.endswith("[missing-field]")
+
+
+def test_nexus_version_option_wins_over_image_tag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "image:\n  tag: 3.90.1\n" + CURRENT_CHART
+    assert run_lint(tmp_path, text, capsys, "--nexus-version", "3.96.3")[0] == 0
+
+
+def test_bad_nexus_version_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, lines, err = run_lint(tmp_path, CURRENT_CHART, capsys, "--nexus-version", "latest")
+    assert (rc, lines) == (2, [])
+    assert err.count("\n") == 1 and "--nexus-version must be a Nexus version" in err
+
+
+def with_repo_lines(*lines: str) -> str:
+    return CURRENT_CHART + "".join(f"      {line}\n" for line in lines)
+
+
+@pytest.mark.parametrize("key", ["routingRule", "routingRuleName"])
+def test_routing_rule_warns_with_both_facts(
+    key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, lines, _ = run_lint(tmp_path, with_repo_lines(f"{key}: github-releases"), capsys)
+    assert rc == 0
+    (line,) = lines
+    assert ": warning: " in line and line.endswith("[routing-rule]")
+    assert "up to Nexus 3.77 reads" in line and "3.94 names routingRuleName" in line
+
+
+@pytest.mark.parametrize(
+    "lines, version, warned",
+    [
+        (("pypi:", "  removeQuarantined: true"), "3.94.0", "pypi.removeQuarantined"),
+        (("pypi:", "  removeQuarantined: true"), "3.93.2", None),
+        (("pypi:", "  removeQuarantined: false"), "3.96.3", None),  # the default: no effect
+        (
+            ("pypi:", "  removeQuarantined: false", "  indexPath: /simple"),
+            "3.90.1",
+            "pypi.indexPath",
+        ),
+        (("pypi:", "  removeQuarantined: false", "  indexPath: /simple"), "3.93.2", None),
+        # 3.93 requires removeQuarantined in a pypi block; 3.94 does not
+        (("pypi:", "  indexPath: /simple"), "3.94.0", None),
+        (("firewall:", "  mode: AUDIT"), "3.93.2", "firewall"),
+        (("firewall:", "  mode: AUDIT"), "3.94.0", None),
+    ],
+)
+def test_keys_of_other_versions_are_warnings(
+    lines: tuple[str, ...],
+    version: str,
+    warned: str | None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = with_repo_lines(*lines)
+    # 3.90 requires httpClient: give it so that only the key under test can be reported
+    if version < "3.95":
+        text += "      httpClient:\n        blocked: false\n        autoBlock: true\n"
+    rc, found, _ = run_lint(tmp_path, text, capsys, "--nexus-version", version)
+    assert rc == 0, found
+    if warned is None:
+        assert found == []
+    else:
+        (line,) = found
+        assert f"{warned} is read by Nexus" in line and f"Nexus {version} ignores it" in line
+        assert line.endswith("[version-specific]")
+
+
+def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    path = tmp_path / "values.yaml"
+    path.write_text(TEAM_FINAL)
+    assert main(["nexus", "lint", "--format", "json", str(path)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    errors = [d for d in out if d["severity"] == "error"]
+    assert [(d["path"], d["line"], d["col"], d["code"]) for d in errors] == [
+        (str(path), 28, 9, "misplaced-key"),
+        (str(path), 29, 9, "misplaced-key"),
+    ]
+    assert set(out[0]) == {"path", "line", "col", "severity", "code", "message"}
+    path.write_text("a: [1\n")
+    assert main(["nexus", "lint", "--format", "json", str(path)]) == 2
+    (syntax,) = json.loads(capsys.readouterr().out)
+    assert syntax["code"] == "yaml-syntax" and syntax["line"] == 2
+
+
+def test_every_code_is_in_the_table_and_documented() -> None:
+    import inspect
+    import re
+
+    from pipnexus.diagnostics import CODES
+    from pipnexus.nexus import lint_repo, status
+
+    emitted: set[str] = set()
+    for text in (TEAM_FINAL, TEAM_EARLIER, CURRENT_CHART, with_repo_lines("routingRule: x")):
+        emitted |= {d.code for d in lint.lint_text(text)}
+    assert emitted <= set(CODES)
+    # every slug literal of the nexus commands is a code, but for these two words
+    source = "".join(inspect.getsource(m) for m in (lint, lint_repo, status))
+    used = set(re.findall(r'"([a-z0-9]+(?:-[a-z0-9]+)+)"', source)) - {"read-only", "utf-8"}
+    assert emitted <= used
+    assert used <= set(CODES), used - set(CODES)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "nexus.md").read_text()
+    assert not [code for code in used if f"`{code}`" not in docs]

@@ -6,6 +6,7 @@ import pytest
 
 from pipnexus.cli import main
 from testbed.httpbase import closed_url
+from testbed.nexus_double import NEXUS_VERSION
 from tests.nexus.conftest import ADMIN_PASSWORD, Admin
 
 
@@ -26,52 +27,78 @@ def test_healthy(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     rc, lines, err = status(capsys, served.url, "--repository", "pypi-proxy")
     assert (rc, err) == (0, "")
     assert lines == [
-        "status: ok",
-        "writable: ok",
-        "repository pypi-proxy: pypi proxy",
-        "canary /repository/pypi-proxy/simple/pip/: 200, 1 file link(s)",
+        "note: status: ok [nexus-status]",
+        "note: writable: ok [nexus-writable]",
+        f"note: version: Nexus {NEXUS_VERSION} (OSS) [nexus-version]",
+        "note: repository pypi-proxy: pypi proxy [repository-exists]",
+        "note: canary /repository/pypi-proxy/simple/pip/: 200, 1 file link(s) [repository-serves]",
         "healthy",
     ]
 
 
 def test_status_only(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
-    assert status(capsys, served.url)[:2] == (0, ["status: ok", "writable: ok", "healthy"])
+    assert status(capsys, served.url)[:2] == (
+        0,
+        [
+            "note: status: ok [nexus-status]",
+            "note: writable: ok [nexus-writable]",
+            f"note: version: Nexus {NEXUS_VERSION} (OSS) [nexus-version]",
+            "healthy",
+        ],
+    )
 
 
 def test_read_only(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     served.double.read_only = True
     rc, lines, _ = status(capsys, served.url)
     assert rc == 1
-    assert lines == ["status: ok", "writable: read-only (503)", "unhealthy"]
+    assert lines == [
+        "note: status: ok [nexus-status]",
+        "error: writable: read-only (503) [nexus-writable]",
+        f"note: version: Nexus {NEXUS_VERSION} (OSS) [nexus-version]",
+        "unhealthy",
+    ]
 
 
 def test_not_ready(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     served.double.readable = False
     rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy", "--retries", "0")
     assert rc == 1
-    assert lines[:2] == ["status: not ready (503)", "writable: not ready (503)"]
+    assert lines[:2] == [
+        "error: status: not ready (503) [nexus-status]",
+        "error: writable: not ready (503) [nexus-writable]",
+    ]
     assert lines[-1] == "unhealthy"
 
 
 def test_missing_repository(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     rc, lines, _ = status(capsys, served.url, "--repository", "nope")
     assert rc == 1
-    assert "repository nope: not found (or not visible to this user)" in lines
-    assert any(line.startswith("canary /repository/nope/simple/pip/: 404") for line in lines)
+    assert (
+        "error: repository nope: not found (or not visible to this user) [repository-exists]"
+        in lines
+    )
+    assert any(line.startswith("error: canary /repository/nope/simple/pip/: 404") for line in lines)
 
 
 def test_offline_repository(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     served.double.set_online(False, "pypi-proxy")
     rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy")
     assert rc == 1
-    assert "canary /repository/pypi-proxy/simple/pip/: 503 Repository offline" in lines
+    assert (
+        "error: canary /repository/pypi-proxy/simple/pip/: 503 Repository offline "
+        "[repository-serves]" in lines
+    )
 
 
 def test_remote_blocked(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     served.double.set_blocked(True, "pypi-proxy")
     rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy")
     assert rc == 1
-    assert "canary /repository/pypi-proxy/simple/pip/: 404 Remote Manually Blocked" in lines
+    assert (
+        "error: canary /repository/pypi-proxy/simple/pip/: 404 Remote Manually Blocked "
+        "[repository-serves]" in lines
+    )
 
 
 def test_anonymous_off_needs_credentials(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
@@ -126,18 +153,29 @@ class _Client:
 @pytest.mark.parametrize(
     "page, ok, detail",
     [
-        ('<a href="../../packages/pip-24.0-py3-none-any.whl#sha256=0">pip-24.0</a>', True,
-         "200, 1 file link(s)"),
+        (
+            '<a href="../../packages/pip-24.0-py3-none-any.whl#sha256=0">pip-24.0</a>',
+            True,
+            "200, 1 file link(s)",
+        ),
         # a login or portal page answers 200 with links too: none is a file of the canary
-        ('<a href="/login">Sign in</a> <a href="/help">Help</a>', False,
-         "200 but no file links: not a simple index page"),
+        (
+            '<a href="/login">Sign in</a> <a href="/help">Help</a>',
+            False,
+            "200 but no file links: not a simple index page",
+        ),
     ],
 )
 def test_canary_page_must_link_files_of_the_canary(page: str, ok: bool, detail: str) -> None:
-    from pipnexus.nexus.status import Check, repository_checks
+    from pipnexus.diagnostics import Diagnostic
+    from pipnexus.nexus.status import repository_checks
 
     checks = repository_checks(_Client(page), "pypi-proxy", "pip", "pip")
-    assert checks[-1] == Check("canary /repository/pypi-proxy/simple/pip/", ok, detail)
+    assert checks[-1] == Diagnostic(
+        "note" if ok else "error",
+        f"canary /repository/pypi-proxy/simple/pip/: {detail}",
+        "repository-serves",
+    )
 
 
 def test_bad_canary_is_an_input_error_before_any_request(
@@ -146,7 +184,7 @@ def test_bad_canary_is_an_input_error_before_any_request(
     rc = main(["nexus", "status", "--url", closed_url(), "--repository", "x", "--canary", "a b"])
     assert rc == 2
     err = capsys.readouterr().err
-    assert "canary project name is invalid" in err and "cannot reach" not in err
+    assert "--canary must be a project name" in err and "cannot reach" not in err
 
 
 @pytest.mark.parametrize(
@@ -159,3 +197,69 @@ def test_bad_url_is_one_line_exit_2(
     assert main(["nexus", "status", "--url", url, "--retries", "0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and fragment in err
+
+
+def test_json_format(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from pipnexus.nexus import schema
+
+    served.double.read_only = True
+    rc, lines, _ = status(capsys, served.url, "--format", "json")
+    assert rc == 1
+    doc = json.loads("\n".join(lines))
+    assert doc["healthy"] is False
+    assert doc["nexus_version"] == str(schema.parse_version(NEXUS_VERSION))
+    codes = [(d["code"], d["severity"]) for d in doc["diagnostics"]]
+    assert codes == [
+        ("nexus-status", "note"),
+        ("nexus-writable", "error"),
+        ("nexus-version", "note"),
+    ]
+    assert all(d["path"] is None for d in doc["diagnostics"])
+
+
+def test_unreachable_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    rc, lines, _ = status(capsys, closed_url(), "--retries", "0", "--format", "json")
+    assert rc == 1
+    doc = json.loads("\n".join(lines))
+    assert doc["healthy"] is False and doc["nexus_version"] is None
+    (d,) = doc["diagnostics"]
+    assert d["code"] == "nexus-unreachable" and "cannot reach" in d["message"]
+
+
+def test_unset_password_env_is_the_option_layers_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rc = main(["nexus", "status", "--url", closed_url(), "--password-env", "PIPNEXUS_UNSET_VAR"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not set or empty" in err
+    assert "PIPNEXUS_UNSET_VAR" not in err
+
+
+class _Server:
+    def __init__(self, header: str | None) -> None:
+        from pipnexus.nexus.client import server_version
+
+        self.server = server_version(header)
+
+
+@pytest.mark.parametrize(
+    "header, severity, fragment",
+    [
+        ("Nexus/3.95.1-01 (OSS)", "note", "version: Nexus 3.95.1-01 (OSS)"),
+        ("Nexus/3.13.0-01 (OSS)", "note", "older than every version checked"),
+        ("Nexus/4.1.0-01 (PRO)", "note", "newer than every version checked"),
+        (None, "warning", "names no Nexus version"),
+        ("nginx", "warning", "names no Nexus version"),
+    ],
+)
+def test_version_check(header: str | None, severity: str, fragment: str) -> None:
+    from pipnexus.nexus.status import version_check
+
+    d = version_check(_Server(header))
+    assert (d.severity, d.code) == (severity, "nexus-version")
+    assert fragment in d.message

@@ -42,4 +42,9 @@ def test_self_signed_certificate_is_refused_without_ca_cert(
 def test_ca_cert_is_used(https_nexus, capsys: pytest.CaptureFixture[str]) -> None:
     server, ca = https_nexus
     assert main(["nexus", "status", "--url", server.base_url, "--ca-cert", str(ca)]) == 0
-    assert capsys.readouterr().out.splitlines() == ["status: ok", "writable: ok", "healthy"]
+    lines = capsys.readouterr().out.splitlines()
+    assert [lines[0], lines[1], lines[-1]] == [
+        "note: status: ok [nexus-status]",
+        "note: writable: ok [nexus-writable]",
+        "healthy",
+    ]

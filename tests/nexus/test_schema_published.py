@@ -1,0 +1,186 @@
+"""The version table (pipnexus.nexus.schema) against every published Nexus REST API we have.
+
+* the OpenAPI files of Nexus 3.67.1 ... 3.94.0 (``/service/rest/swagger.json`` as captured in
+  ``sonatype-nexus-community/nexus-repo-api-client: spec/openapi.yaml``), from the optional
+  third-party folder that ``testbed.thirdparty`` finds;
+* the npm package ``@sonatype/nexus-repo-api-client`` 3.96.3 when installed in ``.tools``
+  (``dist/models/<Schema>.js``: ``instanceOf<Schema>`` tests each required field).
+
+Each test skips with the reason when its artifact is absent. A change of Nexus's published
+``required`` lists makes these tests fail, so the table cannot drift silently.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pipnexus.nexus import schema
+from testbed import thirdparty
+
+NPM_VERSION = schema.parse_version("3.96.3")
+
+# request schema -> (format, type) of the table
+REQUESTS = {
+    "PypiProxyRepositoryApiRequest": ("pypi", "proxy"),
+    "DockerProxyRepositoryApiRequest": ("docker", "proxy"),
+    "RawProxyRepositoryApiRequest": ("raw", "proxy"),
+}
+# attribute schema -> the object path it describes in a proxy request of that format
+ATTRIBUTES = {
+    "StorageAttributes": ("pypi", "storage"),
+    "ProxyAttributes": ("pypi", "proxy"),
+    "NegativeCacheAttributes": ("pypi", "negativeCache"),
+    "HttpClientAttributes": ("raw", "httpClient"),
+    "PyPiProxyAttributes": ("pypi", "pypi"),
+    "DockerAttributes": ("docker", "docker"),
+    "DockerProxyAttributes": ("docker", "dockerProxy"),
+}
+# Fields the table requires although a published spec does not list them. Each is enforced by
+# Nexus's bean validation, which the specs do not always reflect:
+# * proxy.remoteUrl: ``@NotEmpty`` in sonatype/nexus-public: components/nexus-repository-services/
+#   src/main/java/org/sonatype/nexus/repository/rest/api/model/ProxyAttributes.java (3.94 and
+#   3.96 then list it as required);
+# * dockerProxy.indexType: Nexus answers "PARAMETER indexType" / "must not be empty"
+#   (https://github.com/datadrivers/go-nexus-client/pull/83); 3.94 and 3.96 list it.
+SOURCE_ONLY = {"proxy.remoteUrl", "dockerProxy.indexType"}
+
+
+def load_schemas(version: str) -> dict[str, Any]:
+    return _load_schemas(thirdparty.openapi_file(version))
+
+
+@functools.cache
+def _load_schemas(path: Path) -> dict[str, Any]:
+    # the files are large: libyaml's loader when PyYAML has it, parsed once per file
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    schemas = doc.get("components", {}).get("schemas") or doc.get("definitions") or {}
+    assert schemas, f"{path}: no schemas"
+    return dict(schemas)
+
+
+def table_children(fmt: str, rtype: str, parent: str, version: schema.Version) -> set[str]:
+    """The leaves the table requires directly under ``parent`` ("" for the body)."""
+    return {f.leaf for f in schema.required_fields(fmt, rtype, version) if f.parent == parent}
+
+
+def check(name: str, required: set[str], version: schema.Version) -> None:
+    if name in REQUESTS:
+        fmt, rtype = REQUESTS[name]
+        parent = ""
+    else:
+        fmt, parent = ATTRIBUTES[name]
+        rtype = "proxy"
+    table = table_children(fmt, rtype, parent, version)
+    prefix = f"{parent}." if parent else ""
+    extra = {leaf for leaf in table - required if f"{prefix}{leaf}" not in SOURCE_ONLY}
+    assert required <= table, f"{name} @ {version}: the table misses {sorted(required - table)}"
+    assert not extra, f"{name} @ {version}: the table requires {sorted(extra)}, Nexus does not"
+
+
+@pytest.mark.parametrize("version", thirdparty.NEXUS_VERSIONS)
+def test_repository_requests_match_the_openapi_file(version: str) -> None:
+    schemas = load_schemas(version)
+    v = schema.parse_version(version)
+    for name in (*REQUESTS, *ATTRIBUTES):
+        if name not in schemas:
+            continue  # e.g. a format absent from that version
+        check(name, set(schemas[name].get("required") or ()), v)
+
+
+@pytest.mark.parametrize("version", thirdparty.NEXUS_VERSIONS)
+def test_blob_store_and_anonymous_match_the_openapi_file(version: str) -> None:
+    schemas = load_schemas(version)
+    v = schema.parse_version(version)
+    for name, fields in (
+        ("FileBlobStoreApiCreateRequest", schema.BLOB_STORE_FIELDS),
+        ("AnonymousAccessSettingsXO", schema.ANONYMOUS_FIELDS),
+    ):
+        required = set(schemas[name].get("required") or ())
+        table = {f.path for f in schema.select(fields, v)}
+        # the chart needs a blob store's name in every version (it is in the REST URL)
+        assert required <= table and table - required <= {"name"}, (name, version)
+
+
+@pytest.mark.parametrize("version", thirdparty.NEXUS_VERSIONS)
+def test_versioned_keys_match_the_openapi_file(version: str) -> None:
+    """A key the table says this version reads is in its schema, and the others are not."""
+    schemas = load_schemas(version)
+    v = schema.parse_version(version)
+    objects = {
+        "": schemas["PypiProxyRepositoryApiRequest"],
+        "pypi": schemas["PyPiProxyAttributes"],
+        "proxy": schemas["ProxyAttributes"],
+        "docker": schemas["DockerAttributes"],
+        "dockerProxy": schemas["DockerProxyAttributes"],
+    }
+    for vk in schema.VERSIONED_KEYS:
+        properties = set(objects[vk.obj].get("properties") or ())
+        assert (vk.key in properties) == vk.applies(v), (vk, version)
+    # and every property of the objects we know completely is in the table's known keys
+    for obj, spec in objects.items():
+        if obj:
+            known = set(schema.KNOWN_KEYS[obj])
+            assert set(spec.get("properties") or ()) <= known, (obj, version)
+
+
+@pytest.mark.parametrize("version", thirdparty.NEXUS_VERSIONS)
+def test_routing_rule_field_name_is_the_documented_split(version: str) -> None:
+    properties = set(load_schemas(version)["PypiProxyRepositoryApiRequest"]["properties"])
+    assert properties & set(schema.ROUTING_RULE_KEYS), version
+    if schema.parse_version(version) >= schema.V3_94:
+        assert "routingRuleName" in properties
+    else:
+        assert "routingRule" in properties
+
+
+def npm_required(models: Path, name: str) -> set[str] | None:
+    path = models / f"{name}.js"
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    body = re.search(rf"function instanceOf{name}\(value\) \{{(.*?)\n\}}", text, re.DOTALL)
+    assert body, f"{path}: no instanceOf{name}"
+    return set(re.findall(r"!\('(\w+)' in value\)", body.group(1)))
+
+
+def test_table_matches_the_npm_models() -> None:
+    models = thirdparty.npm_models_dir()
+    seen = 0
+    for name in (*REQUESTS, *ATTRIBUTES):
+        required = npm_required(models, name)
+        if required is None:
+            continue
+        seen += 1
+        check(name, required, NPM_VERSION)
+    assert seen >= len(REQUESTS)
+    for name, fields in (
+        ("FileBlobStoreApiCreateRequest", schema.BLOB_STORE_FIELDS),
+        ("AnonymousAccessSettingsXO", schema.ANONYMOUS_FIELDS),
+    ):
+        required = npm_required(models, name)
+        assert required is not None, name
+        assert required == {f.path for f in schema.select(fields, NPM_VERSION)}, name
+
+
+def test_npm_models_are_the_newest_known_version() -> None:
+    package = thirdparty.npm_models_dir().parent.parent / "package.json"
+    import json
+
+    version = json.loads(package.read_text(encoding="utf-8"))["version"]
+    assert schema.parse_version(version) <= schema.NEWEST, (
+        f"npm models {version} are newer than schema.NEWEST: check the table against them "
+        "and add the version to KNOWN_VERSIONS"
+    )
+    assert NPM_VERSION in schema.KNOWN_VERSIONS
+
+
+def test_every_openapi_version_is_known() -> None:
+    for version in thirdparty.NEXUS_VERSIONS:
+        assert schema.parse_version(version) in schema.KNOWN_VERSIONS
