@@ -1,4 +1,4 @@
-"""The rewriter under fire (issue 7): generated workflows, property-based.
+"""The rewriter under fire: generated workflows, property-based.
 
 Hypothesis draws workflows from realistic parts (setup-python, actions/cache with a pip-cache-dir
 helper, setup-uv, install commands, unrelated steps) rendered with random comments, quoting
