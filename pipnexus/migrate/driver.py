@@ -18,6 +18,8 @@ from pipnexus.migrate.strategy import STRATEGIES
 from pipnexus.migrate.text import Text
 from pipnexus.migrate.tree import Doc, compose, get, load, step_lists
 
+# The diagnostics the driver itself emits (the rules' are in their registrations).
+CODES = ("error", "conflict", "anchor-kept")
 # Files without any of these words cannot need a change: they are not even parsed.
 TRIGGER = re.compile(r"setup-python|actions/cache|setup-uv|pip|\buvx?\b|poetry|pdm|tox|nox|hatch")
 

@@ -61,6 +61,10 @@ def fixture_options(raw: dict[str, Any]) -> Options:
         opts = opts._replace(uv_lock=raw["uv_lock"])
     if "action_ref" in raw:
         opts = opts._replace(action_ref=raw["action_ref"])
+    if "action_comment" in raw:
+        opts = opts._replace(action_comment=raw["action_comment"])
+    if "repin" in raw:
+        opts = opts._replace(repin=raw["repin"])
     return opts
 
 

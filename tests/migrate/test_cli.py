@@ -344,3 +344,24 @@ def test_json_with_diff(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (entry,) = json.loads(capsys.readouterr().out)["files"]
     assert entry["diff"] == unified_diff(".github/workflows/ci.yml", WORKFLOW, MIGRATED)
     assert entry["written"] is False
+
+
+def test_action_ref_repins_existing_steps(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An explicit --action-ref re-pins a migrated workflow; without it, it is left alone."""
+    ci = repo / ".github/workflows/ci.yml"
+    ci.write_text(MIGRATED)
+    assert main(["migrate", "--check", str(ci)]) == 0
+    sha = "pipnexus/pipnexus@" + "0123456789abcdef" * 2 + "01234567"
+    ref = f"{sha} # v1.0.0"
+    assert main(["migrate", "--action-ref", ref, str(ci)]) == 0
+    assert capsys.readouterr().out == f"rewrote {ci} (repin)\n"
+    assert ci.read_text() == MIGRATED.replace(f"uses: {DEFAULT_ACTION_REF}", f"uses: {ref}")
+    assert main(["migrate", "--check", "--action-ref", ref, str(ci)]) == 0  # idempotent
+    assert main(["migrate", "--check", str(ci)]) == 0  # no --action-ref: no re-pinning
+
+
+@pytest.mark.parametrize("ref", ["a/b@c # x # y", "a/b@c #", "a/b@c # x\ny", "# v1"])
+def test_bad_action_ref_comment(repo: Path, ref: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--action-ref", ref]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err

@@ -66,10 +66,10 @@ def _repin(ctx: Context, step: Step, node: ScalarNode) -> Change | None:
         new = ""  # a version comment of the old ref
     if raw == value and new == old:
         return None
-    edit = Edit(start, end, value) if new == old else Edit(start, rest_end, value + _spaced(new))
+    if new == old:
+        edit = Edit(start, end, value)
+    else:
+        gap = rest[: len(rest) - len(rest.lstrip())] if old else " "  # keep the alignment
+        edit = Edit(start, rest_end, value + (gap + new if new else ""))
     message = f"re-pinned `{node.value.strip()}` to `{ref}`"
     return Change(RULE, line + 1, message, (edit,), (DataOp("set", (*step.path, "uses"), ref),))
-
-
-def _spaced(comment: str) -> str:
-    return " " + comment if comment else ""
