@@ -42,7 +42,7 @@ def fix_inputs(ctx: Context, steps: StepList, spec: SetupInput) -> Iterator[Item
         expression = "${{" in value
         tool = spec.gated_tool(value) if expression else spec.tool(value)
         if expression and tool is None:
-            if not conditional.is_gated(value):  # a gate we cannot read: leave it quietly
+            if not conditional.is_gated(value):  # (a gate whose cache is unreadable: quietly)
                 yield ctx.warning_at(
                     start, "cache-expression",
                     f"{label} `{spec.key}: {value.strip()}` is an expression: left as is; "

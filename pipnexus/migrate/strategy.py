@@ -22,8 +22,6 @@ from pipnexus.migrate.workflow import SETUP_ACTIONS, CacheStep, cache_steps, ins
 if TYPE_CHECKING:
     from pipnexus.migrate.plugin import Context, Item
 
-RULE_CACHE = "actions-cache"  # the actions/cache rule's name, on the changes made for it
-
 
 class InputSite(NamedTuple):
     """A setup action's cache input (setup-python `cache:`, setup-uv `enable-cache:`)."""
@@ -51,9 +49,9 @@ class Strategy(Protocol):
         """The change (or why not) for a setup action's cache input."""
 
     def fix_cache_steps(
-        self, ctx: Context, steps: StepList, targets: Sequence[CacheStep]
+        self, ctx: Context, steps: StepList, targets: Sequence[CacheStep], rule: str
     ) -> Iterator[Item]:
-        """The changes for the actions/cache steps that cache Python packages."""
+        """The changes (named `rule`) for the actions/cache steps of Python package caches."""
 
     def insert_position(self, steps: StepList, caches: frozenset[str]) -> tuple[int, bool] | None:
         """(step index, after it?) for the pipnexus step; None when the job installs nothing."""
@@ -78,15 +76,15 @@ class Remove:
         return remove_keys(ctx.doc, site.step, site.keys, site.rule, message, site.line)
 
     def fix_cache_steps(
-        self, ctx: Context, steps: StepList, targets: Sequence[CacheStep]
+        self, ctx: Context, steps: StepList, targets: Sequence[CacheStep], rule: str
     ) -> Iterator[Item]:
         left = len(steps.steps)  # a job must keep one step
         for target in targets:
             caches = ctx.options.caches
             if target.kept(caches):
-                yield trim_block(ctx.doc, target, caches, RULE_CACHE)
+                yield trim_block(ctx.doc, target, caches, rule)
                 continue
-            item = _remove_step(ctx, steps, target, last=left <= 1)
+            item = _remove_step(ctx, steps, target, rule, last=left <= 1)
             if isinstance(item, Change):
                 left -= 1
             yield item
@@ -100,7 +98,9 @@ class Remove:
         return None if first is None else (first, False)
 
 
-def _remove_step(ctx: Context, steps: StepList, target: CacheStep, last: bool) -> Item:
+def _remove_step(
+    ctx: Context, steps: StepList, target: CacheStep, rule: str, last: bool
+) -> Item:
     step = target.step
     at = ctx.doc.item_start(steps.seq, step.position)
     if ctx.doc.aliased(step.node):
@@ -114,7 +114,7 @@ def _remove_step(ctx: Context, steps: StepList, target: CacheStep, last: bool) -
         return ctx.warning_at(at, "unsupported-shape",
                               "actions/cache step layout not supported: left as is")
     names = target.names(ctx.options.caches)
-    return Change(RULE_CACHE, ctx.doc.text.line_of(at) + 1,
+    return Change(rule, ctx.doc.text.line_of(at) + 1,
                   f"{step.uses}: removed the step caching {names}", (edit,),
                   (DataOp("delete", step.path),))
 
@@ -133,7 +133,7 @@ class Conditional:
         )
 
     def fix_cache_steps(
-        self, ctx: Context, steps: StepList, targets: Sequence[CacheStep]
+        self, ctx: Context, steps: StepList, targets: Sequence[CacheStep], rule: str
     ) -> Iterator[Item]:
         for target in targets:
             step = target.step
@@ -145,7 +145,7 @@ class Conditional:
                 continue
             names = target.names(ctx.options.caches)
             gated = conditional.gate_step(
-                ctx.doc, step, RULE_CACHE, f"{step.uses}: restore {names} only when not using Nexus"
+                ctx.doc, step, rule, f"{step.uses}: restore {names} only when not using Nexus"
             )
             if gated:
                 yield gated

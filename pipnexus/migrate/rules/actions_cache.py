@@ -16,21 +16,21 @@ from collections.abc import Iterator, Sequence
 from pipnexus.migrate.model import Change, DataOp, Edit
 from pipnexus.migrate.plugin import Context, Item, register
 from pipnexus.migrate.spans import remove_item
-from pipnexus.migrate.strategy import RULE_CACHE
 from pipnexus.migrate.tree import Step, StepList, get, scalar
 from pipnexus.migrate.workflow import VENV, CacheStep, cache_steps, helper_output
 
+RULE = "actions-cache"
 CODES = ("venv-cache-kept", "mixed-cache-kept", "anchor-kept", "unsupported-shape",
          "cache-hit-reference")
 
 
-@register(RULE_CACHE, CODES)
+@register(RULE, CODES)
 def fix(ctx: Context, steps: StepList) -> Iterator[Item]:
     caches = ctx.options.caches
     found = [c for c in cache_steps(steps, caches, venv=True) if not c.step.alias]
     yield from _venvs_kept(ctx, steps, found)
     targets = [c for c in found if c.python(caches)]
-    items = list(ctx.strategy.fix_cache_steps(ctx, steps, targets))
+    items = list(ctx.strategy.fix_cache_steps(ctx, steps, targets, RULE))
     yield from items
     changes = [c for c in items if isinstance(c, Change)]
     deleted = [e for c in changes for e in c.edits if e.end > e.start and not e.replacement]
@@ -104,6 +104,6 @@ def _remove_helpers(
         line = ctx.doc.text.line_of(ctx.doc.item_start(steps.seq, step.position)) + 1
         step_id = scalar(get(step.node, "id"))
         yield Change(
-            RULE_CACHE, line, f"removed step `{step_id}` that only fed the removed cache",
+            RULE, line, f"removed step `{step_id}` that only fed the removed cache",
             (edit,), (DataOp("delete", step.path),),
         )

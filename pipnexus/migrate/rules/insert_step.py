@@ -51,16 +51,16 @@ def _style(doc: Doc, steps: StepList, near: int) -> tuple[int, int, bool, bool] 
 
 
 def step_lines(options: Options, dash: int, col: int, flow: bool, padded: bool) -> list[str]:
-    comment = f" # {options.action_comment}" if options.action_comment else ""
-    if flow:
+    if flow:  # a comment cannot go inside the braces: it follows them
         inner = f"name: {STEP_NAME}, id: {STEP_ID}, uses: {options.action_ref}"
         body = "{ " + inner + " }" if padded else "{" + inner + "}"
+        comment = options.uses[len(options.action_ref) :]
         return [" " * dash + "- " + body + comment]
     gap = max(col - dash - 1, 1)
     return [
         " " * dash + "-" + " " * gap + f"name: {STEP_NAME}",
         " " * col + f"id: {STEP_ID}",
-        " " * col + f"uses: {options.action_ref}{comment}",
+        " " * col + f"uses: {options.uses}",
     ]
 
 
