@@ -13,7 +13,9 @@ from typing import NamedTuple
 
 from ruamel.yaml.nodes import ScalarNode
 
-from pipnexus.migrate.tree import Step, StepList, get, scalar
+from pipnexus import ACTION_REPOSITORY
+from pipnexus.migrate.model import STEP_ID
+from pipnexus.migrate.tree import Step, StepList, action_name, get, scalar
 
 CACHE_ACTIONS = ("actions/cache", "actions/cache/restore", "actions/cache/save")
 SETUP_ACTIONS = ("actions/setup-python", "astral-sh/setup-uv", "pdm-project/setup-pdm")
@@ -72,6 +74,13 @@ _OUTPUT_NAMES = (
     re.compile(r"""["']?([\w-]+)=["']?\$\("""),
 )
 _WRITES_OUTPUT = re.compile(r"GITHUB_OUTPUT|::set-output")
+
+
+def is_pipnexus_step(step: Step, action_ref: str) -> bool:
+    """`id: pipnexus`, or a `uses:` of the action (pipnexus/pipnexus or the action of
+    `action_ref`, such as a fork; any ref)."""
+    names = {ACTION_REPOSITORY, action_name(action_ref)} - {""}
+    return scalar(get(step.node, "id")) == STEP_ID or step.uses in names
 
 
 def installs(step: Step) -> bool:

@@ -242,8 +242,8 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
     if removed and len(removed) >= len(steps):
         removed.discard(max(helpers) if helpers else max(removed))
     # the pipnexus step
-    ref_name = action_ref.split("@", 1)[0].lower()
-    has = any(isinstance(s, dict) and (s.get("id") == "pipnexus" or action(s) == ref_name)
+    ref_names = {"pipnexus/pipnexus", action_ref.split("@", 1)[0].lower()}
+    has = any(isinstance(s, dict) and (s.get("id") == "pipnexus" or action(s) in ref_names)
               for s in steps)
     setups = [i for i, s in enumerate(steps) if action(s) in
               ("actions/setup-python", "astral-sh/setup-uv", "pdm-project/setup-pdm")]

@@ -44,7 +44,7 @@ def test_result_api() -> None:
     assert driver.apply_edits(SIMPLE, list(result.edits)) == result.new_text
 
 
-def test_unverifiable_change_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unverifiable_change_is_refused() -> None:
     """A rule whose text edit does not match its declared data change makes the file an error."""
 
     def lying_rule(ctx: Context) -> Iterator[Change]:
@@ -60,7 +60,7 @@ def test_unverifiable_change_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
     assert result.new_text == SIMPLE and not result.changed
 
 
-def test_unparsable_result_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unparsable_result_is_refused() -> None:
     def breaking_rule(ctx: Context) -> Iterator[Change]:
         yield Change("breaker", 1, "breaks", (Edit(0, 0, "jobs: [\n"),), ())
 
@@ -70,7 +70,7 @@ def test_unparsable_result_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.new_text == SIMPLE
 
 
-def test_overlapping_change_is_skipped_with_a_finding(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_overlapping_change_is_skipped_with_a_finding() -> None:
     def twice(ctx: Context) -> Iterator[Change]:
         doc = ctx.doc
         start = doc.text.text.index("        cache: pip\n")

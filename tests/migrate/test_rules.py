@@ -242,3 +242,11 @@ def test_report_findings_are_diagnostics_of_the_file() -> None:
     assert result.changes == ()
     (d,) = result.findings
     assert (d.severity, d.code, d.path, d.line) == ("warning", "index-url-in-run", "ci.yml", 6)
+
+
+def test_a_fork_ref_re_pins_and_never_inserts_a_second_step() -> None:
+    steps = "      - uses: pipnexus/pipnexus@v1\n" + INSTALL
+    options = Options(action_ref="acme/pypi-proxy@v2", repin=True)
+    result = driver.migrate_text(JOB + steps, options=options)
+    assert [c.rule for c in result.changes] == ["repin"]
+    assert result.new_text == JOB + steps.replace("pipnexus/pipnexus@v1", "acme/pypi-proxy@v2")

@@ -15,17 +15,10 @@ from ruamel.yaml.nodes import MappingNode
 from pipnexus.migrate.model import STEP_ID, STEP_NAME, Change, DataOp, Options
 from pipnexus.migrate.plugin import Context, Item, register
 from pipnexus.migrate.spans import comments_above, extend_comments_below, item_lines
-from pipnexus.migrate.tree import Doc, StepList, action_name, get, scalar
+from pipnexus.migrate.tree import Doc, StepList
+from pipnexus.migrate.workflow import is_pipnexus_step
 
 RULE = "insert-step"
-
-
-def has_pipnexus(steps: StepList, options: Options) -> bool:
-    ref_name = action_name(options.action_ref) or options.action_ref.lower()
-    return any(
-        scalar(get(s.node, "id")) == STEP_ID or (s.uses and s.uses == ref_name)
-        for s in steps.steps
-    )
 
 
 def _style(doc: Doc, steps: StepList, near: int) -> tuple[int, int, bool, bool] | None:
@@ -67,7 +60,7 @@ def step_lines(options: Options, dash: int, col: int, flow: bool, padded: bool) 
 @register(RULE, ("unsupported-shape",))
 def fix(ctx: Context, steps: StepList) -> Iterator[Item]:
     doc, options = ctx.doc, ctx.options
-    if not steps.steps or has_pipnexus(steps, options):
+    if not steps.steps or any(is_pipnexus_step(s, options.action_ref) for s in steps.steps):
         return
     pos = ctx.strategy.insert_position(steps, options.caches)
     if pos is None:

@@ -19,19 +19,14 @@ from collections.abc import Iterator
 
 from ruamel.yaml.nodes import ScalarNode
 
-from pipnexus import ACTION_REPOSITORY
-from pipnexus.migrate.model import STEP_ID, Change, DataOp, Edit
+from pipnexus.migrate.model import Change, DataOp, Edit
 from pipnexus.migrate.plugin import Context, Item, register
 from pipnexus.migrate.text import yaml_scalar
-from pipnexus.migrate.tree import Step, StepList, action_name, get, get_pair, is_flow, scalar
+from pipnexus.migrate.tree import Step, StepList, get_pair, is_flow
+from pipnexus.migrate.workflow import is_pipnexus_step
 
 RULE = "repin"
 _VERSION_COMMENT = re.compile(r"^#\s*v?\d+(?:\.\d+)*\S*$")
-
-
-def is_pipnexus_step(step: Step, ref: str) -> bool:
-    names = {ACTION_REPOSITORY, action_name(ref)}
-    return bool(step.uses) and (step.uses in names or scalar(get(step.node, "id")) == STEP_ID)
 
 
 @register(RULE)
