@@ -250,3 +250,10 @@ def test_a_fork_ref_re_pins_and_never_inserts_a_second_step() -> None:
     result = driver.migrate_text(JOB + steps, options=options)
     assert [c.rule for c in result.changes] == ["repin"]
     assert result.new_text == JOB + steps.replace("pipnexus/pipnexus@v1", "acme/pypi-proxy@v2")
+
+
+def test_strategy_objects_match_the_cli_choices() -> None:
+    from pipnexus.migrate import model
+
+    assert tuple(STRATEGIES) == model.STRATEGIES
+    assert all(name == strategy.name for name, strategy in STRATEGIES.items())
