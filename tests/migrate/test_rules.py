@@ -257,3 +257,14 @@ def test_strategy_objects_match_the_cli_choices() -> None:
 
     assert tuple(STRATEGIES) == model.STRATEGIES
     assert all(name == strategy.name for name, strategy in STRATEGIES.items())
+
+
+@pytest.mark.parametrize(
+    "uses", [">-\n          pipnexus/pipnexus@v1", "|\n          pipnexus/pipnexus@v1\n"]
+)
+def test_repin_a_block_scalar(uses: str) -> None:
+    steps = f"      - id: pipnexus\n        uses: {uses}\n" + INSTALL
+    result = run("repin", steps, action_ref="pipnexus/pipnexus@v2", action_comment="v2.0.0",
+                 repin=True)
+    assert result.error is None
+    assert "        uses: pipnexus/pipnexus@v2 # v2.0.0\n" in result.new_text

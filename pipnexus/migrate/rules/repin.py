@@ -50,7 +50,8 @@ def _repin(ctx: Context, step: Step, node: ScalarNode) -> Change | None:
     quote = raw[0] if raw[:1] in ("'", '"') else ""
     value = quote + ref + quote if quote else yaml_scalar(ref, flow=is_flow(step.node))
     line = text.line_of(start)
-    rest_end = text.starts[line] + len(text.content(line))
+    last = text.line_of(end)  # a block scalar (`uses: >-`) ends on a later line
+    rest_end = text.starts[last] + len(text.content(last))
     rest = text.text[end:rest_end]
     old = rest.strip()
     if old and not old.startswith("#"):
