@@ -25,11 +25,10 @@ SEVERITIES = ("error", "warning", "note")
 # its block. docs/diagnostics.md documents every code with an example and a fix, and a test keeps
 # that page and this table in step.
 CODES: dict[str, str] = {
-    # pipnexus migrate
+    # pipnexus migrate (docs/migrate.md): diagnostics
     "error": "the file cannot be read, parsed or safely rewritten; it is left untouched",
     "cache-expression": "a cache input is an expression: left alone, review by hand",
     "cache-hit-reference": "a later step reads the removed cache step's cache-hit output",
-    "enable-cache": "setup-uv's enable-cache is an expression or kept on purpose",
     "index-env": "the workflow sets an index variable that the action would override",
     "index-url-in-run": "a run step passes an index URL to an installer",
     "mixed-cache-kept": "an actions/cache step also caches non-Python paths: kept",
@@ -39,6 +38,12 @@ CODES: dict[str, str] = {
     "unsupported-shape": "a YAML shape the rewriter does not edit: left alone",
     "anchor-kept": "a YAML anchor or alias is involved: left alone",
     "conflict": "two edits overlap: the later one is skipped",
+    # pipnexus migrate: the rules, named on each change they make
+    "setup-python-cache": "setup-python's cache input is removed (or gated)",
+    "setup-uv-cache": "setup-uv's enable-cache input is removed (or gated)",
+    "actions-cache": "an actions/cache step of Python package caches is removed (or gated)",
+    "insert-step": "the pipnexus step is inserted in a job or composite action",
+    "repin": "an existing pipnexus step is re-pinned to --action-ref",
     # pipnexus configure
     "requirements-index": "a requirements file option overrides the index",
     "uv-lock-urls": "uv.lock records download URLs that bypass the index",

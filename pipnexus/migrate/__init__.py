@@ -11,7 +11,6 @@ from pipnexus.migrate.model import (
     Change,
     DataOp,
     Edit,
-    Finding,
     MigrateResult,
     Options,
 )
@@ -22,7 +21,6 @@ __all__ = [
     "Change",
     "DataOp",
     "Edit",
-    "Finding",
     "MigrateResult",
     "Options",
     "migrate_text",

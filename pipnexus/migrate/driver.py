@@ -5,27 +5,30 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode
 
-from pipnexus.migrate import cache_step, insert_step, report, setup_python, setup_uv
-from pipnexus.migrate.model import Change, DataOp, Edit, Finding, MigrateResult, Options
+from pipnexus.diagnostics import Diagnostic
+from pipnexus.migrate.model import Change, DataOp, Edit, MigrateResult, Options
+from pipnexus.migrate.plugin import Context, Rule, registered
+from pipnexus.migrate.strategy import STRATEGIES
 from pipnexus.migrate.text import Text
 from pipnexus.migrate.tree import Doc, compose, get, load, step_lists
 
+# The diagnostics the driver itself emits (the rules' are in their registrations).
+CODES = ("error", "conflict", "anchor-kept")
 # Files without any of these words cannot need a change: they are not even parsed.
 TRIGGER = re.compile(r"setup-python|actions/cache|setup-uv|pip|\buvx?\b|poetry|pdm|tox|nox|hatch")
-RULES = (setup_python.fix, setup_uv.fix, cache_step.fix, insert_step.fix)
 
 
-def _error(text: str, line: int, col: int, message: str) -> MigrateResult:
-    return MigrateResult(text, (), (), Finding(line, col, "error", message))
+def _error(text: str, path: str, line: int, col: int, message: str) -> MigrateResult:
+    return MigrateResult(text, (), (), Diagnostic("error", message, "error", path, line, col))
 
 
-def _yaml_error(text: str, offset: int, e: YAMLError) -> MigrateResult:
+def _yaml_error(text: str, path: str, offset: int, e: YAMLError) -> MigrateResult:
     mark = None
     if isinstance(e, MarkedYAMLError):
         mark = e.problem_mark or e.context_mark
@@ -34,61 +37,61 @@ def _yaml_error(text: str, offset: int, e: YAMLError) -> MigrateResult:
     if context:
         problem = f"{context}, {problem}"
     if mark is None:
-        return _error(text, 1, 1, f"invalid YAML: {problem}")
+        return _error(text, path, 1, 1, f"invalid YAML: {problem}")
     line, col = Text(text[offset:]).position(min(mark.index, len(text) - offset))
-    return _error(text, line, col, f"invalid YAML: {problem}")
+    return _error(text, path, line, col, f"invalid YAML: {problem}")
 
 
 def migrate_text(
-    text: str, path: str = "<string>", options: Options | None = None
+    text: str,
+    path: str = "<string>",
+    options: Options | None = None,
+    rules: Sequence[Rule] | None = None,
 ) -> MigrateResult:
-    """Pure function: the migrated text of one workflow/action file, with changes and findings."""
+    """Pure function: the migrated text of one workflow/action file, with changes and findings.
+
+    `rules` defaults to every registered rule (tests pass their own).
+    """
     options = options or Options()
     offset = 1 if text.startswith("\ufeff") else 0
     body = text[offset:]
     if not body.strip():
-        return _error(text, 1, 1, "empty file")
+        return _error(text, path, 1, 1, "empty file")
     if "\0" in body:
-        return _error(text, 1, 1, "binary file (contains NUL bytes)")
+        return _error(text, path, 1, 1, "binary file (contains NUL bytes)")
     if not TRIGGER.search(body):
         return MigrateResult(text, (), (), None)
     try:
         root, aliases, data = compose(body)
     except YAMLError as e:
-        return _yaml_error(text, offset, e)
+        return _yaml_error(text, path, offset, e)
     except RecursionError:
-        return _error(text, 1, 1, "invalid YAML: nested too deeply")
+        return _error(text, path, 1, 1, "invalid YAML: nested too deeply")
     if root is None:
-        return _error(text, 1, 1, "empty file (no YAML document)")
+        return _error(text, path, 1, 1, "empty file (no YAML document)")
     is_workflow = get(root, "jobs") is not None or get(root, "runs") is not None
     if not isinstance(root, MappingNode) or not is_workflow:
-        return _error(text, 1, 1, "not a GitHub Actions workflow or action (no `jobs:` or `runs:`)")
+        return _error(text, path, 1, 1,
+                      "not a GitHub Actions workflow or action (no `jobs:` or `runs:`)")
     doc = Doc(Text(body), root, aliases)
-    lists = list(step_lists(doc))
-    candidates: list[Change] = []
-    findings: list[Finding] = []
-    for sl in lists:
-        for rule in RULES:
-            for item in rule(doc, sl, options):
-                _route(item, candidates, findings)
-    findings.extend(report.findings(doc, lists, options))
-    changes = sorted(_select(doc, candidates, findings), key=lambda c: c.line)
-    findings = sorted(set(findings), key=lambda f: (f.line, f.col, f.code, f.message))
+    ctx = Context(doc, tuple(step_lists(doc)), options, STRATEGIES[options.strategy], path)
+    items = [item for rule in (registered() if rules is None else rules) for item in rule.fix(ctx)]
+    # a helper may not know the file's path: every diagnostic gets it here
+    findings = [
+        d if d.path is not None else d._replace(path=path)
+        for d in items if isinstance(d, Diagnostic)
+    ]
+    candidates = [c for c in items if isinstance(c, Change)]
+    changes = sorted(_select(doc, path, candidates, findings), key=lambda c: c.line)
+    findings = sorted(set(findings), key=lambda f: (f.line or 0, f.col or 0, f.code, f.message))
     if not changes:
         return MigrateResult(text, (), tuple(findings), None)
     new_body = doc.text.keep_final_newline(apply_edits(body, [e for c in changes for e in c.edits]))
     ops = [op for c in changes for op in c.ops]
     problem = None if verify_fast(body, new_body, ops) else verify(data, new_body, ops)
     if problem:
-        return _error(text, 1, 1, f"refusing to rewrite: {problem}; file left unchanged")
+        return _error(text, path, 1, 1, f"refusing to rewrite: {problem}; file left unchanged")
     return MigrateResult(text[:offset] + new_body, tuple(changes), tuple(findings), None)
-
-
-def _route(item: Change | Finding, changes: list[Change], findings: list[Finding]) -> None:
-    if isinstance(item, Change):
-        changes.append(item)
-    else:
-        findings.append(item)
 
 
 def _overlaps(a: Edit, b: Edit) -> bool:
@@ -98,7 +101,9 @@ def _overlaps(a: Edit, b: Edit) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-def _select(doc: Doc, candidates: list[Change], findings: list[Finding]) -> list[Change]:
+def _select(
+    doc: Doc, path: str, candidates: list[Change], findings: list[Diagnostic]
+) -> list[Change]:
     """Accept changes in order, dropping one that overlaps or would orphan an alias."""
     accepted: list[Change] = []
     # accepted edits sorted by (start, end): they never overlap, so their ends are sorted too
@@ -109,12 +114,14 @@ def _select(doc: Doc, candidates: list[Change], findings: list[Finding]) -> list
         alias_uses.setdefault(use.anchor, []).append(use.start)
     for change in candidates:
         if any(_conflicts(e, keys, taken) for e in change.edits):
-            findings.append(Finding(change.line, 1, "conflict", f"{change.message}: skipped "
-                                    "(overlaps another change)"))
+            why = "overlaps another change"
+            findings.append(Diagnostic("warning", f"{change.message}: skipped ({why})",
+                                       "conflict", path, change.line, 1))
             continue
         if _orphans_alias(doc, change, alias_uses):
-            findings.append(Finding(change.line, 1, "anchor-kept", f"{change.message}: skipped "
-                                    "(it would delete an anchor that an alias still uses)"))
+            why = "it would delete an anchor that an alias still uses"
+            findings.append(Diagnostic("warning", f"{change.message}: skipped ({why})",
+                                       "anchor-kept", path, change.line, 1))
             continue
         accepted.append(change)
         for e in change.edits:

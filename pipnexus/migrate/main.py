@@ -9,11 +9,14 @@ import sys
 from collections import Counter
 from typing import Any, NamedTuple
 
+from pipnexus.diagnostics import Diagnostic, as_json, format_text
 from pipnexus.errors import InputError
 from pipnexus.migrate.model import ALL_CACHES, DEFAULT_ACTION_REF, STRATEGIES, Options
 
+# OWNER/REPO[/PATH]@REF or ./PATH, optionally followed by ` # comment` (e.g. a SHA's version)
 _ACTION_REF = re.compile(
-    r"^(?:\./[A-Za-z0-9_./-]*|[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[A-Za-z0-9_./+-]+)$"
+    r"^(?P<ref>\./[A-Za-z0-9_./-]*|[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[A-Za-z0-9_./+-]+)"
+    r"(?:\s+#\s*(?P<comment>[^\s#][^\r\n#]*))?$"
 )
 # below this many files a process pool costs more than it saves
 _POOL_MIN_FILES = 48
@@ -32,8 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="change nothing, exit 1 if any file would change")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="report format (default: text)")
-    parser.add_argument("--action-ref", default=DEFAULT_ACTION_REF, metavar="OWNER/REPO@REF",
-                        help=f"what the inserted step uses (default: {DEFAULT_ACTION_REF})")
+    parser.add_argument("--action-ref", metavar="OWNER/REPO@REF",
+                        help="what the inserted step uses, optionally with a comment "
+                        "('OWNER/REPO@SHA # v1.0.0'); given, it also re-pins the pipnexus steps "
+                        f"already there (default: {DEFAULT_ACTION_REF}, no re-pinning)")
     parser.add_argument("--caches", default=",".join(ALL_CACHES), metavar="LIST",
                         help="comma-separated caches to drop, of pip,pipenv,poetry,uv "
                         "(default: all four)")
@@ -46,10 +51,14 @@ class FileReport(NamedTuple):
     path: str
     changed: bool
     written: bool
-    error: tuple[int, int, str] | None
+    error: Diagnostic | None
     changes: list[tuple[int, str, str]]
-    findings: list[tuple[int, int, str, str]]
+    findings: list[Diagnostic]
     diff: str
+
+
+def _file_error(path: str, line: int, col: int, message: str) -> Diagnostic:
+    return Diagnostic("error", message, "error", path, line, col)
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -58,10 +67,15 @@ def _options(args: argparse.Namespace) -> Options:
     if bad or not caches:
         raise InputError(f"--caches: unknown cache {', '.join(bad) or '(empty)'}; "
                          f"choose from {','.join(ALL_CACHES)}")
-    ref = args.action_ref.strip()
-    if not _ACTION_REF.match(ref):
-        raise InputError(f"--action-ref {ref!r}: expected OWNER/REPO[/PATH]@REF or ./PATH")
-    return Options(caches=frozenset(caches), action_ref=ref, strategy=args.strategy)
+    options = Options(caches=frozenset(caches), strategy=args.strategy)
+    if args.action_ref is None:
+        return options
+    m = _ACTION_REF.match(args.action_ref.strip())
+    if not m:
+        raise InputError(f"--action-ref {args.action_ref.strip()!r}: expected "
+                         "OWNER/REPO[/PATH]@REF or ./PATH, optionally followed by ' # COMMENT'")
+    return options._replace(action_ref=m.group("ref"),
+                            action_comment=(m.group("comment") or "").strip(), repin=True)
 
 
 def process(path: str, options: Options, write: bool, want_diff: bool, color: bool) -> FileReport:
@@ -72,7 +86,7 @@ def process(path: str, options: Options, write: bool, want_diff: bool, color: bo
         if os.environ.get("PIPNEXUS_DEBUG"):
             raise
         problem = f"internal error: {type(e).__name__}: {e}; file left unchanged"
-        return FileReport(path, False, False, (1, 1, problem), [], [], "")
+        return FileReport(path, False, False, _file_error(path, 1, 1, problem), [], [], "")
 
 
 def _process(path: str, options: Options, write: bool, want_diff: bool, color: bool) -> FileReport:
@@ -85,22 +99,23 @@ def _process(path: str, options: Options, write: bool, want_diff: bool, color: b
     p = Path(path)
     text = files.read_text(p)
     if isinstance(text, files.ReadError):
-        return FileReport(path, False, False, (text.line, text.col, text.message), [], [], "")
+        error = _file_error(path, text.line, text.col, text.message)
+        return FileReport(path, False, False, error, [], [], "")
     # the uv.lock only matters to the `uv sync|run|export --frozen` report: skip the file
     # system walk for the (many) files that never mention uv
     if "uv" in text and (files.repo_root(p) / "uv.lock").is_file():
         options = options._replace(uv_lock=True)
     result = migrate_text(text, path, options)
-    findings = [(f.line, f.col, f.code, f.message) for f in result.findings]
+    findings = list(result.findings)
     if result.error:
-        e = result.error
-        return FileReport(path, False, False, (e.line, e.col, e.message), [], findings, "")
+        return FileReport(path, False, False, result.error, [], findings, "")
     changes = [(c.line, c.rule, c.message) for c in result.changes]
     diff = unified_diff(path, text, result.new_text, color) if want_diff and result.changed else ""
     if result.changed and write:
         problem = files.write_atomic(p, result.new_text)
         if problem:
-            return FileReport(path, True, False, (1, 1, problem), changes, findings, diff)
+            error = _file_error(path, 1, 1, problem)
+            return FileReport(path, True, False, error, changes, findings, diff)
         return FileReport(path, True, True, None, changes, findings, diff)
     return FileReport(path, result.changed, False, None, changes, findings, diff)
 
@@ -124,6 +139,11 @@ def _run_all(paths: list[str], options: Options, write: bool, want_diff: bool,
         # no usable process pool here (sandbox, no /dev/shm): do the work in this process;
         # files already written are unchanged by a second pass (idempotent)
         return [process(p, options, write, want_diff, color) for p in paths]
+
+
+def _problem(path: str, message: str) -> Diagnostic:
+    """A path that could not be used at all (missing, not a file)."""
+    return Diagnostic("error", message, "error", path)
 
 
 def _summary(report: FileReport) -> str:
@@ -152,20 +172,19 @@ def run(args: argparse.Namespace) -> int:
 
         doc: dict[str, Any] = {
             "files": [_json_file(r, args.diff) for r in reports],
-            "errors": [{"path": p, "message": m} for p, m in problems],
+            "errors": [as_json(_problem(p, m)) for p, m in problems],
             "summary": {"files": len(reports), "changed": changed, "errors": errors,
                         "written": sum(1 for r in reports if r.written)},
         }
         print(json.dumps(doc, indent=2))
     else:
         for raw, message in problems:
-            print(f"{raw}: {message}", file=sys.stderr)
+            print(format_text(_problem(raw, message)), file=sys.stderr)
         for r in reports:
-            for line, col, _code, message in r.findings:
-                print(f"{r.path}:{line}:{col}: warning: {message}", file=sys.stderr)
+            for finding in r.findings:
+                print(format_text(finding), file=sys.stderr)
             if r.error:
-                line, col, message = r.error
-                print(f"{r.path}:{line}:{col}: {message}", file=sys.stderr)
+                print(format_text(r.error), file=sys.stderr)
             if r.diff:
                 sys.stdout.write(r.diff)
             if r.changed and not args.diff:
@@ -184,9 +203,9 @@ def _json_file(r: FileReport, with_diff: bool) -> dict[str, Any]:
         "path": r.path,
         "changed": r.changed,
         "written": r.written,
-        "error": None if r.error is None else dict(zip(("line", "col", "message"), r.error)),
+        "error": None if r.error is None else as_json(r.error),
         "changes": [{"line": line, "rule": rule, "message": msg} for line, rule, msg in r.changes],
-        "findings": [dict(zip(("line", "col", "code", "message"), f)) for f in r.findings],
+        "findings": [as_json(f) for f in r.findings],
     }
     if with_diff:
         out["diff"] = r.diff

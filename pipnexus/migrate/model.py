@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Union
 
-# The step `migrate` inserts uses this unless --action-ref says otherwise. One place to change it.
-DEFAULT_ACTION_REF = "pipnexus/pipnexus@v1"
+from pipnexus import ACTION_REPOSITORY, __version__
+from pipnexus.diagnostics import Diagnostic
+
+
+def major_tag(version: str) -> str:
+    """The moving major tag of a release, `v1` for 1.4.2: the action's releases keep it pointing
+    at the newest 1.x, as GitHub recommends for actions
+    (https://docs.github.com/en/actions/sharing-automations/creating-actions/about-custom-actions#using-tags-for-release-management).
+    """
+    return "v" + version.split(".", 1)[0]
+
+
+# The step `migrate` inserts uses this unless --action-ref says otherwise: this version's major tag.
+DEFAULT_ACTION_REF = f"{ACTION_REPOSITORY}@{major_tag(__version__)}"
 STEP_NAME = "Use the in-cluster PyPI proxy"
 STEP_ID = "pipnexus"
 ALL_CACHES = ("pip", "pipenv", "poetry", "uv")
@@ -19,9 +31,20 @@ PathKey = Union[str, int]
 class Options(NamedTuple):
     caches: frozenset[str] = frozenset(ALL_CACHES)
     action_ref: str = DEFAULT_ACTION_REF
-    strategy: str = "remove"
+    strategy: str = "remove"  # a key of STRATEGIES
     # True when the repository has a uv.lock (enables the `uv sync --frozen` report).
     uv_lock: bool = False
+    # Written after the ref on the `uses:` line, e.g. "v1.0.0" for a ref pinned to a SHA.
+    action_comment: str = ""
+    # --action-ref was given: existing pipnexus steps are re-pinned to it (rule `repin`).
+    repin: bool = False
+
+    @property
+    def uses(self) -> str:
+        """The `uses:` value as written, with its comment."""
+        if self.action_comment:
+            return f"{self.action_ref} # {self.action_comment}"
+        return self.action_ref
 
 
 class DataOp(NamedTuple):
@@ -55,20 +78,11 @@ class Change(NamedTuple):
     ops: tuple[DataOp, ...]
 
 
-class Finding(NamedTuple):
-    """A warning or note about the file; never changes it. line/col are 1-based."""
-
-    line: int
-    col: int
-    code: str
-    message: str
-
-
 class MigrateResult(NamedTuple):
     new_text: str  # equal to the input when nothing changed or on error
     changes: tuple[Change, ...]
-    findings: tuple[Finding, ...]
-    error: Finding | None  # set when the file is invalid; new_text is then the input
+    findings: tuple[Diagnostic, ...]
+    error: Diagnostic | None  # set when the file is invalid; new_text is then the input
 
     @property
     def changed(self) -> bool:

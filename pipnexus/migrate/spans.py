@@ -13,8 +13,10 @@ from collections.abc import Collection
 
 from ruamel.yaml.nodes import MappingNode, Node
 
-from pipnexus.migrate.model import Change, DataOp, Edit, Finding, PathKey
+from pipnexus.diagnostics import Diagnostic
+from pipnexus.migrate.model import Change, DataOp, Edit, PathKey
 from pipnexus.migrate.tree import Doc, Step, get_pair, is_flow, key_str
+from pipnexus.migrate.workflow import CacheStep
 
 CACHE_WORDS = re.compile(r"(?i)cach|pip|poetry|pipenv|\buv\b|pypi")
 
@@ -122,7 +124,7 @@ def remove_keys(
     rule: str,
     message: str,
     line: int,
-) -> Change | Finding | None:
+) -> Change | Diagnostic | None:
     """Remove `keys` from the step's `with:`, or the whole `with:` when nothing else is left."""
     pair = get_pair(step.node, "with")
     if not pair or not isinstance(pair[2], MappingNode):
@@ -141,7 +143,41 @@ def remove_keys(
         ops = tuple(DataOp("delete", (*path, "with", k)) for k in present)
     if edits is None:
         col = doc.text.col_of(doc.start(wkey)) + 1
-        return Finding(
-            line, col, "unsupported-shape", f"{message}: layout not supported, left as is"
+        return Diagnostic(
+            "warning", f"{message}: layout not supported, left as is", "unsupported-shape",
+            None, line, col,
         )
     return Change(rule, line, message, tuple(edits), ops)
+
+
+def trim_block(
+    doc: Doc, target: CacheStep, caches: frozenset[str], rule: str
+) -> Change | Diagnostic:
+    """Delete the lines of the `caches` entries from an actions/cache `path: |` block."""
+    node = target.path_node
+    text = doc.text
+    line, col = text.position(doc.start(node))
+    if node.style != "|":
+        return Diagnostic(
+            "warning", "actions/cache path mixes Python and other caches in a scalar that is not "
+            "a `|` block: left as is", "mixed-cache-kept", None, line, col,
+        )
+    header = text.line_of(int(node.start_mark.index))
+    python = target.python(caches)
+    edits = []
+    for e in python:
+        tl = header + 1 + e.line
+        if text.content(tl).strip() != e.text.strip():
+            return Diagnostic("warning", "actions/cache path block: left as is",
+                              "unsupported-shape", None, line, col)
+        edits.append(text.delete_lines(tl, tl))
+    drop = {e.line for e in python}
+    new = "\n".join(x for i, x in enumerate(node.value.split("\n")) if i not in drop)
+    chomp = text.content(header).strip()  # `|`, `|-` (strip) or `|+` (keep)
+    if "-" not in chomp and "+" not in chomp:
+        new = new.rstrip("\n") + "\n"
+    elif "-" in chomp:
+        new = new.rstrip("\n")
+    op = DataOp("set", (*target.step.path, "with", "path"), new)
+    message = f"{target.step.uses}: removed {target.names(caches)} from path"
+    return Change(rule, line, message, tuple(edits), (op,))

@@ -40,8 +40,15 @@ def read_bytes(path: Path) -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
-def with_default_ref(data: bytes) -> bytes:
-    return data.replace(GOLDEN_REF.encode(), DEFAULT_ACTION_REF.encode())
+def with_default_ref(after: bytes, before: bytes) -> bytes:
+    """`after` with the golden ref replaced by the default in the lines migrate wrote (a step
+    that was already in `before` keeps its ref)."""
+    kept = set(before.splitlines())
+    return b"".join(
+        line if line.rstrip(b"\r\n") in kept
+        else line.replace(GOLDEN_REF.encode(), DEFAULT_ACTION_REF.encode())
+        for line in after.splitlines(keepends=True)
+    )
 
 
 def fixture_options(raw: dict[str, Any]) -> Options:
@@ -54,6 +61,10 @@ def fixture_options(raw: dict[str, Any]) -> Options:
         opts = opts._replace(uv_lock=raw["uv_lock"])
     if "action_ref" in raw:
         opts = opts._replace(action_ref=raw["action_ref"])
+    if "action_comment" in raw:
+        opts = opts._replace(action_comment=raw["action_comment"])
+    if "repin" in raw:
+        opts = opts._replace(repin=raw["repin"])
     return opts
 
 
@@ -64,10 +75,11 @@ def fixtures() -> list[Fixture]:
         raw = json.loads(opts_file.read_text()) if opts_file.exists() else {}
         findings = read_bytes(d / "findings.txt")
         after = read_bytes(d / "after.yml")
+        before = (d / "before.yml").read_bytes()
         out.append(Fixture(
             d.name,
-            (d / "before.yml").read_bytes(),
-            None if after is None else with_default_ref(after),
+            before,
+            None if after is None else with_default_ref(after, before),
             fixture_options(raw),
             None if findings is None else findings.decode().splitlines(),
         ))

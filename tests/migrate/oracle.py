@@ -114,8 +114,11 @@ def path_entries(value: str) -> list[str]:
 
 
 def expected(data: Any, text: str, caches: set[str], strategy: str = "remove",
-             action_ref: str = DEFAULT_ACTION_REF) -> Any:
-    """`data` (loaded from `text`) as the migration must leave it. Mutates and returns data."""
+             action_ref: str = DEFAULT_ACTION_REF, repin: bool = False) -> Any:
+    """`data` (loaded from `text`) as the migration must leave it. Mutates and returns data.
+
+    With `repin` (--action-ref given), the pipnexus steps already there use `action_ref`.
+    """
     literal = literal_block_paths(text)
     counts: dict[int, int] = {}
 
@@ -140,8 +143,17 @@ def expected(data: Any, text: str, caches: set[str], strategy: str = "remove",
     for steps in lists:
         if id(steps) not in done:
             done.add(id(steps))
+            if repin:
+                _repin(steps, action_ref)
             _steps(steps, caches, strategy, action_ref, literal, counts)
     return data
+
+
+def _repin(steps: list[Any], action_ref: str) -> None:
+    names = {"pipnexus/pipnexus", action_ref.split("@", 1)[0].lower()}
+    for s in steps:
+        if action(s) and (action(s) in names or s.get("id") == "pipnexus"):
+            s["uses"] = action_ref
 
 
 def _drop_with_keys(step: dict[str, Any], keys: tuple[str, ...], counts: dict[int, int]) -> None:
@@ -230,8 +242,8 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
     if removed and len(removed) >= len(steps):
         removed.discard(max(helpers) if helpers else max(removed))
     # the pipnexus step
-    ref_name = action_ref.split("@", 1)[0].lower()
-    has = any(isinstance(s, dict) and (s.get("id") == "pipnexus" or action(s) == ref_name)
+    ref_names = {"pipnexus/pipnexus", action_ref.split("@", 1)[0].lower()}
+    has = any(isinstance(s, dict) and (s.get("id") == "pipnexus" or action(s) in ref_names)
               for s in steps)
     setups = [i for i, s in enumerate(steps) if action(s) in
               ("actions/setup-python", "astral-sh/setup-uv", "pdm-project/setup-pdm")]

@@ -1,12 +1,12 @@
-"""Broken and odd files through the real CLI (`python -m pipnexus migrate`), issue 7.
+"""Broken and odd files through the real CLI (`python -m pipnexus migrate`).
 
 Complements test_cli.py (invalid YAML, invalid UTF-8, binary, empty, not a workflow, read-only,
 symlink): deep nesting, duplicate keys, tabs, custom tags, merge keys (GitHub rejects them),
 UTF-16, "billion laughs" aliases, 5 MB files, CR-only line endings, odd workflow shapes,
 dangling and looping symlinks, a FIFO and a directory named like a workflow. Each gives one
-`path:line:col: message` line and exit 2 with the file's bytes and mode untouched, or the
-documented behaviour; never a traceback, and every run ends (a generous bound that only catches
-hangs).
+`path:line:col: error: message [error]` line and exit 2 with the file's bytes and mode untouched,
+or the documented behaviour; never a traceback, and every run ends (a generous bound that only
+catches hangs).
 """
 
 from __future__ import annotations
@@ -106,7 +106,10 @@ def test_broken_files_are_one_line_exit_2_and_untouched(tmp_path: Path) -> None:
             lines = sorted(proc.stderr.splitlines())
             assert len(lines) == len(ERRORS), proc.stderr[-3000:]
             for line, (name, (_, message)) in zip(lines, sorted(ERRORS.items())):
-                assert line.startswith(f"workflows/{name}.yml:{message}"), (name, line)
+                location, problem = message.split(": ", 1)
+                assert line.startswith(f"workflows/{name}.yml:{location}: error: {problem}"), (
+                    name, line)
+                assert line.endswith(" [error]"), line
         for name, (content, _) in ERRORS.items():
             path = folder / f"{name}.yml"
             assert path.read_bytes() == content, name
@@ -199,7 +202,8 @@ def test_special_files_in_a_walk_are_skipped_and_named_ones_refused(tmp_path: Pa
     for name in ("dangling.yml", "loop-a.yml", "fifo.yml"):
         proc = migrate(wf, name)
         assert proc.returncode == 2
-        assert proc.stderr.splitlines() == [f"{name}: not a regular file or directory"]
+        assert proc.stderr.splitlines() == [
+            f"{name}: error: not a regular file or directory [error]"]
     assert stat.S_ISFIFO(os.lstat(wf / "fifo.yml").st_mode)
 
     # a directory is walked as a directory: named like a workflow, its own YAML files count
@@ -216,7 +220,7 @@ def test_read_only_file_in_a_walk(tmp_path: Path) -> None:
     proc = migrate(tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
-        ".github/workflows/locked.yml:1:1: file is read-only: left unchanged"]
+        ".github/workflows/locked.yml:1:1: error: file is read-only: left unchanged [error]"]
     assert locked.read_text() == HEAD + STEP
     assert stat.S_IMODE(locked.stat().st_mode) == 0o444
     assert "cache: pip" not in (wf / "good.yml").read_text()  # the others are still migrated

@@ -118,7 +118,8 @@ def test_json_report(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert [c["rule"] for c in ci["changes"]] == ["setup-python-cache", "insert-step"]
     assert ci["changes"][0]["line"] == 9
     assert ci["findings"] == [{
-        "line": 11, "col": 26, "code": "index-url-in-run",
+        "path": ".github/workflows/ci.yml", "line": 11, "col": 26, "severity": "warning",
+        "code": "index-url-in-run",
         "message": "`--index-url` in a run script bypasses the index pipnexus configures",
     }]
     assert "diff" not in ci
@@ -156,7 +157,9 @@ def test_bad_files_exit_2_untouched_others_processed(
     bad.write_bytes(content)
     assert main(["migrate", ".github/workflows"]) == 2
     captured = capsys.readouterr()
-    assert f".github/workflows/bad.yml:{message}" in captured.err
+    location, problem = message.split(": ", 1)
+    assert f".github/workflows/bad.yml:{location}: error: {problem}" in captured.err
+    assert captured.err.endswith(" [error]\n")
     assert len(captured.err.splitlines()) == 1
     assert "Traceback" not in captured.err
     assert bad.read_bytes() == content
@@ -168,7 +171,7 @@ def test_missing_path_is_an_error_but_others_run(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["migrate", "nope.yml", ".github/workflows/ci.yml"]) == 2
-    assert "nope.yml: no such file or directory" in capsys.readouterr().err
+    assert "nope.yml: error: no such file or directory [error]" in capsys.readouterr().err
     assert (repo / ".github/workflows/ci.yml").read_text() == MIGRATED
 
 
@@ -214,7 +217,7 @@ def test_read_only_file_refused(repo: Path, capsys: pytest.CaptureFixture[str]) 
     ci = repo / ".github/workflows/ci.yml"
     os.chmod(ci, 0o444)
     assert main(["migrate", str(ci)]) == 2
-    assert f"{ci}:1:1: file is read-only: left unchanged" in capsys.readouterr().err
+    assert f"{ci}:1:1: error: file is read-only: left unchanged [error]" in capsys.readouterr().err
     assert ci.read_text() == WORKFLOW
     assert main(["migrate", "--check", str(ci)]) == 1  # checking a read-only file is fine
 
@@ -332,7 +335,7 @@ def test_internal_error_in_one_file_does_not_stop_the_others(
     monkeypatch.delenv("PIPNEXUS_DEBUG", raising=False)
     assert main(["migrate", ".github/workflows"]) == 2
     err = capsys.readouterr().err
-    assert ".github/workflows/node.yaml:1:1: internal error: RuntimeError: boom" in err
+    assert ".github/workflows/node.yaml:1:1: error: internal error: RuntimeError: boom" in err
     assert (repo / ".github/workflows/ci.yml").read_text() == MIGRATED
 
 
@@ -341,3 +344,24 @@ def test_json_with_diff(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (entry,) = json.loads(capsys.readouterr().out)["files"]
     assert entry["diff"] == unified_diff(".github/workflows/ci.yml", WORKFLOW, MIGRATED)
     assert entry["written"] is False
+
+
+def test_action_ref_repins_existing_steps(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An explicit --action-ref re-pins a migrated workflow; without it, it is left alone."""
+    ci = repo / ".github/workflows/ci.yml"
+    ci.write_text(MIGRATED)
+    assert main(["migrate", "--check", str(ci)]) == 0
+    sha = "pipnexus/pipnexus@" + "0123456789abcdef" * 2 + "01234567"
+    ref = f"{sha} # v1.0.0"
+    assert main(["migrate", "--action-ref", ref, str(ci)]) == 0
+    assert capsys.readouterr().out == f"rewrote {ci} (repin)\n"
+    assert ci.read_text() == MIGRATED.replace(f"uses: {DEFAULT_ACTION_REF}", f"uses: {ref}")
+    assert main(["migrate", "--check", "--action-ref", ref, str(ci)]) == 0  # idempotent
+    assert main(["migrate", "--check", str(ci)]) == 0  # no --action-ref: no re-pinning
+
+
+@pytest.mark.parametrize("ref", ["a/b@c # x # y", "a/b@c #", "a/b@c # x\ny", "# v1"])
+def test_bad_action_ref_comment(repo: Path, ref: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--action-ref", ref]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err

@@ -1,4 +1,5 @@
-"""The real-world corpus in ../shared/corpus/workflows: no crash, idempotent, oracle, schema."""
+"""The real-world corpus of workflows (optional, beside the repository): no crash, idempotent,
+oracle, schema; skipped with the reason when the corpus is absent."""
 
 from __future__ import annotations
 

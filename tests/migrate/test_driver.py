@@ -6,18 +6,17 @@ from collections.abc import Iterator
 
 import pytest
 
+from pipnexus.diagnostics import Diagnostic
 from pipnexus.migrate import (
     DEFAULT_ACTION_REF,
     Change,
     DataOp,
     Edit,
-    Finding,
-    Options,
     driver,
     migrate_text,
 )
+from pipnexus.migrate.plugin import Context, Rule
 from pipnexus.migrate.text import Text, yaml_scalar
-from pipnexus.migrate.tree import Doc, StepList
 
 SIMPLE = """\
 on: push
@@ -45,45 +44,46 @@ def test_result_api() -> None:
     assert driver.apply_edits(SIMPLE, list(result.edits)) == result.new_text
 
 
-def test_unverifiable_change_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unverifiable_change_is_refused() -> None:
     """A rule whose text edit does not match its declared data change makes the file an error."""
 
-    def lying_rule(doc: Doc, steps: StepList, options: Options) -> Iterator[Change]:
+    def lying_rule(ctx: Context) -> Iterator[Change]:
+        doc = ctx.doc
         start = doc.text.text.index("cache: pip")
         edit = Edit(start, start + len("cache: pip"), "cache: poetry")
         yield Change("liar", 8, "claims to delete", (edit,),
                      (DataOp("delete", ("jobs", "test", "steps", 0, "with", "cache")),))
 
-    monkeypatch.setattr(driver, "RULES", (lying_rule,))
-    result = migrate_text(SIMPLE)
+    result = driver.migrate_text(SIMPLE, rules=[Rule("test", (), lying_rule, __name__)])
     assert result.error is not None
     assert result.error.message.startswith("refusing to rewrite: the result's data differs")
     assert result.new_text == SIMPLE and not result.changed
 
 
-def test_unparsable_result_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    def breaking_rule(doc: Doc, steps: StepList, options: Options) -> Iterator[Change]:
+def test_unparsable_result_is_refused() -> None:
+    def breaking_rule(ctx: Context) -> Iterator[Change]:
         yield Change("breaker", 1, "breaks", (Edit(0, 0, "jobs: [\n"),), ())
 
-    monkeypatch.setattr(driver, "RULES", (breaking_rule,))
-    result = migrate_text(SIMPLE)
+    result = driver.migrate_text(SIMPLE, rules=[Rule("test", (), breaking_rule, __name__)])
     assert result.error is not None
     assert "the result would not parse" in result.error.message
     assert result.new_text == SIMPLE
 
 
-def test_overlapping_change_is_skipped_with_a_finding(monkeypatch: pytest.MonkeyPatch) -> None:
-    def twice(doc: Doc, steps: StepList, options: Options) -> Iterator[Change]:
+def test_overlapping_change_is_skipped_with_a_finding() -> None:
+    def twice(ctx: Context) -> Iterator[Change]:
+        doc = ctx.doc
         start = doc.text.text.index("        cache: pip\n")
         edit = doc.text.delete_lines(doc.text.line_of(start), doc.text.line_of(start))
         op = DataOp("delete", ("jobs", "test", "steps", 0, "with", "cache"))
         yield Change("one", 8, "first", (edit,), (op,))
         yield Change("two", 8, "second", (Edit(edit.start + 2, edit.end, ""),), (op,))
 
-    monkeypatch.setattr(driver, "RULES", (twice,))
-    result = migrate_text(SIMPLE)
+    result = driver.migrate_text(SIMPLE, rules=[Rule("test", (), twice, __name__)])
     assert [c.rule for c in result.changes] == ["one"]
-    assert Finding(8, 1, "conflict", "second: skipped (overlaps another change)") in result.findings
+    assert Diagnostic(
+        "warning", "second: skipped (overlaps another change)", "conflict", "<string>", 8, 1
+    ) in result.findings
     assert "cache: pip" not in result.new_text
 
 

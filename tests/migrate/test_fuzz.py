@@ -1,4 +1,4 @@
-"""The rewriter under fire (issue 7): generated workflows, property-based.
+"""The rewriter under fire: generated workflows, property-based.
 
 Hypothesis draws workflows from realistic parts (setup-python, actions/cache with a pip-cache-dir
 helper, setup-uv, install commands, unrelated steps) rendered with random comments, quoting
@@ -224,7 +224,7 @@ def check(text: str, options: Options) -> None:
     new = result.new_text
     got = pyyaml_load(new)
     want = oracle.expected(pyyaml_load(text), text, set(options.caches), options.strategy,
-                           options.action_ref)
+                           options.action_ref, options.repin)
     assert got == want, (text, new)
     again = migrate_text(new, "fuzz.yml", options)
     assert again.error is None and again.changes == () and again.new_text == new, (text, new)
@@ -244,6 +244,16 @@ def test_fuzz_remove(text: str) -> None:
 @given(text=workflows(), caches=st.sets(st.sampled_from(ALL_CACHES), min_size=1))
 def test_fuzz_conditional(text: str, caches: set[str]) -> None:
     check(text, Options(strategy="conditional", caches=frozenset(caches)))
+
+
+@FUZZ
+@given(text=workflows())
+def test_fuzz_repin_after_migrating(text: str) -> None:
+    """A migrated workflow re-pinned to a SHA with its version comment, then pinned back."""
+    migrated = migrate_text(text, "fuzz.yml", Options()).new_text
+    sha = "pipnexus/pipnexus@" + "0123456789abcdef" * 2 + "01234567"
+    check(migrated, Options(action_ref=sha, action_comment="v1.0.0", repin=True))
+    check(migrated, Options(action_ref=sha, repin=True, strategy="conditional"))
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, database=None)

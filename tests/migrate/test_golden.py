@@ -31,9 +31,11 @@ def test_golden_output(fx: Fixture) -> None:
     assert fx.after is not None, "run `python -m tests.migrate.helpers regen` and review"
     assert result.new_text.encode("utf-8") == fx.after
     assert finding_lines(result) == fx.findings
-    allowed = {"", f"name: {STEP_NAME}", f"id: {STEP_ID}", f"uses: {fx.options.action_ref}"}
+    allowed = {"", f"name: {STEP_NAME}", f"id: {STEP_ID}", f"uses: {fx.options.uses}"}
     foreign = foreign_lines(decode(fx.before), result.new_text, allowed)
-    assert [x for x in foreign if "steps.pipnexus.outputs.source" not in x] == []
+    repinned = f"uses: {fx.options.action_ref}"  # in its own quotes, with its comment
+    assert [x for x in foreign if "steps.pipnexus.outputs.source" not in x
+            and not (fx.options.repin and repinned in x.replace('"', "").replace("'", ""))] == []
 
 
 @pytest.mark.parametrize("fx", FIXTURES, ids=IDS)
@@ -52,7 +54,7 @@ def test_golden_oracle(fx: Fixture) -> None:
     before_text = decode(fx.before)
     want = oracle.expected(
         pyyaml_load(before_text), before_text, set(fx.options.caches), fx.options.strategy,
-        fx.options.action_ref,
+        fx.options.action_ref, fx.options.repin,
     )
     assert pyyaml_load(decode(fx.after)) == want
 

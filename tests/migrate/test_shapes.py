@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from pipnexus.migrate import Options, migrate_text
+from pipnexus.migrate import DEFAULT_ACTION_REF, Options, migrate_text
 from pipnexus.migrate.model import STEP_ID, STEP_NAME
 from tests.migrate import oracle
 from tests.migrate.helpers import pyyaml_load
@@ -94,7 +94,7 @@ def test_shape(name: str, text: str, strategy: str) -> None:
         assert "\r" not in new
     # byte preservation: original lines are only deleted, never altered (except the values the
     # conditional strategy rewrites); new lines are only the pipnexus step and a blank line
-    inserted_ok = {"", f"name: {STEP_NAME}", f"id: {STEP_ID}", "uses: pipnexus/pipnexus@v1",
+    inserted_ok = {"", f"name: {STEP_NAME}", f"id: {STEP_ID}", f"uses: {DEFAULT_ACTION_REF}",
                    "if: steps.pipnexus.outputs.source != 'nexus'"}
     old_lines, new_lines = _lines(text), _lines(new)
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)

@@ -1,4 +1,4 @@
-"""Rule 6: report-only findings — things that would still bypass the proxy. Never rewritten."""
+"""Report-only findings — things that would still bypass the proxy. Never rewritten."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 
-from pipnexus.migrate.model import Finding, Options
-from pipnexus.migrate.tree import Doc, StepList, get, get_pair, key_str
+from pipnexus.migrate.plugin import Context, Item, register_document
+from pipnexus.migrate.tree import get, get_pair, key_str
 
 INDEX_ENV = (
     "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL",
@@ -22,56 +22,56 @@ _POETRY = re.compile(r"\bpoetry\s+(?:install|add|update|lock|sync|run|build)\b|s
 _POETRY_MIRROR = re.compile(r"poetry-plugin-pypi-mirror|POETRY_PYPI_MIRROR_URL")
 
 
-def _env_findings(doc: Doc, mapping: object, where: str) -> Iterator[Finding]:
+def _env_findings(ctx: Context, mapping: object, where: str) -> Iterator[Item]:
     env = get(mapping if isinstance(mapping, MappingNode) else None, "env")
     if not isinstance(env, MappingNode):
         return
     for key, _value in env.value:
         name = key_str(key)
         if name and name.upper() in INDEX_ENV:
-            line, col = doc.text.position(doc.start(key))
-            yield Finding(
-                line, col, "index-env",
+            yield ctx.warning_at(
+                ctx.doc.start(key), "index-env",
                 f"{where} env sets {name}: it overrides the index pipnexus configures",
             )
 
 
-def findings(doc: Doc, lists: list[StepList], options: Options) -> Iterator[Finding]:
-    text = doc.text
-    yield from _env_findings(doc, doc.root, "workflow")
+CODES = ("index-env", "index-url-in-run", "uv-frozen-lock", "poetry-no-mirror")
+
+
+@register_document("report", CODES)
+def findings(ctx: Context) -> Iterator[Item]:
+    doc, text = ctx.doc, ctx.doc.text
+    yield from _env_findings(ctx, doc.root, "workflow")
     jobs = get(doc.root, "jobs")
     if isinstance(jobs, MappingNode):
         for key, job in jobs.value:
-            yield from _env_findings(doc, job, f"job `{key_str(key)}`")
-    for sl in lists:
+            yield from _env_findings(ctx, job, f"job `{key_str(key)}`")
+    for sl in ctx.lists:
         for step in sl.steps:
             if step.alias:
                 continue
-            yield from _env_findings(doc, step.node, "step")
+            yield from _env_findings(ctx, step.node, "step")
             run = get_pair(step.node, "run")
             if not run or not isinstance(run[2], ScalarNode):
                 continue
             start, end = doc.start(run[2]), doc.end(run[2])
             raw = text.text[start:end]
             for m in _INDEX_OPT.finditer(raw):
-                line, col = text.position(start + m.start())
-                yield Finding(
-                    line, col, "index-url-in-run",
+                yield ctx.warning_at(
+                    start + m.start(), "index-url-in-run",
                     f"`{m.group(1)}` in a run script bypasses the index pipnexus configures",
                 )
             offset = 0
             for raw_line in raw.splitlines(keepends=True):
                 if _PIP_INSTALL.search(raw_line):
                     for m in _SHORT_I.finditer(raw_line):
-                        line, col = text.position(start + offset + m.start())
-                        yield Finding(
-                            line, col, "index-url-in-run",
+                        yield ctx.warning_at(
+                            start + offset + m.start(), "index-url-in-run",
                             "`-i` in a run script bypasses the index pipnexus configures",
                         )
                 offset += len(raw_line)
-            if options.uv_lock:
+            if ctx.options.uv_lock:
                 for m in _UV_FROZEN.finditer(raw):
-                    line, col = text.position(start + m.start())
                     flag = m.group(1)
                     effect = (
                         "ignores every index setting and downloads from the URLs in the lock "
@@ -80,17 +80,17 @@ def findings(doc: Doc, lists: list[StepList], options: Options) -> Iterator[Find
                         else "fails because the proxy is a different index than the lock "
                         "file records"
                     )
-                    yield Finding(
-                        line, col, "uv-frozen-lock",
+                    yield ctx.warning_at(
+                        start + m.start(), "uv-frozen-lock",
                         f"`{m.group(0).strip()}` with a uv.lock: uv {effect} "
-                        "(astral-sh/uv#6349); see the pipnexus README on lock files",
+                        "(https://github.com/astral-sh/uv/issues/6349); see the pipnexus README "
+                        "on lock files",
                     )
     if not _POETRY_MIRROR.search(text.text):
         poetry = _POETRY.search(text.text)
         if poetry:
-            line, col = text.position(poetry.start())
-            yield Finding(
-                line, col, "poetry-no-mirror",
+            yield ctx.warning_at(
+                poetry.start(), "poetry-no-mirror",
                 "poetry ignores PIP_INDEX_URL: add poetry-plugin-pypi-mirror (`poetry self add "
                 "poetry-plugin-pypi-mirror`) so pipnexus can point it at the proxy",
             )

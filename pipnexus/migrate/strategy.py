@@ -1,0 +1,164 @@
+"""The `--strategy` choices as objects: what a rule does with a cache it found.
+
+A rule finds a cache (a setup action's input, an actions/cache step) and hands it to the
+strategy in its context; it never tests the strategy's name. `remove` deletes the caches;
+`conditional` keeps them but gates them on the pipnexus step's output, so they are only used
+when the job fell back to pypi.org (which is why its step goes before them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+from ruamel.yaml.nodes import MappingNode, Node
+
+from pipnexus.migrate import conditional
+from pipnexus.migrate.model import Change, DataOp, PathKey
+from pipnexus.migrate.spans import remove_item, remove_keys, trim_block
+from pipnexus.migrate.tree import Step, StepList
+from pipnexus.migrate.workflow import SETUP_ACTIONS, CacheStep, cache_steps, installs
+
+if TYPE_CHECKING:
+    from pipnexus.migrate.plugin import Context, Item
+
+
+class InputSite(NamedTuple):
+    """A setup action's cache input (setup-python `cache:`, setup-uv `enable-cache:`)."""
+
+    rule: str
+    step: Step
+    with_map: MappingNode
+    value: Node
+    keys: tuple[str, ...]  # the input and the inputs that only matter with it
+    action: str  # "setup-python", for messages
+    setting: str  # "`cache: pip`", for messages
+    gate: str  # the value that enables the cache only when the job is not using Nexus
+    gated: bool  # the value is already such a gate (written by `conditional`)
+    line: int
+
+    @property
+    def path(self) -> tuple[PathKey, ...]:
+        return (*self.step.path, "with", self.keys[0])
+
+
+class Strategy(Protocol):
+    name: str
+
+    def fix_input(self, ctx: Context, site: InputSite) -> Item | None:
+        """The change (or why not) for a setup action's cache input."""
+
+    def fix_cache_steps(
+        self, ctx: Context, steps: StepList, targets: Sequence[CacheStep], rule: str
+    ) -> Iterator[Item]:
+        """The changes (named `rule`) for the actions/cache steps of Python package caches."""
+
+    def insert_position(self, steps: StepList, caches: frozenset[str]) -> tuple[int, bool] | None:
+        """(step index, after it?) for the pipnexus step; None when the job installs nothing."""
+
+
+def _first_install(steps: StepList) -> int | None:
+    return next((s.position for s in steps.steps if installs(s)), None)
+
+
+def _setups(steps: StepList) -> list[int]:
+    return [s.position for s in steps.steps if s.uses in SETUP_ACTIONS]
+
+
+class Remove:
+    """Delete the caches: the inputs, the steps, and the steps that only fed them."""
+
+    name = "remove"
+
+    def fix_input(self, ctx: Context, site: InputSite) -> Item | None:
+        # a gate written by `conditional` is removed too: `remove` undoes `conditional`
+        message = f"{site.action}: removed {site.setting}"
+        return remove_keys(ctx.doc, site.step, site.keys, site.rule, message, site.line)
+
+    def fix_cache_steps(
+        self, ctx: Context, steps: StepList, targets: Sequence[CacheStep], rule: str
+    ) -> Iterator[Item]:
+        left = len(steps.steps)  # a job must keep one step
+        for target in targets:
+            caches = ctx.options.caches
+            if target.kept(caches):
+                yield trim_block(ctx.doc, target, caches, rule)
+                continue
+            item = _remove_step(ctx, steps, target, rule, last=left <= 1)
+            if isinstance(item, Change):
+                left -= 1
+            yield item
+
+    def insert_position(self, steps: StepList, caches: frozenset[str]) -> tuple[int, bool] | None:
+        # after the last setup step that comes before the first install, else before the install
+        first = _first_install(steps)
+        before = [i for i in _setups(steps) if first is None or i < first]
+        if before:
+            return before[-1], True
+        return None if first is None else (first, False)
+
+
+def _remove_step(
+    ctx: Context, steps: StepList, target: CacheStep, rule: str, last: bool
+) -> Item:
+    step = target.step
+    at = ctx.doc.item_start(steps.seq, step.position)
+    if ctx.doc.aliased(step.node):
+        return ctx.warning_at(at, "anchor-kept",
+                              "actions/cache step is anchored and reused by an alias: left as is")
+    if last:
+        return ctx.warning_at(at, "unsupported-shape",
+                              "actions/cache step is the only step: left as is")
+    edit = remove_item(ctx.doc, steps.seq, step.position)
+    if edit is None:
+        return ctx.warning_at(at, "unsupported-shape",
+                              "actions/cache step layout not supported: left as is")
+    names = target.names(ctx.options.caches)
+    return Change(rule, ctx.doc.text.line_of(at) + 1,
+                  f"{step.uses}: removed the step caching {names}", (edit,),
+                  (DataOp("delete", step.path),))
+
+
+class Conditional:
+    """Keep the caches, used only when the pipnexus step did not pick Nexus."""
+
+    name = "conditional"
+
+    def fix_input(self, ctx: Context, site: InputSite) -> Item | None:
+        if site.gated:
+            return None
+        return conditional.replace_value(
+            ctx.doc, site.with_map, site.value, site.gate, site.path, site.rule,
+            f"{site.action}: {site.setting} only when the job is not using Nexus",
+        )
+
+    def fix_cache_steps(
+        self, ctx: Context, steps: StepList, targets: Sequence[CacheStep], rule: str
+    ) -> Iterator[Item]:
+        for target in targets:
+            step = target.step
+            if target.kept(ctx.options.caches):
+                yield ctx.warning_at(
+                    ctx.doc.item_start(steps.seq, step.position), "mixed-cache-kept",
+                    "actions/cache mixes Python and other paths: left unconditional",
+                )
+                continue
+            names = target.names(ctx.options.caches)
+            gated = conditional.gate_step(
+                ctx.doc, step, rule, f"{step.uses}: restore {names} only when not using Nexus"
+            )
+            if gated:
+                yield gated
+
+    def insert_position(self, steps: StepList, caches: frozenset[str]) -> tuple[int, bool] | None:
+        # before every step that reads its output: the setup steps and the gated caches
+        first = _first_install(steps)
+        setups = _setups(steps)
+        if not setups and first is None:
+            return None
+        gated = [c.step.position for c in cache_steps(steps, caches) if not c.kept(caches)]
+        return min([*setups, *gated, *([] if first is None else [first])]), False
+
+
+STRATEGIES: dict[str, Strategy] = {s.name: s for s in (Remove(), Conditional())}
+

@@ -1,0 +1,233 @@
+"""What a step means for Python packaging: install commands, setup actions, cache paths.
+
+Shared by the rules and the strategies (no rule module imports another). Virtual environments
+(`.venv`, `~/.local/share/virtualenvs`, `${{ env.pythonLocation }}`) are not package caches:
+they are classified as VENV so the rules can keep and report them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from ruamel.yaml.nodes import ScalarNode
+
+from pipnexus import ACTION_REPOSITORY
+from pipnexus.migrate.model import STEP_ID
+from pipnexus.migrate.tree import Step, StepList, action_name, get, scalar
+
+CACHE_ACTIONS = ("actions/cache", "actions/cache/restore", "actions/cache/save")
+SETUP_ACTIONS = ("actions/setup-python", "astral-sh/setup-uv", "pdm-project/setup-pdm")
+VENV = "venv"
+INSTALL = re.compile(
+    r"""(?x)
+    \bpip[\d.]*\s+(?:install|download|wheel)\b
+    | -m\s+pip\s+(?:install|download|wheel)\b
+    | \buv\s+(?:pip|sync|add|lock|run|build|export|tool\s+(?:install|run))\b
+    | \buvx\b
+    | \bpipenv\s+(?:install|sync|run|lock)\b
+    | \bpdm\s+(?:install|sync|add|lock|run)\b
+    | \bpoetry\s+(?:install|add|update|lock|sync|run|build)\b
+    | \b(?:tox|nox|hatch)\b
+    | \bpipx\s+(?:install|run)\b
+    | \bpip-sync\b
+    """
+)
+
+_CACHE_DIRS = {
+    "pip": ("~/.cache/pip", "~/library/caches/pip", "~/appdata/local/pip/cache"),
+    "pipenv": ("~/.cache/pipenv", "~/library/caches/pipenv", "~/appdata/local/pipenv/cache"),
+    "poetry": (
+        "~/.cache/pypoetry",
+        "~/library/caches/pypoetry",
+        "~/appdata/local/pypoetry/cache",
+    ),
+    "uv": ("~/.cache/uv", "~/library/caches/uv", "~/appdata/local/uv/cache"),
+}
+_VENVS = (
+    ".venv",
+    "venv",
+    "~/.local/share/virtualenvs",
+    "~/.virtualenvs",
+    "~/.cache/pypoetry/virtualenvs",
+    "~/library/caches/pypoetry/virtualenvs",
+    "~/appdata/local/pypoetry/cache/virtualenvs",
+)
+_HOME = re.compile(
+    r"(?i)^(?:\$home|\$\{home\}|%userprofile%|\$env:userprofile|\$\{\{\s*env\.home\s*\}\})"
+)
+_LOCALAPPDATA = re.compile(r"(?i)^(?:%localappdata%|\$env:localappdata)")
+_EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+_STEP_OUTPUT = re.compile(r"^\s*steps\.([A-Za-z_][\w-]*)\.outputs\.([\w-]+)\s*$")
+_ENV = re.compile(r"^\s*env\.(\w+)\s*$")
+_OS_NAMES = {"linux", "macos", "windows", ""}
+# `pip cache dir` (and friends) captured into a step output
+_DIR_COMMANDS = (
+    (re.compile(r"\bpip[\d.]*\s+cache\s+dir\b"), "pip"),
+    (re.compile(r"\bpoetry\s+config\s+cache-dir\b"), "poetry"),
+    (re.compile(r"\buv\s+cache\s+dir\b"), "uv"),
+    (re.compile(r"\bpipenv\s+--venv\b"), VENV),
+)
+_OUTPUT_NAMES = (
+    re.compile(r"::set-output\s+name=([\w-]+)::"),
+    re.compile(r"""["']?([\w-]+)=["']?\$\("""),
+)
+_WRITES_OUTPUT = re.compile(r"GITHUB_OUTPUT|::set-output")
+
+
+def is_pipnexus_step(step: Step, action_ref: str) -> bool:
+    """`id: pipnexus`, or a `uses:` of the action (pipnexus/pipnexus or the action of
+    `action_ref`, such as a fork; any ref)."""
+    names = {ACTION_REPOSITORY, action_name(action_ref)} - {""}
+    return scalar(get(step.node, "id")) == STEP_ID or step.uses in names
+
+
+def installs(step: Step) -> bool:
+    """Whether the step is a script that installs Python packages."""
+    return bool(step.run) and not step.uses and bool(INSTALL.search(step.run))
+
+
+class PathEntry(NamedTuple):
+    line: int  # index in value.split("\n")
+    text: str
+    tool: str | None  # pip/pipenv/poetry/uv, VENV, or None (not Python)
+
+
+class CacheStep(NamedTuple):
+    """An actions/cache step and its `path:` entries, classified."""
+
+    step: Step
+    path_node: ScalarNode
+    entries: list[PathEntry]
+
+    def python(self, caches: frozenset[str]) -> list[PathEntry]:
+        """The entries that are package caches chosen by --caches."""
+        return [e for e in self.entries if e.tool in caches]
+
+    def kept(self, caches: frozenset[str]) -> list[PathEntry]:
+        return [e for e in self.entries if e.tool not in caches]
+
+    def names(self, caches: frozenset[str]) -> str:
+        return ", ".join(e.text.strip() for e in self.python(caches))
+
+
+def _normalise(path: str) -> str:
+    p = path.strip().strip("'\"")
+    p = _HOME.sub("~", p)
+    p = _LOCALAPPDATA.sub("~/AppData/Local", p)
+    p = p.replace("\\", "/").rstrip("/").lower()
+    if p.startswith("./"):
+        p = p[2:]
+    return p
+
+
+def classify_path(path: str) -> str | None:
+    p = _normalise(path)
+    if p.startswith("!"):
+        p = p[1:]
+    for venv in _VENVS:
+        if p == venv or p.startswith(venv + "/"):
+            return VENV
+    for tool, dirs in _CACHE_DIRS.items():
+        for d in dirs:
+            if p == d or p.startswith(d + "/"):
+                return tool
+    if p in ("$uv_cache_dir", "${uv_cache_dir}"):
+        return "uv"
+    return None
+
+
+def _captured(line: str) -> tuple[str, str] | None:
+    """(output name, tool) when this script line writes a cache dir to a step output."""
+    tool = next((t for rx, t in _DIR_COMMANDS if rx.search(line)), None)
+    name = next((m.group(1) for rx in _OUTPUT_NAMES for m in [rx.search(line)] if m), None)
+    if tool is None or name is None or not _WRITES_OUTPUT.search(line):
+        return None
+    return name, tool
+
+
+def output_tool(step: Step, name: str) -> str | None:
+    """The cache whose directory the step writes to its output `name`, if any."""
+    if step.uses:
+        return None
+    for line in step.run.splitlines():
+        found = _captured(line)
+        if found and found[0] == name:
+            return found[1]
+    return None
+
+
+def helper_output(step: Step) -> tuple[str, str] | None:
+    """(output name, tool) when the step does nothing but capture a cache dir into an output."""
+    if step.uses or not step.run:
+        return None
+    found: tuple[str, str] | None = None
+    for raw in step.run.splitlines():
+        line = re.sub(r"\s+#.*$", "", raw).strip()
+        if not line or line.startswith("#"):
+            continue
+        captured = _captured(line)
+        if captured is None or (found and found != captured):
+            return None
+        found = captured
+    return found
+
+
+def classify_entry(entry: str, steps: StepList) -> str | None:
+    e = entry.strip()
+    exprs = _EXPR.findall(e)
+    if not exprs:
+        return classify_path(e)
+    rest = _EXPR.sub("", e).strip()
+    if len(exprs) == 1 and not rest:
+        inner = exprs[0]
+        m = _STEP_OUTPUT.match(inner)
+        if m:
+            for step in steps.steps:
+                if scalar(get(step.node, "id")) == m.group(1):
+                    return output_tool(step, m.group(2))
+            return None
+        m = _ENV.match(inner)
+        if m:
+            name = m.group(1).lower()
+            return "uv" if name == "uv_cache_dir" else VENV if name == "pythonlocation" else None
+    if rest and not rest.startswith("/"):
+        return None
+    # an expression choosing the directory per OS: every path literal must be the same cache
+    literals = [lit for x in exprs for lit in re.findall(r"'([^']*)'", x)]
+    tools = {classify_path(lit + rest) for lit in literals if lit.strip().lower() not in _OS_NAMES}
+    return tools.pop() if len(tools) == 1 else None
+
+
+def entries(value: str, steps: StepList) -> list[PathEntry]:
+    """One entry per line, except that an expression `${{ ... }}` may span lines."""
+    out = []
+    pending: list[str] = []
+    first = 0
+    for i, line in enumerate(value.split("\n")):
+        if not pending:
+            first = i
+        pending.append(line)
+        joined = "\n".join(pending)
+        if joined.count("${{") > joined.count("}}"):
+            continue
+        if joined.strip():
+            out.append(PathEntry(first, joined, classify_entry(joined, steps)))
+        pending = []
+    if pending and "\n".join(pending).strip():
+        out.append(PathEntry(first, "\n".join(pending), None))
+    return out
+
+
+def cache_steps(steps: StepList, caches: frozenset[str], venv: bool = False) -> Iterator[CacheStep]:
+    """actions/cache steps with a Python package cache path chosen by --caches (or a venv)."""
+    for step in steps.steps:
+        if step.uses not in CACHE_ACTIONS:
+            continue
+        path_node = get(get(step.node, "with"), "path")
+        if not isinstance(path_node, ScalarNode):
+            continue
+        es = entries(path_node.value, steps)
+        if any(e.tool in caches or (venv and e.tool == VENV) for e in es):
+            yield CacheStep(step, path_node, es)
