@@ -19,13 +19,16 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from pipnexus import configure, gha
+from pipnexus import gha
+from pipnexus.configure import ca as ca_bundle
+from pipnexus.configure import decide, installers, pipconf, render, scan, summary
 from pipnexus.errors import InputError
 from testbed.httpbase import HangingListener, closed_url
 from testbed.nexus_double import NexusDouble
 from testbed.upstream import Upstream
 from testbed.wheels import standard_packages
 from tests import probe_helpers
+from tests.hardening_helpers import runner_parse
 from tests.pythons import action_pythons
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,8 +119,8 @@ def run_configure(
 
     return Run(
         proc.returncode, proc.stdout, proc.stderr,
-        gha.parse_env_file(read("GITHUB_ENV")),
-        dict(gha.parse_env_file(read("GITHUB_OUTPUT"))),
+        runner_parse(read("GITHUB_ENV")),
+        dict(runner_parse(read("GITHUB_OUTPUT"))),
         read("GITHUB_STEP_SUMMARY"),
     )
 
@@ -144,7 +147,7 @@ def test_healthy_nexus_sets_every_installer_variable(tmp_path, nexus):
     assert r.outputs["trusted-host"] == "127.0.0.1"
     assert r.outputs["reason"] == ""
     assert int(r.outputs["latency-ms"]) >= 0
-    assert set(r.outputs) == set(configure.OUTPUTS)
+    assert set(r.outputs) == set(render.OUTPUTS)
     assert "| healthy |" in r.summary and f"`{index}`" in r.summary
     assert "`PIP_INDEX_URL`" in r.summary
     assert "::warning" not in r.out
@@ -297,7 +300,8 @@ def test_json_decision_shape(tmp_path, nexus):
     assert r.rc == 0
     decision = json.loads(r.out)
     assert list(decision) == [
-        "source", "index_url", "trusted_host", "reason", "latency_ms", "candidates"
+        "source", "index_url", "trusted_host", "reason", "latency_ms", "candidates",
+        "diagnostics",
     ]
     assert decision["source"] == "nexus" and decision["trusted_host"] == "127.0.0.1"
     assert [list(c) for c in decision["candidates"]] == [
@@ -548,7 +552,7 @@ def test_pip_conf_global_not_writable_is_clear(tmp_path, nexus):
 
 def test_merge_pip_conf_rejects_garbage():
     with pytest.raises(InputError):
-        configure.merge_pip_conf("no section header\n", "http://x/simple", None, None)
+        pipconf.merge_pip_conf("no section header\n", "http://x/simple", None, None)
 
 
 # --- CA ----------------------------------------------------------------------------------
@@ -557,13 +561,13 @@ def test_merge_pip_conf_rejects_garbage():
 def test_ca_bundle_combines_system_and_private_ca(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\nPRIVATE\n-----END CERTIFICATE-----\n")
-    path, warnings = configure.write_ca_bundle(str(ca), str(tmp_path))
+    path, warnings = ca_bundle.write_ca_bundle(str(ca), str(tmp_path))
     data = Path(path).read_text()
     assert data.endswith(ca.read_text())
-    system = configure.system_ca_file()
+    system = ca_bundle.system_ca_file()
     if system:
         assert data.startswith(Path(system).read_text().rstrip("\n")) and not warnings
-    env = configure.installer_env("https://n/simple/", None, path)
+    env = installers.installer_env("https://n/simple/", None, path)
     assert env["PIP_CERT"] == env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == path
     assert env["PIP_TRUSTED_HOST"] == "" and env["PDM_PYPI_VERIFY_SSL"] == "true"
 
@@ -705,11 +709,15 @@ def test_summary_keeps_server_text_inert():
     from pipnexus.probe import Result
 
     hostile = "x | y\n[click](http://evil.example) <img src=x> *bold*"
-    decision = configure.Decision(
-        "fallback", FALLBACK, None, "bad-response", 5,
+    from pipnexus.urls import parse_url
+
+    decision = decide.Decision(
+        "fallback", parse_url(FALLBACK), "bad-response", 5,
         [Result("http://h/simple/", False, "bad-response", hostile, 5)], False,
     )
-    text = configure.summary_markdown(decision, FALLBACK, {"PIP_INDEX_URL": FALLBACK}, [])
+    report = render.Report(decision, FALLBACK, {}, {"PIP_INDEX_URL": FALLBACK}, {}, [], [],
+                           None, None)
+    text = summary.summary_markdown(report)
     row = next(line for line in text.splitlines() if line.startswith("| `http://h"))
     assert row.count(" | ") == 4  # still five cells
     assert "[click]" not in row and "<img" not in row and "*bold*" not in row
@@ -770,7 +778,7 @@ PUBLIC_SOURCES = {
     ("   ", False),
 ])
 def test_is_public_pypi(value, public):
-    assert configure.is_public_pypi(value) is public
+    assert scan.is_public_pypi(value) is public
 
 
 def test_public_extra_sources_are_cleared_with_one_line_each(tmp_path, nexus):
@@ -842,26 +850,30 @@ def _pip_conf(path: Path, text: str) -> Path:
 
 
 def test_pip_config_files_in_pips_order(tmp_path):
+    """pip's kinds in its override order (pypa/pip: src/pip/_internal/configuration.py):
+    global, user (legacy ~/.pip first), site (sys.prefix/pip.conf), PIP_CONFIG_FILE."""
     home, xdg = tmp_path / "home", tmp_path / "xdg"
     env = {"HOME": str(home), "XDG_CONFIG_DIRS": f"{xdg}/a:relative:{xdg}/b"}
     user = [str(home / ".pip/pip.conf"), str(home / ".config/pip/pip.conf")]
     system = [f"{xdg}/a/pip/pip.conf", f"{xdg}/b/pip/pip.conf", "/etc/pip.conf"]
-    assert configure.pip_config_files(env) == system + user
+    site = [os.path.join(sys.prefix, "pip.conf")]
+    assert pipconf.pip_config_files(env) == system + user + site
+    assert [g.kind for g in pipconf.config_files(env)] == list(pipconf.OVERRIDE_ORDER[:-1])
     venv = {**env, "VIRTUAL_ENV": str(tmp_path / "venv"), "XDG_CONFIG_HOME": str(tmp_path / "c")}
-    assert configure.pip_config_files(venv) == [
+    assert pipconf.pip_config_files(venv) == [
         *system, user[0], str(tmp_path / "c/pip/pip.conf"), str(tmp_path / "venv/pip.conf")
     ]
-    assert configure.pip_config_files({"HOME": str(home)})[0] == "/etc/xdg/pip/pip.conf"
+    assert pipconf.pip_config_files({"HOME": str(home)})[0] == "/etc/xdg/pip/pip.conf"
     # PIP_CONFIG_FILE: read last; an existing one hides the user files; /dev/null disables all
     missing = str(tmp_path / "missing.conf")
-    assert configure.pip_config_files({**env, "PIP_CONFIG_FILE": missing}) == [
-        *system, *user, missing
+    assert pipconf.pip_config_files({**env, "PIP_CONFIG_FILE": missing}) == [
+        *system, *user, *site, missing
     ]
     existing = str(_pip_conf(tmp_path / "env.conf", "[global]\n"))
-    assert configure.pip_config_files({**env, "PIP_CONFIG_FILE": existing}) == [
-        *system, existing
+    assert pipconf.pip_config_files({**env, "PIP_CONFIG_FILE": existing}) == [
+        *system, *site, existing
     ]
-    assert configure.pip_config_files({**env, "PIP_CONFIG_FILE": os.devnull}) == []
+    assert pipconf.pip_config_files({**env, "PIP_CONFIG_FILE": os.devnull}) == []
 
 
 def test_pip_conf_sources_last_file_wins_and_broken_files_are_ignored(tmp_path):
@@ -877,15 +889,15 @@ def test_pip_conf_sources_last_file_wins_and_broken_files_are_ignored(tmp_path):
     (tmp_path / "venv/pip.conf").mkdir(parents=True)  # a directory: unreadable
     env = {"HOME": str(home), "XDG_CONFIG_DIRS": f"{xdg}/a:{xdg}/b",
            "VIRTUAL_ENV": str(tmp_path / "venv")}
-    assert configure.pip_conf_sources(env) == [
-        configure.PipConfSource(
+    assert pipconf.pip_conf_sources(env) == [
+        pipconf.PipConfSource(
             str(second), 2, "global", "extra-index-url", "http://private/"),
-        configure.PipConfSource(
+        pipconf.PipConfSource(
             str(first), 7, "install", "find-links", "https://pypi.org/a/\nhttps://pypi.org/b/"),
     ]
     # an empty value in a later file means "none"
     _pip_conf(tmp_path / "env.conf", "[install]\n--find-links=\n[global]\nextra-index-url:\n")
-    assert configure.pip_conf_sources({**env, "PIP_CONFIG_FILE": str(tmp_path / "env.conf")}) \
+    assert pipconf.pip_conf_sources({**env, "PIP_CONFIG_FILE": str(tmp_path / "env.conf")}) \
         == []
 
 
@@ -915,7 +927,7 @@ def test_pip_conf_sources_are_warned_with_file_and_line(tmp_path, nexus):
 
 def test_merge_pip_conf_writes_cleared_keys_empty():
     existing = "[install]\nextra_index_url = https://pypi.org/simple\nno-compile = 1\n"
-    text = configure.merge_pip_conf(
+    text = pipconf.merge_pip_conf(
         existing, "http://n/simple", None, None,
         [("install", "extra-index-url"), ("download", "find-links")],
     )
