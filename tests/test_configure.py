@@ -438,6 +438,8 @@ def test_wrong_password_is_auth(tmp_path, private_nexus):
         ["--format", "xml", "--index-url", "http://h/simple/"],
         ["--ca-cert", "/nonexistent/ca.pem", "--index-url", "https://h/simple/"],
         ["--password-env", "A=B", "--index-url", "http://h/simple/"],
+        # the one option layer: a variable named by --password-env must be set
+        ["--password-env", "PIPNEXUS_UNSET_VARIABLE", "--index-url", "http://h/simple/"],
     ],
 )
 def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args):
@@ -596,6 +598,9 @@ def test_bypass_warnings_point_at_file_and_line(tmp_path, nexus):
     assert "file=requirements.in,line=1," in joined and "no-emit-index-url" in joined
     assert "ignored" not in joined and "node_modules" not in joined
     assert len(warnings) == 5
+    for code in ("requirements-index", "uv-lock-urls", "poetry-mirror-plugin",
+                 "pip-compile-emits-index"):
+        assert f"title=pipnexus [{code}]::" in joined
     assert "Warnings:" in r.summary
 
     quiet = run_configure(tmp_path, "--index-url", nexus.index_url(), "--no-warnings", env=env)
@@ -621,6 +626,61 @@ def test_project_dir_option(tmp_path, nexus):
     r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--project-dir", str(project),
                       "--format", "shell", github=False)
     assert "uv.lock" in r.err and r.rc == 0
+    # the one diagnostic format: path:line: severity: message [code]
+    (line,) = [x for x in r.err.splitlines() if "uv.lock" in x]
+    assert line.startswith(f"{project}/uv.lock:1: warning: ") and line.endswith(" [uv-lock-urls]")
+
+
+def test_json_lists_the_diagnostics_with_the_same_fields(tmp_path, nexus):
+    project = tmp_path / "elsewhere"
+    project.mkdir()
+    (project / "uv.lock").write_text("")
+    dead = closed_url() + "/repository/pypi-proxy/simple/"
+    r = run_configure(tmp_path, "--index-url", dead, "--project-dir", str(project),
+                      "--format", "json", github=False)
+    assert r.rc == 0, r.err
+    diagnostics = json.loads(r.out)["diagnostics"]
+    assert [(d["code"], d["severity"]) for d in diagnostics] == [
+        ("uv-lock-urls", "warning"), ("fallback", "warning")
+    ]
+    assert diagnostics[0] == {
+        "path": str(project / "uv.lock"), "line": 1, "col": None, "severity": "warning",
+        "code": "uv-lock-urls", "message": diagnostics[0]["message"],
+    }
+    assert diagnostics[1]["path"] is None and "refused" in diagnostics[1]["message"]
+    # stderr carries the same diagnostics as text lines
+    assert r.err.splitlines()[-1].startswith("warning: Nexus is unhealthy (")
+    assert r.err.splitlines()[-1].endswith(" [fallback]")
+    none = run_configure(tmp_path, "--index-url", dead, "--require-nexus", "--no-warnings",
+                         "--format", "json", github=False)
+    assert none.rc == 1
+    assert [d["code"] for d in json.loads(none.out)["diagnostics"]] == ["no-healthy-index"]
+
+
+def test_every_code_configure_uses_is_listed():
+    from pipnexus.diagnostics import CODES
+
+    used = {"requirements-index", "uv-lock-urls", "poetry-mirror-plugin",
+            "pip-compile-emits-index", "env-extra-source", "pip-conf-extra-source",
+            "no-system-ca", "fallback", "no-healthy-index"}
+    assert used <= set(CODES)
+    sources = "".join(
+        (ROOT / "pipnexus" / "configure" / name).read_text() for name in
+        ("scan.py", "ca.py", "main.py")
+    )
+    for code in used:
+        assert f'"{code}"' in sources, code
+
+
+def test_installer_table_has_a_public_doc_for_each_row():
+    names = [v.name for v in installers.VARIABLES]
+    assert len(names) == len(set(names))
+    assert list(installers.installer_env("https://n/simple/", None, "/ca.pem")) == names
+    assert list(installers.installer_env("http://n/simple/", "n", None)) == [
+        v.name for v in installers.VARIABLES if v.value != installers.CA_BUNDLE
+    ]
+    for row in (*installers.VARIABLES, *installers.EXTRA_SOURCES):
+        assert row.doc.startswith("https://") and row.installer, row
 
 
 # --- interpreters ------------------------------------------------------------------------
@@ -999,3 +1059,43 @@ def test_pip_conf_modes_override_public_pip_config_as_real_pip_sees_it(tmp_path,
     written = Path(after["PIP_CONFIG_FILE"]).read_text()
     assert "extra-index-url =\n" in written and "timeout = 30" in written
     assert _pip_download(tmp_path, after, nexus) == 0
+
+
+# --- action.yml's step script, run by bash as the runner runs it -------------------------
+
+
+def _action_step(tmp_path: Path, inputs: Mapping[str, str], nexus_index: str) -> Run:
+    import yaml
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    (step,) = action["runs"]["steps"]
+    env = base_env(tmp_path, GITHUB_ACTION_PATH=str(ROOT), GITHUB_ACTIONS="true")
+    for name, spec in action["inputs"].items():
+        env["PIPNEXUS_INPUT_" + name.upper().replace("-", "_")] = inputs.get(
+            name, str(spec.get("default", ""))
+        )
+    env["PIPNEXUS_INPUT_INDEX_URL"] = nexus_index
+    files = {}
+    for name in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        files[name] = tmp_path / name.lower()
+        files[name].write_text("")
+        env[name] = str(files[name])
+    # the runner's bash: bash --noprofile --norc -eo pipefail {0}
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                          env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    return Run(proc.returncode, proc.stdout, proc.stderr,
+               runner_parse(files["GITHUB_ENV"].read_text()),
+               dict(runner_parse(files["GITHUB_OUTPUT"].read_text())),
+               files["GITHUB_STEP_SUMMARY"].read_text())
+
+
+def test_action_step_passes_password_env_only_with_a_password(tmp_path, nexus, private_nexus):
+    # no password input: --password-env is not passed (it would name an empty variable)
+    r = _action_step(tmp_path, {}, nexus.index_url())
+    assert r.rc == 0, r.err + r.out
+    assert r.outputs["source"] == "nexus"
+    # a password input reaches the probe through --password-env
+    r = _action_step(tmp_path, {"username": "ci", "password": PASSWORD}, private_nexus.index_url())
+    assert r.rc == 0, r.err + r.out
+    assert r.outputs["source"] == "nexus", r.summary
+    assert_no_secret(_without_masks(r.out) + r.err + r.summary, PASSWORD, "action output")
