@@ -25,6 +25,7 @@ from pipnexus.configure.render import Report, print_masks
 from pipnexus.configure.settings import (
     Settings,
     collect_secrets,
+    os_reason,
     parse_format,
     settings_from_args,
 )
@@ -157,7 +158,6 @@ def _installer_env(
     warnings: list[Diagnostic] = []
     if decision.https_ca and settings.ca_cert:
         from pipnexus.configure.ca import state_dir, write_ca_bundle
-        from pipnexus.configure.pipconf import os_reason
 
         try:
             ca_bundle, warnings = write_ca_bundle(settings.ca_cert, state_dir(environ))

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from pipnexus.configure.settings import os_reason
 from pipnexus.errors import InputError
 from pipnexus.fsutil import atomic_write
 
@@ -191,11 +192,6 @@ def merge_pip_conf(
             out.append(f"{key} = {value}" if value else f"{key} =")
         out.append("")
     return "\n".join(out)
-
-
-def os_reason(e: BaseException) -> str:
-    """The reason of an OS error without the paths it names (no secrets, one line)."""
-    return getattr(e, "strerror", None) or type(e).__name__
 
 
 def target_path(mode: str, path: str | None, environ: Mapping[str, str], state: str) -> str:

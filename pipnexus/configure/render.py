@@ -8,14 +8,13 @@ shell/dotenv lines) hold credentials.
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple, TextIO
 
 from pipnexus import gha
 from pipnexus.configure.decide import Decision
-from pipnexus.configure.pipconf import os_reason
+from pipnexus.configure.settings import os_reason
 from pipnexus.diagnostics import Diagnostic, as_json, format_text
 from pipnexus.errors import InputError
 
@@ -95,6 +94,8 @@ def render_plain(report: Report, fmt: str) -> None:
         state = "healthy" if r.healthy else f"unhealthy: {r.reason}"
         say(f"pipnexus: {r.url}: {state} ({r.latency_ms} ms)")
     _plain_notes_and_diagnostics(report)
+    import shlex
+
     for name, value in report.env.items():
         print(f"export {name}={shlex.quote(value)}" if fmt == "shell" else f"{name}={value}")
     if report.pip_conf_path:

@@ -128,6 +128,11 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> 
     )
 
 
+def os_reason(e: BaseException) -> str:
+    """The reason of an OS error without the paths it names (no secrets, one line)."""
+    return getattr(e, "strerror", None) or type(e).__name__
+
+
 def collect_secrets(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     """Every form of every secret the inputs hold, for masking and redaction."""
     raw = [*settings.index_urls, settings.nexus_url or "", settings.fallback.text]
