@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from pipnexus import gha, urls
 from pipnexus.configure import decide as decide_
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def configure(settings: Settings, environ: Mapping[str, str]) -> int:
-    """Mask, resolve, probe, decide, configure, report; the exit code."""
+    """Mask, resolve, probe, decide, apply, report; the exit code."""
     secrets = collect_secrets(settings, environ)
     masks = _mask_stream(settings, environ)
     if masks:
@@ -69,7 +69,8 @@ def configure(settings: Settings, environ: Mapping[str, str]) -> int:
         indexes = (decide_.credentialed(t.index, settings.credentials) for t in candidates.targets)
         print_masks([i.text for i in indexes if i.has_credentials], masks)
     decision = decide_.decide(settings, candidates, environ)
-    report = build_report(settings, environ, decision, candidates.notes, secrets)
+    applied = apply(settings, environ, decision, secrets)
+    report = build_report(settings, environ, decision, applied, candidates.notes, secrets)
     _render(report, settings, environ)
     return 1 if decision.source == "none" else 0
 
@@ -82,35 +83,58 @@ def _mask_stream(settings: Settings, environ: Mapping[str, str]) -> TextIO | Non
     return sys.stderr if environ.get("GITHUB_ACTIONS") == "true" else None
 
 
+class Applied(NamedTuple):
+    """What configure set up for the installers."""
+
+    env: dict[str, str]  # the variables to set, with credentials ({} for "none" and json)
+    cleared: dict[str, str]  # extra-source variables naming only public PyPI, set to empty
+    notes: list[str]
+    pip_sources: list[pipconf.PipConfSource]  # extra sources pip's config files still give
+    pip_conf_path: str | None  # the pip config file written
+    warnings: list[Diagnostic]
+
+
+def apply(
+    settings: Settings,
+    environ: Mapping[str, str],
+    decision: Decision,
+    secrets: Sequence[str],
+) -> Applied:
+    """The installers' variables, the CA bundle and the pip config file for the decision.
+    Extra sources naming only public PyPI are cleared (the others are warned about)."""
+    from pipnexus.configure.scan import cleared_sources
+
+    cleared = cleared_sources(environ) if decision.chosen is not None else {}
+    notes = _cleared_notes(cleared, decision, secrets)
+    pip_sources = _pip_sources(settings, environ)
+    if decision.chosen is None or settings.fmt == "json":
+        return Applied({}, cleared, notes, pip_sources, None, [])
+    env, warnings = _installer_env(settings, environ, decision)
+    pip_conf_path = None
+    if settings.pip_conf != "none":
+        pip_conf_path, pip_sources, conf_notes = _write_pip_conf(
+            settings, environ, decision, env, pip_sources, secrets
+        )
+        notes += conf_notes
+    env.update(dict.fromkeys(cleared, ""))
+    return Applied(env, cleared, notes, pip_sources, pip_conf_path, warnings)
+
+
 def build_report(
     settings: Settings,
     environ: Mapping[str, str],
     decision: Decision,
+    applied: Applied,
     candidate_notes: Sequence[str],
     secrets: Sequence[str],
 ) -> Report:
-    from pipnexus.configure import scan
-
-    # extra sources naming only public PyPI are cleared; the others are warned about
-    cleared = scan.cleared_sources(environ) if decision.chosen is not None else {}
-    notes = [*candidate_notes, *_cleared_notes(cleared, decision, secrets)]
-    pip_sources = _pip_sources(settings, environ)
-    env: dict[str, str] = {}
-    diagnostics: list[Diagnostic] = []
-    pip_conf_path = None
-    if decision.chosen is not None and settings.fmt != "json":
-        env, ca_warnings = _installer_env(settings, environ, decision)
-        if settings.pip_conf != "none":
-            pip_conf_path, pip_sources, conf_notes = _write_pip_conf(
-                settings, environ, decision, env, pip_sources, secrets
-            )
-            notes += conf_notes
-        env.update(dict.fromkeys(cleared, ""))
-        diagnostics += ca_warnings
+    diagnostics = list(applied.warnings)
     if settings.warnings:
+        from pipnexus.configure import scan
+
         diagnostics = (
-            scan.env_warnings(environ, cleared, secrets)
-            + scan.pip_conf_warnings(pip_sources, secrets)
+            scan.env_warnings(environ, applied.cleared, secrets)
+            + scan.pip_conf_warnings(applied.pip_sources, secrets)
             + scan.bypass_warnings(settings.project_dir)
             + diagnostics
         )
@@ -118,13 +142,13 @@ def build_report(
     return Report(
         decision=decision,
         shown_url=shown_url,
-        env=env,
-        shown_env={name: urls.redact(value, secrets) for name, value in env.items()},
-        cleared={name: urls.redact(value, secrets) for name, value in cleared.items()},
-        notes=notes,
+        env=applied.env,
+        shown_env={name: urls.redact(value, secrets) for name, value in applied.env.items()},
+        cleared={name: urls.redact(value, secrets) for name, value in applied.cleared.items()},
+        notes=[*candidate_notes, *applied.notes],
         diagnostics=diagnostics,
         verdict=_verdict(decision, shown_url),
-        pip_conf_path=pip_conf_path,
+        pip_conf_path=applied.pip_conf_path,
     )
 
 
