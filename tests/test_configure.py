@@ -1099,3 +1099,24 @@ def test_action_step_passes_password_env_only_with_a_password(tmp_path, nexus, p
     assert r.rc == 0, r.err + r.out
     assert r.outputs["source"] == "nexus", r.summary
     assert_no_secret(_without_masks(r.out) + r.err + r.summary, PASSWORD, "action output")
+
+
+def test_configure_loads_no_other_command(tmp_path, nexus):
+    """cli imports only the module of the command that runs (start-up of the action)."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main\n"
+        "rc = main(sys.argv[2:])\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('pipnexus'))))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(ROOT), "configure", "--format", "json",
+         "--no-warnings", "--index-url", nexus.index_url()],
+        env=base_env(tmp_path), capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = proc.stdout.splitlines()[-1].split()
+    assert "pipnexus.configure" in loaded and "pipnexus.probe" in loaded
+    assert not [m for m in loaded if m.startswith(("pipnexus.migrate", "pipnexus.nexus",
+                                                   "pipnexus.demo"))], loaded
+    # json configures nothing: no CA bundle, no pip config, no summary
+    assert not {"pipnexus.configure.ca", "pipnexus.configure.summary"} & set(loaded)
