@@ -3,7 +3,8 @@
 Each command lives in its own module, which provides ``add_arguments(parser)`` and
 ``run(args) -> int``. Those modules import only the standard library at import time, so
 ``python3 -S -m pipnexus configure`` works on a runner without pip; heavy dependencies
-(ruamel.yaml, requests) are imported inside ``run``.
+(ruamel.yaml, requests) are imported inside ``run``. Only the module of the command that runs
+is imported (``--help`` imports them all).
 """
 
 from __future__ import annotations
@@ -73,7 +74,16 @@ COMMANDS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs (its first word), or None (help, version, a usage error)."""
+    names = {c.name for c in COMMANDS}
+    return argv[0] if argv and argv[0] in names else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; with ``only``, only that command's module is imported
+    (the others get a bare parser that is never used), so ``configure`` loads none of the
+    other commands' code."""
     parser = Parser(
         prog="pipnexus",
         description="Route CI Python package downloads through an in-cluster Nexus PyPI proxy.",
@@ -81,12 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pipnexus {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
-        module = importlib.import_module(command.module)
         cmd_parser = sub.add_parser(
             command.name, help=command.help, description=command.description
         )
-        module.add_arguments(cmd_parser)
-        cmd_parser.set_defaults(_run=module.run)
+        if only is None or command.name == only:
+            module = importlib.import_module(command.module)
+            module.add_arguments(cmd_parser)
+            cmd_parser.set_defaults(_run=module.run)
     return parser
 
 
@@ -115,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if refused:
         print(f"pipnexus: error: {refused}", file=sys.stderr)
         return 2
-    parser = build_parser()
+    parser = build_parser(_chosen(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)

@@ -2,8 +2,9 @@
 
 Standard library only. Workflow commands (``::name k=v::message``) travel over stdout and are
 escaped the way actions/toolkit escapes them. File commands (``GITHUB_ENV``, ``GITHUB_OUTPUT``)
-are appended so that the runner's parser (actions/runner ``FileCommandManager.cs``, reproduced by
-:func:`parse_env_file`) reads back exactly the one variable written, whatever the value holds.
+are appended so that the runner's parser (actions/runner:
+src/Runner.Worker/FileCommandManager.cs) reads back exactly the one variable written, whatever
+the value holds.
 """
 
 from __future__ import annotations
@@ -94,45 +95,3 @@ def append_summary(path: str, markdown: str) -> None:
     """Append Markdown to the ``GITHUB_STEP_SUMMARY`` file at ``path``."""
     _check(markdown, "step summary")
     _append(path, markdown if markdown.endswith("\n") else markdown + "\n")
-
-
-def parse_env_file(text: str) -> list[tuple[str, str]]:
-    """Parse ``GITHUB_ENV``/``GITHUB_OUTPUT`` text with the runner's rules (Linux).
-
-    Mirrors actions/runner ``SetEnvFileCommand.ProcessCommand``: lines split on LF only; in each
-    non-empty line whichever of ``=`` and ``<<`` comes first decides between ``NAME=value`` and
-    ``NAME<<DELIMITER`` (value = following lines up to a line equal to the delimiter). Raises
-    ``ValueError`` where the runner fails the step.
-    """
-    pairs: list[tuple[str, str]] = []
-    lines = text.split("\n")
-    # a trailing LF does not start another (empty) line in the runner's reader
-    if lines and lines[-1] == "" and text.endswith("\n"):
-        lines.pop()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line:
-            continue
-        eq, heredoc = line.find("="), line.find("<<")
-        if eq >= 0 and (heredoc < 0 or eq < heredoc):
-            name, value = line.split("=", 1)
-            pairs.append((name, value))
-        elif heredoc >= 0:
-            name, delimiter = line.split("<<", 1)
-            if not name or not delimiter:
-                raise ValueError(f"invalid format {line!r}: empty name or delimiter")
-            body: list[str] = []
-            while True:
-                if i >= len(lines):
-                    raise ValueError(f"matching delimiter not found {delimiter!r}")
-                current = lines[i]
-                i += 1
-                if current == delimiter:
-                    break
-                body.append(current)
-            pairs.append((name, "\n".join(body)))
-        else:
-            raise ValueError(f"invalid format {line!r}")
-    return pairs

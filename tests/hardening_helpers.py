@@ -1,4 +1,4 @@
-"""Support for the issue-7 hardening tests: in-process CLI runs, credential echoes, the runner's
+"""Support for the hardening tests: in-process CLI runs, credential echoes, the runner's
 file-command parser written independently of pipnexus.gha, and secret-form greps.
 
 ``run_cli(monkeypatch, capsys, argv, env)`` runs ``pipnexus.cli.main`` in this process with an
@@ -165,13 +165,12 @@ def echo_script(server: ph.RawServer, conn: socket.socket, request: bytes) -> No
     ))
 
 
-# --- the runner's file commands, as actions/runner reads them (independent of pipnexus.gha) --
+# --- the runner's file commands, written independently of pipnexus.gha -----------------------
 
 
 def runner_parse(text: str) -> list[tuple[str, str]]:
     """Read GITHUB_ENV/GITHUB_OUTPUT like actions/runner on Linux
-    (actions/runner: src/Runner.Worker/FileCommandManager.cs; the format is documented at
-    https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-commands).
+    (actions/runner: src/Runner.Worker/FileCommandManager.cs, SetEnvFileCommand).
 
     Lines are split on LF. Each non-empty line is ``NAME=VALUE`` when its first ``=`` comes
     before any ``<<``, else ``NAME<<DELIM`` starts a heredoc whose value is every following

@@ -19,13 +19,16 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from pipnexus import configure, gha
+from pipnexus import gha
+from pipnexus.configure import ca as ca_bundle
+from pipnexus.configure import decide, installers, pipconf, render, scan, summary
 from pipnexus.errors import InputError
 from testbed.httpbase import HangingListener, closed_url
 from testbed.nexus_double import NexusDouble
 from testbed.upstream import Upstream
 from testbed.wheels import standard_packages
 from tests import probe_helpers
+from tests.hardening_helpers import runner_parse
 from tests.pythons import action_pythons
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,8 +119,8 @@ def run_configure(
 
     return Run(
         proc.returncode, proc.stdout, proc.stderr,
-        gha.parse_env_file(read("GITHUB_ENV")),
-        dict(gha.parse_env_file(read("GITHUB_OUTPUT"))),
+        runner_parse(read("GITHUB_ENV")),
+        dict(runner_parse(read("GITHUB_OUTPUT"))),
         read("GITHUB_STEP_SUMMARY"),
     )
 
@@ -144,7 +147,7 @@ def test_healthy_nexus_sets_every_installer_variable(tmp_path, nexus):
     assert r.outputs["trusted-host"] == "127.0.0.1"
     assert r.outputs["reason"] == ""
     assert int(r.outputs["latency-ms"]) >= 0
-    assert set(r.outputs) == set(configure.OUTPUTS)
+    assert set(r.outputs) == set(render.OUTPUTS)
     assert "| healthy |" in r.summary and f"`{index}`" in r.summary
     assert "`PIP_INDEX_URL`" in r.summary
     assert "::warning" not in r.out
@@ -297,7 +300,8 @@ def test_json_decision_shape(tmp_path, nexus):
     assert r.rc == 0
     decision = json.loads(r.out)
     assert list(decision) == [
-        "source", "index_url", "trusted_host", "reason", "latency_ms", "candidates"
+        "source", "index_url", "trusted_host", "reason", "latency_ms", "candidates",
+        "diagnostics",
     ]
     assert decision["source"] == "nexus" and decision["trusted_host"] == "127.0.0.1"
     assert [list(c) for c in decision["candidates"]] == [
@@ -434,6 +438,8 @@ def test_wrong_password_is_auth(tmp_path, private_nexus):
         ["--format", "xml", "--index-url", "http://h/simple/"],
         ["--ca-cert", "/nonexistent/ca.pem", "--index-url", "https://h/simple/"],
         ["--password-env", "A=B", "--index-url", "http://h/simple/"],
+        # the one option layer: a variable named by --password-env must be set
+        ["--password-env", "PIPNEXUS_UNSET_VARIABLE", "--index-url", "http://h/simple/"],
     ],
 )
 def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args):
@@ -548,7 +554,7 @@ def test_pip_conf_global_not_writable_is_clear(tmp_path, nexus):
 
 def test_merge_pip_conf_rejects_garbage():
     with pytest.raises(InputError):
-        configure.merge_pip_conf("no section header\n", "http://x/simple", None, None)
+        pipconf.merge_pip_conf("no section header\n", "http://x/simple", None, None)
 
 
 # --- CA ----------------------------------------------------------------------------------
@@ -557,13 +563,13 @@ def test_merge_pip_conf_rejects_garbage():
 def test_ca_bundle_combines_system_and_private_ca(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\nPRIVATE\n-----END CERTIFICATE-----\n")
-    path, warnings = configure.write_ca_bundle(str(ca), str(tmp_path))
+    path, warnings = ca_bundle.write_ca_bundle(str(ca), str(tmp_path))
     data = Path(path).read_text()
     assert data.endswith(ca.read_text())
-    system = configure.system_ca_file()
+    system = ca_bundle.system_ca_file()
     if system:
         assert data.startswith(Path(system).read_text().rstrip("\n")) and not warnings
-    env = configure.installer_env("https://n/simple/", None, path)
+    env = installers.installer_env("https://n/simple/", None, path)
     assert env["PIP_CERT"] == env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == path
     assert env["PIP_TRUSTED_HOST"] == "" and env["PDM_PYPI_VERIFY_SSL"] == "true"
 
@@ -592,6 +598,9 @@ def test_bypass_warnings_point_at_file_and_line(tmp_path, nexus):
     assert "file=requirements.in,line=1," in joined and "no-emit-index-url" in joined
     assert "ignored" not in joined and "node_modules" not in joined
     assert len(warnings) == 5
+    for code in ("requirements-index", "uv-lock-urls", "poetry-mirror-plugin",
+                 "pip-compile-emits-index"):
+        assert f"title=pipnexus [{code}]::" in joined
     assert "Warnings:" in r.summary
 
     quiet = run_configure(tmp_path, "--index-url", nexus.index_url(), "--no-warnings", env=env)
@@ -617,6 +626,61 @@ def test_project_dir_option(tmp_path, nexus):
     r = run_configure(tmp_path, "--index-url", nexus.index_url(), "--project-dir", str(project),
                       "--format", "shell", github=False)
     assert "uv.lock" in r.err and r.rc == 0
+    # the one diagnostic format: path:line: severity: message [code]
+    (line,) = [x for x in r.err.splitlines() if "uv.lock" in x]
+    assert line.startswith(f"{project}/uv.lock:1: warning: ") and line.endswith(" [uv-lock-urls]")
+
+
+def test_json_lists_the_diagnostics_with_the_same_fields(tmp_path, nexus):
+    project = tmp_path / "elsewhere"
+    project.mkdir()
+    (project / "uv.lock").write_text("")
+    dead = closed_url() + "/repository/pypi-proxy/simple/"
+    r = run_configure(tmp_path, "--index-url", dead, "--project-dir", str(project),
+                      "--format", "json", github=False)
+    assert r.rc == 0, r.err
+    diagnostics = json.loads(r.out)["diagnostics"]
+    assert [(d["code"], d["severity"]) for d in diagnostics] == [
+        ("uv-lock-urls", "warning"), ("fallback", "warning")
+    ]
+    assert diagnostics[0] == {
+        "path": str(project / "uv.lock"), "line": 1, "col": None, "severity": "warning",
+        "code": "uv-lock-urls", "message": diagnostics[0]["message"],
+    }
+    assert diagnostics[1]["path"] is None and "refused" in diagnostics[1]["message"]
+    # stderr carries the same diagnostics as text lines
+    assert r.err.splitlines()[-1].startswith("warning: Nexus is unhealthy (")
+    assert r.err.splitlines()[-1].endswith(" [fallback]")
+    none = run_configure(tmp_path, "--index-url", dead, "--require-nexus", "--no-warnings",
+                         "--format", "json", github=False)
+    assert none.rc == 1
+    assert [d["code"] for d in json.loads(none.out)["diagnostics"]] == ["no-healthy-index"]
+
+
+def test_every_code_configure_uses_is_listed():
+    from pipnexus.diagnostics import CODES
+
+    used = {"requirements-index", "uv-lock-urls", "poetry-mirror-plugin",
+            "pip-compile-emits-index", "env-extra-source", "pip-conf-extra-source",
+            "no-system-ca", "fallback", "no-healthy-index"}
+    assert used <= set(CODES)
+    sources = "".join(
+        (ROOT / "pipnexus" / "configure" / name).read_text() for name in
+        ("scan.py", "ca.py", "main.py")
+    )
+    for code in used:
+        assert f'"{code}"' in sources, code
+
+
+def test_installer_table_has_a_public_doc_for_each_row():
+    names = [v.name for v in installers.VARIABLES]
+    assert len(names) == len(set(names))
+    assert list(installers.installer_env("https://n/simple/", None, "/ca.pem")) == names
+    assert list(installers.installer_env("http://n/simple/", "n", None)) == [
+        v.name for v in installers.VARIABLES if v.value != installers.CA_BUNDLE
+    ]
+    for row in (*installers.VARIABLES, *installers.EXTRA_SOURCES):
+        assert row.doc.startswith("https://") and row.installer, row
 
 
 # --- interpreters ------------------------------------------------------------------------
@@ -705,11 +769,15 @@ def test_summary_keeps_server_text_inert():
     from pipnexus.probe import Result
 
     hostile = "x | y\n[click](http://evil.example) <img src=x> *bold*"
-    decision = configure.Decision(
-        "fallback", FALLBACK, None, "bad-response", 5,
+    from pipnexus.urls import parse_url
+
+    decision = decide.Decision(
+        "fallback", parse_url(FALLBACK), "bad-response", 5,
         [Result("http://h/simple/", False, "bad-response", hostile, 5)], False,
     )
-    text = configure.summary_markdown(decision, FALLBACK, {"PIP_INDEX_URL": FALLBACK}, [])
+    report = render.Report(decision, FALLBACK, {}, {"PIP_INDEX_URL": FALLBACK}, {}, [], [],
+                           None, None)
+    text = summary.summary_markdown(report)
     row = next(line for line in text.splitlines() if line.startswith("| `http://h"))
     assert row.count(" | ") == 4  # still five cells
     assert "[click]" not in row and "<img" not in row and "*bold*" not in row
@@ -770,7 +838,7 @@ PUBLIC_SOURCES = {
     ("   ", False),
 ])
 def test_is_public_pypi(value, public):
-    assert configure.is_public_pypi(value) is public
+    assert scan.is_public_pypi(value) is public
 
 
 def test_public_extra_sources_are_cleared_with_one_line_each(tmp_path, nexus):
@@ -842,26 +910,30 @@ def _pip_conf(path: Path, text: str) -> Path:
 
 
 def test_pip_config_files_in_pips_order(tmp_path):
+    """pip's kinds in its override order (pypa/pip: src/pip/_internal/configuration.py):
+    global, user (legacy ~/.pip first), site (sys.prefix/pip.conf), PIP_CONFIG_FILE."""
     home, xdg = tmp_path / "home", tmp_path / "xdg"
     env = {"HOME": str(home), "XDG_CONFIG_DIRS": f"{xdg}/a:relative:{xdg}/b"}
     user = [str(home / ".pip/pip.conf"), str(home / ".config/pip/pip.conf")]
     system = [f"{xdg}/a/pip/pip.conf", f"{xdg}/b/pip/pip.conf", "/etc/pip.conf"]
-    assert configure.pip_config_files(env) == system + user
+    site = [os.path.join(sys.prefix, "pip.conf")]
+    assert pipconf.pip_config_files(env) == system + user + site
+    assert [g.kind for g in pipconf.config_files(env)] == list(pipconf.OVERRIDE_ORDER[:-1])
     venv = {**env, "VIRTUAL_ENV": str(tmp_path / "venv"), "XDG_CONFIG_HOME": str(tmp_path / "c")}
-    assert configure.pip_config_files(venv) == [
+    assert pipconf.pip_config_files(venv) == [
         *system, user[0], str(tmp_path / "c/pip/pip.conf"), str(tmp_path / "venv/pip.conf")
     ]
-    assert configure.pip_config_files({"HOME": str(home)})[0] == "/etc/xdg/pip/pip.conf"
+    assert pipconf.pip_config_files({"HOME": str(home)})[0] == "/etc/xdg/pip/pip.conf"
     # PIP_CONFIG_FILE: read last; an existing one hides the user files; /dev/null disables all
     missing = str(tmp_path / "missing.conf")
-    assert configure.pip_config_files({**env, "PIP_CONFIG_FILE": missing}) == [
-        *system, *user, missing
+    assert pipconf.pip_config_files({**env, "PIP_CONFIG_FILE": missing}) == [
+        *system, *user, *site, missing
     ]
     existing = str(_pip_conf(tmp_path / "env.conf", "[global]\n"))
-    assert configure.pip_config_files({**env, "PIP_CONFIG_FILE": existing}) == [
-        *system, existing
+    assert pipconf.pip_config_files({**env, "PIP_CONFIG_FILE": existing}) == [
+        *system, *site, existing
     ]
-    assert configure.pip_config_files({**env, "PIP_CONFIG_FILE": os.devnull}) == []
+    assert pipconf.pip_config_files({**env, "PIP_CONFIG_FILE": os.devnull}) == []
 
 
 def test_pip_conf_sources_last_file_wins_and_broken_files_are_ignored(tmp_path):
@@ -877,15 +949,15 @@ def test_pip_conf_sources_last_file_wins_and_broken_files_are_ignored(tmp_path):
     (tmp_path / "venv/pip.conf").mkdir(parents=True)  # a directory: unreadable
     env = {"HOME": str(home), "XDG_CONFIG_DIRS": f"{xdg}/a:{xdg}/b",
            "VIRTUAL_ENV": str(tmp_path / "venv")}
-    assert configure.pip_conf_sources(env) == [
-        configure.PipConfSource(
+    assert pipconf.pip_conf_sources(env) == [
+        pipconf.PipConfSource(
             str(second), 2, "global", "extra-index-url", "http://private/"),
-        configure.PipConfSource(
+        pipconf.PipConfSource(
             str(first), 7, "install", "find-links", "https://pypi.org/a/\nhttps://pypi.org/b/"),
     ]
     # an empty value in a later file means "none"
     _pip_conf(tmp_path / "env.conf", "[install]\n--find-links=\n[global]\nextra-index-url:\n")
-    assert configure.pip_conf_sources({**env, "PIP_CONFIG_FILE": str(tmp_path / "env.conf")}) \
+    assert pipconf.pip_conf_sources({**env, "PIP_CONFIG_FILE": str(tmp_path / "env.conf")}) \
         == []
 
 
@@ -915,7 +987,7 @@ def test_pip_conf_sources_are_warned_with_file_and_line(tmp_path, nexus):
 
 def test_merge_pip_conf_writes_cleared_keys_empty():
     existing = "[install]\nextra_index_url = https://pypi.org/simple\nno-compile = 1\n"
-    text = configure.merge_pip_conf(
+    text = pipconf.merge_pip_conf(
         existing, "http://n/simple", None, None,
         [("install", "extra-index-url"), ("download", "find-links")],
     )
@@ -987,3 +1059,64 @@ def test_pip_conf_modes_override_public_pip_config_as_real_pip_sees_it(tmp_path,
     written = Path(after["PIP_CONFIG_FILE"]).read_text()
     assert "extra-index-url =\n" in written and "timeout = 30" in written
     assert _pip_download(tmp_path, after, nexus) == 0
+
+
+# --- action.yml's step script, run by bash as the runner runs it -------------------------
+
+
+def _action_step(tmp_path: Path, inputs: Mapping[str, str], nexus_index: str) -> Run:
+    import yaml
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    (step,) = action["runs"]["steps"]
+    env = base_env(tmp_path, GITHUB_ACTION_PATH=str(ROOT), GITHUB_ACTIONS="true")
+    for name, spec in action["inputs"].items():
+        env["PIPNEXUS_INPUT_" + name.upper().replace("-", "_")] = inputs.get(
+            name, str(spec.get("default", ""))
+        )
+    env["PIPNEXUS_INPUT_INDEX_URL"] = nexus_index
+    files = {}
+    for name in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        files[name] = tmp_path / name.lower()
+        files[name].write_text("")
+        env[name] = str(files[name])
+    # the runner's bash: bash --noprofile --norc -eo pipefail {0}
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                          env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    return Run(proc.returncode, proc.stdout, proc.stderr,
+               runner_parse(files["GITHUB_ENV"].read_text()),
+               dict(runner_parse(files["GITHUB_OUTPUT"].read_text())),
+               files["GITHUB_STEP_SUMMARY"].read_text())
+
+
+def test_action_step_passes_password_env_only_with_a_password(tmp_path, nexus, private_nexus):
+    # no password input: --password-env is not passed (it would name an empty variable)
+    r = _action_step(tmp_path, {}, nexus.index_url())
+    assert r.rc == 0, r.err + r.out
+    assert r.outputs["source"] == "nexus"
+    # a password input reaches the probe through --password-env
+    r = _action_step(tmp_path, {"username": "ci", "password": PASSWORD}, private_nexus.index_url())
+    assert r.rc == 0, r.err + r.out
+    assert r.outputs["source"] == "nexus", r.summary
+    assert_no_secret(_without_masks(r.out) + r.err + r.summary, PASSWORD, "action output")
+
+
+def test_configure_loads_no_other_command(tmp_path, nexus):
+    """cli imports only the module of the command that runs (start-up of the action)."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main\n"
+        "rc = main(sys.argv[2:])\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('pipnexus'))))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(ROOT), "configure", "--format", "json",
+         "--no-warnings", "--index-url", nexus.index_url()],
+        env=base_env(tmp_path), capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = proc.stdout.splitlines()[-1].split()
+    assert "pipnexus.configure" in loaded and "pipnexus.probe" in loaded
+    assert not [m for m in loaded if m.startswith(("pipnexus.migrate", "pipnexus.nexus",
+                                                   "pipnexus.demo"))], loaded
+    # json configures nothing: no CA bundle, no pip config, no summary
+    assert not {"pipnexus.configure.ca", "pipnexus.configure.summary"} & set(loaded)

@@ -1,10 +1,10 @@
 """The probe fault matrix, judged where it matters: the decision of ``pipnexus configure``.
 
-For every fault of the probe's matrix (tests/test_probe.py), ``configure --format json`` must
-fall back (exit 0, the probe's reason code), and with ``--require-nexus`` exit 1 with one clear
-line and nothing configured; the run ends (a generous bound that only catches hangs) and never
-prints a traceback. Loopback servers only; the unresolvable name is failed by an in-process
-resolver, never a DNS server.
+For every fault of the matrix below, ``configure --format json`` must fall back (exit 0, the
+probe's reason code), and with ``--require-nexus`` exit 1 with one clear line and nothing
+configured; the run ends (a generous bound that only catches hangs) and never prints a
+traceback. Loopback servers only; the unresolvable name is failed by an in-process resolver,
+never a DNS server.
 """
 
 from __future__ import annotations

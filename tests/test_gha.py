@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipnexus import gha
+from tests.hardening_helpers import runner_parse
 
 HOSTILE_VALUES = [
     "plain",
@@ -30,7 +31,7 @@ def test_env_file_round_trips_exactly_one_variable(tmp_path, value):
     path.write_text("BEFORE=1\n")
     gha.append_env(str(path), "PIP_INDEX_URL", value)
     gha.append_env(str(path), "AFTER", "2")
-    pairs = gha.parse_env_file(path.read_bytes().decode("utf-8"))
+    pairs = runner_parse(path.read_bytes().decode("utf-8"))
     assert pairs == [("BEFORE", "1"), ("PIP_INDEX_URL", value), ("AFTER", "2")]
 
 
@@ -38,7 +39,7 @@ def test_env_file_round_trips_exactly_one_variable(tmp_path, value):
 def test_output_file_round_trips(tmp_path, value):
     path = tmp_path / "out"
     gha.append_output(str(path), "index-url", value)
-    assert gha.parse_env_file(path.read_bytes().decode("utf-8")) == [("index-url", value)]
+    assert runner_parse(path.read_bytes().decode("utf-8")) == [("index-url", value)]
 
 
 @pytest.mark.parametrize("name", ["", "1A", "A=B", "A<<B", "A\nB", "A B", "index-url"])
@@ -65,16 +66,16 @@ def test_multiline_value_uses_heredoc_with_absent_delimiter():
 
 def test_parser_follows_runner_rules():
     # '=' before '<<' means a plain value even if '<<' follows
-    assert gha.parse_env_file("A=x<<y\n") == [("A", "x<<y")]
-    assert gha.parse_env_file("A<<E\n=x\nE\n") == [("A", "=x")]
-    assert gha.parse_env_file("\n\nA=1") == [("A", "1")]
-    assert gha.parse_env_file("A<<E\nE\n") == [("A", "")]
+    assert runner_parse("A=x<<y\n") == [("A", "x<<y")]
+    assert runner_parse("A<<E\n=x\nE\n") == [("A", "=x")]
+    assert runner_parse("\n\nA=1") == [("A", "1")]
+    assert runner_parse("A<<E\nE\n") == [("A", "")]
     with pytest.raises(ValueError):
-        gha.parse_env_file("A<<E\nno end\n")
+        runner_parse("A<<E\nno end\n")
     with pytest.raises(ValueError):
-        gha.parse_env_file("garbage\n")
+        runner_parse("garbage\n")
     with pytest.raises(ValueError):
-        gha.parse_env_file("<<E\nE\n")
+        runner_parse("<<E\nE\n")
 
 
 def test_escaping_matches_toolkit():

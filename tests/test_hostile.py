@@ -1,10 +1,10 @@
 """Hostile and odd input through ``configure --format github`` with real runner files.
 
 Each input is refused (exit 2, exactly one line on stderr, one ``::error``, nothing written) or
-handled correctly. Either way GITHUB_ENV and GITHUB_OUTPUT, read back with the runner's rules by
-a parser written from the runner's own (actions/runner:
-src/Runner.Worker/FileCommandManager.cs; tests.hardening_helpers.runner_parse, not pipnexus.gha),
-hold exactly the intended variables, never one more.
+handled correctly. Either way GITHUB_ENV and GITHUB_OUTPUT, read back with the runner's rules
+(actions/runner: src/Runner.Worker/FileCommandManager.cs) by a parser written independently of
+pipnexus.gha (tests.hardening_helpers.runner_parse), hold exactly the intended variables, never
+one more.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def test_dead_nexus_falls_back_and_installs_from_the_fallback(
     outputs = result.outputs("pipnexus")
     assert (outputs["source"], outputs["reason"]) == ("fallback", "refused")
     assert outputs["index-url"] == upstream.index_url
-    assert "::warning title=pipnexus fallback::pipnexus: Nexus is unhealthy" in result.log
+    assert "::warning title=pipnexus [fallback]::Nexus is unhealthy" in result.log
     assert result.file("pip.txt").strip() == "1.0"
     assert result.file("uv.txt").strip() == "1.0"
     assert upstream.count("/files/pipnexus_demo_pkg-1.0") >= 1

@@ -228,7 +228,7 @@ def test_pipenv_installs_from_the_fallback_when_nexus_is_stopped(
     fallback = named(upstream.index_url)
     result = run_pipenv(run_act, tmp_path, stopped_index, fallback, ON_FALLBACK)
     assert_decision(result, "fallback", fallback, "refused")
-    assert "::warning title=pipnexus fallback::" in result.log
+    assert "::warning title=pipnexus [fallback]::" in result.log
     env = result.file("env.txt")
     assert f"PIPENV_PYPI_MIRROR={fallback}\n" in env
     assert f"PIP_TRUSTED_HOST={HOST}\n" in env
@@ -262,7 +262,7 @@ def test_pdm_adds_from_the_fallback_when_nexus_is_stopped(
     result, venv = run_pdm(run_act, tmp_path, venv_factory, stopped_index, fallback,
                            ON_FALLBACK)
     assert_decision(result, "fallback", fallback, "refused")
-    assert "::warning title=pipnexus fallback::" in result.log
+    assert "::warning title=pipnexus [fallback]::" in result.log
     env = result.file("env.txt")
     assert f"PDM_PYPI_URL={fallback}\n" in env
     assert "PDM_PYPI_VERIFY_SSL=false\n" in env

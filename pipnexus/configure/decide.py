@@ -1,0 +1,122 @@
+"""Candidates -> probe -> :class:`Decision`. Every call into the probe is in this module.
+
+The first healthy candidate, in the order given, is used; when none is healthy the fallback
+index is used, unless require-nexus is set (source "none").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from pipnexus import probe, urls
+from pipnexus.configure.settings import Settings
+from pipnexus.options import Credentials
+from pipnexus.urls import URL
+
+_NO_CREDENTIALS = Credentials()
+
+
+# --- _old_probe_adapter: the new probe API over the old pipnexus.probe. DELETE it when the
+# new probe is merged, and bind _probe_api to pipnexus.probe (and Candidates to probe's).
+class _old_probe_adapter:
+    class Target(NamedTuple):
+        index: URL  # type: ignore[assignment]  # (shadows tuple.index, as the new API does)
+        status: URL | None = None
+
+    class Candidates(NamedTuple):
+        targets: list[_old_probe_adapter.Target]
+        notes: list[str]
+
+    @staticmethod
+    def resolve_candidates(
+        index_urls: Sequence[str], nexus_url: str | None, repository: str | None,
+        environ: Mapping[str, str],
+    ) -> _old_probe_adapter.Candidates:
+        old = probe.resolve_candidates(index_urls, nexus_url, repository, environ)
+        new = _old_probe_adapter.Target
+        targets = [
+            new(urls.parse_url(t.index_url), urls.parse_url(t.status_url) if t.status_url else None)
+            for t in old
+        ]
+        return _old_probe_adapter.Candidates(targets, [])
+
+    @staticmethod
+    def probe(
+        targets: Sequence[_old_probe_adapter.Target], *, canary: str, timeout: float,
+        cafile: str | None = None, credentials: Credentials = _NO_CREDENTIALS,
+        environ: Mapping[str, str] | None = None,
+    ) -> list[probe.Result]:
+        old = [probe.Target(t.index.text, t.status.text if t.status else None) for t in targets]
+        return probe.probe(old, canary=canary, timeout=timeout, cafile=cafile,
+                           username=credentials.username, password=credentials.password,
+                           environ=environ)
+
+
+_probe_api = _old_probe_adapter
+Candidates = _old_probe_adapter.Candidates
+# --- end of _old_probe_adapter
+
+
+class Decision(NamedTuple):
+    source: str  # "nexus", "fallback", or "none" (no healthy index and fallback refused)
+    chosen: URL | None  # with credentials: for installers only, never shown; None for "none"
+    reason: str  # why the first candidate was not used; "" for "nexus"
+    latency_ms: int
+    candidates: list[probe.Result]
+    https_ca: bool  # the chosen index is https and a CA was given for it
+
+    @property
+    def trusted_host(self) -> str | None:
+        return self.chosen.trusted_host if self.chosen is not None else None
+
+
+def credentialed(index: URL, credentials: Credentials) -> URL:
+    """The candidate with the credentials installers need. Userinfo already in the URL wins
+    over --username/--password-env, as in the probe."""
+    if index.has_credentials or credentials == _NO_CREDENTIALS:
+        return index
+    user, password = credentials
+    # not URL.with_credentials: that validates again, and a URL with a (huge) password from
+    # the environment may exceed the length allowed for a URL given as input
+    text = urls.with_credentials(index.text, user, password)
+    return index._replace(text=text, username=user or "", password=password)
+
+
+def resolve(settings: Settings, environ: Mapping[str, str]) -> Candidates:
+    """The candidates (InputError when none is given or one is invalid)."""
+    return _probe_api.resolve_candidates(
+        settings.index_urls, settings.nexus_url, settings.repository, environ
+    )
+
+
+def decide(settings: Settings, candidates: Candidates, environ: Mapping[str, str]) -> Decision:
+    started = time.monotonic()
+    results = _probe_api.probe(
+        candidates.targets,
+        canary=settings.canary,
+        timeout=settings.timeout,
+        cafile=settings.ca_cert,
+        credentials=settings.credentials,
+        environ=environ,
+    )
+    elapsed_ms = int((time.monotonic() - started) * 1000)
+    for target, result in zip(candidates.targets, results):
+        if result.healthy:
+            index = credentialed(target.index, settings.credentials)
+            https_ca = index.scheme == "https" and settings.ca_cert is not None
+            return Decision("nexus", index, "", result.latency_ms, results, https_ca)
+    reason = results[0].reason if results else "bad-response"
+    if settings.require_nexus:
+        return Decision("none", None, reason, elapsed_ms, results, False)
+    return Decision("fallback", settings.fallback, reason, elapsed_ms, results, False)
+
+
+def describe_failure(decision: Decision) -> str:
+    """``url: reason: detail`` of the first unhealthy candidate."""
+    for r in decision.candidates:
+        if not r.healthy:
+            detail = f": {r.detail}" if r.detail else ""
+            return f"{r.url}: {r.reason}{detail}"
+    return decision.reason

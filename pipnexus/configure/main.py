@@ -1,0 +1,256 @@
+"""``pipnexus configure``: probe, choose an index, point every installer of the job at it.
+
+Standard library only (runs as ``python3 -I -S`` on a bare runner image). The same variables
+are set whether Nexus or the fallback is chosen, so a stale value in the runner's environment
+can't keep pointing at a dead Nexus.
+
+Formats: ``github`` writes GITHUB_ENV, GITHUB_OUTPUT and the step summary; ``shell`` prints
+``export`` lines for ``eval``; ``dotenv`` prints ``NAME=value`` lines; ``json`` prints the
+decision only and configures nothing. ``auto`` is ``github`` when ``GITHUB_ACTIONS=true``,
+else ``shell``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple, TextIO
+
+from pipnexus import gha, urls
+from pipnexus.configure import decide as decide_
+from pipnexus.configure.decide import Decision
+from pipnexus.configure.render import Report, print_masks
+from pipnexus.configure.settings import (
+    Settings,
+    collect_secrets,
+    os_reason,
+    parse_format,
+    settings_from_args,
+)
+from pipnexus.configure.settings import add_arguments as add_arguments
+from pipnexus.diagnostics import Diagnostic
+from pipnexus.errors import InputError
+
+if TYPE_CHECKING:
+    from pipnexus.configure import pipconf
+
+
+def run(args: argparse.Namespace) -> int:
+    environ = os.environ
+    in_actions = environ.get("GITHUB_ACTIONS") == "true"
+    try:
+        fmt = parse_format(args.format, environ)
+    except InputError:
+        fmt = ""
+    # not for shell/dotenv/json: their stdout is eval'd or parsed
+    github = fmt == "github" or (in_actions and fmt not in ("shell", "dotenv", "json"))
+    try:
+        return configure(settings_from_args(args, environ), environ)
+    except InputError as e:
+        if github:
+            # the cli prints the plain line too; the annotation makes it visible in the run view
+            print(gha.command("error", f"pipnexus: {e}", title="pipnexus configure"), flush=True)
+        raise
+
+
+def configure(settings: Settings, environ: Mapping[str, str]) -> int:
+    """Mask, resolve, probe, decide, apply, report; the exit code."""
+    secrets = collect_secrets(settings, environ)
+    masks = _mask_stream(settings, environ)
+    if masks:
+        print_masks(secrets, masks)
+    if settings.fmt == "github" and not environ.get("GITHUB_ENV"):
+        raise InputError("--format github needs GITHUB_ENV (run it inside GitHub Actions)")
+    candidates = decide_.resolve(settings, environ)
+    if masks and secrets:
+        # the whole credentialed URLs too (the password alone already hides them)
+        indexes = (decide_.credentialed(t.index, settings.credentials) for t in candidates.targets)
+        print_masks([i.text for i in indexes if i.has_credentials], masks)
+    decision = decide_.decide(settings, candidates, environ)
+    applied = apply(settings, environ, decision, secrets)
+    report = build_report(settings, environ, decision, applied, candidates.notes, secrets)
+    _render(report, settings, environ)
+    return 1 if decision.source == "none" else 0
+
+
+def _mask_stream(settings: Settings, environ: Mapping[str, str]) -> TextIO | None:
+    """Where ``::add-mask::`` goes, before anything else: stdout for github; stderr inside
+    Actions for the other formats (their stdout is eval'd; the runner reads stderr too)."""
+    if settings.fmt == "github":
+        return sys.stdout
+    return sys.stderr if environ.get("GITHUB_ACTIONS") == "true" else None
+
+
+class Applied(NamedTuple):
+    """What configure set up for the installers."""
+
+    env: dict[str, str]  # the variables to set, with credentials ({} for "none" and json)
+    cleared: dict[str, str]  # extra-source variables naming only public PyPI, set to empty
+    notes: list[str]
+    pip_sources: list[pipconf.PipConfSource]  # extra sources pip's config files still give
+    pip_conf_path: str | None  # the pip config file written
+    warnings: list[Diagnostic]
+
+
+def apply(
+    settings: Settings,
+    environ: Mapping[str, str],
+    decision: Decision,
+    secrets: Sequence[str],
+) -> Applied:
+    """The installers' variables, the CA bundle and the pip config file for the decision.
+    Extra sources naming only public PyPI are cleared (the others are warned about)."""
+    from pipnexus.configure.scan import cleared_sources
+
+    cleared = cleared_sources(environ) if decision.chosen is not None else {}
+    notes = _cleared_notes(cleared, decision, secrets)
+    pip_sources = _pip_sources(settings, environ)
+    if decision.chosen is None or settings.fmt == "json":
+        return Applied({}, cleared, notes, pip_sources, None, [])
+    env, warnings = _installer_env(settings, environ, decision)
+    pip_conf_path = None
+    if settings.pip_conf != "none":
+        pip_conf_path, pip_sources, conf_notes = _write_pip_conf(
+            settings, environ, decision, env, pip_sources, secrets
+        )
+        notes += conf_notes
+    env.update(dict.fromkeys(cleared, ""))
+    return Applied(env, cleared, notes, pip_sources, pip_conf_path, warnings)
+
+
+def build_report(
+    settings: Settings,
+    environ: Mapping[str, str],
+    decision: Decision,
+    applied: Applied,
+    candidate_notes: Sequence[str],
+    secrets: Sequence[str],
+) -> Report:
+    diagnostics = list(applied.warnings)
+    if settings.warnings:
+        from pipnexus.configure import scan
+
+        diagnostics = (
+            scan.env_warnings(environ, applied.cleared, secrets)
+            + scan.pip_conf_warnings(applied.pip_sources, secrets)
+            + scan.bypass_warnings(settings.project_dir)
+            + diagnostics
+        )
+    shown_url = decision.chosen.redacted(secrets) if decision.chosen is not None else ""
+    return Report(
+        decision=decision,
+        shown_url=shown_url,
+        env=applied.env,
+        shown_env={name: urls.redact(value, secrets) for name, value in applied.env.items()},
+        cleared={name: urls.redact(value, secrets) for name, value in applied.cleared.items()},
+        notes=[*candidate_notes, *applied.notes],
+        diagnostics=diagnostics,
+        verdict=_verdict(decision, shown_url),
+        pip_conf_path=applied.pip_conf_path,
+    )
+
+
+def _cleared_notes(
+    cleared: Mapping[str, str], decision: Decision, secrets: Sequence[str]
+) -> list[str]:
+    where = "the Nexus proxy" if decision.source == "nexus" else "the fallback index"
+    return [
+        f"{name}={urls.redact(value, secrets)} names only public PyPI: set to empty, "
+        f"so installers fetch from {where} alone"
+        for name, value in cleared.items()
+    ]
+
+
+def _pip_sources(settings: Settings, environ: Mapping[str, str]) -> list[pipconf.PipConfSource]:
+    if not settings.warnings and settings.pip_conf == "none":
+        return []
+    from pipnexus.configure import pipconf
+
+    return pipconf.pip_conf_sources(environ)
+
+
+def _installer_env(
+    settings: Settings, environ: Mapping[str, str], decision: Decision
+) -> tuple[dict[str, str], list[Diagnostic]]:
+    """The installers' variables, with a CA bundle for an https Nexus with a given CA."""
+    from pipnexus.configure.installers import installer_env
+
+    assert decision.chosen is not None
+    ca_bundle: str | None = None
+    warnings: list[Diagnostic] = []
+    if decision.https_ca and settings.ca_cert:
+        from pipnexus.configure.ca import state_dir, write_ca_bundle
+
+        try:
+            ca_bundle, warnings = write_ca_bundle(settings.ca_cert, state_dir(environ))
+        except OSError as e:
+            raise InputError(f"can't write the CA bundle: {os_reason(e)}") from None
+    env = installer_env(decision.chosen.text, decision.trusted_host, ca_bundle)
+    return env, warnings
+
+
+def _write_pip_conf(
+    settings: Settings,
+    environ: Mapping[str, str],
+    decision: Decision,
+    env: dict[str, str],
+    sources: list[pipconf.PipConfSource],
+    secrets: Sequence[str],
+) -> tuple[str, list[pipconf.PipConfSource], list[str]]:
+    """Write the pip config (``env`` gains PIP_CONFIG_FILE for mode ``file``); return its
+    path, the extra sources pip still reads, and a note for each one overridden."""
+    from pipnexus.configure import pipconf
+    from pipnexus.configure.ca import state_dir
+    from pipnexus.configure.scan import is_public_pypi
+
+    assert decision.chosen is not None
+    public = [s for s in sources if is_public_pypi(s.value)]
+    state = state_dir(environ) if settings.pip_conf == "file" and not settings.pip_conf_path else ""
+    path = pipconf.target_path(settings.pip_conf, settings.pip_conf_path, environ, state)
+    pipconf.write_pip_conf(
+        path, settings.pip_conf, environ, decision.chosen.text, decision.trusted_host,
+        decision.chosen.has_credentials, env.get("PIP_CERT"),
+        [(s.section, s.key) for s in public],
+    )
+    if settings.pip_conf == "file":
+        env["PIP_CONFIG_FILE"] = path
+    # what pip reads now: the file written overrides only files pip reads before it
+    remaining = pipconf.pip_conf_sources({**environ, **env})
+    notes = [
+        f"{s.file}:{s.line}: [{s.section}] {s.key} = {urls.redact(s.value, secrets)} names "
+        f"only public PyPI: overridden by an empty {s.key} in {path}"
+        for s in public
+        if s not in remaining
+    ]
+    return path, remaining, notes
+
+
+def _verdict(decision: Decision, shown_url: str) -> Diagnostic | None:
+    if decision.source == "nexus":
+        return None
+    failure = decide_.describe_failure(decision)
+    if decision.source == "none":
+        return Diagnostic(
+            "error",
+            f"no healthy Nexus index ({failure}) and require-nexus is set: not falling back",
+            "no-healthy-index",
+        )
+    return Diagnostic(
+        "warning",
+        f"Nexus is unhealthy ({failure}); using the fallback index {shown_url}",
+        "fallback",
+    )
+
+
+def _render(report: Report, settings: Settings, environ: Mapping[str, str]) -> None:
+    from pipnexus.configure import render
+
+    if settings.fmt == "json":
+        render.render_json(report)
+    elif settings.fmt == "github":
+        render.render_github(report, environ, settings.project_dir)
+    else:
+        render.render_plain(report, settings.fmt)
+

@@ -1,0 +1,162 @@
+"""The outputs of ``pipnexus configure``: json, shell, dotenv, and github (GITHUB_ENV,
+GITHUB_OUTPUT, the step summary and annotations, through :mod:`pipnexus.gha`).
+
+Everything shown to people is redacted; only the variables installers read (GITHUB_ENV, the
+shell/dotenv lines) hold credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple, TextIO
+
+from pipnexus import gha
+from pipnexus.configure.decide import Decision
+from pipnexus.configure.settings import os_reason
+from pipnexus.diagnostics import Diagnostic, as_json, format_text
+from pipnexus.errors import InputError
+
+OUTPUTS = ("source", "index-url", "trusted-host", "reason", "latency-ms")
+
+
+class Report(NamedTuple):
+    """What configure decided and did, ready to render."""
+
+    decision: Decision
+    shown_url: str  # the chosen index, redacted ("" for source "none")
+    env: dict[str, str]  # the variables to set, with credentials
+    shown_env: dict[str, str]  # the same, redacted
+    cleared: dict[str, str]  # extra-source variables set to empty: name -> old value, redacted
+    notes: list[str]  # one-line notices
+    diagnostics: list[Diagnostic]  # what bypasses the index, and other warnings
+    verdict: Diagnostic | None  # the fallback warning or the no-healthy-index error
+    pip_conf_path: str | None  # the pip config file written
+
+    @property
+    def all_diagnostics(self) -> list[Diagnostic]:
+        return self.diagnostics + ([self.verdict] if self.verdict else [])
+
+
+def say(text: str, stream: TextIO | None = None) -> None:
+    # one line each: a path or server text with a line break can't start a workflow command
+    print(text.replace("\r", " ").replace("\n", " "), file=stream or sys.stderr)
+
+
+def print_masks(values: Iterable[str], stream: TextIO) -> None:
+    for value in values:
+        for line in gha.add_mask(value):
+            print(line, file=stream)
+    stream.flush()
+
+
+def decision_json(report: Report) -> dict[str, object]:
+    decision = report.decision
+    return {
+        "source": decision.source,
+        "index_url": report.shown_url,
+        "trusted_host": decision.trusted_host,
+        "reason": decision.reason,
+        "latency_ms": decision.latency_ms,
+        "candidates": [
+            {
+                "url": r.url,
+                "healthy": r.healthy,
+                "reason": r.reason,
+                "detail": r.detail,
+                "latency_ms": r.latency_ms,
+            }
+            for r in decision.candidates
+        ],
+        "diagnostics": [as_json(d) for d in report.all_diagnostics],
+    }
+
+
+def _plain_notes_and_diagnostics(report: Report) -> None:
+    for note in report.notes:
+        say(f"pipnexus: {note}")
+    for d in report.all_diagnostics:
+        say(format_text(d))
+
+
+def render_json(report: Report) -> None:
+    import json
+
+    print(json.dumps(decision_json(report), indent=2))
+    _plain_notes_and_diagnostics(report)
+
+
+def render_plain(report: Report, fmt: str) -> None:
+    """``shell`` (``export`` lines for ``eval``) or ``dotenv`` (``NAME=value`` lines) on
+    stdout; everything else on stderr."""
+    for r in report.decision.candidates:
+        state = "healthy" if r.healthy else f"unhealthy: {r.reason}"
+        say(f"pipnexus: {r.url}: {state} ({r.latency_ms} ms)")
+    _plain_notes_and_diagnostics(report)
+    import shlex
+
+    for name, value in report.env.items():
+        print(f"export {name}={shlex.quote(value)}" if fmt == "shell" else f"{name}={value}")
+    if report.pip_conf_path:
+        say(f"pipnexus: wrote pip config {report.pip_conf_path}")
+
+
+def _relative(path: str, bases: Sequence[str | None]) -> str:
+    for base in bases:
+        if base:
+            rel = os.path.relpath(path, base)
+            if not rel.startswith(".." + os.sep) and rel != "..":
+                return rel
+    return path
+
+
+def annotation(d: Diagnostic, bases: Sequence[str | None] = ()) -> str:
+    """``::warning file=...,line=...,title=pipnexus [code]::message`` (``::error`` too)."""
+    file = _relative(d.path, bases) if d.path else None
+    kind = "error" if d.severity == "error" else "warning" if d.severity == "warning" else "notice"
+    return gha.command(kind, d.message, file=file, line=d.line, col=d.col,
+                       title=f"pipnexus [{d.code}]")
+
+
+def _write_runner_files(report: Report, environ: Mapping[str, str]) -> None:
+    decision = report.decision
+    try:
+        for name, value in report.env.items():
+            gha.append_env(environ["GITHUB_ENV"], name, value)
+        output_path = environ.get("GITHUB_OUTPUT")
+        if output_path:
+            outputs = {
+                "source": decision.source,
+                "index-url": report.shown_url,
+                "trusted-host": decision.trusted_host or "",
+                "reason": decision.reason,
+                "latency-ms": str(decision.latency_ms),
+            }
+            for name, value in outputs.items():
+                gha.append_output(output_path, name, value)
+        summary_path = environ.get("GITHUB_STEP_SUMMARY")
+        if summary_path:
+            from pipnexus.configure.summary import summary_markdown
+
+            gha.append_summary(summary_path, summary_markdown(report))
+    except ValueError as e:
+        raise InputError(f"can't write the runner's files: {e}") from None
+    except OSError as e:
+        raise InputError(f"can't write the runner's files: {os_reason(e)}") from None
+
+
+def render_github(report: Report, environ: Mapping[str, str], project_dir: str) -> None:
+    _write_runner_files(report, environ)
+    decision = report.decision
+    for r in decision.candidates:
+        state = "healthy" if r.healthy else f"unhealthy: {r.reason}: {r.detail}"
+        print(gha.escape_data(f"pipnexus: {r.url}: {state} ({r.latency_ms} ms)"))
+    if decision.source == "nexus":
+        print(gha.escape_data(f"pipnexus: using the Nexus proxy {report.shown_url}"))
+    for note in report.notes:
+        print(gha.escape_data(f"pipnexus: {note}"))
+    bases = [environ.get("GITHUB_WORKSPACE"), project_dir]
+    for d in report.all_diagnostics:
+        print(annotation(d, bases))
+    sys.stdout.flush()

@@ -1,0 +1,62 @@
+"""The Markdown step summary of ``pipnexus configure``. Text from servers and inputs is made
+inert: no links, HTML or table breaks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipnexus.configure.render import Report
+
+_MARKDOWN_ESCAPES = {
+    "\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "*": "\\*", "_": "\\_",
+    "<": "&lt;", ">": "&gt;", "\n": " ", "\r": " ",
+}
+
+
+def _cell(text: object) -> str:
+    return "".join(_MARKDOWN_ESCAPES.get(c, c) for c in str(text))
+
+
+def _code(text: object) -> str:
+    # inside a code span only '|' (the table) and '`' matter
+    plain = str(text).replace("`", "'").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+    return f"`{plain}`" if plain else ""
+
+
+def summary_markdown(report: Report) -> str:
+    decision = report.decision
+    lines = ["### pipnexus", ""]
+    if decision.source == "nexus":
+        lines.append(f"Using the Nexus proxy {_code(report.shown_url)}.")
+    elif decision.source == "fallback":
+        lines.append(
+            f"**No healthy Nexus** ({_cell(decision.reason)}): using the fallback index "
+            f"{_code(report.shown_url)}."
+        )
+    else:
+        lines.append(f"**No healthy Nexus** ({_cell(decision.reason)}) and require-nexus is set.")
+    lines += ["", "| Candidate | Result | Reason | Latency | Detail |", "|---|---|---|---|---|"]
+    for r in decision.candidates:
+        result = "healthy" if r.healthy else "unhealthy"
+        lines.append(
+            f"| {_code(r.url)} | {result} | {_cell(r.reason)} | {r.latency_ms} ms "
+            f"| {_cell(r.detail)} |"
+        )
+    if report.shown_env:
+        lines += ["", "| Variable | Value |", "|---|---|"]
+        for name, value in report.shown_env.items():
+            if name in report.cleared:
+                cell = f"empty (cleared: was {_code(report.cleared[name])}, only public PyPI)"
+            else:
+                cell = _code(value)
+            lines.append(f"| `{name}` | {cell} |")
+    if report.notes:
+        lines += ["", "Notes:", ""]
+        lines += [f"- {_cell(note)}" for note in report.notes]
+    if report.diagnostics:
+        lines += ["", "Warnings:", ""]
+        for d in report.diagnostics:
+            where = f"{_code(d.location())} " if d.path else ""
+            lines.append(f"- {where}{_cell(d.message)} \\[{_cell(d.code)}\\]")
+    return "\n".join(lines) + "\n"
