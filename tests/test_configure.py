@@ -708,8 +708,8 @@ def test_arc_example_values_resolve_to_the_nexus_index():
     (runner,) = values["template"]["spec"]["containers"]
     env = {e["name"]: e["value"] for e in runner["env"] if "value" in e}
     assert set(env) == {"PIPNEXUS_NEXUS_URL", "PIPNEXUS_REPOSITORY"}
-    targets = probe.resolve_candidates([], None, None, env)
-    assert [t.index_url for t in targets] == [
+    targets = probe.resolve_candidates([], None, None, env).targets
+    assert [t.index.text for t in targets] == [
         "http://nexus3.nexus.svc.cluster.local:8081/repository/pypi-proxy/simple/"
     ]
 

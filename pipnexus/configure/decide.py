@@ -7,56 +7,18 @@ index is used, unless require-nexus is set (source "none").
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from pipnexus import probe, urls
 from pipnexus.configure.settings import Settings
 from pipnexus.options import Credentials
+from pipnexus.probe import Candidates
 from pipnexus.urls import URL
 
 _NO_CREDENTIALS = Credentials()
 
 
-# --- _old_probe_adapter: the new probe API over the old pipnexus.probe. DELETE it when the
-# new probe is merged, and bind _probe_api to pipnexus.probe (and Candidates to probe's).
-class _old_probe_adapter:
-    class Target(NamedTuple):
-        index: URL  # type: ignore[assignment]  # (shadows tuple.index, as the new API does)
-        status: URL | None = None
-
-    class Candidates(NamedTuple):
-        targets: list[_old_probe_adapter.Target]
-        notes: list[str]
-
-    @staticmethod
-    def resolve_candidates(
-        index_urls: Sequence[str], nexus_url: str | None, repository: str | None,
-        environ: Mapping[str, str],
-    ) -> _old_probe_adapter.Candidates:
-        old = probe.resolve_candidates(index_urls, nexus_url, repository, environ)
-        new = _old_probe_adapter.Target
-        targets = [
-            new(urls.parse_url(t.index_url), urls.parse_url(t.status_url) if t.status_url else None)
-            for t in old
-        ]
-        return _old_probe_adapter.Candidates(targets, [])
-
-    @staticmethod
-    def probe(
-        targets: Sequence[_old_probe_adapter.Target], *, canary: str, timeout: float,
-        cafile: str | None = None, credentials: Credentials = _NO_CREDENTIALS,
-        environ: Mapping[str, str] | None = None,
-    ) -> list[probe.Result]:
-        old = [probe.Target(t.index.text, t.status.text if t.status else None) for t in targets]
-        return probe.probe(old, canary=canary, timeout=timeout, cafile=cafile,
-                           username=credentials.username, password=credentials.password,
-                           environ=environ)
-
-
-_probe_api = _old_probe_adapter
-Candidates = _old_probe_adapter.Candidates
-# --- end of _old_probe_adapter
 
 
 class Decision(NamedTuple):
@@ -86,14 +48,14 @@ def credentialed(index: URL, credentials: Credentials) -> URL:
 
 def resolve(settings: Settings, environ: Mapping[str, str]) -> Candidates:
     """The candidates (InputError when none is given or one is invalid)."""
-    return _probe_api.resolve_candidates(
+    return probe.resolve_candidates(
         settings.index_urls, settings.nexus_url, settings.repository, environ
     )
 
 
 def decide(settings: Settings, candidates: Candidates, environ: Mapping[str, str]) -> Decision:
     started = time.monotonic()
-    results = _probe_api.probe(
+    results = probe.probe(
         candidates.targets,
         canary=settings.canary,
         timeout=settings.timeout,
