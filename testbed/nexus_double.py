@@ -7,7 +7,10 @@ Usage::
         nexus.upstream_fetches # [(method, url, status)], status 0 = I/O error
         nexus.set_online(False)  # -> 503 "Repository offline"
 
-Served (every response has ``Server: Nexus/<ver> (OSS)`` and ``X-Content-Type-Options``):
+``NexusDouble(..., version="3.95.1")`` plays that Nexus version (default: the newest known,
+``DEFAULT_VERSION``): every response has ``Server: Nexus/<version>-01 (OSS)`` and
+``X-Content-Type-Options``, and the admin API (testbed/nexus_admin.py) enforces that version's
+required fields. Served:
 
 * ``GET /service/rest/v1/status`` and ``/status/writable``: 200 / 503, empty body, no auth.
   ``/status/check``: 401 without credentials, 200 JSON map with them.
@@ -82,6 +85,7 @@ import hashlib
 import html
 import json
 import re
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -93,7 +97,25 @@ from typing import Any, Callable, NamedTuple, Optional
 from testbed.httpbase import LoopbackServer, QuietHandler, Response
 from testbed.wheels import normalize
 
-NEXUS_VERSION = "3.70.1-02"
+# Nexus versions whose REST contract the double knows (testbed/nexus_admin.py has the per-version
+# required fields): the published OpenAPI files, the chart 5.25.1 appVersion, and the npm models.
+KNOWN_VERSIONS = ("3.67.1", "3.81.1", "3.90.1", "3.93.2", "3.94.0", "3.95.1", "3.96.0")
+DEFAULT_VERSION = KNOWN_VERSIONS[-1]
+# The version whose answer is being built, per serving thread (every response names it).
+_serving = threading.local()
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"3.95.1"`` or ``"3.95.1-01"`` -> ``(3, 95, 1)``; ValueError for anything else."""
+    m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)(?:-\d+)?", version)
+    if m is None:
+        raise ValueError(f"not a Nexus version: {version!r}")
+    return tuple(int(g) for g in m.groups())
+
+
+def server_version() -> str:
+    """The full version the current answer names, e.g. ``3.95.1-01``."""
+    return f"{getattr(_serving, 'version', DEFAULT_VERSION)}-01"
 REALM = "Sonatype Nexus Repository Manager"
 CSP = (
     "sandbox allow-forms allow-modals allow-popups allow-presentation allow-scripts "
@@ -162,7 +184,7 @@ def _http_date(ts: float) -> str:
 def base_headers() -> list[tuple[str, str]]:
     return [
         ("Date", _http_date(time.time())),
-        ("Server", f"Nexus/{NEXUS_VERSION} (OSS)"),
+        ("Server", f"Nexus/{server_version()} (OSS)"),
         ("X-Content-Type-Options", "nosniff"),
     ]
 
@@ -268,8 +290,8 @@ def html_error(status: int, message: str | None = None, repository: bool = True)
     body = ERROR_PAGE.format(
         code=status,
         rel="",
-        suffix=f"_v={NEXUS_VERSION}",
-        version=NEXUS_VERSION,
+        suffix=f"_v={server_version()}",
+        version=server_version(),
         name=name,
         description=html.escape(msg, quote=False),
     ).encode()
@@ -447,7 +469,10 @@ class NexusDouble(LoopbackServer):
         self,
         upstream_url: str | None = None,
         repository: str | None = "pypi-proxy",
+        version: str = DEFAULT_VERSION,
     ) -> None:
+        version_tuple(version)  # ValueError early for a malformed version
+        self.version = version.split("-", 1)[0]
         self.repositories: dict[str, dict[str, Any]] = {}
         if repository and upstream_url is not None:
             self.repositories[repository] = pypi_proxy_config(repository, upstream_url)
@@ -566,6 +591,7 @@ class NexusDouble(LoopbackServer):
     # -- dispatch -------------------------------------------------------------------------
 
     def handle(self, handler: QuietHandler) -> Response | None:
+        _serving.version = self.version
         if self.hang:
             # Read the request (already done by http.server), then never answer.
             self.stopped.wait(HANG_LIMIT)
@@ -803,7 +829,7 @@ class NexusDouble(LoopbackServer):
             raise ConnectionRefusedError(f"remote unreachable (fault): {url}")
         request = urllib.request.Request(
             url,
-            headers={"User-Agent": f"Nexus/{NEXUS_VERSION} (OSS; Linux; test double)"},
+            headers={"User-Agent": f"Nexus/{server_version()} (OSS; Linux; test double)"},
         )
         try:
             with self._opener.open(request, timeout=UPSTREAM_TIMEOUT) as resp:
