@@ -1,4 +1,10 @@
-"""The Nexus REST admin API on top of the Nexus double (nexus-facts.md §1.2-§1.7).
+"""The Nexus REST admin API on top of the Nexus double.
+
+Sources: sonatype/nexus-public ``components/nexus-repository-services/src/main/java/org/
+sonatype/nexus/repository/rest/api/`` (``AbstractRepositoriesApiResource.java``,
+``AbstractProxyRepositoriesApiResource.java``, ``model/*.java``), ``components/nexus-siesta/``
+(``ResteasyViolationExceptionMapper.java``), and the published OpenAPI of each version
+(``/service/rest/swagger.json``, as kept by sonatype-nexus-community/nexus-repo-api-client-go).
 
 Usage::
 
@@ -12,19 +18,22 @@ Endpoints (all JSON pretty-printed like Jackson, unknown fields ignored):
 
 * ``GET /service/rest/v1/repositories`` and ``/repositories/{name}``: ``RepositoryXO`` objects.
 * ``GET/PUT /service/rest/v1/repositories/{format}/{type}/{name}`` and
-  ``POST /service/rest/v1/repositories/{format}/{type}`` for pypi and docker proxies:
+  ``POST /service/rest/v1/repositories/{format}/{type}`` for pypi, docker and raw proxies:
   201 / 204 / 200, validation errors as a siesta array with leaf-name ids
-  (``PARAMETER strictContentTypeValidation``), ``Blob store not found``, rename refused, blob
-  store change refused, 404 for a missing repository or another format/type.
+  (``PARAMETER strictContentTypeValidation``) following the double's Nexus version
+  (``required_fields(fmt, version)``), ``Blob store not found``, rename refused, blob store
+  change refused, 404 for a missing repository or another format/type.
   A PyPI proxy created here serves ``/repository/<name>/simple/`` at once.
 * ``GET/PUT /service/rest/v1/security/anonymous``.
-* ``GET /service/rest/v1/blobstores/file/{name}``, ``POST /service/rest/v1/blobstores/file``
+* ``GET/PUT /service/rest/v1/blobstores/file/{name}``, ``POST /service/rest/v1/blobstores/file``
   (204; adds the name to ``double.blob_stores``).
+* realms, roles and users under ``/service/rest/v1/security/`` (testbed/nexus_security.py,
+  ``admin.security``).
 
 Authentication: anonymous -> 401 with the Basic challenge; a user outside ``admins`` -> 403.
 
-The validation below is written from the Java constraint annotations in nexus-facts.md §1.4
-and §1.5 on purpose independently of ``pipnexus.nexus.schema``, so that tests comparing the
+The validation below is written from the Java constraint annotations of the request models,
+on purpose independently of ``pipnexus.nexus.schema``, so that tests comparing the
 linter with this double compare two readings of the sources, not one table with itself.
 """
 
@@ -61,10 +70,12 @@ NAME_TEXT = (
 URI_TEXT = "URI should be in the format 'scheme:[//authority][/path][?query][#fragment]'"
 
 # Required fields of the repository requests per version, written from the Java constraint
-# annotations (nexus-facts.md §1.4, §1.5) and the published contracts, on purpose independently
+# annotations (sonatype/nexus-public: .../repository/rest/api/model/*.java) and the published
+# contracts (OpenAPI per version, npm @sonatype/nexus-repo-api-client 3.96.3), on purpose
+# independently
 # of ``pipnexus.nexus.schema``: tests comparing the linter with this double then compare two
 # readings of the sources, not one table with itself. tests/nexus/test_contract.py checks this
-# table against every OpenAPI file in ../shared/thirdparty and the npm 3.96 models.
+# table against every published OpenAPI file and the npm 3.96 models.
 #
 # (path, message, formats or None for all, first version, first version without it)
 # A nested field is checked only when its parent object is present: bean validation does not
@@ -92,7 +103,7 @@ RULES: tuple[Rule, ...] = (
     # 3.95 has no published contract here and keeps the 3.94 rule (the stricter reading)
     ("httpClient", NULL, frozenset({"pypi"}), (0,), (3, 96)),
     ("httpClient", NULL, frozenset({"docker", "raw"}), *ALWAYS),
-    # required in the 3.90.1 OpenAPI, not in 3.93.2 (nexus-facts.md: dropped in 3.91.0)
+    # required in the 3.90.1 OpenAPI, not in 3.93.2; the double puts the change at 3.91.0
     ("httpClient.blocked", NULL, None, (0,), (3, 91)),
     ("httpClient.autoBlock", NULL, None, (0,), (3, 91)),
     ("httpClient.authentication.type", EMPTY, None, *ALWAYS),
@@ -334,7 +345,7 @@ class AdminApi:
         if req.method != "GET":
             return empty_response(405)
         if req.user is None and not self.double.anonymous_enabled:
-            # DEVIATION (nexus-facts §1.3: not verified): anonymous callers with anonymous
+            # DEVIATION (not verified against a source): anonymous callers with anonymous
             # access off are challenged here rather than answered with an empty list.
             return unauthorized()
         with self.double.lock:
@@ -385,7 +396,7 @@ class AdminApi:
                 return validation_errors([("BlobStoreName", "Blob store not found")])
             if any(n.lower() == name.lower() for n in self.double.repositories):
                 # DEVIATION: the exact text for a duplicate name is not pinned by any source
-                # (nexus-facts §6); a 400 WebApplicationMessage is what the code path gives.
+                # in the public sources; a 400 WebApplicationMessage is what the code path gives.
                 return self.message_error(
                     400, f"Failed to create repository {name}: name is already used"
                 )
@@ -452,8 +463,8 @@ class AdminApi:
         body = parse_json(req)
         if not isinstance(body, dict):
             return _not_json()
-        # DEVIATION: name and path are required (nexus-facts §1.6); the exact ids/messages of
-        # their violations are not pinned by a source
+        # name and path are required (the 3.94 OpenAPI lists both).
+        # DEVIATION: the exact ids/messages of their violations are not pinned by a source
         missing = [(f"PARAMETER {k}", EMPTY) for k in ("name", "path") if not body.get(k)]
         if missing:
             return validation_errors(missing)

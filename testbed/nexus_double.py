@@ -1,4 +1,9 @@
-"""An in-process HTTP server that behaves like a Nexus 3 PyPI proxy (nexus-facts.md §1.1, §2).
+"""An in-process HTTP server that behaves like a Nexus 3 PyPI proxy.
+
+Sources: sonatype/nexus-public (``components/nexus-core/.../internal/status/StatusResource.java``,
+``components/nexus-base/.../internal/web/EnvironmentFilter.java`` and ``ErrorPageServlet.java``,
+``components/nexus-repository-services/.../proxy/ProxyFacetSupport.java``; the PyPI format plugin
+as last published, tag ``release-3.30.1-01``, ``plugins/nexus-repository-pypi``).
 
 Usage::
 
@@ -131,7 +136,7 @@ _PACKAGE_RE = re.compile(r"^/packages/([^/].+)/([^/]+)/([^/]+)$")
 
 
 def pypi_proxy_config(name: str, remote_url: str, **overrides: Any) -> dict[str, Any]:
-    """A PyPI proxy repository config in the REST GET shape (nexus-facts.md §1.4).
+    """A PyPI proxy repository config in the REST GET shape (``PyPiProxyApiRepository``).
 
     Top-level keys in ``overrides`` replace the defaults.
     """

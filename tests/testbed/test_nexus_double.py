@@ -1,4 +1,4 @@
-"""The Nexus double answers like nexus-facts.md §1.1 and §2 say, including every fault switch."""
+"""The Nexus double answers like Nexus's status and PyPI proxy code, with every fault switch."""
 
 from __future__ import annotations
 
@@ -393,3 +393,26 @@ def test_set_fault_and_clear_faults(nexus: NexusDouble) -> None:
     nexus.clear_faults()
     assert get(nexus.status_url + "/writable").status == 200
     assert "Links for pipnexus-demo-pkg" in get(nexus.index_url() + PKG_PAGE).text
+
+
+# -- versions -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["3.67.1", "3.95.1"])
+def test_every_answer_names_the_version(upstream: Upstream, version: str) -> None:
+    with NexusDouble(upstream.base_url, version=version) as double:
+        for url in (double.status_url, double.index_url(), double.base_url + "/nope"):
+            resp = get(url)
+            assert resp.headers["Server"] == f"Nexus/{version}-01 (OSS)", url
+        assert f"OSS {version}-01" in get(double.repo_url("missing") + "simple/").text
+
+
+def test_default_version_is_the_newest_known(upstream: Upstream) -> None:
+    from testbed.nexus_double import DEFAULT_VERSION, KNOWN_VERSIONS, version_tuple
+
+    assert max(KNOWN_VERSIONS, key=version_tuple) == DEFAULT_VERSION
+    with NexusDouble(upstream.base_url) as double:
+        assert get(double.status_url).headers["Server"] == f"Nexus/{DEFAULT_VERSION}-01 (OSS)"
+    assert version_tuple("3.95.1-01") == (3, 95, 1)
+    with pytest.raises(ValueError):
+        NexusDouble(upstream.base_url, version="3.95")
