@@ -13,6 +13,7 @@ Usage::
         admin.admins                      # users allowed to administer ({"admin"})
         admin.legacy_errors = True        # pre-3.49 bodies: "Repository not found" as a bare string
         admin.requests                    # [(method, path)] handled so far
+        admin.bodies                      # [(method, path, JSON body)] of the writes so far
 
 Endpoints (all JSON pretty-printed like Jackson, unknown fields ignored):
 
@@ -111,7 +112,7 @@ RULES: tuple[Rule, ...] = (
     # inside the optional pypi block; 3.94 replaced it with indexPath
     ("pypi.removeQuarantined", NULL, frozenset({"pypi"}), (0,), (3, 94)),
     ("docker", NULL, frozenset({"docker"}), *ALWAYS),
-    ("docker.v1Enabled", NULL, frozenset({"docker"}), (0,), (3, 96)),
+    ("docker.v1Enabled", NULL, frozenset({"docker"}), *ALWAYS),
     ("docker.forceBasicAuth", NULL, frozenset({"docker"}), *ALWAYS),
     ("dockerProxy", NULL, frozenset({"docker"}), *ALWAYS),
     ("dockerProxy.indexType", EMPTY, frozenset({"docker"}), *ALWAYS),
@@ -238,7 +239,7 @@ def _stored(
     if fmt == "docker":
         docker = dict(body["docker"])
         cfg["docker"] = {
-            "v1Enabled": bool(docker.get("v1Enabled", False)),
+            "v1Enabled": bool(docker["v1Enabled"]),
             "forceBasicAuth": bool(docker["forceBasicAuth"]),
             "httpPort": docker.get("httpPort"),
             "httpsPort": docker.get("httpsPort"),
@@ -277,6 +278,7 @@ class AdminApi:
         self.admins: set[str] = {"admin"}
         self.legacy_errors = False
         self.requests: list[tuple[str, str]] = []
+        self.bodies: list[tuple[str, str, Any]] = []
         self.blob_store_paths: dict[str, str] = {}
         self.security = Security(self)
         self._lock = threading.Lock()
@@ -308,6 +310,8 @@ class AdminApi:
         rest = req.path[len(API) :]
         with self._lock:
             self.requests.append((req.method, rest))
+            if req.method in ("POST", "PUT"):
+                self.bodies.append((req.method, rest, parse_json(req)))
         if rest == "/security/anonymous":
             return self.anonymous(req)
         if rest.startswith("/security/"):
