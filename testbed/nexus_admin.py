@@ -28,6 +28,8 @@ Endpoints (all JSON pretty-printed like Jackson, unknown fields ignored):
 * ``GET/PUT /service/rest/v1/security/anonymous``.
 * ``GET/PUT /service/rest/v1/blobstores/file/{name}``, ``POST /service/rest/v1/blobstores/file``
   (204; adds the name to ``double.blob_stores``).
+* ``GET/POST /service/rest/v1/script``, ``GET/PUT /script/{name}``, ``POST
+  /script/{name}/run`` (``admin.scripts``, ``admin.script_runs``; Groovy is not run).
 * realms, roles and users under ``/service/rest/v1/security/`` (testbed/nexus_security.py,
   ``admin.security``).
 
@@ -281,6 +283,8 @@ class AdminApi:
         self.bodies: list[tuple[str, str, Any]] = []
         self.blob_store_paths: dict[str, str] = {}
         self.security = Security(self)
+        self.scripts: dict[str, dict[str, Any]] = {}  # name -> ScriptXO
+        self.script_runs: list[tuple[str, Any]] = []
         self._lock = threading.Lock()
 
     # -- responses ----------------------------------------------------------------------------
@@ -316,6 +320,8 @@ class AdminApi:
             return self.anonymous(req)
         if rest.startswith("/security/"):
             return self.security.handle(req, rest[len("/security/") :])
+        if rest == "/script" or rest.startswith("/script/"):
+            return self.script(req, [urllib.parse.unquote(p) for p in rest.split("/")[2:]])
         if rest == "/blobstores/file" or rest.startswith("/blobstores/file/"):
             return self.file_blob_store(req, urllib.parse.unquote(rest[len("/blobstores/file/") :]))
         if rest == "/repositories" or rest == "/repositories/":
@@ -480,6 +486,47 @@ class AdminApi:
             self.double.blob_stores.add(str(body["name"]))
             self.blob_store_paths[str(body["name"])] = str(body["path"])
         return empty_response(204)  # a void JAX-RS method
+
+    # -- scripts (ScriptResource; the chart turns nexus.scripts.allowCreation on) ------------
+
+    def script(self, req: Request, parts: list[str]) -> Response:
+        denied = self._auth(req)
+        if denied:
+            return denied
+        body = parse_json(req) if req.method in ("POST", "PUT") else None
+        with self._lock:
+            if not parts:
+                if req.method == "GET":
+                    return json_response(200, list(self.scripts.values()))
+                if req.method != "POST":
+                    return empty_response(405)
+                if not isinstance(body, dict) or not body.get("name"):
+                    return _not_json()
+                self.scripts[str(body["name"])] = {
+                    "name": str(body["name"]),
+                    "content": str(body.get("content") or ""),
+                    "type": str(body.get("type") or "groovy"),
+                }
+                return empty_response(204)
+            name = parts[0]
+            if name not in self.scripts:
+                # DEVIATION: the 404 body of a missing script is not pinned by a source
+                return empty_response(404)
+            if len(parts) == 2 and parts[1] == "run" and req.method == "POST":
+                # DEVIATION: the double does not run Groovy; it records the call and answers
+                # like a script returning nothing
+                self.script_runs.append((name, parse_json(req)))
+                return json_response(200, {"name": name, "result": "null"})
+            if len(parts) != 1:
+                return empty_response(404)
+            if req.method == "GET":
+                return json_response(200, self.scripts[name])
+            if req.method != "PUT":
+                return empty_response(405)
+            if not isinstance(body, dict):
+                return _not_json()
+            self.scripts[name] = {**self.scripts[name], "content": str(body.get("content") or "")}
+            return empty_response(204)
 
     # -- anonymous access -----------------------------------------------------------------
 
