@@ -61,7 +61,14 @@ def chart_version() -> str:
     return str(chart["appVersion"])
 
 
-def helm_template(chart: Path, values_file: Path, tmp: Path, *extra: str) -> list[dict[str, Any]]:
+def helm_template(
+    chart: Path,
+    values_file: Path,
+    tmp: Path,
+    *extra: str,
+    release: str = "rel",
+    namespace: str = "ns",
+) -> list[dict[str, Any]]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp),
@@ -70,8 +77,8 @@ def helm_template(chart: Path, values_file: Path, tmp: Path, *extra: str) -> lis
         "HELM_DATA_HOME": str(tmp / "helm"),
     }
     done = subprocess.run(
-        [thirdparty.helm(), "template", "rel", str(chart), "-n", "ns", "-f", str(values_file),
-         *extra],
+        [thirdparty.helm(), "template", release, str(chart), "-n", namespace,
+         "-f", str(values_file), *extra],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
