@@ -230,7 +230,9 @@ _REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    416: "Range Not Satisfiable",
     500: "Internal Server Error",
+    501: "Not Implemented",
     502: "Bad Gateway",
     503: "Service Unavailable",
 }
@@ -986,13 +988,49 @@ class NexusDouble(LoopbackServer):
             except (TypeError, ValueError):
                 not_modified = False
         headers = [*base_headers(), *_repo_headers()]
-        # DEVIATION: Range requests are answered with the whole content (200); whether Nexus
-        # answers 206 for PyPI assets is not pinned in our sources. uv copes with both.
         if not_modified:
             # 304 carries only ETag (ConditionalRequestHandler); no Last-Modified.
             return Response(304, [*headers, ("ETag", tag)], b"")
         headers += [("Content-Type", ctype), ("Last-Modified", last_modified), ("ETag", tag)]
-        return Response(200, headers, body)
+        return _partial(req, body, headers) or Response(200, headers, body)
+
+
+_BYTE_RANGE = re.compile(r"\s*(\d*)-(\d*)\s*")
+
+
+def _partial(req: Request, body: bytes, headers: list[tuple[str, str]]) -> Response | None:
+    """Range requests, as PyPI's routes answer them with Nexus's PartialFetchHandler
+    (sonatype/nexus-public: components/nexus-repository-services/src/main/java/org/sonatype/
+    nexus/repository/http/PartialFetchHandler.java, injected by PyPiRecipeSupport): GET only,
+    one range (several: 501), an unparsable header is ignored (200), one that starts past the
+    end is 416. Content-Range is written as ``<first>-<last>/<size>``, without the ``bytes``
+    unit, exactly as that source builds it."""
+    spec = req.headers.get("Range")
+    if req.method != "GET" or spec is None or not spec.strip().startswith("bytes="):
+        return None
+    size = len(body)
+    ranges: list[tuple[int, int]] = []
+    for part in spec.strip()[len("bytes=") :].split(","):
+        m = _BYTE_RANGE.fullmatch(part)
+        if m is None or m.group(1) == m.group(2) == "":
+            return None
+        if m.group(1) == "":  # the last N bytes
+            first, last = max(size - int(m.group(2)), 0), size - 1
+        else:
+            first = int(m.group(1))
+            if m.group(2) and int(m.group(2)) < first:
+                return None  # not a range: ignored like any unparsable header
+            last = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+        ranges.append((first, last))
+    if len(ranges) > 1:
+        return html_error(501, "Multiple ranges not supported.")
+    first, last = ranges[0]
+    if first >= size:
+        # DEVIATION: the headers of HttpResponses.rangeNotSatisfiable are not quoted here
+        resp = html_error(416, None)
+        return resp._replace(headers=[*resp.headers, ("Content-Range", f"bytes */{size}")])
+    return Response(206, [*headers, ("Content-Range", f"{first}-{last}/{size}")],
+                    body[first : last + 1])
 
 
 def _file_content_type(key: str) -> str:
@@ -1007,7 +1045,9 @@ def _file_content_type(key: str) -> str:
 
 
 def _block_text(until: float) -> str:
-    # DEVIATION (unverified format): Nexus prints a Joda DateTime; ISO-8601 UTC with millis here.
+    # "Remote Auto Blocked until " + a Joda DateTime (sonatype/nexus-public: .../repository/
+    # httpclient/internal/BlockingHttpClient.java), whose toString() is ISO-8601 with millis in
+    # the server's zone: "2026-10-08T19:44:33.989Z" on a UTC server, as the double plays.
     ms = int((until % 1) * 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(until)) + f".{ms:03d}Z"
 

@@ -416,3 +416,26 @@ def test_default_version_is_the_newest_known(upstream: Upstream) -> None:
     assert version_tuple("3.95.1-01") == (3, 95, 1)
     with pytest.raises(ValueError):
         NexusDouble(upstream.base_url, version="3.95")
+
+
+def test_range_requests_like_partial_fetch_handler(
+    nexus: NexusDouble, packages: StandardPackages
+) -> None:
+    url = f"{nexus.repo_url()}packages/pipnexus-demo-pkg/1.0/{packages.pkg.name}"
+    data = packages.pkg.read_bytes()
+    size = len(data)
+    resp = get(url, headers={"Range": "bytes=0-9"})
+    assert (resp.status, resp.body) == (206, data[:10])
+    assert resp.headers["Content-Range"] == f"0-9/{size}"  # no "bytes" unit, as Nexus writes it
+    assert resp.headers["ETag"] and resp.headers["Content-Type"] == "application/zip"
+    resp = get(url, headers={"Range": "bytes=-4"})
+    assert (resp.status, resp.body) == (206, data[-4:])
+    resp = get(url, headers={"Range": f"bytes=10-{size + 100}"})
+    assert (resp.status, resp.body) == (206, data[10:])
+    assert get(url, headers={"Range": "bytes=0-1,4-5"}).status == 501
+    assert get(url, headers={"Range": f"bytes={size}-"}).status == 416
+    for ignored in ("items=0-1", "bytes=5-1", "bytes=x"):
+        resp = get(url, headers={"Range": ignored})
+        assert (resp.status, resp.body) == (200, data), ignored
+    head = get(url, "HEAD", headers={"Range": "bytes=0-9"})
+    assert head.status == 200  # GET only
