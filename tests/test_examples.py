@@ -1,8 +1,10 @@
-"""examples/arc/values.yaml renders with the real actions-runner-controller chart and points
-every runner at the Nexus that examples/nexus/values.yaml gives.
+"""examples/arc/values.yaml renders with the real actions-runner-controller chart and points every
+runner at the Nexus that examples/nexus/values.yaml gives.
 
-The charts come from the optional ../shared/thirdparty (gha-runner-scale-set 0.14.2, nexus3
-5.25.1) and helm from ``.tools/`` (bash .ci/run); the tests skip with the reason otherwise.
+The charts (actions/actions-runner-controller ``charts/gha-runner-scale-set`` 0.14.2,
+stevehipwell/helm-charts ``charts/nexus3`` 5.25.1) are read from the optional
+../shared/thirdparty and helm from ``.tools/`` (bash .ci/run); the tests skip with the reason
+otherwise.
 """
 
 from __future__ import annotations
