@@ -485,3 +485,10 @@ def test_every_answer_of_the_double_matches_the_openapi(
         "/repositories/raw/proxy/gh",
         "/blobstores/file/b",
     } <= set(checked), checked
+
+
+def test_the_double_knows_every_published_version() -> None:
+    from testbed.nexus_double import DEFAULT_VERSION, KNOWN_VERSIONS
+
+    assert set(VERSIONS) <= set(KNOWN_VERSIONS)
+    assert NPM_VERSION == DEFAULT_VERSION  # the newest contract is the double's default
