@@ -492,3 +492,32 @@ def test_the_double_knows_every_published_version() -> None:
 
     assert set(VERSIONS) <= set(KNOWN_VERSIONS)
     assert NPM_VERSION == DEFAULT_VERSION  # the newest contract is the double's default
+
+
+def test_answers_of_the_default_double_have_the_npm_396_required_fields(
+    upstream: Upstream,
+) -> None:
+    models = thirdparty.npm_models_dir()
+    opts = values.Options(remote_url=upstream.base_url, docker_hub=True)
+    repos = {r["format"]: rest_body(r) for r in values.repositories(opts)}
+    with NexusDouble(upstream.base_url, repository=None, version=NPM_VERSION) as double:
+        double.users["admin"] = ADMIN_PASSWORD
+        install(double)
+        with requests.Session() as s:
+            s.trust_env = False
+            s.auth = AUTH
+            base = double.base_url + API
+            for fmt, body in (*repos.items(), ("raw", raw_body(upstream.base_url))):
+                assert s.post(f"{base}/repositories/{fmt}/proxy", json=body, timeout=10).ok
+            assert s.post(f"{base}/blobstores/file", json={"name": "b", "path": "b"}, timeout=10).ok
+            answers = {
+                "PyPiProxyApiRepository": "/repositories/pypi/proxy/pypi-proxy",
+                "DockerProxyApiRepository": "/repositories/docker/proxy/docker-hub",
+                "RawProxyApiRepository": "/repositories/raw/proxy/gh",
+                "FileBlobStoreApiModel": "/blobstores/file/b",
+                "ApiUser": "/security/users?userId=anonymous",
+            }
+            for model, path in answers.items():
+                got = s.get(base + path, timeout=10).json()
+                for answer in got if isinstance(got, list) else [got]:
+                    assert npm_missing(models, model, answer) == [], (model, answer)
