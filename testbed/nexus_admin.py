@@ -212,9 +212,7 @@ def _stored(
         "httpClient": {
             "blocked": bool(http.get("blocked", False)),
             "autoBlock": bool(http.get("autoBlock", True)),
-            # DEVIATION: Nexus returns every connection field (null when unset); the double
-            # returns the object as sent
-            "connection": http.get("connection") or None,
+            "connection": _connection(http.get("connection")),
             "authentication": auth or None,
         },
         # The open source up to 3.77 reads the request field routingRule
@@ -256,6 +254,25 @@ def _stored(
             "foreignLayerUrlWhitelist": list(dp.get("foreignLayerUrlWhitelist") or []),
         }
     return cfg
+
+
+CONNECTION_FIELDS = (
+    "retries",
+    "userAgentSuffix",
+    "timeout",
+    "enableCircularRedirects",
+    "enableCookies",
+    "useTrustStore",
+)
+
+
+def _connection(given: Any) -> dict[str, Any] | None:
+    """HttpClientConnectionAttributes as answered: every field, null when unset (final fields,
+    no @JsonInclude: sonatype/nexus-public: components/nexus-repository-services/src/main/java/
+    org/sonatype/nexus/repository/rest/api/model/HttpClientConnectionAttributes.java)."""
+    if not isinstance(given, dict) or not given:
+        return None
+    return {k: given.get(k) for k in CONNECTION_FIELDS}
 
 
 def _summary(cfg: dict[str, Any]) -> dict[str, Any]:

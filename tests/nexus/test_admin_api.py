@@ -39,6 +39,15 @@ def test_create_get_list_and_serve(admin: Admin) -> None:
     assert data["url"] == f"{admin.url}/repository/pypi-proxy"
     assert data["proxy"]["metadataMaxAge"] == 60
     assert data["routingRuleName"] is None and data["cleanup"] is None
+    # every connection field is answered, null when unset
+    assert data["httpClient"]["connection"] == {
+        "retries": 2,
+        "userAgentSuffix": None,
+        "timeout": 60,
+        "enableCircularRedirects": None,
+        "enableCookies": None,
+        "useTrustStore": False,
+    }
     listing = call(admin, "GET", "/repositories", auth=None).json()
     assert listing == [
         {
