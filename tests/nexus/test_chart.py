@@ -339,3 +339,35 @@ def test_config_under_root_password_renders_no_job_as_lint_predicts(
     rc, said = lint(path, capsys)
     assert rc == 1
     assert "config" in said and "rootPassword" in said
+
+
+@pytest.mark.parametrize("variant", ["docker-hub", "blob-store"])
+def test_apply_and_the_chart_job_leave_nexus_in_the_same_state(
+    variant: str,
+    upstream: Upstream,
+    tools: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = values_file(tmp_path, *GENERATED[variant])
+    rendered = render(path, tmp_path)
+    by_job = configure(rendered, upstream, tmp_path, tools, anonymous_before=True)
+    assert by_job.rc == 0, by_job.output
+    monkeypatch.setenv("NEXUS_PW", ROOT_PASSWORD)
+    with NexusDouble(upstream.base_url, repository=None, version=chart_version()) as double:
+        double.users["admin"] = ROOT_PASSWORD
+        double.anonymous_enabled = True
+        if variant == "blob-store":
+            double.blob_stores.clear()
+        install(double)
+        capsys.readouterr()
+        rc = main(["nexus", "apply", "--url", double.base_url, "--password-env", "NEXUS_PW",
+                   "--values", str(path)])
+        assert rc == 0, capsys.readouterr()
+
+        def state(d: NexusDouble) -> Any:
+            repos = {n: {**c, "url": None} for n, c in d.repositories.items()}
+            return repos, d.anonymous_enabled, sorted(d.blob_stores)
+
+        assert state(double) == state(by_job.double)
