@@ -295,3 +295,18 @@ def test_required_fields_follow_the_version(upstream: Any) -> None:
             assert s.post(url, json=payload, auth=AUTH, timeout=10).status_code == 201
             got = s.get(f"{url}/pypi-proxy", auth=AUTH, timeout=10).json()
     assert got["httpClient"]["blocked"] is False and got["pypi"] == {}
+
+
+def test_versions_before_349_answer_bare_messages(upstream: Any) -> None:
+    from testbed.nexus_admin import install
+    from testbed.nexus_double import NexusDouble
+
+    with NexusDouble(upstream.base_url, repository=None, version="3.48.0") as double:
+        install(double)
+        double.users["admin"] = ADMIN_PASSWORD
+        with requests.Session() as s:
+            s.trust_env = False
+            url = f"{double.base_url}{API}/repositories/pypi/proxy/missing"
+            resp = s.get(url, auth=AUTH, timeout=10)
+    assert (resp.status_code, resp.json()) == (404, "Repository not found")
+    assert resp.headers["Server"] == "Nexus/3.48.0-01 (OSS)"
