@@ -75,10 +75,9 @@ URI_TEXT = "URI should be in the format 'scheme:[//authority][/path][?query][#fr
 # Required fields of the repository requests per version, written from the Java constraint
 # annotations (sonatype/nexus-public: .../repository/rest/api/model/*.java) and the published
 # contracts (OpenAPI per version, npm @sonatype/nexus-repo-api-client 3.96.3), on purpose
-# independently
-# of ``pipnexus.nexus.schema``: tests comparing the linter with this double then compare two
-# readings of the sources, not one table with itself. tests/nexus/test_contract.py checks this
-# table against every published OpenAPI file and the npm 3.96 models.
+# independently of ``pipnexus.nexus.schema``: tests comparing the linter with this double then
+# compare two readings of the sources, not one table with itself. tests/nexus/test_contract.py
+# checks this table against every published OpenAPI file and the npm 3.96 models.
 #
 # (path, message, formats or None for all, first version, first version without it)
 # A nested field is checked only when its parent object is present: bean validation does not
@@ -88,7 +87,6 @@ URI_TEXT = "URI should be in the format 'scheme:[//authority][/path][?query][#fr
 Version = tuple[int, ...]
 ALWAYS: tuple[Version, Version] = ((0,), (999,))
 Rule = tuple[str, str, Optional[frozenset[str]], Version, Version]
-_PROXY_FORMATS = frozenset({"pypi", "docker", "raw"})
 RULES: tuple[Rule, ...] = (
     ("name", EMPTY, None, *ALWAYS),
     ("online", NULL, None, *ALWAYS),
@@ -119,7 +117,7 @@ RULES: tuple[Rule, ...] = (
     ("dockerProxy", NULL, frozenset({"docker"}), *ALWAYS),
     ("dockerProxy.indexType", EMPTY, frozenset({"docker"}), *ALWAYS),
 )
-FORMATS = _PROXY_FORMATS  # proxy repositories of these formats are modelled
+FORMATS = frozenset({"pypi", "docker", "raw"})  # proxy repositories of these formats
 RANGES = {("connection", "retries"): (0, 10), ("connection", "timeout"): (1, 3600)}
 
 
