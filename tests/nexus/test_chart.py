@@ -32,7 +32,12 @@ from testbed import thirdparty
 from testbed.nexus_admin import AdminApi, install
 from testbed.nexus_double import NexusDouble
 from testbed.upstream import Upstream
-from tests.nexus.test_contract import VERSIONS, assert_valid_or_predicted
+from tests.nexus.test_contract import (
+    REQUEST_MODELS,
+    VERSIONS,
+    assert_valid_or_predicted,
+    npm_missing,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT_PASSWORD = "chart-r00t-pw"
@@ -236,6 +241,7 @@ def test_generated_values_provision_what_we_promise(
         assert double.blob_stores == {"pypi-blobs"}
     # what the chart sends (its jq drops format and type) fits every published contract, or
     # lint --nexus-version says which version wants more
+    models = thirdparty.TOOLS / "node_modules" / thirdparty.NPM_MODELS / "dist" / "models"
     for name, text in rendered.conf.items():
         if name.endswith("-repo.json"):
             body = yaml.safe_load(text)
@@ -245,6 +251,8 @@ def test_generated_values_provision_what_we_promise(
                 assert_valid_or_predicted(
                     version, "POST", f"/repositories/{fmt}/proxy", body, tmp_path, capsys
                 )
+            if models.is_dir():  # the npm 3.96 models, when .ci/run installed them
+                assert npm_missing(models, REQUEST_MODELS[fmt], body) == [], name
     assert lint(path, capsys)[0] == 0
 
 
