@@ -1,4 +1,10 @@
-"""The Nexus REST admin API on top of the Nexus double (nexus-facts.md §1.2-§1.7).
+"""The Nexus REST admin API on top of the Nexus double.
+
+Sources: sonatype/nexus-public ``components/nexus-repository-services/src/main/java/org/
+sonatype/nexus/repository/rest/api/`` (``AbstractRepositoriesApiResource.java``,
+``AbstractProxyRepositoriesApiResource.java``, ``model/*.java``), ``components/nexus-siesta/``
+(``ResteasyViolationExceptionMapper.java``), and the published OpenAPI of each version
+(``/service/rest/swagger.json``, as kept by sonatype-nexus-community/nexus-repo-api-client-go).
 
 Usage::
 
@@ -7,24 +13,30 @@ Usage::
         admin.admins                      # users allowed to administer ({"admin"})
         admin.legacy_errors = True        # pre-3.49 bodies: "Repository not found" as a bare string
         admin.requests                    # [(method, path)] handled so far
+        admin.bodies                      # [(method, path, JSON body)] of the writes so far
 
 Endpoints (all JSON pretty-printed like Jackson, unknown fields ignored):
 
 * ``GET /service/rest/v1/repositories`` and ``/repositories/{name}``: ``RepositoryXO`` objects.
 * ``GET/PUT /service/rest/v1/repositories/{format}/{type}/{name}`` and
-  ``POST /service/rest/v1/repositories/{format}/{type}`` for pypi and docker proxies:
+  ``POST /service/rest/v1/repositories/{format}/{type}`` for pypi, docker and raw proxies:
   201 / 204 / 200, validation errors as a siesta array with leaf-name ids
-  (``PARAMETER strictContentTypeValidation``), ``Blob store not found``, rename refused, blob
-  store change refused, 404 for a missing repository or another format/type.
+  (``PARAMETER strictContentTypeValidation``) following the double's Nexus version
+  (``required_fields(fmt, version)``), ``Blob store not found``, rename refused, blob store
+  change refused, 404 for a missing repository or another format/type.
   A PyPI proxy created here serves ``/repository/<name>/simple/`` at once.
 * ``GET/PUT /service/rest/v1/security/anonymous``.
-* ``GET /service/rest/v1/blobstores/file/{name}``, ``POST /service/rest/v1/blobstores/file``
+* ``GET/PUT /service/rest/v1/blobstores/file/{name}``, ``POST /service/rest/v1/blobstores/file``
   (204; adds the name to ``double.blob_stores``).
+* ``GET/POST /service/rest/v1/script``, ``GET/PUT /script/{name}``, ``POST
+  /script/{name}/run`` (``admin.scripts``, ``admin.script_runs``; Groovy is not run).
+* realms, roles and users under ``/service/rest/v1/security/`` (testbed/nexus_security.py,
+  ``admin.security``).
 
 Authentication: anonymous -> 401 with the Basic challenge; a user outside ``admins`` -> 403.
 
-The validation below is written from the Java constraint annotations in nexus-facts.md §1.4
-and §1.5 on purpose independently of ``pipnexus.nexus.schema``, so that tests comparing the
+The validation below is written from the Java constraint annotations of the request models,
+on purpose independently of ``pipnexus.nexus.schema``, so that tests comparing the
 linter with this double compare two readings of the sources, not one table with itself.
 """
 
@@ -33,7 +45,7 @@ from __future__ import annotations
 import re
 import threading
 import urllib.parse
-from typing import Any
+from typing import Any, Optional
 
 from testbed.httpbase import Response
 from testbed.nexus_double import (
@@ -45,7 +57,9 @@ from testbed.nexus_double import (
     siesta_error,
     unauthorized,
     validation_errors,
+    version_tuple,
 )
+from testbed.nexus_security import Security
 
 API = "/service/rest/v1"
 NULL = "must not be null"
@@ -58,76 +72,95 @@ NAME_TEXT = (
 )
 URI_TEXT = "URI should be in the format 'scheme:[//authority][/path][?query][#fragment]'"
 
-# Bean-validation constraints of the request models, as nested specs:
-# key -> constraint, or key -> (constraint of the object or None when optional, {children}).
-Spec = dict[str, Any]
-_STORAGE: Spec = {"blobStoreName": EMPTY, "strictContentTypeValidation": NULL}
-_PROXY_REQUEST: Spec = {
-    "name": EMPTY,
-    "online": NULL,
-    "storage": (NULL, _STORAGE),
-    "proxy": (NULL, {"remoteUrl": EMPTY, "contentMaxAge": NULL, "metadataMaxAge": NULL}),
-    "negativeCache": (NULL, {"enabled": NULL, "timeToLive": NULL}),
-    "httpClient": (
-        NULL,
-        {
-            "blocked": NULL,
-            "autoBlock": NULL,
-            "connection": (None, {}),
-            "authentication": (None, {"type": EMPTY}),
-        },
-    ),
-    "replication": (None, {"preemptivePullEnabled": NULL}),
-}
-SPECS: dict[tuple[str, str], Spec] = {
-    ("pypi", "proxy"): {**_PROXY_REQUEST, "pypi": (None, {"removeQuarantined": NULL})},
-    ("docker", "proxy"): {
-        **_PROXY_REQUEST,
-        "docker": (NULL, {"v1Enabled": NULL, "forceBasicAuth": NULL}),
-        "dockerProxy": (NULL, {"indexType": EMPTY}),
-    },
-}
+# Required fields of the repository requests per version, written from the Java constraint
+# annotations (sonatype/nexus-public: .../repository/rest/api/model/*.java) and the published
+# contracts (OpenAPI per version, npm @sonatype/nexus-repo-api-client 3.96.3), on purpose
+# independently of ``pipnexus.nexus.schema``: tests comparing the linter with this double then
+# compare two readings of the sources, not one table with itself. tests/nexus/test_contract.py
+# checks this table against every published OpenAPI file and the npm 3.96 models.
+#
+# (path, message, formats or None for all, first version, first version without it)
+# A nested field is checked only when its parent object is present: bean validation does not
+# descend into null. Before 3.94 the OpenAPI generator listed only @NotNull fields as required,
+# not @NotEmpty ones (remoteUrl, indexType, a blob store's name/path), which the Java source
+# has enforced all along.
+Version = tuple[int, ...]
+ALWAYS: tuple[Version, Version] = ((0,), (999,))
+Rule = tuple[str, str, Optional[frozenset[str]], Version, Version]
+RULES: tuple[Rule, ...] = (
+    ("name", EMPTY, None, *ALWAYS),
+    ("online", NULL, None, *ALWAYS),
+    ("storage", NULL, None, *ALWAYS),
+    ("storage.blobStoreName", EMPTY, None, *ALWAYS),
+    ("storage.strictContentTypeValidation", NULL, None, *ALWAYS),
+    ("proxy", NULL, None, *ALWAYS),
+    ("proxy.remoteUrl", EMPTY, None, *ALWAYS),
+    ("proxy.contentMaxAge", NULL, None, *ALWAYS),
+    ("proxy.metadataMaxAge", NULL, None, *ALWAYS),
+    ("negativeCache", NULL, None, *ALWAYS),
+    ("negativeCache.enabled", NULL, None, *ALWAYS),
+    ("negativeCache.timeToLive", NULL, None, *ALWAYS),
+    # pypi proxy: required in every OpenAPI file up to 3.94.0, optional in the 3.96 models;
+    # 3.95 has no published contract here and keeps the 3.94 rule (the stricter reading)
+    ("httpClient", NULL, frozenset({"pypi"}), (0,), (3, 96)),
+    ("httpClient", NULL, frozenset({"docker", "raw"}), *ALWAYS),
+    # required in the 3.90.1 OpenAPI, not in 3.93.2; the double puts the change at 3.91.0
+    ("httpClient.blocked", NULL, None, (0,), (3, 91)),
+    ("httpClient.autoBlock", NULL, None, (0,), (3, 91)),
+    ("httpClient.authentication.type", EMPTY, None, *ALWAYS),
+    ("replication.preemptivePullEnabled", NULL, None, *ALWAYS),
+    # inside the optional pypi block; 3.94 replaced it with indexPath
+    ("pypi.removeQuarantined", NULL, frozenset({"pypi"}), (0,), (3, 94)),
+    ("docker", NULL, frozenset({"docker"}), *ALWAYS),
+    ("docker.v1Enabled", NULL, frozenset({"docker"}), *ALWAYS),
+    ("docker.forceBasicAuth", NULL, frozenset({"docker"}), *ALWAYS),
+    ("dockerProxy", NULL, frozenset({"docker"}), *ALWAYS),
+    ("dockerProxy.indexType", EMPTY, frozenset({"docker"}), *ALWAYS),
+)
+FORMATS = frozenset({"pypi", "docker", "raw"})  # proxy repositories of these formats
 RANGES = {("connection", "retries"): (0, 10), ("connection", "timeout"): (1, 3600)}
 
 
-def _violations(spec: Spec, body: Any, parent: str = "") -> list[tuple[str, str]]:
+def required_fields(fmt: str, version: str) -> list[tuple[str, str]]:
+    """``[(path, message)]`` a ``fmt`` proxy request must carry on Nexus ``version``."""
+    v = version_tuple(version)
+    return [
+        (path, message)
+        for path, message, formats, since, until in RULES
+        if (formats is None or fmt in formats) and since <= v < until
+    ]
+
+
+def _missing(value: Any, message: str) -> bool:
+    return value is None or (message == EMPTY and value in ("", [], {}))
+
+
+def _violations(fmt: str, version: str, body: dict[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    for key, rule in spec.items():
-        value = body.get(key) if isinstance(body, dict) else None
-        constraint, children = rule if isinstance(rule, tuple) else (rule, None)
-        missing = value is None or (constraint == EMPTY and value in ("", [], {}))
-        if missing:
-            if constraint is not None:
-                # ResteasyViolationExceptionMapper: "<type> <last path segment>"
-                out.append((f"PARAMETER {key}", constraint))
-            continue
-        if children is not None and isinstance(value, dict):
-            out.extend(_violations(children, value, key))
-    if parent == "" and isinstance(body, dict):
-        name = body.get("name")
-        if isinstance(name, str) and name and not NAME_PATTERN.fullmatch(name):
-            out.append(("PARAMETER name", NAME_TEXT))
-        remote = (
-            (body.get("proxy") or {}).get("remoteUrl")
-            if isinstance(body.get("proxy"), dict)
-            else None
-        )
-        if (
-            isinstance(remote, str)
-            and remote
-            and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", remote)
-        ):
-            out.append(("PARAMETER remoteUrl", URI_TEXT))
+    for path, message in required_fields(fmt, version):
+        *parents, leaf = path.split(".")
+        node: Any = body
+        for p in parents:
+            node = node.get(p) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            continue  # the parent is absent (reported itself when required) or not an object
+        if _missing(node.get(leaf), message):
+            # ResteasyViolationExceptionMapper: "<type> <last path segment>"
+            out.append((f"PARAMETER {leaf}", message))
+    name = body.get("name")
+    if isinstance(name, str) and name and not NAME_PATTERN.fullmatch(name):
+        out.append(("PARAMETER name", NAME_TEXT))
+    proxy = body.get("proxy")
+    remote = proxy.get("remoteUrl") if isinstance(proxy, dict) else None
+    if isinstance(remote, str) and remote and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", remote):
+        out.append(("PARAMETER remoteUrl", URI_TEXT))
     return out
 
 
-def _all_violations(spec: Spec, body: dict[str, Any]) -> list[tuple[str, str]]:
-    found = _violations(spec, body)
-    conn = (
-        body.get("httpClient", {}).get("connection")
-        if isinstance(body.get("httpClient"), dict)
-        else None
-    )
+def _all_violations(fmt: str, version: str, body: dict[str, Any]) -> list[tuple[str, str]]:
+    found = _violations(fmt, version, body)
+    http = body.get("httpClient")
+    conn = http.get("connection") if isinstance(http, dict) else None
     if isinstance(conn, dict):
         for key in ("retries", "timeout"):
             v = conn.get(key)
@@ -141,10 +174,16 @@ def _all_violations(spec: Spec, body: dict[str, Any]) -> list[tuple[str, str]]:
     return sorted(set(found))
 
 
-def _stored(fmt: str, rtype: str, body: dict[str, Any], url: str) -> dict[str, Any]:
+def _stored(
+    fmt: str, rtype: str, body: dict[str, Any], url: str, version: str
+) -> dict[str, Any]:
     """The GET shape of a repository created from ``body`` (SimpleApiRepositoryAdapter)."""
+    v = version_tuple(version)
     storage = body["storage"]
-    http = body["httpClient"]
+    # DEVIATION: the defaults Nexus 3.96 fills in for an omitted httpClient are not published;
+    # the double uses the UI's (not blocked, auto-block on)
+    given = body.get("httpClient")
+    http: dict[str, Any] = given if isinstance(given, dict) else {}
     auth = http.get("authentication")
     if isinstance(auth, dict):
         auth = {k: v for k, v in auth.items() if k not in ("password", "bearerToken")}
@@ -169,20 +208,32 @@ def _stored(fmt: str, rtype: str, body: dict[str, Any], url: str) -> dict[str, A
             "timeToLive": body["negativeCache"]["timeToLive"],
         },
         "httpClient": {
-            "blocked": bool(http["blocked"]),
-            "autoBlock": bool(http["autoBlock"]),
-            # DEVIATION: Nexus returns every connection field (null when unset); the double
-            # returns the object as sent
-            "connection": http.get("connection") or None,
+            "blocked": bool(http.get("blocked", False)),
+            "autoBlock": bool(http.get("autoBlock", True)),
+            "connection": _connection(http.get("connection")),
             "authentication": auth or None,
         },
-        # the request field is routingRule, the GET field routingRuleName (NEXUS-30973)
-        "routingRuleName": body.get("routingRule"),
+        # The open source up to 3.77 reads the request field routingRule
+        # (sonatype/nexus-public: components/nexus-repository-services/src/main/java/org/
+        # sonatype/nexus/repository/rest/api/model/ProxyRepositoryApiRequest.java) and answers
+        # routingRuleName; the 3.94 OpenAPI names routingRuleName in requests too. The double
+        # reads routingRule always and routingRuleName from 3.94 on.
+        "routingRuleName": body.get("routingRule")
+        or (body.get("routingRuleName") if v >= (3, 94) else None),
     }
     if fmt == "pypi":
         pypi = body.get("pypi")
         pypi = pypi if isinstance(pypi, dict) else {}
-        cfg["pypi"] = {"removeQuarantined": bool(pypi.get("removeQuarantined", False))}
+        attrs: dict[str, Any] = {}
+        if v < (3, 94):
+            attrs["removeQuarantined"] = bool(pypi.get("removeQuarantined", False))
+        if v >= (3, 91) and isinstance(pypi.get("indexPath"), str):
+            attrs["indexPath"] = pypi["indexPath"]
+        cfg["pypi"] = attrs
+    if fmt == "raw":
+        raw = body.get("raw")
+        raw = raw if isinstance(raw, dict) else {}
+        cfg["raw"] = {"contentDisposition": str(raw.get("contentDisposition") or "ATTACHMENT")}
     if fmt == "docker":
         docker = dict(body["docker"])
         cfg["docker"] = {
@@ -201,6 +252,25 @@ def _stored(fmt: str, rtype: str, body: dict[str, Any], url: str) -> dict[str, A
             "foreignLayerUrlWhitelist": list(dp.get("foreignLayerUrlWhitelist") or []),
         }
     return cfg
+
+
+CONNECTION_FIELDS = (
+    "retries",
+    "userAgentSuffix",
+    "timeout",
+    "enableCircularRedirects",
+    "enableCookies",
+    "useTrustStore",
+)
+
+
+def _connection(given: Any) -> dict[str, Any] | None:
+    """HttpClientConnectionAttributes as answered: every field, null when unset (final fields,
+    no @JsonInclude: sonatype/nexus-public: components/nexus-repository-services/src/main/java/
+    org/sonatype/nexus/repository/rest/api/model/HttpClientConnectionAttributes.java)."""
+    if not isinstance(given, dict) or not given:
+        return None
+    return {k: given.get(k) for k in CONNECTION_FIELDS}
 
 
 def _summary(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -225,15 +295,19 @@ class AdminApi:
         self.admins: set[str] = {"admin"}
         self.legacy_errors = False
         self.requests: list[tuple[str, str]] = []
+        self.bodies: list[tuple[str, str, Any]] = []
         self.blob_store_paths: dict[str, str] = {}
+        self.security = Security(self)
+        self.scripts: dict[str, dict[str, Any]] = {}  # name -> ScriptXO
+        self.script_runs: list[tuple[str, Any]] = []
         self._lock = threading.Lock()
 
     # -- responses ----------------------------------------------------------------------------
 
     def message_error(self, status: int, message: str) -> Response:
         """WebApplicationMessageException: ``{"id":"*","message":"\\"...\\""}`` since 3.49."""
-        if self.legacy_errors:
-            # DEVIATION: the Server header still names the double's 3.70 version
+        if self.legacy_errors or version_tuple(self.double.version) < (3, 49):
+            # legacy_errors: the old body on a newer double, for tests of the fallback
             return siesta_error(status, message)
         return siesta_error(status, {"id": "*", "message": f'"{message}"'})
 
@@ -255,8 +329,14 @@ class AdminApi:
         rest = req.path[len(API) :]
         with self._lock:
             self.requests.append((req.method, rest))
+            if req.method in ("POST", "PUT"):
+                self.bodies.append((req.method, rest, parse_json(req)))
         if rest == "/security/anonymous":
             return self.anonymous(req)
+        if rest.startswith("/security/"):
+            return self.security.handle(req, rest[len("/security/") :])
+        if rest == "/script" or rest.startswith("/script/"):
+            return self.script(req, [urllib.parse.unquote(p) for p in rest.split("/")[2:]])
         if rest == "/blobstores/file" or rest.startswith("/blobstores/file/"):
             return self.file_blob_store(req, urllib.parse.unquote(rest[len("/blobstores/file/") :]))
         if rest == "/repositories" or rest == "/repositories/":
@@ -268,9 +348,9 @@ class AdminApi:
             return self.get_summary(req, parts[0])
         if len(parts) in (2, 3) and all(parts):
             fmt, rtype = parts[0], parts[1]
-            if (fmt, rtype) not in SPECS:
-                # DEVIATION: only pypi and docker proxies are modelled; RESTEasy answers 404
-                # for formats whose plugin is absent, and 405 for unmodelled verbs.
+            if rtype != "proxy" or fmt not in FORMATS:
+                # DEVIATION: only pypi, docker and raw proxies are modelled; RESTEasy answers
+                # 404 for formats whose plugin is absent, and 405 for unmodelled verbs.
                 return empty_response(404)
             name = parts[2] if len(parts) == 3 else None
             if name is None:
@@ -290,7 +370,7 @@ class AdminApi:
         if req.method != "GET":
             return empty_response(405)
         if req.user is None and not self.double.anonymous_enabled:
-            # DEVIATION (nexus-facts §1.3: not verified): anonymous callers with anonymous
+            # DEVIATION (not verified against a source): anonymous callers with anonymous
             # access off are challenged here rather than answered with an empty list.
             return unauthorized()
         with self.double.lock:
@@ -321,14 +401,8 @@ class AdminApi:
     ) -> tuple[dict[str, Any] | None, Response | None]:
         body = parse_json(req)
         if not isinstance(body, dict):
-            # DEVIATION: Nexus puts Jackson's exception text after "Could not process the
-            # input: "; the double has its own text. Jackson also refuses values of the wrong
-            # JSON type (e.g. "online": [1]); the double only checks presence.
-            return None, siesta_error(
-                400,
-                {"id": "*", "message": "Could not process the input: not a JSON object"},
-            )
-        problems = _all_violations(SPECS[fmt, rtype], body)
+            return None, _not_json()
+        problems = _all_violations(fmt, self.double.version, body)
         if problems:
             return None, validation_errors(problems)
         return body, None
@@ -347,12 +421,12 @@ class AdminApi:
                 return validation_errors([("BlobStoreName", "Blob store not found")])
             if any(n.lower() == name.lower() for n in self.double.repositories):
                 # DEVIATION: the exact text for a duplicate name is not pinned by any source
-                # (nexus-facts §6); a 400 WebApplicationMessage is what the code path gives.
+                # in the public sources; a 400 WebApplicationMessage is what the code path gives.
                 return self.message_error(
                     400, f"Failed to create repository {name}: name is already used"
                 )
             url = f"{self.double.base_url}/repository/{name}"
-            self.double.repositories[name] = _stored(fmt, rtype, body, url)
+            self.double.repositories[name] = _stored(fmt, rtype, body, url, self.double.version)
         return empty_response(201)
 
     def update(self, req: Request, fmt: str, rtype: str, name: str) -> Response:
@@ -382,7 +456,9 @@ class AdminApi:
                     ]
                 )
             # a full replacement of online and attributes, not a merge
-            self.double.repositories[name] = _stored(fmt, rtype, body, current["url"])
+            self.double.repositories[name] = _stored(
+                fmt, rtype, body, current["url"], self.double.version
+            )
         return empty_response(204)
 
     # -- blob stores ----------------------------------------------------------------------------
@@ -392,23 +468,28 @@ class AdminApi:
         if denied:
             return denied
         if name:
-            if req.method != "GET":
-                # DEVIATION: PUT (update path/quota) is not modelled
-                return empty_response(405)
             with self.double.lock:
                 if name not in self.double.blob_stores:
                     return empty_response(404)
+                if req.method == "PUT":
+                    body = parse_json(req)
+                    if not isinstance(body, dict):
+                        return _not_json()
+                    if not body.get("path"):
+                        return validation_errors([("PARAMETER path", EMPTY)])
+                    self.blob_store_paths[name] = str(body["path"])
+                    return empty_response(204)
+                if req.method != "GET":
+                    return empty_response(405)
                 path = self.blob_store_paths.get(name, name)
             return json_response(200, {"path": path, "softQuota": None})
         if req.method != "POST":
             return empty_response(405)
         body = parse_json(req)
         if not isinstance(body, dict):
-            return siesta_error(
-                400, {"id": "*", "message": "Could not process the input: not a JSON object"}
-            )
-        # DEVIATION: name and path are required (nexus-facts §1.6); the exact ids/messages of
-        # their violations are not pinned by a source
+            return _not_json()
+        # name and path are required (the 3.94 OpenAPI lists both).
+        # DEVIATION: the exact ids/messages of their violations are not pinned by a source
         missing = [(f"PARAMETER {k}", EMPTY) for k in ("name", "path") if not body.get(k)]
         if missing:
             return validation_errors(missing)
@@ -420,6 +501,47 @@ class AdminApi:
             self.double.blob_stores.add(str(body["name"]))
             self.blob_store_paths[str(body["name"])] = str(body["path"])
         return empty_response(204)  # a void JAX-RS method
+
+    # -- scripts (ScriptResource; the chart turns nexus.scripts.allowCreation on) ------------
+
+    def script(self, req: Request, parts: list[str]) -> Response:
+        denied = self._auth(req)
+        if denied:
+            return denied
+        body = parse_json(req) if req.method in ("POST", "PUT") else None
+        with self._lock:
+            if not parts:
+                if req.method == "GET":
+                    return json_response(200, list(self.scripts.values()))
+                if req.method != "POST":
+                    return empty_response(405)
+                if not isinstance(body, dict) or not body.get("name"):
+                    return _not_json()
+                self.scripts[str(body["name"])] = {
+                    "name": str(body["name"]),
+                    "content": str(body.get("content") or ""),
+                    "type": str(body.get("type") or "groovy"),
+                }
+                return empty_response(204)
+            name = parts[0]
+            if name not in self.scripts:
+                # DEVIATION: the 404 body of a missing script is not pinned by a source
+                return empty_response(404)
+            if len(parts) == 2 and parts[1] == "run" and req.method == "POST":
+                # DEVIATION: the double does not run Groovy; it records the call and answers
+                # like a script returning nothing
+                self.script_runs.append((name, parse_json(req)))
+                return json_response(200, {"name": name, "result": "null"})
+            if len(parts) != 1:
+                return empty_response(404)
+            if req.method == "GET":
+                return json_response(200, self.scripts[name])
+            if req.method != "PUT":
+                return empty_response(405)
+            if not isinstance(body, dict):
+                return _not_json()
+            self.scripts[name] = {**self.scripts[name], "content": str(body.get("content") or "")}
+            return empty_response(204)
 
     # -- anonymous access -----------------------------------------------------------------
 
@@ -433,17 +555,23 @@ class AdminApi:
             return empty_response(405)
         body = parse_json(req)
         if not isinstance(body, dict):
-            return siesta_error(
-                400, {"id": "*", "message": "Could not process the input: not a JSON object"}
-            )
+            return _not_json()
+        # AnonymousAccessSettingsXO (sonatype/nexus-public: components/nexus-security/src/main/
+        # java/org/sonatype/nexus/security/anonymous/rest/AnonymousAccessSettingsXO.java):
+        # a primitive "enabled" defaulting to false, @NotBlank userId/realmName defaulting to
+        # anonymous / NexusAuthorizingRealm, so the chart's {"enabled":true} is complete.
         realm = body.get("realmName", "NexusAuthorizingRealm")
-        if realm not in (None, "NexusAuthorizingRealm"):
+        user = body.get("userId", "anonymous")
+        blank = [(f"PARAMETER {k}", "must not be blank") for k, v in
+                 (("realmName", realm), ("userId", user)) if v is None or not str(v).strip()]
+        if blank:
+            return validation_errors(blank)
+        if realm != "NexusAuthorizingRealm":
+            # DEVIATION: the text for an unknown realm is not pinned by a source
             return validation_errors([("realmName", "Realm does not exist")])
-        enabled = body.get("enabled")
+        enabled = body.get("enabled", False)
         if not isinstance(enabled, bool):
-            # DEVIATION: AnonymousAccessSettingsXO's handling of a missing "enabled" is not
-            # pinned by the sources; the double treats it like a @NotNull field.
-            return validation_errors([("PARAMETER enabled", NULL)])
+            return _not_json()
         with self.double.lock:
             self.double.anonymous_enabled = enabled
         return json_response(200, self._anonymous_settings())
@@ -454,6 +582,14 @@ class AdminApi:
             "userId": "anonymous",
             "realmName": "NexusAuthorizingRealm",
         }
+
+
+def _not_json() -> Response:
+    # DEVIATION: Nexus puts Jackson's exception text after "Could not process the input: "; the
+    # double has its own text. Jackson also refuses values of the wrong JSON type (e.g.
+    # "online": [1]); the double only checks presence.
+    message = "Could not process the input: not a JSON object"
+    return siesta_error(400, {"id": "*", "message": message})
 
 
 def install(double: NexusDouble) -> AdminApi:

@@ -1,4 +1,9 @@
-"""An in-process HTTP server that behaves like a Nexus 3 PyPI proxy (nexus-facts.md §1.1, §2).
+"""An in-process HTTP server that behaves like a Nexus 3 PyPI proxy.
+
+Sources: sonatype/nexus-public (``components/nexus-core/.../internal/status/StatusResource.java``,
+``components/nexus-base/.../internal/web/EnvironmentFilter.java`` and ``ErrorPageServlet.java``,
+``components/nexus-repository-services/.../proxy/ProxyFacetSupport.java``; the PyPI format plugin
+as last published, tag ``release-3.30.1-01``, ``plugins/nexus-repository-pypi``).
 
 Usage::
 
@@ -7,7 +12,10 @@ Usage::
         nexus.upstream_fetches # [(method, url, status)], status 0 = I/O error
         nexus.set_online(False)  # -> 503 "Repository offline"
 
-Served (every response has ``Server: Nexus/<ver> (OSS)`` and ``X-Content-Type-Options``):
+``NexusDouble(..., version="3.95.1")`` plays that Nexus version (default: the newest known,
+``DEFAULT_VERSION``): every response has ``Server: Nexus/<version>-01 (OSS)`` and
+``X-Content-Type-Options``, and the admin API (testbed/nexus_admin.py) enforces that version's
+required fields. Served:
 
 * ``GET /service/rest/v1/status`` and ``/status/writable``: 200 / 503, empty body, no auth.
   ``/status/check``: 401 without credentials, 200 JSON map with them.
@@ -82,6 +90,7 @@ import hashlib
 import html
 import json
 import re
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -93,7 +102,25 @@ from typing import Any, Callable, NamedTuple, Optional
 from testbed.httpbase import LoopbackServer, QuietHandler, Response
 from testbed.wheels import normalize
 
-NEXUS_VERSION = "3.70.1-02"
+# Nexus versions whose REST contract the double knows (testbed/nexus_admin.py has the per-version
+# required fields): the published OpenAPI files, the chart 5.25.1 appVersion, and the npm models.
+KNOWN_VERSIONS = ("3.67.1", "3.81.1", "3.90.1", "3.93.2", "3.94.0", "3.95.1", "3.96.0")
+DEFAULT_VERSION = KNOWN_VERSIONS[-1]
+# The version whose answer is being built, per serving thread (every response names it).
+_serving = threading.local()
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"3.95.1"`` or ``"3.95.1-01"`` -> ``(3, 95, 1)``; ValueError for anything else."""
+    m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)(?:-\d+)?", version)
+    if m is None:
+        raise ValueError(f"not a Nexus version: {version!r}")
+    return tuple(int(g) for g in m.groups())
+
+
+def server_version() -> str:
+    """The full version the current answer names, e.g. ``3.95.1-01``."""
+    return f"{getattr(_serving, 'version', DEFAULT_VERSION)}-01"
 REALM = "Sonatype Nexus Repository Manager"
 CSP = (
     "sandbox allow-forms allow-modals allow-popups allow-presentation allow-scripts "
@@ -109,7 +136,7 @@ _PACKAGE_RE = re.compile(r"^/packages/([^/].+)/([^/]+)/([^/]+)$")
 
 
 def pypi_proxy_config(name: str, remote_url: str, **overrides: Any) -> dict[str, Any]:
-    """A PyPI proxy repository config in the REST GET shape (nexus-facts.md §1.4).
+    """A PyPI proxy repository config in the REST GET shape (``PyPiProxyApiRepository``).
 
     Top-level keys in ``overrides`` replace the defaults.
     """
@@ -162,7 +189,7 @@ def _http_date(ts: float) -> str:
 def base_headers() -> list[tuple[str, str]]:
     return [
         ("Date", _http_date(time.time())),
-        ("Server", f"Nexus/{NEXUS_VERSION} (OSS)"),
+        ("Server", f"Nexus/{server_version()} (OSS)"),
         ("X-Content-Type-Options", "nosniff"),
     ]
 
@@ -203,7 +230,9 @@ _REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    416: "Range Not Satisfiable",
     500: "Internal Server Error",
+    501: "Not Implemented",
     502: "Bad Gateway",
     503: "Service Unavailable",
 }
@@ -268,8 +297,8 @@ def html_error(status: int, message: str | None = None, repository: bool = True)
     body = ERROR_PAGE.format(
         code=status,
         rel="",
-        suffix=f"_v={NEXUS_VERSION}",
-        version=NEXUS_VERSION,
+        suffix=f"_v={server_version()}",
+        version=server_version(),
         name=name,
         description=html.escape(msg, quote=False),
     ).encode()
@@ -447,7 +476,10 @@ class NexusDouble(LoopbackServer):
         self,
         upstream_url: str | None = None,
         repository: str | None = "pypi-proxy",
+        version: str = DEFAULT_VERSION,
     ) -> None:
+        version_tuple(version)  # ValueError early for a malformed version
+        self.version = version.split("-", 1)[0]
         self.repositories: dict[str, dict[str, Any]] = {}
         if repository and upstream_url is not None:
             self.repositories[repository] = pypi_proxy_config(repository, upstream_url)
@@ -566,6 +598,7 @@ class NexusDouble(LoopbackServer):
     # -- dispatch -------------------------------------------------------------------------
 
     def handle(self, handler: QuietHandler) -> Response | None:
+        _serving.version = self.version
         if self.hang:
             # Read the request (already done by http.server), then never answer.
             self.stopped.wait(HANG_LIMIT)
@@ -803,7 +836,7 @@ class NexusDouble(LoopbackServer):
             raise ConnectionRefusedError(f"remote unreachable (fault): {url}")
         request = urllib.request.Request(
             url,
-            headers={"User-Agent": f"Nexus/{NEXUS_VERSION} (OSS; Linux; test double)"},
+            headers={"User-Agent": f"Nexus/{server_version()} (OSS; Linux; test double)"},
         )
         try:
             with self._opener.open(request, timeout=UPSTREAM_TIMEOUT) as resp:
@@ -955,13 +988,49 @@ class NexusDouble(LoopbackServer):
             except (TypeError, ValueError):
                 not_modified = False
         headers = [*base_headers(), *_repo_headers()]
-        # DEVIATION: Range requests are answered with the whole content (200); whether Nexus
-        # answers 206 for PyPI assets is not pinned in our sources. uv copes with both.
         if not_modified:
             # 304 carries only ETag (ConditionalRequestHandler); no Last-Modified.
             return Response(304, [*headers, ("ETag", tag)], b"")
         headers += [("Content-Type", ctype), ("Last-Modified", last_modified), ("ETag", tag)]
-        return Response(200, headers, body)
+        return _partial(req, body, headers) or Response(200, headers, body)
+
+
+_BYTE_RANGE = re.compile(r"\s*(\d*)-(\d*)\s*")
+
+
+def _partial(req: Request, body: bytes, headers: list[tuple[str, str]]) -> Response | None:
+    """Range requests, as PyPI's routes answer them with Nexus's PartialFetchHandler
+    (sonatype/nexus-public: components/nexus-repository-services/src/main/java/org/sonatype/
+    nexus/repository/http/PartialFetchHandler.java, injected by PyPiRecipeSupport): GET only,
+    one range (several: 501), an unparsable header is ignored (200), one that starts past the
+    end is 416. Content-Range is written as ``<first>-<last>/<size>``, without the ``bytes``
+    unit, exactly as that source builds it."""
+    spec = req.headers.get("Range")
+    if req.method != "GET" or spec is None or not spec.strip().startswith("bytes="):
+        return None
+    size = len(body)
+    ranges: list[tuple[int, int]] = []
+    for part in spec.strip()[len("bytes=") :].split(","):
+        m = _BYTE_RANGE.fullmatch(part)
+        if m is None or m.group(1) == m.group(2) == "":
+            return None
+        if m.group(1) == "":  # the last N bytes
+            first, last = max(size - int(m.group(2)), 0), size - 1
+        else:
+            first = int(m.group(1))
+            if m.group(2) and int(m.group(2)) < first:
+                return None  # not a range: ignored like any unparsable header
+            last = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+        ranges.append((first, last))
+    if len(ranges) > 1:
+        return html_error(501, "Multiple ranges not supported.")
+    first, last = ranges[0]
+    if first >= size:
+        # DEVIATION: the headers of HttpResponses.rangeNotSatisfiable are not quoted here
+        resp = html_error(416, None)
+        return resp._replace(headers=[*resp.headers, ("Content-Range", f"bytes */{size}")])
+    return Response(206, [*headers, ("Content-Range", f"{first}-{last}/{size}")],
+                    body[first : last + 1])
 
 
 def _file_content_type(key: str) -> str:
@@ -976,7 +1045,9 @@ def _file_content_type(key: str) -> str:
 
 
 def _block_text(until: float) -> str:
-    # DEVIATION (unverified format): Nexus prints a Joda DateTime; ISO-8601 UTC with millis here.
+    # "Remote Auto Blocked until " + a Joda DateTime (sonatype/nexus-public: .../repository/
+    # httpclient/internal/BlockingHttpClient.java), whose toString() is ISO-8601 with millis in
+    # the server's zone: "2026-10-08T19:44:33.989Z" on a UTC server, as the double plays.
     ms = int((until % 1) * 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(until)) + f".{ms:03d}Z"
 

@@ -7,12 +7,31 @@ from typing import NamedTuple
 
 import pytest
 
+from pipnexus.nexus import schema
 from testbed.nexus_admin import AdminApi, install
-from testbed.nexus_double import NexusDouble
+from testbed.nexus_double import DEFAULT_VERSION, NexusDouble, version_tuple
 from testbed.upstream import Upstream
 
 ADMIN_PASSWORD = "s3cr3t-Adm1n-pw"
 READER_PASSWORD = "r3ader-pw"
+# The double plays the Nexus version the linter assumes by default, so tests comparing the two
+# compare the same version. Until pipnexus.nexus.schema knows versions (schema.NEWEST), its one
+# table is the 3.67-3.90 reading.
+
+
+def _lint_version() -> str:
+    newest = getattr(schema, "NEWEST", None)
+    if newest is None:
+        return "3.90.1"
+    text = newest if isinstance(newest, str) else ".".join(str(x) for x in tuple(newest)[:3])
+    try:
+        version_tuple(text)
+    except ValueError:
+        return DEFAULT_VERSION
+    return text
+
+
+LINT_VERSION = _lint_version()
 
 
 class Admin(NamedTuple):
@@ -28,7 +47,7 @@ class Admin(NamedTuple):
 @pytest.fixture
 def admin(upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> Iterator[Admin]:
     """An empty Nexus double (no repositories) with the admin API; NEXUS_PW holds the password."""
-    double = NexusDouble(upstream.base_url, repository=None)
+    double = NexusDouble(upstream.base_url, repository=None, version=LINT_VERSION)
     double.users["admin"] = ADMIN_PASSWORD
     double.users["reader"] = READER_PASSWORD
     api = install(double)

@@ -1,4 +1,4 @@
-"""The admin REST API of the Nexus double behaves as documented (nexus-facts.md §1)."""
+"""The admin REST API of the Nexus double behaves like Nexus's REST resources."""
 
 from __future__ import annotations
 
@@ -39,6 +39,15 @@ def test_create_get_list_and_serve(admin: Admin) -> None:
     assert data["url"] == f"{admin.url}/repository/pypi-proxy"
     assert data["proxy"]["metadataMaxAge"] == 60
     assert data["routingRuleName"] is None and data["cleanup"] is None
+    # every connection field is answered, null when unset
+    assert data["httpClient"]["connection"] == {
+        "retries": 2,
+        "userAgentSuffix": None,
+        "timeout": 60,
+        "enableCircularRedirects": None,
+        "enableCookies": None,
+        "useTrustStore": False,
+    }
     listing = call(admin, "GET", "/repositories", auth=None).json()
     assert listing == [
         {
@@ -182,3 +191,122 @@ def test_repository_names_are_checked_whole(admin: Admin) -> None:
         assert resp.status_code == 400, bad
         assert "Only letters" in resp.text
     assert admin.double.repositories == {}
+
+
+def test_anonymous_body_of_the_chart_is_complete(admin: Admin) -> None:
+    # AnonymousAccessSettingsXO: enabled defaults to false, userId/realmName to the defaults
+    resp = call(admin, "PUT", "/security/anonymous", {"enabled": True})
+    assert resp.status_code == 200 and admin.double.anonymous_enabled is True
+    resp = call(admin, "PUT", "/security/anonymous", {})
+    assert (resp.status_code, resp.json()["enabled"]) == (200, False)
+    resp = call(admin, "PUT", "/security/anonymous", {"enabled": True, "userId": " "})
+    assert resp.json() == [{"id": "PARAMETER userId", "message": "must not be blank"}]
+
+
+def test_file_blob_store_update(admin: Admin) -> None:
+    assert call(admin, "PUT", "/blobstores/file/missing", {"path": "x"}).status_code == 404
+    resp = call(admin, "PUT", "/blobstores/file/default", {"path": "elsewhere"})
+    assert (resp.status_code, resp.content) == (204, b"")
+    assert call(admin, "GET", "/blobstores/file/default").json()["path"] == "elsewhere"
+
+
+def test_realms(admin: Admin) -> None:
+    assert call(admin, "GET", "/security/realms/active", auth=None).status_code == 401
+    assert call(admin, "GET", "/security/realms/active").json() == ["NexusAuthenticatingRealm"]
+    wanted = ["NexusAuthenticatingRealm", "DockerToken"]
+    resp = call(admin, "PUT", "/security/realms/active", wanted)
+    assert (resp.status_code, resp.content) == (204, b"")
+    assert call(admin, "GET", "/security/realms/active").json() == wanted
+    assert call(admin, "PUT", "/security/realms/active", ["Nope"]).status_code == 400
+    ids = {r["id"] for r in call(admin, "GET", "/security/realms/available").json()}
+    assert set(wanted) <= ids
+
+
+def test_roles_and_users(admin: Admin) -> None:
+    assert call(admin, "GET", "/security/roles/nx-metrics?source=default").status_code == 404
+    role = {"id": "nx-metrics", "name": "nx-metrics", "privileges": ["nx-metrics-all"]}
+    resp = call(admin, "POST", "/security/roles", role)
+    assert resp.status_code == 200 and resp.json()["id"] == "nx-metrics"
+    assert call(admin, "GET", "/security/roles/nx-metrics").json()["privileges"] == [
+        "nx-metrics-all"
+    ]
+    resp = call(admin, "PUT", "/security/roles/nx-metrics", {**role, "description": "d"})
+    assert resp.status_code == 204
+    assert call(admin, "POST", "/security/roles", {"id": "x"}).json() == [
+        {"id": "PARAMETER name", "message": "must not be empty"}
+    ]
+    found = call(admin, "GET", "/security/users/?userId=anonymous&source=default").json()
+    assert [u["userId"] for u in found] == ["anonymous"]
+    anon = {**found[0], "roles": ["nx-anonymous", "nx-metrics"]}
+    assert call(admin, "PUT", "/security/users/anonymous", anon).status_code == 204
+    unknown_role = {**anon, "roles": ["nope"]}
+    assert call(admin, "PUT", "/security/users/anonymous", unknown_role).status_code == 400
+    user = {
+        "userId": "ci",
+        "firstName": "C",
+        "lastName": "I",
+        "emailAddress": "ci@example.org",
+        "status": "active",
+        "roles": ["nx-anonymous"],
+    }
+    assert call(admin, "POST", "/security/users", user).json() == [
+        {"id": "PARAMETER password", "message": "must not be empty"}
+    ]
+    resp = call(admin, "POST", "/security/users", {**user, "password": "pw-1"})
+    assert resp.status_code == 200 and "password" not in resp.json()
+    assert admin.double.users["ci"] == "pw-1"  # the new user can sign in
+
+
+def test_required_fields_follow_the_version(upstream: Any) -> None:
+    from testbed.nexus_admin import install
+    from testbed.nexus_double import NexusDouble
+
+    payload = body()
+    del payload["httpClient"]["blocked"]
+    payload["pypi"] = {}
+    expected = {
+        "3.90.1": {"PARAMETER blocked", "PARAMETER removeQuarantined"},
+        "3.93.2": {"PARAMETER removeQuarantined"},
+        "3.94.0": set(),
+    }
+    for version, ids in expected.items():
+        with NexusDouble(upstream.base_url, repository=None, version=version) as double:
+            install(double)
+            double.users["admin"] = ADMIN_PASSWORD
+            with requests.Session() as s:
+                s.trust_env = False
+                resp = s.post(
+                    f"{double.base_url}{API}/repositories/pypi/proxy",
+                    json=payload,
+                    auth=AUTH,
+                    timeout=10,
+                )
+            got = {e["id"] for e in resp.json()} if resp.status_code == 400 else set()
+            assert got == ids, version
+            assert resp.headers["Server"] == f"Nexus/{version}-01 (OSS)"
+    # 3.96 no longer requires httpClient in a pypi proxy request (npm models 3.96.3)
+    del payload["httpClient"]
+    with NexusDouble(upstream.base_url, repository=None, version="3.96.0") as double:
+        install(double)
+        double.users["admin"] = ADMIN_PASSWORD
+        with requests.Session() as s:
+            s.trust_env = False
+            url = f"{double.base_url}{API}/repositories/pypi/proxy"
+            assert s.post(url, json=payload, auth=AUTH, timeout=10).status_code == 201
+            got = s.get(f"{url}/pypi-proxy", auth=AUTH, timeout=10).json()
+    assert got["httpClient"]["blocked"] is False and got["pypi"] == {}
+
+
+def test_versions_before_349_answer_bare_messages(upstream: Any) -> None:
+    from testbed.nexus_admin import install
+    from testbed.nexus_double import NexusDouble
+
+    with NexusDouble(upstream.base_url, repository=None, version="3.48.0") as double:
+        install(double)
+        double.users["admin"] = ADMIN_PASSWORD
+        with requests.Session() as s:
+            s.trust_env = False
+            url = f"{double.base_url}{API}/repositories/pypi/proxy/missing"
+            resp = s.get(url, auth=AUTH, timeout=10)
+    assert (resp.status_code, resp.json()) == (404, "Repository not found")
+    assert resp.headers["Server"] == "Nexus/3.48.0-01 (OSS)"

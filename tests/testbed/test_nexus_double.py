@@ -395,3 +395,49 @@ def test_set_fault_and_clear_faults(nexus: NexusDouble) -> None:
     nexus.clear_faults()
     assert get(nexus.status_url + "/writable").status == 200
     assert "Links for pipnexus-demo-pkg" in get(nexus.index_url() + PKG_PAGE).text
+
+
+# -- versions -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["3.67.1", "3.95.1"])
+def test_every_answer_names_the_version(upstream: Upstream, version: str) -> None:
+    with NexusDouble(upstream.base_url, version=version) as double:
+        for url in (double.status_url, double.index_url(), double.base_url + "/nope"):
+            resp = get(url)
+            assert resp.headers["Server"] == f"Nexus/{version}-01 (OSS)", url
+        assert f"OSS {version}-01" in get(double.repo_url("missing") + "simple/").text
+
+
+def test_default_version_is_the_newest_known(upstream: Upstream) -> None:
+    from testbed.nexus_double import DEFAULT_VERSION, KNOWN_VERSIONS, version_tuple
+
+    assert max(KNOWN_VERSIONS, key=version_tuple) == DEFAULT_VERSION
+    with NexusDouble(upstream.base_url) as double:
+        assert get(double.status_url).headers["Server"] == f"Nexus/{DEFAULT_VERSION}-01 (OSS)"
+    assert version_tuple("3.95.1-01") == (3, 95, 1)
+    with pytest.raises(ValueError):
+        NexusDouble(upstream.base_url, version="3.95")
+
+
+def test_range_requests_like_partial_fetch_handler(
+    nexus: NexusDouble, packages: StandardPackages
+) -> None:
+    url = f"{nexus.repo_url()}packages/pipnexus-demo-pkg/1.0/{packages.pkg.name}"
+    data = packages.pkg.read_bytes()
+    size = len(data)
+    resp = get(url, headers={"Range": "bytes=0-9"})
+    assert (resp.status, resp.body) == (206, data[:10])
+    assert resp.headers["Content-Range"] == f"0-9/{size}"  # no "bytes" unit, as Nexus writes it
+    assert resp.headers["ETag"] and resp.headers["Content-Type"] == "application/zip"
+    resp = get(url, headers={"Range": "bytes=-4"})
+    assert (resp.status, resp.body) == (206, data[-4:])
+    resp = get(url, headers={"Range": f"bytes=10-{size + 100}"})
+    assert (resp.status, resp.body) == (206, data[10:])
+    assert get(url, headers={"Range": "bytes=0-1,4-5"}).status == 501
+    assert get(url, headers={"Range": f"bytes={size}-"}).status == 416
+    for ignored in ("items=0-1", "bytes=5-1", "bytes=x"):
+        resp = get(url, headers={"Range": ignored})
+        assert (resp.status, resp.body) == (200, data), ignored
+    head = get(url, "HEAD", headers={"Range": "bytes=0-9"})
+    assert head.status == 200  # GET only
