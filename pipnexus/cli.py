@@ -31,7 +31,7 @@ class Command(NamedTuple):
 COMMANDS = (
     Command(
         "probe",
-        "pipnexus.probe",
+        "pipnexus.probe.cli",
         "check whether a Nexus PyPI proxy (or any simple index) is healthy",
         "Probe candidate package indexes in parallel under one deadline and report, for each, "
         "whether it is healthy and, if not, a stable reason code (dns, refused, timeout, tls, "

@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ACTION_MODULES = (
     "pipnexus.cli",
     "pipnexus.probe",
+    "pipnexus.probe.cli",
+    "pipnexus.options",
+    "pipnexus.diagnostics",
     "pipnexus.urls",
     "pipnexus.configure",
     "pipnexus.gha",

@@ -1000,7 +1000,7 @@ def test_merge_pip_conf_writes_cleared_keys_empty():
 def _pip_download(tmp_path: Path, env: Mapping[str, str], nexus: NexusDouble) -> int:
     """Run real pip with ``env`` against the double; the number of connections that tried to
     leave (HTTPS_PROXY -> a counting listener that refuses them)."""
-    from bench._common import DeadProxy, proxy_env
+    from testbed.proxies import DeadProxy, proxy_env
 
     with DeadProxy() as proxy:
         full = {**env, **proxy_env(proxy, []), "PIP_RETRIES": "0",
@@ -1117,6 +1117,6 @@ def test_configure_loads_no_other_command(tmp_path, nexus):
     loaded = proc.stdout.splitlines()[-1].split()
     assert "pipnexus.configure" in loaded and "pipnexus.probe" in loaded
     assert not [m for m in loaded if m.startswith(("pipnexus.migrate", "pipnexus.nexus",
-                                                   "pipnexus.demo"))], loaded
+                                                   "pipnexus.demo", "pipnexus.probe.cli"))], loaded
     # json configures nothing: no CA bundle, no pip config, no summary
     assert not {"pipnexus.configure.ca", "pipnexus.configure.summary"} & set(loaded)

@@ -7,7 +7,7 @@ a proxy list has to be matched.
 
 Modules: ``candidates`` (which URLs), ``engine`` (threads and the deadline), ``transport``
 (one GET on ``http.client``), ``proxies``, ``classify`` (failure -> reason), ``page``
-(PEP 503 pages), ``cli`` (``pipnexus probe``).
+(PEP 503 pages), ``cli`` (``pipnexus probe``, loaded only by that command).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from pipnexus.probe.candidates import (
     target_for,
 )
 from pipnexus.probe.classify import REASONS
-from pipnexus.probe.cli import add_arguments, run
 from pipnexus.probe.engine import probe
 from pipnexus.probe.page import count_project_files
 
@@ -29,10 +28,8 @@ __all__ = [
     "Candidates",
     "Result",
     "Target",
-    "add_arguments",
     "count_project_files",
     "probe",
     "resolve_candidates",
-    "run",
     "target_for",
 ]
