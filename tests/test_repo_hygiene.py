@@ -128,12 +128,6 @@ def _imported_packages(path: Path) -> Iterator[tuple[int, str]]:
             yield node.lineno, node.module.split(".")[0]
 
 
-# tests/test_configure.py belongs to the configure work; it imports DeadProxy from bench._common
-# until its import becomes ``from testbed.proxies import DeadProxy, proxy_env``.
-# TODO(integration): empty this set once that one line has changed.
-_PENDING: set[str] = {"tests/test_configure.py"}
-
-
 @pytest.mark.parametrize(
     ("layer", "forbidden"),
     [("tests", {"bench"}), ("testbed", {"tests", "bench"})],
@@ -142,8 +136,6 @@ def test_layers_import_one_way(layer: str, forbidden: set[str]) -> None:
     bad = []
     for path in sorted((ROOT / layer).rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
-        if rel in _PENDING:
-            continue
         bad += [f"{rel}:{line}: imports {pkg}" for line, pkg in _imported_packages(path)
                 if pkg in forbidden]
     assert not bad, "\n".join(bad)
