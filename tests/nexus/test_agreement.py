@@ -11,8 +11,8 @@ import yaml
 
 from pipnexus.nexus import lint, schema, values
 from pipnexus.nexus.apply import rest_body
-from testbed.nexus_double import NEXUS_VERSION
 from tests.nexus.conftest import ADMIN_PASSWORD, Admin
+from tests.nexus.conftest import LINT_VERSION as NEXUS_VERSION
 
 # the double validates as the Nexus version it announces; the table is checked at that version
 VERSION = schema.parse_version(NEXUS_VERSION)

@@ -399,6 +399,7 @@ def test_client_sends_basic_auth_and_verifies_tls_by_default(admin: Admin) -> No
 
 
 def test_validation_refusal_becomes_one_line_per_field(admin: Admin) -> None:
+    admin.double.version = "3.90.1"  # the rules of 3.67-3.90: httpClient is required
     client = Client(admin.url, "admin", ADMIN_PASSWORD)
     body = {"name": "x", "online": True, "storage": {"blobStoreName": "default"}}
     resp = client.request("POST", "/service/rest/v1/repositories/pypi/proxy", body)
@@ -443,11 +444,12 @@ def test_fields_this_nexus_does_not_return_are_not_differences() -> None:
 def test_values_are_linted_for_the_version_the_server_names(
     admin: Admin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A pypi proxy without httpClient is right for Nexus 3.95+, wrong for the double's 3.70:
-    apply finds that out from the Server header, before it writes anything."""
-    from testbed.nexus_double import NEXUS_VERSION
+    """A pypi proxy without httpClient is right for Nexus 3.95+, wrong for 3.90: apply finds
+    that out from the Server header, before it writes anything."""
     from tests.nexus.test_lint import CURRENT_CHART
 
+    NEXUS_VERSION = "3.90.1"
+    admin.double.version = NEXUS_VERSION
     path = tmp_path / "values.yaml"
     path.write_text(CURRENT_CHART.replace("https://pypi.org", admin.upstream_url))
     rc, out, err = apply(capsys, admin.url, "--values", str(path))

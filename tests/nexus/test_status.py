@@ -6,8 +6,8 @@ import pytest
 
 from pipnexus.cli import main
 from testbed.httpbase import closed_url
-from testbed.nexus_double import NEXUS_VERSION
 from tests.nexus.conftest import ADMIN_PASSWORD, Admin
+from tests.nexus.conftest import LINT_VERSION as NEXUS_VERSION
 
 
 def status(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> tuple[int, list[str], str]:
@@ -29,7 +29,7 @@ def test_healthy(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     assert lines == [
         "note: status: ok [nexus-status]",
         "note: writable: ok [nexus-writable]",
-        f"note: version: Nexus {NEXUS_VERSION} (OSS) [nexus-version]",
+        f"note: version: Nexus {NEXUS_VERSION}-01 (OSS) [nexus-version]",
         "note: repository pypi-proxy: pypi proxy [repository-exists]",
         "note: canary /repository/pypi-proxy/simple/pip/: 200, 1 file link(s) [repository-serves]",
         "healthy",
@@ -42,7 +42,7 @@ def test_status_only(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
         [
             "note: status: ok [nexus-status]",
             "note: writable: ok [nexus-writable]",
-            f"note: version: Nexus {NEXUS_VERSION} (OSS) [nexus-version]",
+            f"note: version: Nexus {NEXUS_VERSION}-01 (OSS) [nexus-version]",
             "healthy",
         ],
     )
@@ -55,7 +55,7 @@ def test_read_only(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     assert lines == [
         "note: status: ok [nexus-status]",
         "error: writable: read-only (503) [nexus-writable]",
-        f"note: version: Nexus {NEXUS_VERSION} (OSS) [nexus-version]",
+        f"note: version: Nexus {NEXUS_VERSION}-01 (OSS) [nexus-version]",
         "unhealthy",
     ]
 
@@ -122,8 +122,10 @@ def test_anonymous_off_needs_credentials(served: Admin, capsys: pytest.CaptureFi
 def test_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
     rc, lines, err = status(capsys, closed_url(), "--retries", "0")
     assert rc == 1
-    assert lines == ["unhealthy"]
-    assert "cannot reach" in err and err.count("\n") == 1
+    assert lines[-1] == "unhealthy" and len(lines) == 2
+    assert lines[0].startswith("error: cannot reach ")
+    assert lines[0].endswith(" [nexus-unreachable]")
+    assert err == ""
 
 
 class _Answer:
