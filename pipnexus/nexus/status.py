@@ -276,7 +276,7 @@ _TOKEN_REFUSED = (
 def _docker_token(client: Any, conn: Any, label: str, params: dict[str, str]) -> Diagnostic:
     from pipnexus import urls
     from pipnexus.errors import InputError
-    from pipnexus.nexus.client import client_for
+    from pipnexus.nexus.client import NexusError, client_for
 
     try:
         realm = urls.parse_url(params.get("realm", ""), "realm")
@@ -294,6 +294,8 @@ def _docker_token(client: Any, conn: Any, label: str, params: dict[str, str]) ->
     tokens = client_for(conn._replace(url=f"{realm.scheme}://{realm.netloc}"))
     try:
         resp = tokens.request("GET", target)
+    except NexusError as e:
+        return Diagnostic("error", f"{label}: {where}: {e.summary}", "docker-unreachable")
     finally:
         tokens.close()
     if resp.status_code >= 500:
@@ -322,10 +324,10 @@ def _docker_token(client: Any, conn: Any, label: str, params: dict[str, str]) ->
         return Diagnostic(
             "note", f"{label}: 401 Bearer, anonymous token granted, then 200", "docker-pull"
         )
+    still = _answer(again).replace(token, "***")  # the token is never shown
     return Diagnostic(
         "error",
-        f"{label}: anonymous token granted but /v2/ still answers {_answer(again)}: "
-        f"{_TOKEN_REFUSED}",
+        f"{label}: anonymous token granted but /v2/ still answers {still}: {_TOKEN_REFUSED}",
         "docker-token-refused",
     )
 

@@ -8,7 +8,7 @@ import pytest
 
 from pipnexus.cli import main
 from testbed.docker_connector import DockerConnector
-from testbed.httpbase import closed_url
+from testbed.httpbase import QuietHandler, Response, closed_url
 from tests.nexus.conftest import ADMIN_PASSWORD, Admin
 from tests.nexus.conftest import LINT_VERSION as NEXUS_VERSION
 
@@ -465,3 +465,44 @@ def test_parse_challenge(header: str | None, scheme: str, params: dict[str, str]
     from pipnexus.nexus.status import parse_challenge
 
     assert parse_challenge(header) == (scheme, params)
+
+
+class _ForgetfulConnector(DockerConnector):
+    """Grants tokens that /v2/ then refuses."""
+
+    def _token(self, query: dict[str, list[str]]) -> Response:
+        resp = super()._token(query)
+        self.tokens.clear()
+        return resp
+
+
+class _BadRealmConnector(DockerConnector):
+    """Challenges with a realm that is no http(s) URL, or on a port where nothing listens."""
+
+    realm = "ldap://n/token"
+
+    def _version_check(self, handler: QuietHandler) -> Response:
+        challenge = f'Bearer realm="{self.realm}"'
+        return Response(401, [("WWW-Authenticate", challenge)], b"")
+
+
+def test_docker_token_granted_but_refused(
+    served: Admin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with _ForgetfulConnector() as connector:
+        rc, line = docker_line(capsys, served, connector.base_url)
+    assert rc == 1
+    assert "anonymous token granted but /v2/ still answers 401" in line
+    assert "DockerToken." not in line and line.endswith("[docker-token-refused]")
+
+
+def test_docker_bad_realm(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    with _BadRealmConnector() as connector:
+        rc, line = docker_line(capsys, served, connector.base_url)
+        assert rc == 1
+        assert "realm is not an http(s) URL [docker-token-refused]" in line
+        connector.realm = closed_url() + "/v2/token"
+        rc, line = docker_line(capsys, served, connector.base_url)
+    assert rc == 1
+    assert f"token realm {connector.realm}: cannot reach" in line
+    assert line.endswith("[docker-unreachable]")
