@@ -84,8 +84,8 @@ class DockerConnector(LoopbackServer):
             # DEVIATION: the registry header and error body on this 401 are assumed.
             challenge = BASIC_CHALLENGE
         else:
-            # DEVIATION: realm and service as public `docker` debug logs show them: the
-            # connector's own URL (from the Host header) with /v2/token; no scope for /v2/.
+            # DEVIATION: the realm and service values are assumed (the connector's own URL,
+            # from the Host header, with /v2/token); no scope, as nexus-public#659 reports.
             base = f"http://{handler.headers.get('Host') or self.base_url[len('http://') :]}"
             challenge = f'Bearer realm="{base}/v2/token",service="{base}/v2/token"'
         body = _errors("UNAUTHORIZED", "access to the requested resource is not authorized")
@@ -97,7 +97,8 @@ class DockerConnector(LoopbackServer):
             # assumed: a 401 with Nexus's Basic challenge, as its other resources answer.
             body = _errors("UNAUTHORIZED", "authentication required")
             return Response(401, [JSON, ("WWW-Authenticate", BASIC_CHALLENGE)], body)
-        # DEVIATION: the token's form ("DockerToken.<uuid>") follows public reports.
+        # DEVIATION: the answer's shape ({"token": ...}, the spec's) and the token's form
+        # ("DockerToken.<uuid>") are assumed; clients only pass the token back.
         token = f"DockerToken.{uuid.uuid4()}"
         with self._tokens_lock:
             self.tokens.add(token)
