@@ -85,7 +85,7 @@ class DockerConnector(LoopbackServer):
             challenge = BASIC_CHALLENGE
         else:
             # DEVIATION: the realm and service values are assumed (the connector's own URL,
-            # from the Host header, with /v2/token); no scope, as nexus-public#659 reports.
+            # from the Host header, with /v2/token); no scope (sonatype/nexus-public#659).
             base = f"http://{handler.headers.get('Host') or self.base_url[len('http://') :]}"
             challenge = f'Bearer realm="{base}/v2/token",service="{base}/v2/token"'
         body = _errors("UNAUTHORIZED", "access to the requested resource is not authorized")
