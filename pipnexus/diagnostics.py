@@ -77,6 +77,12 @@ CODES: dict[str, str] = {
     "repository-exists": "the repository exists",
     "repository-serves": "the repository serves the canary project",
     "nexus-unreachable": "Nexus cannot be reached or refused the request",
+    "docker-pull": "the Docker connector lets an anonymous docker pull in",
+    "docker-force-basic-auth": "the Docker connector demands Basic auth (forceBasicAuth)",
+    "docker-token-refused": "the Docker token realm refuses an anonymous token",
+    "docker-not-registry": "the --docker-url port does not answer as a Docker registry",
+    "docker-unreachable": "the Docker connector cannot be reached (port not exposed)",
+    "docker-server-error": "the Docker connector or its token realm answers 5xx",
 }
 
 

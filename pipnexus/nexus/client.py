@@ -125,12 +125,17 @@ class NexusError(Exception):
     """Nexus refused or could not be reached; ``lines`` are safe to print."""
 
     def __init__(
-        self, summary: str, lines: list[str] | None = None, status: int | None = None
+        self,
+        summary: str,
+        lines: list[str] | None = None,
+        status: int | None = None,
+        refused: bool = False,
     ) -> None:
         super().__init__(summary)
         self.summary = summary
         self.lines = lines or []
         self.status = status
+        self.refused = refused  # the last attempt's connection was refused (nothing listens)
 
 
 class AuthError(NexusError):
@@ -233,12 +238,19 @@ class Client:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def request(self, method: str, path: str, body: Any = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
         """Send with bounded retries on connection errors and 5xx; return the last response."""
         import requests
 
         url = self.url(path)
         last_error = ""
+        refused = False
         for attempt in range(self.attempts):
             if attempt:
                 self.sleep(self.backoff * 2 ** (attempt - 1))
@@ -247,6 +259,7 @@ class Client:
                     method,
                     url,
                     json=body,
+                    headers=headers,
                     timeout=self.timeout,
                     allow_redirects=False,
                 )
@@ -257,6 +270,7 @@ class Client:
                 ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
                 last_error = _reason(e)
+                refused = _is_refused(e)
                 continue
             if self.server is None:
                 self.server = server_version(resp.headers.get("Server"))
@@ -268,7 +282,8 @@ class Client:
                 self._scrub(resp)
             return resp
         raise NexusError(
-            f"cannot reach {self.base_url} ({last_error}; tried {self.attempts} times)"
+            f"cannot reach {self.base_url} ({last_error}; tried {self.attempts} times)",
+            refused=refused,
         )
 
     def _scrub(self, resp: Any) -> None:
@@ -329,6 +344,22 @@ def _echo_forms(username: str | None, password: str | None) -> list[bytes]:
         forms.add(base64.b64encode(raw))
     forms.update(form.encode("utf-8") for form in urls.secret_encodings(password))
     return sorted(forms, key=len, reverse=True)
+
+
+def _is_refused(e: BaseException) -> bool:
+    """Whether a requests exception comes from a refused connection, wherever urllib3 keeps
+    the socket error (``__cause__``, ``__context__``, ``MaxRetryError.reason``, ``args``)."""
+    seen: set[int] = set()
+    todo: list[object] = [e]
+    while todo:
+        x = todo.pop()
+        if not isinstance(x, BaseException) or id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, ConnectionRefusedError):
+            return True
+        todo.extend((x.__cause__, x.__context__, getattr(x, "reason", None), *x.args))
+    return False
 
 
 def _reason(e: Exception) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from pipnexus.cli import main
-from testbed.httpbase import closed_url
+from testbed.docker_connector import DockerConnector
+from testbed.httpbase import QuietHandler, Response, closed_url
 from tests.nexus.conftest import ADMIN_PASSWORD, Admin
 from tests.nexus.conftest import LINT_VERSION as NEXUS_VERSION
 
@@ -265,3 +268,241 @@ def test_version_check(header: str | None, severity: str, fragment: str) -> None
     d = version_check(_Server(header))
     assert (d.severity, d.code) == (severity, "nexus-version")
     assert fragment in d.message
+
+
+# --docker-url: the Docker connector as an anonymous docker pull meets it
+
+
+@pytest.fixture
+def connector() -> Iterator[DockerConnector]:
+    with DockerConnector() as c:
+        yield c
+
+
+def docker_line(
+    capsys: pytest.CaptureFixture[str], nexus: Admin, docker_url: str, *argv: str
+) -> tuple[int, str]:
+    rc, lines, err = status(
+        capsys,
+        nexus.url,
+        "--docker-url",
+        docker_url,
+        "--retries",
+        "0",
+        "--username",
+        "admin",
+        "--password-env",
+        "NEXUS_PW",
+        *argv,
+    )
+    assert err == ""
+    assert lines[-1] == ("healthy" if rc == 0 else "unhealthy")
+    (line,) = [x for x in lines if " [docker-" in x]
+    return rc, line
+
+
+def test_docker_bearer_anonymous_token(
+    served: Admin, connector: DockerConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = connector.base_url
+    rc, line = docker_line(capsys, served, url + "/")
+    assert (rc, line) == (
+        0,
+        f"note: docker {url}/v2/: 401 Bearer, anonymous token granted, then 200 [docker-pull]",
+    )
+    # the realm got the challenge's service; only the anonymous token was ever sent
+    assert connector.last_token_query == {"service": [f"{url}/v2/token"]}
+    assert connector.authorizations and all(
+        a.startswith("Bearer DockerToken.") for a in connector.authorizations
+    )
+
+
+def test_docker_open_registry(
+    served: Admin, connector: DockerConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    connector.open_v2 = True
+    rc, line = docker_line(capsys, served, connector.base_url)
+    assert rc == 0
+    assert (
+        line == f"note: docker {connector.base_url}/v2/: 200 without authentication [docker-pull]"
+    )
+    assert connector.count("/v2/token") == 0
+
+
+def test_docker_force_basic_auth(
+    served: Admin, connector: DockerConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    connector.force_basic_auth = True
+    rc, line = docker_line(capsys, served, connector.base_url)
+    assert rc == 1
+    assert line.startswith(f"error: docker {connector.base_url}/v2/: 401 with a Basic challenge")
+    assert "forceBasicAuth: false" in line and line.endswith("[docker-force-basic-auth]")
+    assert connector.authorizations == []
+
+
+@pytest.mark.parametrize("switch", ["token_realm_active", "anonymous"])
+def test_docker_token_refused(
+    served: Admin, connector: DockerConnector, capsys: pytest.CaptureFixture[str], switch: str
+) -> None:
+    setattr(connector, switch, False)
+    rc, line = docker_line(capsys, served, connector.base_url)
+    assert rc == 1
+    realm = f"{connector.base_url}/v2/token"
+    assert line.startswith(
+        f"error: docker {connector.base_url}/v2/: token realm {realm} refused an anonymous "
+        "token (401"
+    )
+    assert "Docker Bearer Token Realm" in line and "anonymous access" in line
+    assert line.endswith("[docker-token-refused]")
+
+
+def test_docker_url_is_the_main_port(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, line = docker_line(capsys, served, served.url)
+    assert rc == 1
+    assert line.startswith(f"error: docker {served.url}/v2/: 404: not a Docker connector")
+    assert line.endswith("[docker-not-registry]")
+
+
+def test_docker_url_is_not_a_registry(
+    served: Admin, connector: DockerConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    connector.not_registry = True
+    rc, line = docker_line(capsys, served, connector.base_url)
+    assert rc == 1
+    assert "200 OK is not a Docker Registry V2 answer" in line
+    assert line.endswith("[docker-not-registry]")
+
+
+def test_docker_port_refused(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    url = closed_url()
+    rc, line = docker_line(capsys, served, url)
+    assert rc == 1
+    assert line == (
+        f"error: docker {url}/v2/: connection refused: nothing listens on that port (expose the "
+        "connector's docker.httpPort in the Service's additionalPorts) [docker-unreachable]"
+    )
+
+
+@pytest.mark.parametrize("where", ["/v2/", "/v2/token"])
+def test_docker_server_error(
+    served: Admin, connector: DockerConnector, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    if where == "/v2/":
+        connector.fail_status = 503
+        start = f"error: docker {connector.base_url}/v2/: 503"
+    else:
+        connector.token_fail_status = 500
+        realm = f"{connector.base_url}/v2/token"
+        start = f"error: docker {connector.base_url}/v2/: token realm {realm}: 500"
+    rc, line = docker_line(capsys, served, connector.base_url)
+    assert rc == 1
+    assert line.startswith(start)
+    assert line.endswith("Nexus failed to answer (see its log) [docker-server-error]")
+
+
+def test_docker_check_runs_when_nexus_is_unreachable(
+    connector: DockerConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    rc, lines, _ = status(
+        capsys,
+        closed_url(),
+        "--retries",
+        "0",
+        "--docker-url",
+        connector.base_url,
+        "--format",
+        "json",
+    )
+    assert rc == 1
+    doc = json.loads("\n".join(lines))
+    assert [(d["code"], d["severity"]) for d in doc["diagnostics"]] == [
+        ("nexus-unreachable", "error"),
+        ("docker-pull", "note"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "value, fragment",
+    [("http://u:p@127.0.0.1:8082", "must not contain credentials"), ("ftp://h", "scheme")],
+)
+def test_bad_docker_url_is_one_line_exit_2(
+    value: str, fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["nexus", "status", "--url", closed_url(), "--docker-url", value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err and "u:p" not in err
+
+
+@pytest.mark.parametrize(
+    "header, scheme, params",
+    [
+        (
+            'Bearer realm="http://n:8082/v2/token",service="http://n:8082/v2/token"',
+            "bearer",
+            {"realm": "http://n:8082/v2/token", "service": "http://n:8082/v2/token"},
+        ),
+        (
+            'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
+            'scope="repository:library/alpine:pull"',
+            "bearer",
+            {
+                "realm": "https://auth.docker.io/token",
+                "service": "registry.docker.io",
+                "scope": "repository:library/alpine:pull",
+            },
+        ),
+        (
+            'BASIC realm="Sonatype Nexus Repository Manager"',
+            "basic",
+            {"realm": "Sonatype Nexus Repository Manager"},
+        ),
+        (None, "", {}),
+    ],
+)
+def test_parse_challenge(header: str | None, scheme: str, params: dict[str, str]) -> None:
+    from pipnexus.nexus.status import parse_challenge
+
+    assert parse_challenge(header) == (scheme, params)
+
+
+class _ForgetfulConnector(DockerConnector):
+    """Grants tokens that /v2/ then refuses."""
+
+    def _token(self, query: dict[str, list[str]]) -> Response:
+        resp = super()._token(query)
+        self.tokens.clear()
+        return resp
+
+
+class _BadRealmConnector(DockerConnector):
+    """Challenges with a realm that is no http(s) URL, or on a port where nothing listens."""
+
+    realm = "ldap://n/token"
+
+    def _version_check(self, handler: QuietHandler) -> Response:
+        challenge = f'Bearer realm="{self.realm}"'
+        return Response(401, [("WWW-Authenticate", challenge)], b"")
+
+
+def test_docker_token_granted_but_refused(
+    served: Admin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with _ForgetfulConnector() as connector:
+        rc, line = docker_line(capsys, served, connector.base_url)
+    assert rc == 1
+    assert "anonymous token granted but /v2/ still answers 401" in line
+    assert "DockerToken." not in line and line.endswith("[docker-token-refused]")
+
+
+def test_docker_bad_realm(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
+    with _BadRealmConnector() as connector:
+        rc, line = docker_line(capsys, served, connector.base_url)
+        assert rc == 1
+        assert "realm is not an http(s) URL [docker-token-refused]" in line
+        connector.realm = closed_url() + "/v2/token"
+        rc, line = docker_line(capsys, served, connector.base_url)
+    assert rc == 1
+    assert f"token realm {connector.realm}: cannot reach" in line
+    assert line.endswith("[docker-unreachable]")
