@@ -39,10 +39,11 @@ SUBCOMMANDS = (
     (
         "status",
         "pipnexus.nexus.status",
-        "check that Nexus is up, writable and serves a repository",
+        "check that Nexus is up, writable and serves a repository (and its Docker proxy)",
         "Check /service/rest/v1/status, /status/writable and, with --repository, that the "
         "repository exists and serves a canary project page; report the Nexus version from "
-        "the Server header. Exit 1 when unhealthy.",
+        "the Server header; with --docker-url, that an anonymous docker pull would be "
+        "allowed by the Docker proxy's connector. Exit 1 when unhealthy.",
     ),
 )
 
