@@ -141,7 +141,8 @@ SETUP_UV_ALL = (
     "      - uses: astral-sh/setup-uv@v6\n        with:\n{enable}"
     "          cache-python: {python}\n"
     "          python-version: '3.13'\n"
-    "          restore-cache: true\n          save-cache: ${{{{ github.ref == 'refs/heads/main' }}}}\n"
+    "          restore-cache: true\n"
+    "          save-cache: ${{{{ github.ref == 'refs/heads/main' }}}}\n"
     "          cache-suffix: py313\n          cache-local-path: /tmp/uv-cache\n"
     "          prune-cache: false\n          ignore-nothing-to-cache: true\n"
     "      - run: uv sync\n"
@@ -211,7 +212,8 @@ def test_setup_uv_conditional_gates_cache_python_and_keeps_the_rest() -> None:
 
 
 def test_setup_uv_only_cache_inputs_remove_the_with() -> None:
-    flow = "      - uses: astral-sh/setup-uv@v6\n        with: {cache-python: true, cache-suffix: x}\n"
+    flow = ("      - uses: astral-sh/setup-uv@v6\n"
+            "        with: {cache-python: true, cache-suffix: x}\n")
     result = run("setup-uv-cache", flow)
     assert result.new_text == JOB + "      - uses: astral-sh/setup-uv@v6\n"
     block = ("      - uses: astral-sh/setup-uv@v6\n        with:\n"
