@@ -102,8 +102,8 @@ def fix_inputs(ctx: Context, steps: StepList, spec: SetupInput) -> Iterator[Item
                            if k in present and (k not in spec.also or _plain(with_map, k)))
         if not sites and not unused:
             continue
-        first = get_pair(with_map, unused[0]) if unused else None
-        line = ctx.doc.text.line_of(ctx.doc.start(first[1])) + 1 if first else 0
+        keys = [pair[1] for pair in (get_pair(with_map, k) for k in unused) if pair]
+        line = min((ctx.doc.text.line_of(ctx.doc.start(k)) + 1 for k in keys), default=0)
         yield from ctx.strategy.fix_inputs(
             ctx, StepInputs(spec.rule, step, label, tuple(sites), unused, line)
         )
