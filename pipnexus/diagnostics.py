@@ -40,7 +40,8 @@ CODES: dict[str, str] = {
     "conflict": "two edits overlap: the later one is skipped",
     # pipnexus migrate: the rules, named on each change they make
     "setup-python-cache": "setup-python's cache input is removed (or gated)",
-    "setup-uv-cache": "setup-uv's enable-cache input is removed (or gated)",
+    "setup-uv-cache": "setup-uv's enable-cache and cache-python inputs are removed (or gated), "
+                      "and the inputs only its cache reads once it is off",
     "actions-cache": "an actions/cache step of Python package caches is removed (or gated)",
     "insert-step": "the pipnexus step is inserted in a job or composite action",
     "repin": "an existing pipnexus step is re-pinned to --action-ref",

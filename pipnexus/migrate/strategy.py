@@ -42,11 +42,24 @@ class InputSite(NamedTuple):
         return (*self.step.path, "with", self.keys[0])
 
 
+class StepInputs(NamedTuple):
+    """The cache inputs of one setup step: those that turn a cache on, and the unused ones."""
+
+    rule: str
+    step: Step
+    action: str  # "setup-uv", for messages
+    sites: tuple[InputSite, ...]  # inputs that turn a selected cache on (`enable-cache: true`)
+    # inputs present that only matter while the cache is on (`cache-suffix`): dead once a
+    # strategy turns the cache off, so `remove` takes them out too
+    unused: tuple[str, ...]
+    line: int  # where the change is reported when there is no site
+
+
 class Strategy(Protocol):
     name: str
 
-    def fix_input(self, ctx: Context, site: InputSite) -> Item | None:
-        """The change (or why not) for a setup action's cache input."""
+    def fix_inputs(self, ctx: Context, inputs: StepInputs) -> Iterator[Item]:
+        """The changes (or why not) for a setup step's cache inputs."""
 
     def fix_cache_steps(
         self, ctx: Context, steps: StepList, targets: Sequence[CacheStep], rule: str
@@ -70,10 +83,22 @@ class Remove:
 
     name = "remove"
 
-    def fix_input(self, ctx: Context, site: InputSite) -> Item | None:
-        # a gate written by `conditional` is removed too: `remove` undoes `conditional`
-        message = f"{site.action}: removed {site.setting}"
-        return remove_keys(ctx.doc, site.step, site.keys, site.rule, message, site.line)
+    def fix_inputs(self, ctx: Context, inputs: StepInputs) -> Iterator[Item]:
+        # a gate written by `conditional` is removed too: `remove` undoes `conditional`; one
+        # change per step, so that `with:` goes when nothing else is left in it
+        keys = [k for site in inputs.sites for k in site.keys]
+        unused = [f"`{k}`" for k in inputs.unused if k not in keys]
+        if inputs.sites:
+            settings = ", ".join([site.setting for site in inputs.sites] + unused)
+            message, line = f"{inputs.action}: removed {settings}", inputs.sites[0].line
+        else:
+            message = (f"{inputs.action}: removed {', '.join(unused)} "
+                       "(only used while the GitHub cache is on, and it is off)")
+            line = inputs.line
+        keys += [k for k in inputs.unused if k not in keys]
+        item = remove_keys(ctx.doc, inputs.step, keys, inputs.rule, message, line)
+        if item is not None:
+            yield item
 
     def fix_cache_steps(
         self, ctx: Context, steps: StepList, targets: Sequence[CacheStep], rule: str
@@ -124,13 +149,14 @@ class Conditional:
 
     name = "conditional"
 
-    def fix_input(self, ctx: Context, site: InputSite) -> Item | None:
-        if site.gated:
-            return None
-        return conditional.replace_value(
-            ctx.doc, site.with_map, site.value, site.gate, site.path, site.rule,
-            f"{site.action}: {site.setting} only when the job is not using Nexus",
-        )
+    def fix_inputs(self, ctx: Context, inputs: StepInputs) -> Iterator[Item]:
+        # the caches stay (gated), so the inputs that go with them still matter: all kept
+        for site in inputs.sites:
+            if not site.gated:
+                yield conditional.replace_value(
+                    ctx.doc, site.with_map, site.value, site.gate, site.path, site.rule,
+                    f"{site.action}: {site.setting} only when the job is not using Nexus",
+                )
 
     def fix_cache_steps(
         self, ctx: Context, steps: StepList, targets: Sequence[CacheStep], rule: str

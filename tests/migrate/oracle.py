@@ -166,6 +166,42 @@ def _drop_with_keys(step: dict[str, Any], keys: tuple[str, ...], counts: dict[in
         w.pop(k, None)
 
 
+# setup-uv's inputs (its action.yml) that it reads only while the GitHub cache is on
+UV_CACHE_ONLY = ("cache-dependency-glob", "restore-cache", "save-cache", "cache-suffix",
+                 "prune-cache", "cache-python", "ignore-nothing-to-cache")
+
+
+def _setup_uv(step: dict[str, Any], w: dict[str, Any], conditional: bool,
+              counts: dict[int, int]) -> None:
+    """setup-uv: `enable-cache: true` and `cache-python: true` are gated (conditional) or
+    removed, and with `remove` the cache-only inputs go once the cache is off (the key absent,
+    `false` or `auto`)."""
+    def state(key: str) -> str:  # on, gated, expression, absent, or the value
+        if key not in w:
+            return "absent"
+        v = w[key]
+        if isinstance(v, (dict, list)):
+            return "expression"
+        text = str(v).lower()
+        if "steps.pipnexus" in text:
+            return "gated"
+        return "expression" if "${{" in text else "on" if text == "true" else text
+
+    enable, python = state("enable-cache"), state("cache-python")
+    if conditional:
+        for key, s in (("enable-cache", enable), ("cache-python", python)):
+            if s == "on":
+                w[key] = "${{ " + GATE + " }}"
+        return
+    drop = [k for k, s in (("enable-cache", enable), ("cache-python", python))
+            if s in ("on", "gated")]
+    if enable in ("on", "gated", "absent", "false", "auto"):
+        drop += [k for k in UV_CACHE_ONLY if k in w and not (
+            k == "cache-python" and python == "expression")]
+    if drop:
+        _drop_with_keys(step, tuple(dict.fromkeys(drop)), counts)
+
+
 def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
            literal: set[str], counts: dict[int, int]) -> None:
     conditional = strategy == "conditional"
@@ -190,12 +226,7 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
                     else:
                         _drop_with_keys(step, ("cache", "cache-dependency-path"), counts)
         elif name == "astral-sh/setup-uv" and isinstance(w, dict) and "uv" in caches:
-            enable = str(w.get("enable-cache")).lower()
-            if enable == "true" or ("steps.pipnexus" in enable and not conditional):
-                if conditional:
-                    w["enable-cache"] = "${{ " + GATE + " }}"
-                else:
-                    _drop_with_keys(step, ("enable-cache", "cache-dependency-glob"), counts)
+            _setup_uv(step, w, conditional, counts)
         elif name in ("actions/cache", "actions/cache/restore", "actions/cache/save"):
             path = w.get("path") if isinstance(w, dict) else None
             if not isinstance(path, str):

@@ -150,14 +150,34 @@ def workflows(draw: Any) -> str:
             step.insert(0, ("id", q("cache")))
         return step
 
+    def setup_uv() -> list[tuple[str, Value]]:
+        # enable-cache (or none: `auto`), cache-python and inputs only the cache reads, with
+        # cache-local-path (read whether the cache is on or not) and python-version
+        with_: list[tuple[str, Value]] = []
+        inputs: list[tuple[str, list[str]]] = [
+            ("enable-cache", ["true", "'true'", "false", "auto", "${{ inputs.cache }}"]),
+            ("cache-python", ["true", "'true'", "false", "${{ inputs.python }}"]),
+            ("cache-dependency-glob", [q("uv.lock"), "|**/uv.lock\n**/pyproject.toml"]),
+            ("cache-suffix", [q("py312")]), ("save-cache", ["false"]),
+            ("prune-cache", ["'false'"]), ("cache-local-path", [q("/tmp/uv")]),
+            ("python-version", [q("3.12")]),
+        ]
+        for key, values in inputs:
+            if draw(st.booleans()):
+                value = draw(st.sampled_from(values))
+                if value.startswith("$"):  # (quoted: `{` would open a flow mapping)
+                    value = draw(st.sampled_from([f"'{value}'", f'"{value}"']))
+                with_.append((key, value))
+        draw(st.randoms()).shuffle(with_)
+        step: list[tuple[str, Value]] = [("uses", q("astral-sh/setup-uv@v6"))]
+        return [*step, ("with", with_)] if with_ else step
+
     pool: dict[str, Any] = {
         "checkout": lambda: [("uses", q("actions/checkout@v4"))],
         "setup-python": setup_python,
         "cache": lambda: cache_step(False),
         "helper+cache": None,  # two steps, below
-        "setup-uv": lambda: [("uses", q("astral-sh/setup-uv@v6")),
-                             ("with", [("enable-cache", draw(st.sampled_from(
-                                 ["true", "'true'", "false"])))])],
+        "setup-uv": setup_uv,
         "install": lambda: [("run", draw(st.sampled_from(
             ["pip install -r requirements.txt", "python -m pip install .",
              "|pip install .\npytest", "uv pip install ."])))],

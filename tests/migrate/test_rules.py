@@ -126,8 +126,99 @@ def test_setup_uv_removes_the_whole_with() -> None:
     assert result.new_text == JOB + "      - uses: astral-sh/setup-uv@v6\n"
 
 
-def test_setup_uv_false_is_left_alone() -> None:
-    assert run("setup-uv-cache", SETUP_UV.format(value="false")).changes == ()
+def test_setup_uv_false_keeps_the_key_but_drops_the_inputs_it_disables() -> None:
+    result = run("setup-uv-cache", SETUP_UV.format(value="false"))
+    assert result.new_text == JOB + (
+        "      - uses: astral-sh/setup-uv@v6\n        with:\n          enable-cache: false\n")
+    assert [c.message for c in result.changes] == [
+        "setup-uv: removed `cache-dependency-glob` (only used while the GitHub cache is on, "
+        "and it is off)"]
+    assert run("setup-uv-cache", SETUP_UV.format(value="false"), strategy="conditional"
+               ).changes == ()
+
+
+SETUP_UV_ALL = (
+    "      - uses: astral-sh/setup-uv@v6\n        with:\n{enable}"
+    "          cache-python: {python}\n"
+    "          python-version: '3.13'\n"
+    "          restore-cache: true\n"
+    "          save-cache: ${{{{ github.ref == 'refs/heads/main' }}}}\n"
+    "          cache-suffix: py313\n          cache-local-path: /tmp/uv-cache\n"
+    "          prune-cache: false\n          ignore-nothing-to-cache: true\n"
+    "      - run: uv sync\n"
+)
+KEPT = (
+    "      - uses: astral-sh/setup-uv@v6\n        with:\n{enable}"
+    "          python-version: '3.13'\n          cache-local-path: /tmp/uv-cache\n"
+    "      - run: uv sync\n"
+)
+
+
+@pytest.mark.parametrize("enable", [
+    "          enable-cache: true\n", "          enable-cache: 'false'\n",
+    "          enable-cache: auto\n", "",
+])
+def test_setup_uv_cache_python_and_the_cache_only_inputs(enable: str) -> None:
+    """Once the cache is off, every input only the cache reads goes; cache-local-path stays
+    (setup-uv exports it as UV_CACHE_DIR either way)."""
+    result = run("setup-uv-cache", SETUP_UV_ALL.format(enable=enable, python="true"))
+    left = "" if "true" in enable else enable
+    assert result.new_text == JOB + KEPT.format(enable=left)
+    (change,) = result.changes
+    removed = ("`cache-python: true`, `restore-cache`, `save-cache`, `cache-suffix`, "
+               "`prune-cache`, `ignore-nothing-to-cache`")
+    first = "`enable-cache: true`, " if "true" in enable else ""
+    assert change.message == f"setup-uv: removed {first}{removed}"
+    again = driver.migrate_text(result.new_text, rules=[RULES["setup-uv-cache"]])
+    assert again.changes == ()
+
+
+def test_setup_uv_an_expression_or_another_cache_keeps_the_inputs() -> None:
+    steps = SETUP_UV_ALL.format(enable="          enable-cache: ${{ inputs.cache }}\n",
+                                python="${{ inputs.python-cache }}")
+    result = run("setup-uv-cache", steps)
+    assert result.changes == () and codes(result) == ["cache-expression", "cache-expression"]
+    assert [(d.line, d.col) for d in result.findings] == [(8, 25), (9, 25)]
+    assert "`cache-python: ${{ inputs.python-cache }}` is an expression" in (
+        result.findings[1].message)
+    # the cache is off, but an expression in cache-python is still only reported
+    off = run("setup-uv-cache", SETUP_UV_ALL.format(enable="", python="${{ inputs.p }}"))
+    assert codes(off) == ["cache-expression"]
+    assert "cache-python: ${{ inputs.p }}" in off.new_text and "cache-suffix" not in off.new_text
+    # --caches without uv: the whole rule is off
+    steps = SETUP_UV_ALL.format(enable="          enable-cache: true\n", python="true")
+    assert run("setup-uv-cache", steps, caches=frozenset({"pip"})).changes == ()
+
+
+def test_setup_uv_conditional_gates_cache_python_and_keeps_the_rest() -> None:
+    steps = SETUP_UV_ALL.format(enable="          enable-cache: true\n", python="'true'")
+    gated = run("setup-uv-cache", steps, strategy="conditional")
+    gate = "${{ steps.pipnexus.outputs.source != 'nexus' }}"
+    assert [c.message for c in gated.changes] == [
+        "setup-uv: `enable-cache: true` only when the job is not using Nexus",
+        "setup-uv: `cache-python: true` only when the job is not using Nexus",
+    ]
+    assert f"enable-cache: {gate}\n" in gated.new_text
+    assert f"cache-python: {gate}\n" in gated.new_text
+    assert "cache-suffix: py313" in gated.new_text and "prune-cache: false" in gated.new_text
+    again = driver.migrate_text(gated.new_text, rules=[RULES["setup-uv-cache"]],
+                                options=Options(strategy="conditional"))
+    assert again.changes == ()
+    # `remove` undoes the gates and drops what only the cache read
+    undone = driver.migrate_text(gated.new_text, rules=[RULES["setup-uv-cache"]])
+    assert undone.new_text == JOB + KEPT.format(enable="")
+    (change,) = undone.changes
+    assert change.message.startswith("setup-uv: removed `enable-cache`, `cache-python`, ")
+
+
+def test_setup_uv_only_cache_inputs_remove_the_with() -> None:
+    flow = ("      - uses: astral-sh/setup-uv@v6\n"
+            "        with: {cache-python: true, cache-suffix: x}\n")
+    result = run("setup-uv-cache", flow)
+    assert result.new_text == JOB + "      - uses: astral-sh/setup-uv@v6\n"
+    block = ("      - uses: astral-sh/setup-uv@v6\n        with:\n"
+             "          # only with the cache\n          save-cache: false  # PRs\n")
+    assert run("setup-uv-cache", block).new_text == JOB + "      - uses: astral-sh/setup-uv@v6\n"
 
 
 def test_setup_uv_conditional() -> None:
