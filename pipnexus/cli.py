@@ -14,9 +14,9 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from pipnexus import __version__
+from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
 from pipnexus.options import Parser, refuse_password_argument
 

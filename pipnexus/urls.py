@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
 from urllib.parse import quote, quote_plus, unquote
 
+from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
 
 MAX_URL_LENGTH = 4096

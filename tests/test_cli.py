@@ -130,12 +130,12 @@ def test_python_dash_m_runs_the_cli() -> None:
 def test_unexpected_errors_are_one_line_and_hide_secrets(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import pipnexus.probe
+    import pipnexus.probe.cli  # the module 'pipnexus probe' runs
 
     def boom(args: object) -> int:
         raise RuntimeError("cannot reach http://admin:s3cret@nexus:8081/x\nand hunter2 too")
 
-    monkeypatch.setattr(pipnexus.probe, "run", boom)
+    monkeypatch.setattr(pipnexus.probe.cli, "run", boom)
     monkeypatch.setenv("PIPNEXUS_PASSWORD", "hunter2")
     monkeypatch.delenv("PIPNEXUS_DEBUG", raising=False)
     assert main(["probe", "--index-url", "http://nexus:8081/simple/"]) == 2

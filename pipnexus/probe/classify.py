@@ -12,9 +12,11 @@ import re
 import socket
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
 
 from pipnexus import urls
+from pipnexus._nt import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
 
 if TYPE_CHECKING:
     from pipnexus.probe.transport import Attempt
