@@ -189,7 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             stop_double(double)
 
-    print(f"pipnexus configure benchmark ({opts.runs} runs, {sys.platform}, {python}, "
+    version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                             capture_output=True, text=True, check=True, timeout=60).stdout
+    # the interpreter by name and version, not by path: the output goes into bench/README.md
+    print(f"pipnexus configure benchmark ({opts.runs} runs, {sys.platform}, "
+          f"{os.path.basename(python)} {version.strip()}, {os.cpu_count()} CPUs, "
           "compiled from source: -B, no __pycache__)")
     print()
     print(f"{'command':44} {'median':>10} {'ratio':>7}")
