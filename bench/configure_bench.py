@@ -14,17 +14,24 @@ resolved to the real interpreter (not a pyenv shim, whose own start-up would be 
 2. decision time (resolve + probe + decide, in process) with a refused port (goal <= 0.1 s);
 3. decision time with a listener that accepts and never answers (goal <= deadline + 0.2 s),
    also as the whole command's wall time.
+
+The healthy Nexus double (with its upstream) runs in a separate child process (``DOUBLE``, killed
+in ``finally``): in this process its server threads would compete with the timing loop for the
+GIL and inflate every measured wall time of the commands that talk to it (1.86x instead of
+1.46x for the same command), so only the command under test competes for the CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,9 +41,6 @@ sys.path.insert(0, str(REPO))
 
 from pipnexus.configure import decide, settings  # noqa: E402
 from testbed.httpbase import HangingListener, closed_url  # noqa: E402
-from testbed.nexus_double import NexusDouble  # noqa: E402
-from testbed.upstream import Upstream  # noqa: E402
-from testbed.wheels import standard_packages  # noqa: E402
 
 GOAL = 1.25
 # what action.yml runs
@@ -48,6 +52,48 @@ FLOOR = (
     "import argparse, http.client, ssl, json, socket, concurrent.futures, urllib.parse, re, "
     "configparser, threading"
 )
+
+# the healthy Nexus double and its upstream, in a child process: prints the index URL, then
+# serves until killed
+DOUBLE = (
+    "import sys, threading; from pathlib import Path; "
+    "from testbed.nexus_double import NexusDouble; from testbed.upstream import Upstream; "
+    "from testbed.wheels import standard_packages; "
+    "standard_packages(Path(sys.argv[1])); "
+    "up = Upstream(Path(sys.argv[1])).__enter__(); "
+    "nexus = NexusDouble(up.base_url + '/').__enter__(); "
+    "print(nexus.index_url(), flush=True); threading.Event().wait()"
+)
+START_TIMEOUT = 60.0
+
+
+def start_double(files: Path) -> tuple[subprocess.Popen[str], str]:
+    """The Nexus double in a child process, and its index URL (bounded wait for it)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", DOUBLE, str(files)], cwd=REPO, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        box: list[str] = []
+        out = proc.stdout
+        reader = threading.Thread(target=lambda: box.append(out.readline()), daemon=True)
+        reader.start()
+        reader.join(START_TIMEOUT)
+        url = box[0].strip() if box else ""
+        if not url.startswith("http://"):
+            raise SystemExit(f"the Nexus double did not start (exit status {proc.poll()})")
+    except BaseException:
+        stop_double(proc)
+        raise
+    return proc, url
+
+
+def stop_double(proc: subprocess.Popen[str]) -> None:
+    proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 def real_python(name: str) -> str:
@@ -106,44 +152,48 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        standard_packages(tmp_path / "files")
         env = clean_env(tmp_path)
-        with Upstream(tmp_path / "files") as upstream, NexusDouble(
-            upstream.base_url + "/"
-        ) as nexus, HangingListener() as hanging:
-            index = nexus.index_url()
-            fresh = tmp_path / "action"
-            shutil.copytree(REPO / "pipnexus", fresh / "pipnexus",
-                            ignore=shutil.ignore_patterns("__pycache__"))
-            action = [python, "-B", "-I", "-S", "-c", BOOT, str(fresh), "configure", "--format",
-                      "github", "--index-url", index]
-            commands = {
-                "floor: python3 -I -S -c 'import ...'": (
-                    [python, "-B", "-I", "-S", "-c", FLOOR], env),
-                "action: python3 -I -S configure": (action, runner_env(tmp_path)),
-                "python3 -I -S configure --no-warnings": ([*action, "--no-warnings"],
-                                                          runner_env(tmp_path)),
-            }
-            for cmd, cmd_env in commands.values():  # warm caches (page cache, the double's)
-                wall(cmd, cmd_env, REPO)
-            times: dict[str, list[float]] = {name: [] for name in commands}
-            for _ in range(opts.runs):  # interleaved, so drift hits all alike
-                for name, (cmd, cmd_env) in commands.items():
-                    times[name].append(wall(cmd, cmd_env, REPO))
-            medians = {name: statistics.median(t) for name, t in times.items()}
-            floor = medians["floor: python3 -I -S -c 'import ...'"]
-            ratio = medians["action: python3 -I -S configure"] / floor
+        double, index = start_double(tmp_path / "files")
+        try:
+            with HangingListener() as hanging:
+                fresh = tmp_path / "action"
+                shutil.copytree(REPO / "pipnexus", fresh / "pipnexus",
+                                ignore=shutil.ignore_patterns("__pycache__"))
+                action = [python, "-B", "-I", "-S", "-c", BOOT, str(fresh), "configure", "--format",
+                          "github", "--index-url", index]
+                commands = {
+                    "floor: python3 -I -S -c 'import ...'": (
+                        [python, "-B", "-I", "-S", "-c", FLOOR], env),
+                    "action: python3 -I -S configure": (action, runner_env(tmp_path)),
+                    "python3 -I -S configure --no-warnings": ([*action, "--no-warnings"],
+                                                              runner_env(tmp_path)),
+                }
+                for cmd, cmd_env in commands.values():  # warm caches (page cache, the double's)
+                    wall(cmd, cmd_env, REPO)
+                times: dict[str, list[float]] = {name: [] for name in commands}
+                for _ in range(opts.runs):  # interleaved, so drift hits all alike
+                    for name, (cmd, cmd_env) in commands.items():
+                        times[name].append(wall(cmd, cmd_env, REPO))
+                medians = {name: statistics.median(t) for name, t in times.items()}
+                floor = medians["floor: python3 -I -S -c 'import ...'"]
+                ratio = medians["action: python3 -I -S configure"] / floor
 
-            refused = closed_url() + "/repository/pypi-proxy/simple/"
-            never = f"http://127.0.0.1:{hanging.port}/repository/pypi-proxy/simple/"
-            refused_s = [decision_seconds(refused, 3.0) for _ in range(opts.runs)]
-            never_s = [decision_seconds(never, opts.deadline) for _ in range(3)]
-            never_cmd = [python, "-B", "-I", "-S", "-c", BOOT, str(fresh), "configure", "--format",
-                         "dotenv", "--no-warnings", "--timeout", str(opts.deadline),
-                         "--index-url", never]
-            never_wall = [wall(never_cmd, env, REPO) for _ in range(3)]
+                refused = closed_url() + "/repository/pypi-proxy/simple/"
+                never = f"http://127.0.0.1:{hanging.port}/repository/pypi-proxy/simple/"
+                refused_s = [decision_seconds(refused, 3.0) for _ in range(opts.runs)]
+                never_s = [decision_seconds(never, opts.deadline) for _ in range(3)]
+                never_cmd = [python, "-B", "-I", "-S", "-c", BOOT, str(fresh), "configure",
+                             "--format", "dotenv", "--no-warnings", "--timeout",
+                             str(opts.deadline), "--index-url", never]
+                never_wall = [wall(never_cmd, env, REPO) for _ in range(3)]
+        finally:
+            stop_double(double)
 
-    print(f"pipnexus configure benchmark ({opts.runs} runs, {sys.platform}, {python}, "
+    version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                             capture_output=True, text=True, check=True, timeout=60).stdout
+    # the interpreter by name and version, not by path: the output goes into bench/README.md
+    print(f"pipnexus configure benchmark ({opts.runs} runs, {sys.platform}, "
+          f"{os.path.basename(python)} {version.strip()}, {os.cpu_count()} CPUs, "
           "compiled from source: -B, no __pycache__)")
     print()
     print(f"{'command':44} {'median':>10} {'ratio':>7}")

@@ -14,9 +14,9 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from pipnexus import __version__
+from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
 from pipnexus.options import Parser, refuse_password_argument
 
@@ -81,9 +81,10 @@ def _chosen(argv: Sequence[str]) -> str | None:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser of every command; with ``only``, only that command's module is imported
-    (the others get a bare parser that is never used), so ``configure`` loads none of the
-    other commands' code."""
+    """The parser of every command; with ``only`` (argv's first word), only that command's
+    parser is built and only its module imported, so ``configure`` loads none of the other
+    commands' code (the others' parsers would never be used: errors and help come from the
+    chosen command's parser)."""
     parser = Parser(
         prog="pipnexus",
         description="Route CI Python package downloads through an in-cluster Nexus PyPI proxy.",
@@ -91,13 +92,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pipnexus {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
+        if only is not None and command.name != only:
+            continue
         cmd_parser = sub.add_parser(
             command.name, help=command.help, description=command.description
         )
-        if only is None or command.name == only:
-            module = importlib.import_module(command.module)
-            module.add_arguments(cmd_parser)
-            cmd_parser.set_defaults(_run=module.run)
+        module = importlib.import_module(command.module)
+        module.add_arguments(cmd_parser)
+        cmd_parser.set_defaults(_run=module.run)
     return parser
 
 

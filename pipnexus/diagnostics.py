@@ -17,7 +17,8 @@ Standard library only: ``configure`` imports this on the action's hot path.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+
+from pipnexus._nt import NamedTuple
 
 SEVERITIES = ("error", "warning", "note")
 

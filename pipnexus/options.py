@@ -20,9 +20,13 @@ import argparse
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple, NoReturn
 
+from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 DEFAULT_REPOSITORY = "pypi-proxy"
 DEFAULT_CANARY = "pip"
@@ -88,9 +92,32 @@ class Parser(argparse.ArgumentParser):
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse builds a formatter for every add_argument, and HelpFormatter without a width
+        # imports shutil (slow to import, on the action's hot path) just for the terminal width
+        return self.formatter_class(prog=self.prog, width=help_width())  # type: ignore[call-arg]
+
     def error(self, message: str) -> NoReturn:
         message = " ".join(_without_values(message).split())
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def help_width() -> int:
+    """The width HelpFormatter would use: shutil.get_terminal_size's columns (``COLUMNS``, else
+    the terminal of stdout, else 80), minus 2."""
+    import sys
+
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns - 2
 
 
 def refuse_password_argument(argv: Sequence[str]) -> str | None:

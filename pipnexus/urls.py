@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
 from urllib.parse import quote, quote_plus, unquote
 
+from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
 
 MAX_URL_LENGTH = 4096
 
 # Nexus's repository name rule (NamePatternConstants.REGEX in nexus-public).
-_REPOSITORY_NAME = re.compile(r"[a-zA-Z0-9\-][a-zA-Z0-9_\-.]*\Z")
+# patterns used only by some commands stay strings: re compiles (and caches) them on first use
+_REPOSITORY_NAME = r"[a-zA-Z0-9\-][a-zA-Z0-9_\-.]*\Z"
 _ASCII_HOST = re.compile(r"[A-Za-z0-9._~-]+\Z")
 # Characters RFC 3986 never allows unencoded anywhere in a URL.
 _FORBIDDEN = frozenset('"<>\\^`{|}')
 _CHAR_NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\0": "a NUL byte"}
-_NEXUS_INDEX_PATH = re.compile(r"(?P<prefix>.*?)/repository/(?P<name>[^/]+)/simple/?\Z")
-_NEXUS_REPOSITORY_PATH = re.compile(r"(?P<prefix>.*?)/repository/(?P<name>[^/]+)(?:/.*)?\Z")
+_NEXUS_INDEX_PATH = r"(?P<prefix>.*?)/repository/(?P<name>[^/]+)/simple/?\Z"
+_NEXUS_REPOSITORY_PATH = r"(?P<prefix>.*?)/repository/(?P<name>[^/]+)(?:/.*)?\Z"
 # In free text: a scheme, then everything up to the next blank or quote-like delimiter.
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`]*")
 
@@ -270,7 +271,7 @@ def trusted_host(url: str) -> str | None:
 
 def is_repository_name(name: str) -> bool:
     """Whether ``name`` follows Nexus's rule for repository and blob store names."""
-    return bool(_REPOSITORY_NAME.match(name))
+    return bool(re.match(_REPOSITORY_NAME, name))
 
 
 def validate_repository(name: str) -> str:
@@ -314,12 +315,12 @@ def nexus_repository_parts(url: str) -> NexusIndex | None:
     return _nexus_parts(url, _NEXUS_REPOSITORY_PATH)
 
 
-def _nexus_parts(url: str, pattern: re.Pattern[str]) -> NexusIndex | None:
+def _nexus_parts(url: str, pattern: str) -> NexusIndex | None:
     scheme, sep, tail = url.partition("://")
     if not sep or "?" in tail or "#" in tail:
         return None
     end = _authority_end(tail, 0)
-    match = pattern.match(tail[end:])
+    match = re.match(pattern, tail[end:])
     if not match:
         return None
     return NexusIndex(f"{scheme}://{tail[:end]}{match.group('prefix')}", match.group("name"))

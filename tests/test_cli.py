@@ -130,7 +130,7 @@ def test_python_dash_m_runs_the_cli() -> None:
 def test_unexpected_errors_are_one_line_and_hide_secrets(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import pipnexus.probe.cli
+    import pipnexus.probe.cli  # the module 'pipnexus probe' runs
 
     def boom(args: object) -> int:
         raise RuntimeError("cannot reach http://admin:s3cret@nexus:8081/x\nand hunter2 too")

@@ -1120,3 +1120,44 @@ def test_configure_loads_no_other_command(tmp_path, nexus):
                                                    "pipnexus.demo", "pipnexus.probe.cli"))], loaded
     # json configures nothing: no CA bundle, no pip config, no summary
     assert not {"pipnexus.configure.ca", "pipnexus.configure.summary"} & set(loaded)
+
+
+# What the action's command must not import: other commands' code, and standard-library
+# modules beyond what it needs (start-up: bench/configure_bench.py). html.parser: pages are
+# read with a regex (probe/page.py); shutil: argparse's formatter asks it for the terminal
+# width (options.Parser computes it); encodings.idna: getaddrinfo with a str host
+# (probe/transport.py passes bytes); typing: NamedTuple comes from pipnexus._nt at run time.
+ACTION_MUST_NOT_IMPORT = (
+    "pipnexus.migrate", "pipnexus.nexus", "pipnexus.demo", "pipnexus.probe.cli",
+    "html", "shutil", "encodings.idna", "unicodedata", "typing",
+)
+
+
+def test_action_command_imports_only_what_it_needs(tmp_path, nexus):
+    """The action's command (action.yml: configure --format github, the runner's files,
+    warnings on) against a healthy Nexus imports none of ACTION_MUST_NOT_IMPORT."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main\n"
+        "rc = main(sys.argv[2:])\n"
+        "print(rc, ' '.join(sorted(sys.modules)))\n"
+    )
+    files = {name: tmp_path / name.lower() for name in
+             ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")}
+    for path in files.values():
+        path.write_text("")
+    env = base_env(tmp_path, GITHUB_ACTIONS="true", **{k: str(v) for k, v in files.items()})
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(ROOT), "configure", "--format", "github",
+         "--index-url", nexus.index_url()],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rc, *loaded = proc.stdout.splitlines()[-1].split()
+    assert rc == "0"
+    assert "pipnexus.configure.scan" in loaded  # warnings on: the scan ran
+    assert "pipnexus.configure.summary" in loaded  # the step summary was written
+    assert "PIP_INDEX_URL=" in files["GITHUB_ENV"].read_text()
+    unwanted = [m for m in loaded
+                if m in ACTION_MUST_NOT_IMPORT or m.startswith(tuple(
+                    f"{name}." for name in ACTION_MUST_NOT_IMPORT))]
+    assert not unwanted, unwanted

@@ -7,6 +7,8 @@ A password never appears in what any command prints: not given as ``--password``
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from pipnexus import options
@@ -190,3 +192,57 @@ def test_refuse_password_argument_stops_at_double_dash() -> None:
     assert options.refuse_password_argument(["probe", "--", "--password"]) is None
     assert options.refuse_password_argument(["--password-env", "X"]) is None
     assert options.refuse_password_argument(["--password"]) == options.PASSWORD_REFUSED
+
+
+@pytest.mark.parametrize("columns", [None, "120", "0", "x", "-5"])
+def test_help_width_is_shutils(monkeypatch: pytest.MonkeyPatch, columns: str | None) -> None:
+    """Parser gives its formatters the width HelpFormatter would ask shutil for."""
+    import shutil
+
+    from pipnexus.options import help_width
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert help_width() == shutil.get_terminal_size().columns - 2
+    formatter = options.Parser(prog="x")._get_formatter()
+    assert formatter._width == argparse.HelpFormatter("x")._width
+
+
+def test_runtime_named_tuple_is_typings() -> None:
+    """pipnexus._nt.NamedTuple builds what typing.NamedTuple builds."""
+    import typing
+
+    from pipnexus._nt import NamedTuple as Light
+
+    def make(base: typing.Any) -> typing.Any:
+        class Point(base):  # type: ignore[misc]
+            """A point."""
+
+            x: int
+            y: str = "a"
+
+            def twice(self) -> int:
+                return int(self.x) * 2
+
+            @property
+            def label(self) -> str:
+                return str(self.y)
+
+        return Point
+
+    light, heavy = make(Light), make(typing.NamedTuple)
+    for cls in (light, heavy):
+        point = cls(1)
+        assert (point, point.twice(), point.label) == ((1, "a"), 2, "a")
+        assert repr(point._replace(y="b")) == "Point(x=1, y='b')"
+        assert point._asdict() == {"x": 1, "y": "a"}
+    for attr in ("_fields", "_field_defaults", "__doc__", "__module__", "__qualname__"):
+        assert getattr(light, attr) == getattr(heavy, attr), attr
+    # typing wraps the (postponed, string) annotations in ForwardRef; nothing reads them
+    assert list(light.__annotations__) == list(heavy.__annotations__)
+    assert light.__mro__[1:] == heavy.__mro__[1:]
+    with pytest.raises(TypeError):  # as typing: a field without a default after one with
+        exec("class Bad(Light):\n    a: int = 1\n    b: int\n", {"Light": Light,
+                                                                "__name__": __name__})

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from pipnexus import probe, urls
+from pipnexus._nt import NamedTuple
 from pipnexus.configure.settings import Settings
 from pipnexus.options import Credentials
 from pipnexus.probe import Candidates

@@ -3,7 +3,7 @@ documentation each row comes from. :func:`installer_env` is built from it."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from pipnexus._nt import NamedTuple
 
 PIP_DOC = "https://pip.pypa.io/en/stable/topics/configuration/"
 UV_DOC = "https://docs.astral.sh/uv/reference/environment/"

@@ -16,9 +16,9 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from pipnexus import gha, urls
+from pipnexus._nt import NamedTuple
 from pipnexus.configure import decide as decide_
 from pipnexus.configure.decide import Decision
 from pipnexus.configure.render import Report, print_masks
@@ -33,7 +33,11 @@ from pipnexus.configure.settings import add_arguments as add_arguments
 from pipnexus.diagnostics import Diagnostic
 from pipnexus.errors import InputError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
+
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from pipnexus.configure import pipconf
 
 

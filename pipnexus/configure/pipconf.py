@@ -13,8 +13,8 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
 
+from pipnexus._nt import NamedTuple
 from pipnexus.configure.settings import os_reason
 from pipnexus.errors import InputError
 from pipnexus.fsutil import atomic_write

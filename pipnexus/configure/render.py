@@ -10,13 +10,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple, TextIO
 
 from pipnexus import gha
+from pipnexus._nt import NamedTuple
 from pipnexus.configure.decide import Decision
 from pipnexus.configure.settings import os_reason
 from pipnexus.diagnostics import Diagnostic, as_json, format_text
 from pipnexus.errors import InputError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
+if TYPE_CHECKING:
+    from typing import TextIO
 
 OUTPUTS = ("source", "index-url", "trusted-host", "reason", "latency-ms")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from pipnexus import options, urls
+from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
 from pipnexus.options import Credentials
 

@@ -3,7 +3,7 @@ inert: no links, HTML or table breaks."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
 
 if TYPE_CHECKING:
     from pipnexus.configure.render import Report

@@ -9,9 +9,9 @@ StatusResource.java``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 from pipnexus import urls
+from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
 from pipnexus.options import DEFAULT_REPOSITORY
 from pipnexus.urls import URL

@@ -12,9 +12,11 @@ import re
 import socket
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
 
 from pipnexus import urls
+from pipnexus._nt import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
 
 if TYPE_CHECKING:
     from pipnexus.probe.transport import Attempt
@@ -34,7 +36,7 @@ REASONS: tuple[str, ...] = (
     "bad-response",
 )
 MAX_ERROR_BODY = 64 * 1024
-_BLOCKED = re.compile(r"Remote (?:Auto|Manually) Blocked[^<>\r\n]{0,80}", re.IGNORECASE)
+_BLOCKED = r"Remote (?:Auto|Manually) Blocked[^<>\r\n]{0,80}"  # compiled on first use
 
 
 class Failure(Exception):
@@ -159,7 +161,7 @@ def page_failure(resp: Answer, canary: str, auth: str | None) -> Failure:
     if resp.status in (401, 403):
         return _auth_failure(f"index page of {subject}", said, auth)
     if resp.status == 404:
-        blocked = _BLOCKED.search(text)
+        blocked = re.search(_BLOCKED, text, re.IGNORECASE)
         if blocked:
             return Failure(
                 "remote-blocked",

@@ -12,7 +12,6 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from pipnexus import urls
 from pipnexus.errors import InputError
@@ -37,6 +36,8 @@ from pipnexus.probe.classify import (
 )
 from pipnexus.probe.page import count_project_files
 from pipnexus.probe.proxies import parse_proxy, proxy_for
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
 
 if TYPE_CHECKING:
     import ssl

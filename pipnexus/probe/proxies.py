@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from pipnexus import urls
+from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
 from pipnexus.probe.classify import basic_auth
 

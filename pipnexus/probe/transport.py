@@ -26,9 +26,9 @@ import io
 import socket
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from pipnexus import __version__, urls
+from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
 from pipnexus.probe.classify import (
     MAX_ERROR_BODY,
@@ -43,8 +43,11 @@ from pipnexus.probe.classify import (
 )
 from pipnexus.probe.proxies import Proxy, ascii_host, parse_proxy, proxy_for
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
+
 if TYPE_CHECKING:
     import ssl
+    from typing import ClassVar
 
 MAX_BODY = 2 * 1024 * 1024
 MAX_HEADER_BYTES = 64 * 1024
@@ -185,6 +188,17 @@ class _Response(http.client.HTTPResponse):
         self.fp = _DeadlineFile(self.fp.detach(), sock, attempt)
 
 
+def _create_connection(
+    address: tuple[str, int], *args: object, **kwargs: object
+) -> socket.socket:
+    """socket.create_connection with the host as bytes: the host is already ASCII (ascii_host),
+    and a str host makes getaddrinfo import the idna codec (encodings.idna, stringprep and
+    unicodedata) on the action's hot path."""
+    host, port = address
+    hop = (host.encode("ascii") if host.isascii() else host, port)
+    return socket.create_connection(hop, *args, **kwargs)  # type: ignore[arg-type]
+
+
 class _Connection(http.client.HTTPConnection):
     """An HTTP connection (to the server or to the proxy) whose ``connect`` tracks the stage,
     registers the socket for the watchdog and does the TLS handshake under the deadline
@@ -200,6 +214,7 @@ class _Connection(http.client.HTTPConnection):
     ) -> None:
         hop = (proxy.host, proxy.port) if proxy is not None else (server.host, server.port)
         super().__init__(hop[0], hop[1], timeout=attempt.remaining())
+        self._create_connection = _create_connection
         self.server = server
         self.attempt = attempt
         self.tls = tls
