@@ -24,6 +24,10 @@ DEFAULT_BLOB_STORE = "default"
 DEFAULT_METADATA_MAX_AGE = 60
 DOCKER_HUB_REPOSITORY = "docker-hub"
 DOCKER_HUB_PORT = 8082
+# uv's UV_PYTHON_INSTALL_MIRROR replaces this prefix of python-build-standalone's asset URLs
+# (<prefix>/<release tag>/<asset>): the raw proxy's remote is exactly it
+PYTHON_MIRROR_REPOSITORY = "python-build-standalone"
+PYTHON_MIRROR_REMOTE = "https://github.com/astral-sh/python-build-standalone/releases/download"
 ROOT_SECRET = "nexus3-root-password"
 
 
@@ -35,6 +39,8 @@ class Options(NamedTuple):
     storage_class: str | None = None
     anonymous: bool = True
     docker_hub: bool = False
+    # name of the raw proxy for uv's interpreter downloads; None: none
+    python_mirror: str | None = PYTHON_MIRROR_REPOSITORY
 
 
 def add_repository_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +72,20 @@ def add_repository_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"also add a Docker Hub proxy repository ({DOCKER_HUB_REPOSITORY}, port "
         f"{DOCKER_HUB_PORT}) against Docker Hub's pull rate limit",
+    )
+    mirror = parser.add_mutually_exclusive_group()
+    mirror.add_argument(
+        "--python-mirror",
+        metavar="NAME",
+        help="name of the raw proxy repository for python-build-standalone interpreters "
+        f"(uv's UV_PYTHON_INSTALL_MIRROR; default: {PYTHON_MIRROR_REPOSITORY})",
+    )
+    mirror.add_argument(
+        "--no-python-mirror",
+        dest="python_mirror",
+        action="store_const",
+        const="",
+        help="no interpreter mirror repository",
     )
     parser.add_argument(
         "--anonymous",
@@ -103,6 +123,9 @@ def options_from_args(args: argparse.Namespace) -> Options:
         storage_class=getattr(args, "storage_class", None),
         anonymous=args.anonymous if args.anonymous is not None else d.anonymous,
         docker_hub=bool(args.docker_hub),
+        python_mirror=(
+            d.python_mirror if args.python_mirror is None else (args.python_mirror or None)
+        ),
     )
     check_options(opts)
     return opts
@@ -113,6 +136,12 @@ def check_options(opts: Options) -> None:
         raise InputError(f"--repository {opts.repository!r}: {schema.NAME_MESSAGE}")
     if opts.docker_hub and opts.repository == DOCKER_HUB_REPOSITORY:
         raise InputError(f"--repository {DOCKER_HUB_REPOSITORY!r} is taken by --docker-hub")
+    if opts.python_mirror is not None:
+        if not urls.is_repository_name(opts.python_mirror):
+            raise InputError(f"--python-mirror {opts.python_mirror!r}: {schema.NAME_MESSAGE}")
+        taken = [opts.repository] + ([DOCKER_HUB_REPOSITORY] if opts.docker_hub else [])
+        if opts.python_mirror in taken:
+            raise InputError(f"--python-mirror {opts.python_mirror!r}: the name is taken")
     if not urls.is_repository_name(opts.blob_store):
         raise InputError(f"--blob-store {opts.blob_store!r}: {schema.NAME_MESSAGE}")
     try:
@@ -188,8 +217,33 @@ def docker_hub_repository(opts: Options) -> dict[str, Any]:
     }
 
 
+def python_mirror_repository(opts: Options, name: str) -> dict[str, Any]:
+    """The raw proxy of python-build-standalone releases (uv's UV_PYTHON_INSTALL_MIRROR).
+
+    Release assets never change once published, and uv asks for exact asset names that its
+    own download list pins with a sha256: content and metadata are cached for ever (-1, the
+    value Nexus's ProxyFacetSupport reads as "never expire")."""
+    return {
+        "name": name,
+        "format": "raw",
+        "type": "proxy",
+        "online": True,
+        "storage": {"blobStoreName": opts.blob_store, "strictContentTypeValidation": False},
+        "proxy": {"remoteUrl": PYTHON_MIRROR_REMOTE, "contentMaxAge": -1, "metadataMaxAge": -1},
+        "negativeCache": {"enabled": True, "timeToLive": 10},
+        "httpClient": {
+            "blocked": False,
+            "autoBlock": True,
+            "connection": {"retries": 2, "timeout": 60, "useTrustStore": False},
+        },
+        "raw": {"contentDisposition": "ATTACHMENT"},
+    }
+
+
 def repositories(opts: Options) -> list[dict[str, Any]]:
     repos = [pypi_repository(opts)]
+    if opts.python_mirror:
+        repos.append(python_mirror_repository(opts, opts.python_mirror))
     if opts.docker_hub:
         repos.append(docker_hub_repository(opts))
     return repos
@@ -250,6 +304,10 @@ def command_line(opts: Options) -> str:
         parts.append(f"--storage-class {opts.storage_class}")
     if not opts.anonymous:
         parts.append("--no-anonymous")
+    if opts.python_mirror is None:
+        parts.append("--no-python-mirror")
+    elif opts.python_mirror != d.python_mirror:
+        parts.append(f"--python-mirror {opts.python_mirror}")
     if opts.docker_hub:
         parts.append("--docker-hub")
     return " ".join(parts)
@@ -358,6 +416,23 @@ def _comments(opts: Options) -> dict[str, str]:
             "retries, timeout and useTrustStore go under connection, not directly under\n"
             "httpClient (Nexus silently ignores them there)."
         ),
+        "config.repos.raw.name": (
+            "Interpreters for uv (python-build-standalone releases from GitHub); the action\n"
+            "sets UV_PYTHON_INSTALL_MIRROR to\n"
+            "  http://<service>.<namespace>.svc.cluster.local:8081/repository/"
+            f"{opts.python_mirror}"
+        ),
+        "config.repos.raw.storage.strictContentTypeValidation": (
+            "Off: Nexus need not sniff the archives; uv checks each one's sha256."
+        ),
+        "config.repos.raw.proxy.remoteUrl": (
+            "The prefix uv's mirror replaces: <remoteUrl>/<release tag>/<asset name>."
+        ),
+        "config.repos.raw.proxy.contentMaxAge": (
+            "Release assets never change and uv checks each one's sha256: cache them\n"
+            "forever (-1), metadata too."
+        ),
+        "config.repos.raw.raw": "ATTACHMENT: Nexus never serves the archives for display.",
         "config.repos.docker.proxy.remoteUrl": "Docker Hub's registry endpoint.",
         "config.repos.docker.docker.httpPort": (
             f"docker pull <host>:{DOCKER_HUB_PORT}/library/python:3.12\n"

@@ -317,7 +317,7 @@ lint_knows_versions = pytest.mark.xfail(
 def test_lint_predicts_what_each_version_requires_of_values_without_http_client(
     version: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    doc = values.values(values.Options())
+    doc = values.values(values.Options(python_mirror=None))
     (repo,) = doc["config"]["repos"]
     repo.pop("httpClient", None)
     found = problems(request_schema(openapi(version), "POST", "/repositories/pypi/proxy"),
