@@ -67,7 +67,10 @@ def test_create_then_nothing_to_do(admin: Admin, capsys: pytest.CaptureFixture[s
         "metadataMaxAge": -1,
     }
     assert mirror["raw"] == {"contentDisposition": "ATTACHMENT"}
-    assert writes(admin) == [("POST", "/repositories/pypi/proxy"), ("POST", "/repositories/raw/proxy")]
+    assert writes(admin) == [
+        ("POST", "/repositories/pypi/proxy"),
+        ("POST", "/repositories/raw/proxy"),
+    ]
 
     admin.api.requests.clear()
     rc, out, _ = apply(capsys, admin.url, *argv, python_mirror=True)
