@@ -27,6 +27,10 @@ required fields. Served:
   ``data-requires-python`` kept, HTML only (PEP 691 ``Accept`` ignored, no PEP 658).
   Extra headers on ``/repository/**``: ``Content-Security-Policy``, ``X-XSS-Protection``;
   content has ``ETag``/``Last-Modified`` and answers conditional requests with 304.
+* Raw proxies (``add_raw_proxy(name, remote)``, or POST ``/v1/repositories/raw/proxy``):
+  ``/repository/<name>/`` is BrowseUnsupportedHandler's 200 page, any other path is pulled
+  through from ``<remoteUrl>/<path>`` once and cached for ``contentMaxAge`` (-1: for ever);
+  ``upstream_bytes`` counts what every remote sent.
 * Errors on ``/repository/**`` use Nexus' HTML error page; the message is also the HTTP reason
   phrase (e.g. ``404 Repository not found``).
 
@@ -161,6 +165,28 @@ def pypi_proxy_config(name: str, remote_url: str, **overrides: Any) -> dict[str,
     }
     config.update(overrides)
     return config
+
+
+def raw_proxy_config(name: str, remote_url: str, **overrides: Any) -> dict[str, Any]:
+    """A raw proxy repository config in the REST GET shape (``RawProxyApiRepository``),
+    content and metadata cached for ever as ``nexus values`` makes it."""
+    config = pypi_proxy_config(name, remote_url, format="raw", **overrides)
+    del config["pypi"]
+    config["proxy"] = {"remoteUrl": remote_url, "contentMaxAge": -1, "metadataMaxAge": -1}
+    config["storage"] = {"blobStoreName": "default", "strictContentTypeValidation": False}
+    config["raw"] = {"contentDisposition": "ATTACHMENT"}
+    config.update(overrides)
+    return config
+
+
+# BrowseUnsupportedHandler's page (browseUnsupportedHtml.vm in sonatype/nexus-public:
+# components/nexus-repository-view/src/main/resources/org/sonatype/nexus/repository/view/
+# handlers/); DEVIATION: only its gist is copied, not the template's markup.
+BROWSE_UNSUPPORTED = (
+    '<!DOCTYPE html>\n<html lang="en">\n<head><title>Repository {name}</title></head>\n'
+    "<body><h1>Repository &quot;{name}&quot;</h1>\n<p>This is a Nexus repository. Browsing "
+    "is not supported by this repository.</p></body>\n</html>\n"
+)
 
 
 # -- JSON / responses ------------------------------------------------------------------------
@@ -497,6 +523,7 @@ class NexusDouble(LoopbackServer):
         self.hang = False
         self.login_page = False
         self.upstream_fetches: list[tuple[str, str, int]] = []
+        self.upstream_bytes = 0  # bodies received from remotes, every repository
         self._caches: dict[str, RepoCache] = {}
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         super().__init__()
@@ -517,6 +544,13 @@ class NexusDouble(LoopbackServer):
 
     def add_pypi_proxy(self, name: str, remote_url: str, **overrides: Any) -> dict[str, Any]:
         cfg = pypi_proxy_config(name, remote_url, **overrides)
+        cfg["url"] = f"{self.base_url}/repository/{name}"
+        with self.lock:
+            self.repositories[name] = cfg
+        return cfg
+
+    def add_raw_proxy(self, name: str, remote_url: str, **overrides: Any) -> dict[str, Any]:
+        cfg = raw_proxy_config(name, remote_url, **overrides)
         cfg["url"] = f"{self.base_url}/repository/{name}"
         with self.lock:
             self.repositories[name] = cfg
@@ -711,8 +745,10 @@ class NexusDouble(LoopbackServer):
             return unauthorized(repository=True)
         if req.user is not None and self.readers is not None and req.user not in self.readers:
             return forbidden(repository=True)
+        if (cfg.get("format"), cfg.get("type")) == ("raw", "proxy"):
+            return self._raw(name, sub, req)
         if (cfg.get("format"), cfg.get("type")) != ("pypi", "proxy"):
-            # DEVIATION: only PyPI proxies are modelled; other formats/types answer 404.
+            # DEVIATION: only PyPI and raw proxies are modelled; other formats/types answer 404.
             return html_error(404, None)
         if req.method not in ("GET", "HEAD"):
             # DEVIATION: POST /pypi (XML-RPC search) is not modelled; it gets 405 too.
@@ -729,6 +765,37 @@ class NexusDouble(LoopbackServer):
         except _Fail as fail:
             return fail.response
         return html_error(404, None)
+
+    def _raw(self, repo: str, sub: str, req: Request) -> Response:
+        """A raw proxy (RawProxyRecipe): ``/`` and ``/index.html`` are BrowseUnsupportedHandler's
+        200 page, without asking the remote; any other path is ``<remoteUrl>/<path>``, fetched
+        once and then served from the cache for contentMaxAge minutes (-1: for ever). A remote
+        404 is 404 (and negatively cached), a remote 5xx/401 503 and an I/O error 502, as for
+        the PyPI proxy (ProxyHandler)."""
+        if req.method not in ("GET", "HEAD"):
+            # DEVIATION: PUT to a proxy is refused by Nexus with 405 too, its body not copied.
+            return html_error(405, None)
+        if sub in ("", "/", "/index.html"):
+            # DEVIATION: Nexus redirects /repository/<name> (no slash) to the slash form; the
+            # double answers both the same.
+            body = BROWSE_UNSUPPORTED.format(name=html.escape(repo)).encode()
+            return Response(200, [*base_headers(), *_repo_headers(),
+                                  ("Content-Type", "text/html")], body)
+        # DEVIATION: a directory path (ending in /) is fetched from the remote like any other
+        # path; real Nexus does the same for raw proxies, GitHub answers it 404.
+        remote, _, content_age, *_ = self._settings(repo)
+        url = remote + urllib.parse.quote(sub.lstrip("/"), safe="/")
+        try:
+            with self.lock:
+                cache = self._cache(repo)
+                got, fresh = self._get(
+                    repo, "file:" + sub, url, cache.files.get(sub), content_age, "file"
+                )
+                if fresh:
+                    cache.files[sub] = got
+        except _Fail as fail:
+            return fail.response
+        return self._content(req, got.body, got.content_type, got.fetched_at, etag=got.etag)
 
     def _settings(self, repo: str) -> tuple[str, float, float, bool, float, bool, bool]:
         with self.lock:
@@ -856,6 +923,7 @@ class NexusDouble(LoopbackServer):
             raise OSError(str(exc)) from None
         with self.lock:
             self.upstream_fetches.append(("GET", url, status))
+            self.upstream_bytes += len(body)
         return body, ctype
 
     def _remote_alive(self, remote: str) -> bool:
