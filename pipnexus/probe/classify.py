@@ -182,6 +182,21 @@ def page_failure(resp: Answer, canary: str, auth: str | None) -> Failure:
     return Failure("bad-response", f"the index answered {said} for {subject}")
 
 
+def mirror_failure(resp: Answer, auth: str | None) -> Failure:
+    """Classify an unexpected answer for the root of uv's interpreter mirror."""
+    said = clean(f"{resp.status} {resp.reason}", 120)
+    what = "interpreter mirror"
+    if resp.status == 407:
+        return _proxy_auth_failure(what, said)
+    if resp.status in (401, 403):
+        return _auth_failure(what, said, auth)
+    if resp.status == 404:
+        return Failure("not-found", f"the {what} answered {said}: the repository does not exist")
+    if resp.status in (502, 503, 504):
+        return Failure("unavailable", f"the {what} answered {said} (offline or stopped?)")
+    return Failure("bad-response", f"the {what} answered {said}")
+
+
 def empty_page_failure(canary: str, lists_links_for: bool) -> Failure:
     """A 200 page of the canary project that links none of its files."""
     if lists_links_for:

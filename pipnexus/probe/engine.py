@@ -25,13 +25,14 @@ from pipnexus.options import (
     normalize_project,
 )
 from pipnexus.probe import transport
-from pipnexus.probe.candidates import Result, Target
+from pipnexus.probe.candidates import MIRROR, Result, Target
 from pipnexus.probe.classify import (
     Deadline,
     Failure,
     basic_auth,
     empty_page_failure,
     failure_of,
+    mirror_failure,
     page_failure,
     status_failure,
 )
@@ -74,6 +75,8 @@ def _check(
             raise status_failure(resp, s_auth)
         else:
             said_status = "Nexus status 200; "
+    if target.kind == MIRROR:
+        return said_status + _check_mirror(target, attempt, auth, tls, environ)
     attempt.what = "canary page"
     page = index.joined(project + "/")
     resp = transport.get_following(attempt, page, auth, tls, True, environ)
@@ -92,6 +95,34 @@ def _check(
     proxy = transport.select_proxy(transport.endpoint(page), environ)
     via = f" (through the proxy {proxy.display})" if proxy else ""
     return f"{said_status}the page of the canary project '{canary}' lists {files} file{plural}{via}"
+
+
+def _check_mirror(
+    target: Target,
+    attempt: transport.Attempt,
+    auth: str | None,
+    tls: ssl.SSLContext | None,
+    environ: Mapping[str, str],
+) -> str:
+    """uv's interpreter mirror is healthy when its root answers 200.
+
+    Nexus routes ``GET /repository/<name>/`` of a raw repository to its
+    BrowseUnsupportedHandler, which answers 200 with an HTML page without asking the remote
+    (sonatype/nexus-public: components/nexus-repository-view/src/main/java/org/sonatype/nexus/
+    repository/view/handlers/BrowseUnsupportedHandler.java); an unknown repository is 404, a
+    user without read permission 401/403, an offline repository or a stopped node 503. So the
+    root tells whether uv can read the repository, at no cost upstream: an archive is not
+    fetched, because a first fetch would download tens of megabytes within the deadline. A
+    mirror URL that is not Nexus-shaped is healthy on any answer below 400 for its root.
+    """
+    attempt.what = "interpreter mirror"
+    root = target.index.joined("")
+    resp = transport.get_following(attempt, root, auth, tls, False, environ)
+    if resp.status >= 400 or (target.status is not None and resp.status != 200):
+        raise mirror_failure(resp, auth)
+    proxy = transport.select_proxy(transport.endpoint(root), environ)
+    via = f" (through the proxy {proxy.display})" if proxy else ""
+    return f"the interpreter mirror's root answered {resp.status}{via}"
 
 
 def _tls_context(cafile: str | None) -> ssl.SSLContext:
