@@ -17,6 +17,7 @@ from pipnexus import options, urls
 from pipnexus.errors import InputError
 from pipnexus.fsutil import atomic_write
 from pipnexus.nexus import schema
+from pipnexus.nexus.emit import emit
 
 DEFAULT_REPOSITORY = options.DEFAULT_REPOSITORY
 DEFAULT_REMOTE_URL = "https://pypi.org"
@@ -443,67 +444,6 @@ def _comments(opts: Options) -> dict[str, str]:
     return c
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*\Z")
-_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
-
-
-def _scalar(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    s = str(v)
-    if _PLAIN.match(s) and s.lower() not in _RESERVED and not re.match(r"[0-9.+-]+\Z", s):
-        return s
-    if s.startswith("http") and not any(c.isspace() for c in s):
-        return s
-    import json
-
-    return json.dumps(s)
-
-
-def _emit_comment(lines: list[str], indent: str, text: str | None) -> None:
-    if text:
-        lines.extend(f"{indent}# {t}".rstrip() for t in text.split("\n"))
-
-
-def _emit(
-    obj: dict[str, Any],
-    indent: str,
-    path: str,
-    comments: dict[str, str],
-    lines: list[str],
-    first_prefix: str = "",
-) -> None:
-    for i, (key, value) in enumerate(obj.items()):
-        p = f"{path}.{key}" if path else key
-        lead = first_prefix if i == 0 and first_prefix else indent
-        if not (i == 0 and first_prefix):
-            _emit_comment(lines, indent, comments.get(p))
-        if isinstance(value, dict) and value:
-            lines.append(f"{lead}{key}:")
-            _emit(value, indent + "  ", p, comments, lines)
-        elif isinstance(value, list) and value:
-            lines.append(f"{lead}{key}:")
-            for item in value:
-                if isinstance(item, dict):
-                    ip = f"{p}.{item.get('format', '')}" if "format" in item else p
-                    _emit_comment(lines, indent + "  ", comments.get(f"{ip}.name"))
-                    _emit(item, indent + "    ", ip, comments, lines, first_prefix=indent + "  - ")
-                else:
-                    lines.append(f"{indent}  - {_scalar(item)}")
-        elif isinstance(value, dict):
-            lines.append(f"{lead}{key}: {{}}")
-        elif isinstance(value, list):
-            lines.append(f"{lead}{key}: []")
-        else:
-            lines.append(f"{lead}{key}: {_scalar(value)}")
-        if not indent:
-            lines.append("")
-
-
 def render(opts: Options) -> str:
     lines = [
         "# Helm values for the stevehipwell/nexus3 chart (5.x): a PyPI proxy for CI.",
@@ -513,7 +453,7 @@ def render(opts: Options) -> str:
         "# Check edits with `pipnexus nexus lint values.yaml` before every upgrade.",
         "",
     ]
-    _emit(values(opts), "", "", _comments(opts), lines)
+    emit(values(opts), "", "", _comments(opts), lines)
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines) + "\n"

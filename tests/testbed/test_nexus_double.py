@@ -441,3 +441,40 @@ def test_range_requests_like_partial_fetch_handler(
         assert (resp.status, resp.body) == (200, data), ignored
     head = get(url, "HEAD", headers={"Range": "bytes=0-9"})
     assert head.status == 200  # GET only
+
+
+# -- raw proxy repositories (uv's interpreter mirror) --------------------------------------------
+
+
+def test_raw_proxy_root_is_the_browse_page_without_asking_the_remote(nexus: NexusDouble) -> None:
+    nexus.add_raw_proxy("pbs", closed_url())
+    for path in ("/repository/pbs/", "/repository/pbs/index.html"):
+        resp = get(nexus.base_url + path)
+        assert resp.status == 200 and resp.headers["Content-Type"] == "text/html"
+        assert "Browsing is not supported" in resp.text
+    assert nexus.upstream_fetches == []
+    assert get(nexus.base_url + "/repository/nope/").status == 404
+    nexus.set_online(False, "pbs")
+    assert get(nexus.base_url + "/repository/pbs/").status == 503
+
+
+def test_raw_proxy_pulls_through_once_and_caches_for_ever(nexus: NexusDouble) -> None:
+    from testbed.pbs import Build, Releases, make_archive
+
+    build = Build()
+    archive = make_archive(build)
+    with Releases({build: archive}) as releases:
+        nexus.add_raw_proxy("pbs", releases.base_url)
+        url = nexus.base_url + "/repository/pbs" + build.path
+        for _ in range(2):
+            resp = get(url)
+            assert (resp.status, resp.body) == (200, archive)
+        assert releases.requests == [("GET", build.path, 200)]  # '+' stays percent-encoded
+        assert nexus.upstream_bytes == len(archive)
+        # missing upstream: 404, then the negative cache answers without asking again
+        for _ in range(2):
+            assert get(nexus.base_url + "/repository/pbs/20241016/missing.tar.gz").status == 404
+        assert len(releases.requests) == 2
+    # the remote is gone: the cached archive is still served, an uncached path is 502
+    assert get(url).body == archive
+    assert get(nexus.base_url + "/repository/pbs/20241016/other.tar.gz").status == 502
