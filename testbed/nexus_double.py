@@ -28,9 +28,10 @@ required fields. Served:
   Extra headers on ``/repository/**``: ``Content-Security-Policy``, ``X-XSS-Protection``;
   content has ``ETag``/``Last-Modified`` and answers conditional requests with 304.
 * Raw proxies (``add_raw_proxy(name, remote)``, or POST ``/v1/repositories/raw/proxy``):
-  ``/repository/<name>/`` is BrowseUnsupportedHandler's 200 page, any other path is pulled
-  through from ``<remoteUrl>/<path>`` once and cached for ``contentMaxAge`` (-1: for ever);
-  ``upstream_bytes`` counts what every remote sent.
+  any path is pulled through from ``<remoteUrl>/<path>`` once and cached for
+  ``contentMaxAge`` (-1: for ever); a GET of ``.../`` (the root too) asks for
+  ``index.html`` and ``index.htm`` there, 404 when neither exists; ``upstream_bytes``
+  counts what every remote sent.
 * Errors on ``/repository/**`` use Nexus' HTML error page; the message is also the HTTP reason
   phrase (e.g. ``404 Repository not found``).
 
@@ -177,16 +178,6 @@ def raw_proxy_config(name: str, remote_url: str, **overrides: Any) -> dict[str, 
     config["raw"] = {"contentDisposition": "ATTACHMENT"}
     config.update(overrides)
     return config
-
-
-# BrowseUnsupportedHandler's page (browseUnsupportedHtml.vm in sonatype/nexus-public:
-# components/nexus-repository-view/src/main/resources/org/sonatype/nexus/repository/view/
-# handlers/); DEVIATION: only its gist is copied, not the template's markup.
-BROWSE_UNSUPPORTED = (
-    '<!DOCTYPE html>\n<html lang="en">\n<head><title>Repository {name}</title></head>\n'
-    "<body><h1>Repository &quot;{name}&quot;</h1>\n<p>This is a Nexus repository. Browsing "
-    "is not supported by this repository.</p></body>\n</html>\n"
-)
 
 
 # -- JSON / responses ------------------------------------------------------------------------
@@ -767,22 +758,30 @@ class NexusDouble(LoopbackServer):
         return html_error(404, None)
 
     def _raw(self, repo: str, sub: str, req: Request) -> Response:
-        """A raw proxy (RawProxyRecipe): ``/`` and ``/index.html`` are BrowseUnsupportedHandler's
-        200 page, without asking the remote; any other path is ``<remoteUrl>/<path>``, fetched
-        once and then served from the cache for contentMaxAge minutes (-1: for ever). A remote
-        404 is 404 (and negatively cached), a remote 5xx/401 503 and an I/O error 502, as for
-        the PyPI proxy (ProxyHandler)."""
+        """A raw proxy (RawProxyRecipe of the raw format in sonatype/nexus-public): any path is
+        ``<remoteUrl>/<path>``, fetched once and then served from the cache for contentMaxAge
+        minutes (-1: for ever). A remote 404 is 404 (negatively cached), a remote 5xx/401 503
+        and an I/O error 502, as for the PyPI proxy (ProxyHandler). A GET of a path ending in
+        ``/`` (the root too) goes to IndexHtmlForwardHandler
+        (org.sonatype.nexus.repository.view.handlers): ``<path>index.html``, then
+        ``<path>index.htm``, through the same proxy; the first answer other than 404 wins, and
+        when both are 404 the answer is 404 with the requested path as its message."""
         if req.method not in ("GET", "HEAD"):
-            # DEVIATION: PUT to a proxy is refused by Nexus with 405 too, its body not copied.
-            return html_error(405, None)
-        if sub in ("", "/", "/index.html"):
-            # DEVIATION: Nexus redirects /repository/<name> (no slash) to the slash form; the
-            # double answers both the same.
-            body = BROWSE_UNSUPPORTED.format(name=html.escape(repo)).encode()
-            return Response(200, [*base_headers(), *_repo_headers(),
-                                  ("Content-Type", "text/html")], body)
-        # DEVIATION: a directory path (ending in /) is fetched from the remote like any other
-        # path; real Nexus does the same for raw proxies, GitHub answers it 404.
+            # DEVIATION: a proxy takes no uploads; the recipe's default handler is notFound(),
+            # which the double answers with its plain 404 page.
+            return html_error(404, None)
+        if sub == "":
+            # DEVIATION: /repository/<name> without the slash is answered like the root.
+            sub = "/"
+        if sub.endswith("/") and req.method == "GET":
+            for index in ("index.html", "index.htm"):
+                resp = self._raw_file(repo, sub + index, req)
+                if resp.status != 404:
+                    return resp
+            return html_error(404, sub)
+        return self._raw_file(repo, sub, req)
+
+    def _raw_file(self, repo: str, sub: str, req: Request) -> Response:
         remote, _, content_age, *_ = self._settings(repo)
         url = remote + urllib.parse.quote(sub.lstrip("/"), safe="/")
         try:

@@ -83,24 +83,34 @@ def test_uv_installs_through_the_mirror_configure_printed_and_nexus_fetches_once
         mirror = _dotenv(r.out)["UV_PYTHON_INSTALL_MIRROR"]
         assert mirror == f"{nexus.base_url}/repository/{MIRROR}"
         assert f"interpreter mirror {mirror}: healthy" in r.err
-        assert nexus.fetch_count(releases.base_url) == 0  # the probe asked for the root only
+        # the probe asked for a path no release has (404 upstream, no bytes stored)
+        assert nexus.fetch_count(releases.base_url) == 1
         before = nexus.upstream_bytes  # the canary page of the index
         _uv_install(tmp_path, "first", mirror, downloads)
-        assert nexus.fetch_count(releases.base_url) == 1
+        assert nexus.fetch_count(BUILD.tag) == 1
         assert nexus.upstream_bytes - before == len(archive)
         # a fresh runner: nothing installed, nothing in uv's cache; Nexus has it
         _uv_install(tmp_path, "second", mirror, downloads)
-        assert nexus.fetch_count(releases.base_url) == 1
+        assert nexus.fetch_count(BUILD.tag) == 1
         assert nexus.upstream_bytes - before == len(archive)  # 0 bytes more upstream
-    assert releases.requests == [("GET", BUILD.path, 200)]
+    assert releases.requests == [("GET", "/pipnexus-probe", 404), ("GET", BUILD.path, 200)]
 
 
 # -- configure ---------------------------------------------------------------------------------
 
 
-def test_every_format_sets_the_healthy_mirror(tmp_path: Path, upstream: Upstream) -> None:
+@pytest.fixture
+def github() -> Iterator[Releases]:
+    """python-build-standalone's releases without any (the probe's path is 404 there)."""
+    with Releases({}) as server:
+        yield server
+
+
+def test_every_format_sets_the_healthy_mirror(
+    tmp_path: Path, upstream: Upstream, github: Releases
+) -> None:
     with NexusDouble(upstream.base_url, "pypi-proxy") as nexus:
-        nexus.add_raw_proxy(MIRROR, closed_url())  # the root never asks the remote
+        nexus.add_raw_proxy(MIRROR, github.base_url)
         want = f"{nexus.base_url}/repository/{MIRROR}"
         gh = run_configure(tmp_path, "--nexus-url", nexus.base_url)
         assert gh.rc == 0, gh.err
@@ -130,6 +140,11 @@ def test_a_missing_mirror_is_a_note_and_sets_nothing(tmp_path: Path, upstream: U
         assert "::notice title=pipnexus [python-mirror-unhealthy]::" in r.out
         assert "not-found" in r.out
         assert "**unhealthy** (not-found" in r.summary
+        # the remote unreachable: Nexus answers 502 for what it has not cached
+        nexus.add_raw_proxy(MIRROR, closed_url())
+        down = run_configure(tmp_path, "--nexus-url", nexus.base_url)
+        assert "UV_PYTHON_INSTALL_MIRROR" not in down.env_dict
+        assert "remote-unreachable" in down.out
         plain = run_configure(tmp_path, "--nexus-url", nexus.base_url, "--format", "dotenv",
                               github=False)
         assert "UV_PYTHON_INSTALL_MIRROR" not in plain.out
@@ -153,9 +168,11 @@ def test_a_hanging_mirror_costs_no_more_than_the_deadline(
     assert took < 10  # one deadline for both (the process start-up aside)
 
 
-def test_off_and_no_nexus_probe_no_mirror(tmp_path: Path, upstream: Upstream) -> None:
+def test_off_and_no_nexus_probe_no_mirror(
+    tmp_path: Path, upstream: Upstream, github: Releases
+) -> None:
     with NexusDouble(upstream.base_url, "pypi-proxy") as nexus:
-        nexus.add_raw_proxy(MIRROR, closed_url())
+        nexus.add_raw_proxy(MIRROR, github.base_url)
         off = run_configure(tmp_path, "--nexus-url", nexus.base_url, "--format", "json",
                             "--python-mirror", "false", github=False)
         assert json.loads(off.out)["python_mirror"] is None
@@ -168,11 +185,13 @@ def test_off_and_no_nexus_probe_no_mirror(tmp_path: Path, upstream: Upstream) ->
     assert json.loads(plain.out)["python_mirror"] is None  # auto: no Nexus, no mirror
 
 
-def test_credentials_go_to_uv_but_are_never_shown(tmp_path: Path, upstream: Upstream) -> None:
+def test_credentials_go_to_uv_but_are_never_shown(
+    tmp_path: Path, upstream: Upstream, github: Releases
+) -> None:
     with NexusDouble(upstream.base_url, "pypi-proxy") as nexus:
         nexus.users["ci"] = "s3cret-pw"
         nexus.anonymous_enabled = False
-        nexus.add_raw_proxy("pbs", closed_url())
+        nexus.add_raw_proxy("pbs", github.base_url)
         env = base_env(tmp_path, NEXUS_PW="s3cret-pw")
         r = run_configure(tmp_path, "--nexus-url", nexus.base_url, "--username", "ci",
                           "--password-env", "NEXUS_PW", "--python-mirror", "pbs", env=env)

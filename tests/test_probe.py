@@ -1148,24 +1148,34 @@ def test_mirror_target_has_the_status_endpoint_of_its_nexus() -> None:
 
 
 def test_mirror_probe_follows_nexus(nexus: NexusDouble) -> None:
-    nexus.add_raw_proxy("pbs", closed_url())
-    healthy, missing = run_probe(
-        [mirror(nexus.base_url + "/repository/pbs"), mirror(nexus.base_url + "/repository/x")]
-    )
-    assert healthy.healthy and "root answered 200" in healthy.detail, healthy
-    assert (missing.healthy, missing.reason) == (False, "not-found")
-    assert nexus.upstream_fetches == []  # the root is answered by Nexus itself
-    nexus.set_online(False, "pbs")
-    assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "unavailable"
-    nexus.set_online(True, "pbs")
-    nexus.anonymous_enabled = False
-    assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "auth"
-    nexus.users["ci"] = "pw"
-    creds = Credentials("ci", "pw")
-    assert one(mirror(nexus.base_url + "/repository/pbs"), credentials=creds).healthy
+    from testbed.pbs import Releases
+
+    with Releases({}) as github:
+        nexus.add_raw_proxy("pbs", github.base_url)
+        healthy, missing = run_probe(
+            [mirror(nexus.base_url + "/repository/pbs"), mirror(nexus.base_url + "/repository/x")]
+        )
+        assert healthy.healthy and "404 for a path no release has" in healthy.detail, healthy
+        assert (missing.healthy, missing.reason) == (False, "not-found")
+        # one path no release has, asked upstream once (then negatively cached)
+        assert [p for _, p, _ in github.requests] == ["/pipnexus-probe"]
+        nexus.set_online(False, "pbs")
+        assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "unavailable"
+        nexus.set_online(True, "pbs")
+        nexus.anonymous_enabled = False
+        assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "auth"
+        nexus.users["ci"] = "pw"
+        creds = Credentials("ci", "pw")
+        assert one(mirror(nexus.base_url + "/repository/pbs"), credentials=creds).healthy
+        nexus.anonymous_enabled = True
+        nexus.forget_cache("pbs")
+        nexus.block_remote("pbs")
+        assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "remote-blocked"
+    nexus.unblock_remote("pbs")
+    assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "remote-unreachable"
 
 
-def test_mirror_probe_of_another_server_accepts_any_answer_below_400() -> None:
+def test_mirror_probe_of_another_server() -> None:
     with ph.RawServer(ph.routes({}, ph.response(403, "Forbidden", b""))) as server:
         assert one(mirror(server.base_url + "/pbs")).reason == "auth"
     with ph.RawServer(ph.routes({}, ph.response(204, "No Content", b""))) as server:

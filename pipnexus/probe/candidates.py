@@ -24,7 +24,7 @@ class Target(NamedTuple):
     # the field is named as the callers use it, shadowing tuple.index on purpose
     index: URL  # type: ignore[assignment]  # the simple index URL, with any userinfo
     status: URL | None = None  # Nexus "<base>/service/rest/v1/status", None to skip
-    # INDEX: a PEP 503 index (canary page); MIRROR: uv's interpreter mirror (its root)
+    # INDEX: a PEP 503 index (canary page); MIRROR: uv's interpreter mirror
     kind: str = "index"
 
 
@@ -57,7 +57,7 @@ def target_for(index: URL) -> Target:
 
 def mirror_target(mirror: URL) -> Target:
     """A Target for uv's interpreter mirror ``mirror`` (``UV_PYTHON_INSTALL_MIRROR``, no
-    trailing slash); the probe asks for its root, ``<mirror>/``. Nexus-shaped
+    trailing slash); the probe asks for ``<mirror>/pipnexus-probe``. Nexus-shaped
     (``<base>/repository/<name>``): with the status endpoint of that Nexus."""
     parts = urls.nexus_repository_parts(urls.ensure_trailing_slash(mirror.text))
     status = _status_url(parts.base) if parts is not None else None

@@ -33,6 +33,7 @@ from pipnexus.probe.classify import (
     empty_page_failure,
     failure_of,
     mirror_failure,
+    mirror_missing,
     page_failure,
     status_failure,
 )
@@ -97,6 +98,10 @@ def _check(
     return f"{said_status}the page of the canary project '{canary}' lists {files} file{plural}{via}"
 
 
+# a path no release has: the mirror answers it without storing anything
+MIRROR_PROBE_PATH = "pipnexus-probe"
+
+
 def _check_mirror(
     target: Target,
     attempt: transport.Attempt,
@@ -104,25 +109,28 @@ def _check_mirror(
     tls: ssl.SSLContext | None,
     environ: Mapping[str, str],
 ) -> str:
-    """uv's interpreter mirror is healthy when its root answers 200.
+    """uv's interpreter mirror is healthy when ``GET <mirror>/pipnexus-probe`` shows that the
+    repository exists, is online, readable, and that its remote answers.
 
-    Nexus routes ``GET /repository/<name>/`` of a raw repository to its
-    BrowseUnsupportedHandler, which answers 200 with an HTML page without asking the remote
-    (sonatype/nexus-public: components/nexus-repository-view/src/main/java/org/sonatype/nexus/
-    repository/view/handlers/BrowseUnsupportedHandler.java); an unknown repository is 404, a
-    user without read permission 401/403, an offline repository or a stopped node 503. So the
-    root tells whether uv can read the repository, at no cost upstream: an archive is not
-    fetched, because a first fetch would download tens of megabytes within the deadline. A
-    mirror URL that is not Nexus-shaped is healthy on any answer below 400 for its root.
+    A raw proxy forwards the path to ``<remoteUrl>/pipnexus-probe``; GitHub has no such
+    release, so a healthy mirror answers a plain 404 (remembered by the negative cache, so
+    GitHub is asked at most once per timeToLive). Unhealthy answers: 404 "Repository not
+    found" (no such repository: ViewServlet), 404 "Remote Auto/Manually Blocked" (the remote
+    failed), 502 (the remote is unreachable), 503 (offline repository, stopped node),
+    401/403 (no read permission). The root is not asked: Nexus sends paths ending in ``/`` to
+    IndexHtmlForwardHandler (org.sonatype.nexus.repository.view.handlers in
+    sonatype/nexus-public), which turns a blocked remote into a plain 404 as well. A 2xx (some
+    other server) is healthy too. No archive is fetched: a first fetch would download tens of
+    megabytes within the deadline.
     """
     attempt.what = "interpreter mirror"
-    root = target.index.joined("")
-    resp = transport.get_following(attempt, root, auth, tls, False, environ)
-    if resp.status >= 400 or (target.status is not None and resp.status != 200):
+    url = target.index.joined(MIRROR_PROBE_PATH)
+    resp = transport.get_following(attempt, url, auth, tls, True, environ)
+    if not (200 <= resp.status < 300 or resp.status == 404) or mirror_missing(resp):
         raise mirror_failure(resp, auth)
-    proxy = transport.select_proxy(transport.endpoint(root), environ)
+    proxy = transport.select_proxy(transport.endpoint(url), environ)
     via = f" (through the proxy {proxy.display})" if proxy else ""
-    return f"the interpreter mirror's root answered {resp.status}{via}"
+    return f"the interpreter mirror answers ({resp.status} for a path no release has){via}"
 
 
 def _tls_context(cafile: str | None) -> ssl.SSLContext:

@@ -446,16 +446,25 @@ def test_range_requests_like_partial_fetch_handler(
 # -- raw proxy repositories (uv's interpreter mirror) --------------------------------------------
 
 
-def test_raw_proxy_root_is_the_browse_page_without_asking_the_remote(nexus: NexusDouble) -> None:
-    nexus.add_raw_proxy("pbs", closed_url())
-    for path in ("/repository/pbs/", "/repository/pbs/index.html"):
-        resp = get(nexus.base_url + path)
-        assert resp.status == 200 and resp.headers["Content-Type"] == "text/html"
-        assert "Browsing is not supported" in resp.text
-    assert nexus.upstream_fetches == []
-    assert get(nexus.base_url + "/repository/nope/").status == 404
+def test_raw_proxy_root_asks_the_remote_for_an_index_page(nexus: NexusDouble) -> None:
+    from testbed.pbs import Releases
+
+    with Releases({}) as releases:
+        nexus.add_raw_proxy("pbs", releases.base_url)
+        for _ in range(2):  # the second time from the negative cache
+            resp = get(nexus.base_url + "/repository/pbs/")
+            assert (resp.status, resp.reason) == (404, "/")
+        assert [p for _, p, _ in releases.requests] == ["/index.html", "/index.htm"]
+        releases.assets["/sub/index.htm"] = b"<html>hi</html>"
+        resp = get(nexus.base_url + "/repository/pbs/sub/")
+        assert (resp.status, resp.body) == (200, b"<html>hi</html>")
+    assert get(nexus.base_url + "/repository/nope/").reason == "Repository not found"
     nexus.set_online(False, "pbs")
     assert get(nexus.base_url + "/repository/pbs/").status == 503
+    nexus.set_online(True, "pbs")
+    nexus.set_remote(closed_url(), "pbs")
+    nexus.forget_cache("pbs")
+    assert get(nexus.base_url + "/repository/pbs/other/").status == 502
 
 
 def test_raw_proxy_pulls_through_once_and_caches_for_ever(nexus: NexusDouble) -> None:
