@@ -56,6 +56,7 @@ CODES: dict[str, str] = {
     "no-system-ca": "no system CA bundle was found for the CA bundle",
     "fallback": "no candidate is healthy: the fallback index is used",
     "no-healthy-index": "no candidate is healthy and require-nexus is set",
+    "python-mirror-unhealthy": "the interpreter mirror is unhealthy: uv downloads from GitHub",
     # pipnexus nexus lint
     "yaml-syntax": "the values file is not valid YAML",
     "unknown-key": "a key Nexus or the chart does not know, which it ignores",

@@ -27,6 +27,11 @@ required fields. Served:
   ``data-requires-python`` kept, HTML only (PEP 691 ``Accept`` ignored, no PEP 658).
   Extra headers on ``/repository/**``: ``Content-Security-Policy``, ``X-XSS-Protection``;
   content has ``ETag``/``Last-Modified`` and answers conditional requests with 304.
+* Raw proxies (``add_raw_proxy(name, remote)``, or POST ``/v1/repositories/raw/proxy``):
+  any path is pulled through from ``<remoteUrl>/<path>`` once and cached for
+  ``contentMaxAge`` (-1: for ever); a GET of ``.../`` (the root too) asks for
+  ``index.html`` and ``index.htm`` there, 404 when neither exists; ``upstream_bytes``
+  counts what every remote sent.
 * Errors on ``/repository/**`` use Nexus' HTML error page; the message is also the HTTP reason
   phrase (e.g. ``404 Repository not found``).
 
@@ -159,6 +164,18 @@ def pypi_proxy_config(name: str, remote_url: str, **overrides: Any) -> dict[str,
         "routingRuleName": None,
         "pypi": {"removeQuarantined": False},
     }
+    config.update(overrides)
+    return config
+
+
+def raw_proxy_config(name: str, remote_url: str, **overrides: Any) -> dict[str, Any]:
+    """A raw proxy repository config in the REST GET shape (``RawProxyApiRepository``),
+    content and metadata cached for ever as ``nexus values`` makes it."""
+    config = pypi_proxy_config(name, remote_url, format="raw", **overrides)
+    del config["pypi"]
+    config["proxy"] = {"remoteUrl": remote_url, "contentMaxAge": -1, "metadataMaxAge": -1}
+    config["storage"] = {"blobStoreName": "default", "strictContentTypeValidation": False}
+    config["raw"] = {"contentDisposition": "ATTACHMENT"}
     config.update(overrides)
     return config
 
@@ -497,6 +514,7 @@ class NexusDouble(LoopbackServer):
         self.hang = False
         self.login_page = False
         self.upstream_fetches: list[tuple[str, str, int]] = []
+        self.upstream_bytes = 0  # bodies received from remotes, every repository
         self._caches: dict[str, RepoCache] = {}
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         super().__init__()
@@ -517,6 +535,13 @@ class NexusDouble(LoopbackServer):
 
     def add_pypi_proxy(self, name: str, remote_url: str, **overrides: Any) -> dict[str, Any]:
         cfg = pypi_proxy_config(name, remote_url, **overrides)
+        cfg["url"] = f"{self.base_url}/repository/{name}"
+        with self.lock:
+            self.repositories[name] = cfg
+        return cfg
+
+    def add_raw_proxy(self, name: str, remote_url: str, **overrides: Any) -> dict[str, Any]:
+        cfg = raw_proxy_config(name, remote_url, **overrides)
         cfg["url"] = f"{self.base_url}/repository/{name}"
         with self.lock:
             self.repositories[name] = cfg
@@ -711,8 +736,10 @@ class NexusDouble(LoopbackServer):
             return unauthorized(repository=True)
         if req.user is not None and self.readers is not None and req.user not in self.readers:
             return forbidden(repository=True)
+        if (cfg.get("format"), cfg.get("type")) == ("raw", "proxy"):
+            return self._raw(name, sub, req)
         if (cfg.get("format"), cfg.get("type")) != ("pypi", "proxy"):
-            # DEVIATION: only PyPI proxies are modelled; other formats/types answer 404.
+            # DEVIATION: only PyPI and raw proxies are modelled; other formats/types answer 404.
             return html_error(404, None)
         if req.method not in ("GET", "HEAD"):
             # DEVIATION: POST /pypi (XML-RPC search) is not modelled; it gets 405 too.
@@ -729,6 +756,45 @@ class NexusDouble(LoopbackServer):
         except _Fail as fail:
             return fail.response
         return html_error(404, None)
+
+    def _raw(self, repo: str, sub: str, req: Request) -> Response:
+        """A raw proxy (RawProxyRecipe of the raw format in sonatype/nexus-public): any path is
+        ``<remoteUrl>/<path>``, fetched once and then served from the cache for contentMaxAge
+        minutes (-1: for ever). A remote 404 is 404 (negatively cached), a remote 5xx/401 503
+        and an I/O error 502, as for the PyPI proxy (ProxyHandler). A GET of a path ending in
+        ``/`` (the root too) goes to IndexHtmlForwardHandler
+        (org.sonatype.nexus.repository.view.handlers): ``<path>index.html``, then
+        ``<path>index.htm``, through the same proxy; the first answer other than 404 wins, and
+        when both are 404 the answer is 404 with the requested path as its message."""
+        if req.method not in ("GET", "HEAD"):
+            # DEVIATION: a proxy takes no uploads; the recipe's default handler is notFound(),
+            # which the double answers with its plain 404 page.
+            return html_error(404, None)
+        if sub == "":
+            # DEVIATION: /repository/<name> without the slash is answered like the root.
+            sub = "/"
+        if sub.endswith("/") and req.method == "GET":
+            for index in ("index.html", "index.htm"):
+                resp = self._raw_file(repo, sub + index, req)
+                if resp.status != 404:
+                    return resp
+            return html_error(404, sub)
+        return self._raw_file(repo, sub, req)
+
+    def _raw_file(self, repo: str, sub: str, req: Request) -> Response:
+        remote, _, content_age, *_ = self._settings(repo)
+        url = remote + urllib.parse.quote(sub.lstrip("/"), safe="/")
+        try:
+            with self.lock:
+                cache = self._cache(repo)
+                got, fresh = self._get(
+                    repo, "file:" + sub, url, cache.files.get(sub), content_age, "file"
+                )
+                if fresh:
+                    cache.files[sub] = got
+        except _Fail as fail:
+            return fail.response
+        return self._content(req, got.body, got.content_type, got.fetched_at, etag=got.etag)
 
     def _settings(self, repo: str) -> tuple[str, float, float, bool, float, bool, bool]:
         with self.lock:
@@ -856,6 +922,7 @@ class NexusDouble(LoopbackServer):
             raise OSError(str(exc)) from None
         with self.lock:
             self.upstream_fetches.append(("GET", url, status))
+            self.upstream_bytes += len(body)
         return body, ctype
 
     def _remote_alive(self, remote: str) -> bool:

@@ -301,7 +301,7 @@ def test_json_decision_shape(tmp_path, nexus):
     decision = json.loads(r.out)
     assert list(decision) == [
         "source", "index_url", "trusted_host", "reason", "latency_ms", "candidates",
-        "diagnostics",
+        "python_mirror", "diagnostics",
     ]
     assert decision["source"] == "nexus" and decision["trusted_host"] == "127.0.0.1"
     assert [list(c) for c in decision["candidates"]] == [
@@ -637,7 +637,7 @@ def test_json_lists_the_diagnostics_with_the_same_fields(tmp_path, nexus):
     (project / "uv.lock").write_text("")
     dead = closed_url() + "/repository/pypi-proxy/simple/"
     r = run_configure(tmp_path, "--index-url", dead, "--project-dir", str(project),
-                      "--format", "json", github=False)
+                      "--python-mirror", "false", "--format", "json", github=False)
     assert r.rc == 0, r.err
     diagnostics = json.loads(r.out)["diagnostics"]
     assert [(d["code"], d["severity"]) for d in diagnostics] == [
@@ -652,7 +652,7 @@ def test_json_lists_the_diagnostics_with_the_same_fields(tmp_path, nexus):
     assert r.err.splitlines()[-1].startswith("warning: Nexus is unhealthy (")
     assert r.err.splitlines()[-1].endswith(" [fallback]")
     none = run_configure(tmp_path, "--index-url", dead, "--require-nexus", "--no-warnings",
-                         "--format", "json", github=False)
+                         "--python-mirror", "false", "--format", "json", github=False)
     assert none.rc == 1
     assert [d["code"] for d in json.loads(none.out)["diagnostics"]] == ["no-healthy-index"]
 

@@ -46,7 +46,7 @@ def test_runner_pods_carry_the_pipnexus_variables(tmp_path: Path) -> None:
     pipnexus = {k: v for k, v in env.items() if k.startswith("PIPNEXUS_")}
     assert sorted(pipnexus) == ["PIPNEXUS_NEXUS_URL", "PIPNEXUS_REPOSITORY"]
     nexus = yaml.safe_load(NEXUS_VALUES.read_text())
-    (repo,) = nexus["config"]["repos"]
+    (repo,) = [r for r in nexus["config"]["repos"] if r["format"] == "pypi"]
     assert pipnexus["PIPNEXUS_REPOSITORY"] == repo["name"]
 
 

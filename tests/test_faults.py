@@ -142,8 +142,9 @@ def test_configure_decides_for_each_fault(
     make, reason = FAULTS[name]
     nexus = request.getfixturevalue("nexus") if name in NEEDS_DOUBLE else None
     timeout = SHORT if reason == "timeout" else TIMEOUT
+    # the index's faults (the interpreter mirror's: tests/test_interpreters.py)
     base = ["configure", "--timeout", str(timeout), "--no-warnings",
-            "--fallback-index-url", FALLBACK]
+            "--fallback-index-url", FALLBACK, "--python-mirror", "false"]
     with make(tmp_path, nexus) as index:
         # without --require-nexus: the fallback, with the reason
         start = time.monotonic()

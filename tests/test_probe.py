@@ -1178,3 +1178,64 @@ def test_urllib_request_is_imported_only_for_a_proxy_list(
     assert imported() == "True False"
     assert imported("no_proxy=example.com") == "True False"
     assert imported("http_proxy=http://127.0.0.1:1", "no_proxy=127.0.0.1") == "True True"
+
+
+# -- uv's interpreter mirror (a raw proxy's root) -------------------------------------------------
+
+
+def mirror(url: str) -> Target:
+    return probe.mirror_target(urls.parse_url(url))
+
+
+def test_mirror_target_has_the_status_endpoint_of_its_nexus() -> None:
+    t = mirror("http://n.example:8081/nexus/repository/pbs")
+    assert t.kind == "mirror"
+    assert t.status is not None
+    assert t.status.text == "http://n.example:8081/nexus/service/rest/v1/status"
+    assert mirror("http://files.example/pbs").status is None
+
+
+def test_mirror_probe_follows_nexus(nexus: NexusDouble) -> None:
+    from testbed.pbs import Releases
+
+    with Releases({}) as github:
+        nexus.add_raw_proxy("pbs", github.base_url)
+        healthy, missing = run_probe(
+            [mirror(nexus.base_url + "/repository/pbs"), mirror(nexus.base_url + "/repository/x")]
+        )
+        assert healthy.healthy and "404 for a path no release has" in healthy.detail, healthy
+        assert (missing.healthy, missing.reason) == (False, "not-found")
+        # one path no release has, asked upstream once (then negatively cached)
+        assert [p for _, p, _ in github.requests] == ["/pipnexus-probe"]
+        nexus.set_online(False, "pbs")
+        assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "unavailable"
+        nexus.set_online(True, "pbs")
+        nexus.anonymous_enabled = False
+        assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "auth"
+        nexus.users["ci"] = "pw"
+        creds = Credentials("ci", "pw")
+        assert one(mirror(nexus.base_url + "/repository/pbs"), credentials=creds).healthy
+        nexus.anonymous_enabled = True
+        nexus.forget_cache("pbs")
+        nexus.block_remote("pbs")
+        assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "remote-blocked"
+    nexus.unblock_remote("pbs")
+    assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "remote-unreachable"
+
+
+def test_mirror_probe_of_another_server() -> None:
+    with ph.RawServer(ph.routes({}, ph.response(403, "Forbidden", b""))) as server:
+        assert one(mirror(server.base_url + "/pbs")).reason == "auth"
+    with ph.RawServer(ph.routes({}, ph.response(204, "No Content", b""))) as server:
+        assert one(mirror(server.base_url + "/pbs")).healthy
+
+
+def test_mirror_and_index_share_one_deadline(
+    nexus: NexusDouble, hanging_listener: HangingListener
+) -> None:
+    start = time.monotonic()
+    index, hung = run_probe(
+        [target_for(nexus.index_url()), mirror(hanging_listener.base_url + "/pbs")], timeout=1.0
+    )
+    assert index.healthy and (hung.healthy, hung.reason) == (False, "timeout")
+    assert time.monotonic() - start < 1.0 + HANG_SLACK

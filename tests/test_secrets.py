@@ -36,7 +36,7 @@ from tests.hardening_helpers import (
 FALLBACK = "https://fallback.invalid/simple"
 URL_VARS = {
     "PIP_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIPENV_PYPI_MIRROR", "PDM_PYPI_URL",
-    "POETRY_PYPI_MIRROR_URL",
+    "POETRY_PYPI_MIRROR_URL", "UV_PYTHON_INSTALL_MIRROR",
 }
 CHANNELS = ["password-env", "environment", "url"]
 
@@ -165,7 +165,11 @@ def _check_github_files(r: Run, index: str) -> None:
         if leaks(value):
             # only the installers' index variables carry it, URL-encoded in the userinfo
             assert name in URL_VARS, name
-            assert value == with_userinfo(index), (name, value)
+            if name == "UV_PYTHON_INSTALL_MIRROR":  # the interpreter mirror on the same Nexus
+                mirror = index.split("/repository/", 1)[0] + "/repository/python-build-standalone"
+                assert value == with_userinfo(mirror), (name, value)
+            else:
+                assert value == with_userinfo(index), (name, value)
 
 
 @pytest.mark.parametrize("channel", CHANNELS)

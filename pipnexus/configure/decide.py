@@ -11,14 +11,20 @@ from collections.abc import Mapping
 
 from pipnexus import probe, urls
 from pipnexus._nt import NamedTuple
-from pipnexus.configure.settings import Settings
+from pipnexus.configure.settings import PYTHON_MIRROR_REPOSITORY, Settings
+from pipnexus.errors import InputError
 from pipnexus.options import Credentials
-from pipnexus.probe import Candidates
+from pipnexus.probe import Candidates, Target
 from pipnexus.urls import URL
 
 _NO_CREDENTIALS = Credentials()
 
 
+class Mirror(NamedTuple):
+    """uv's interpreter mirror, probed with the indexes under the same deadline."""
+
+    url: URL  # with credentials: for uv only, never shown
+    result: probe.Result
 
 
 class Decision(NamedTuple):
@@ -28,6 +34,7 @@ class Decision(NamedTuple):
     latency_ms: int
     candidates: list[probe.Result]
     https_ca: bool  # the chosen index is https and a CA was given for it
+    mirror: Mirror | None = None  # None: no interpreter mirror to probe
 
     @property
     def trusted_host(self) -> str | None:
@@ -53,10 +60,35 @@ def resolve(settings: Settings, environ: Mapping[str, str]) -> Candidates:
     )
 
 
+def mirror_target(settings: Settings, candidates: Candidates) -> Target | None:
+    """The interpreter mirror to probe: the URL given, else ``<base>/repository/<name>`` of the
+    first Nexus-shaped candidate (the Nexus URL makes one); None when it is off, or ``auto``
+    without a Nexus. InputError for a repository name without a Nexus."""
+    value = settings.python_mirror
+    if not value:
+        return None
+    if "://" in value:
+        return probe.mirror_target(urls.parse_url(value, "--python-mirror"))
+    base = next(
+        (b for b in (urls.nexus_base_from_index(t.index.text) for t in candidates.targets) if b),
+        None,
+    )
+    if base is None:
+        if value == "auto":
+            return None
+        raise InputError(
+            "--python-mirror names a repository but the index is not on a Nexus: give the "
+            "whole mirror URL, or --nexus-url"
+        )
+    name = PYTHON_MIRROR_REPOSITORY if value == "auto" else value
+    return probe.mirror_target(urls.parse_url(f"{base.rstrip('/')}/repository/{name}"))
+
+
 def decide(settings: Settings, candidates: Candidates, environ: Mapping[str, str]) -> Decision:
     started = time.monotonic()
+    mirror = mirror_target(settings, candidates)
     results = probe.probe(
-        candidates.targets,
+        [*candidates.targets, *([mirror] if mirror is not None else [])],
         canary=settings.canary,
         timeout=settings.timeout,
         cafile=settings.ca_cert,
@@ -64,15 +96,18 @@ def decide(settings: Settings, candidates: Candidates, environ: Mapping[str, str
         environ=environ,
     )
     elapsed_ms = int((time.monotonic() - started) * 1000)
+    probed = None
+    if mirror is not None:
+        probed = Mirror(credentialed(mirror.index, settings.credentials), results.pop())
     for target, result in zip(candidates.targets, results):
         if result.healthy:
             index = credentialed(target.index, settings.credentials)
             https_ca = index.scheme == "https" and settings.ca_cert is not None
-            return Decision("nexus", index, "", result.latency_ms, results, https_ca)
+            return Decision("nexus", index, "", result.latency_ms, results, https_ca, probed)
     reason = results[0].reason if results else "bad-response"
     if settings.require_nexus:
-        return Decision("none", None, reason, elapsed_ms, results, False)
-    return Decision("fallback", settings.fallback, reason, elapsed_ms, results, False)
+        return Decision("none", None, reason, elapsed_ms, results, False, probed)
+    return Decision("fallback", settings.fallback, reason, elapsed_ms, results, False, probed)
 
 
 def describe_failure(decision: Decision) -> str:

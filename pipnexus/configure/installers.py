@@ -45,6 +45,14 @@ VARIABLES = (
 )
 
 
+# uv's interpreter downloads: set (to <nexus>/repository/<name>, which replaces
+# https://github.com/astral-sh/python-build-standalone/releases/download in each asset URL)
+# only when that mirror is healthy, whichever index is chosen
+PYTHON_MIRROR_VARIABLE = Variable(
+    "UV_PYTHON_INSTALL_MIRROR", "uv (python install, venv --python, run)", "mirror", UV_DOC
+)
+
+
 class ExtraSource(NamedTuple):
     """A variable that makes an installer fetch from somewhere besides the chosen index."""
 

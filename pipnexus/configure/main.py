@@ -114,6 +114,10 @@ def apply(
     if decision.chosen is None or settings.fmt == "json":
         return Applied({}, cleared, notes, pip_sources, None, [])
     env, warnings = _installer_env(settings, environ, decision)
+    if decision.mirror is not None and decision.mirror.result.healthy:
+        from pipnexus.configure.installers import PYTHON_MIRROR_VARIABLE
+
+        env[PYTHON_MIRROR_VARIABLE.name] = decision.mirror.url.text
     pip_conf_path = None
     if settings.pip_conf != "none":
         pip_conf_path, pip_sources, conf_notes = _write_pip_conf(
@@ -141,6 +145,17 @@ def build_report(
             + scan.pip_conf_warnings(applied.pip_sources, secrets)
             + scan.bypass_warnings(settings.project_dir)
             + diagnostics
+        )
+    mirror = decision.mirror
+    if mirror is not None and not mirror.result.healthy:
+        r = mirror.result
+        diagnostics.append(
+            Diagnostic(
+                "note",
+                f"the interpreter mirror {r.url} is unhealthy ({r.reason}: {r.detail}): "
+                "UV_PYTHON_INSTALL_MIRROR is not set, uv downloads interpreters from GitHub",
+                "python-mirror-unhealthy",
+            )
         )
     shown_url = decision.chosen.redacted(secrets) if decision.chosen is not None else ""
     return Report(

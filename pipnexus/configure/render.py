@@ -22,7 +22,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexu
 if TYPE_CHECKING:
     from typing import TextIO
 
-OUTPUTS = ("source", "index-url", "trusted-host", "reason", "latency-ms")
+OUTPUTS = ("source", "index-url", "trusted-host", "reason", "latency-ms", "python-mirror")
 
 
 class Report(NamedTuple):
@@ -73,8 +73,39 @@ def decision_json(report: Report) -> dict[str, object]:
             }
             for r in decision.candidates
         ],
+        "python_mirror": _mirror_json(decision),
         "diagnostics": [as_json(d) for d in report.all_diagnostics],
     }
+
+
+def mirror_url(report: Report) -> str:
+    """The interpreter mirror set for uv (redacted), "" when none is set."""
+    return report.shown_env.get("UV_PYTHON_INSTALL_MIRROR", "")
+
+
+def _mirror_json(decision: Decision) -> dict[str, object] | None:
+    m = decision.mirror
+    if m is None:
+        return None
+    r = m.result
+    return {
+        "url": r.url,
+        "healthy": r.healthy,
+        "reason": r.reason,
+        "detail": r.detail,
+        "latency_ms": r.latency_ms,
+    }
+
+
+def _mirror_line(decision: Decision, with_detail: bool) -> str | None:
+    m = decision.mirror
+    if m is None:
+        return None
+    r = m.result
+    state = "healthy" if r.healthy else f"unhealthy: {r.reason}"
+    if with_detail and not r.healthy:
+        state += f": {r.detail}"
+    return f"pipnexus: interpreter mirror {r.url}: {state} ({r.latency_ms} ms)"
 
 
 def _plain_notes_and_diagnostics(report: Report) -> None:
@@ -97,6 +128,9 @@ def render_plain(report: Report, fmt: str) -> None:
     for r in report.decision.candidates:
         state = "healthy" if r.healthy else f"unhealthy: {r.reason}"
         say(f"pipnexus: {r.url}: {state} ({r.latency_ms} ms)")
+    line = _mirror_line(report.decision, False)
+    if line:
+        say(line)
     _plain_notes_and_diagnostics(report)
     import shlex
 
@@ -136,6 +170,7 @@ def _write_runner_files(report: Report, environ: Mapping[str, str]) -> None:
                 "trusted-host": decision.trusted_host or "",
                 "reason": decision.reason,
                 "latency-ms": str(decision.latency_ms),
+                "python-mirror": mirror_url(report),
             }
             for name, value in outputs.items():
                 gha.append_output(output_path, name, value)
@@ -156,6 +191,9 @@ def render_github(report: Report, environ: Mapping[str, str], project_dir: str) 
     for r in decision.candidates:
         state = "healthy" if r.healthy else f"unhealthy: {r.reason}: {r.detail}"
         print(gha.escape_data(f"pipnexus: {r.url}: {state} ({r.latency_ms} ms)"))
+    line = _mirror_line(decision, True)
+    if line:
+        print(gha.escape_data(line))
     if decision.source == "nexus":
         print(gha.escape_data(f"pipnexus: using the Nexus proxy {report.shown_url}"))
     for note in report.notes:

@@ -17,6 +17,7 @@ from pipnexus.options import Credentials
 
 FORMATS = ("auto", "github", "shell", "json", "dotenv")
 PIP_CONF_MODES = ("none", "user", "global", "file")
+PYTHON_MIRROR_REPOSITORY = "python-build-standalone"
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 
@@ -36,6 +37,8 @@ class Settings(NamedTuple):
     fmt: str  # one of FORMATS but "auto"
     warnings: bool
     project_dir: str
+    # uv's interpreter mirror: "" off, "auto", a Nexus repository name or a whole URL
+    python_mirror: str = "auto"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--format", default="auto", metavar="FORMAT",
         help="auto (default: github inside GitHub Actions, else shell), github, shell, json, "
         "dotenv")
+    add("--python-mirror", metavar="VALUE",
+        help="uv's interpreter mirror (UV_PYTHON_INSTALL_MIRROR), probed with the indexes: "
+        f"auto (default: <nexus>/repository/{PYTHON_MIRROR_REPOSITORY} when the Nexus URL is "
+        "known), false, a repository NAME of that Nexus, or a whole URL; environment "
+        "PIPNEXUS_PYTHON_MIRROR when not given")
     add("--no-warnings", action="store_true",
         help="don't look for requirements files, lock files or settings that bypass the index")
     add("--project-dir", metavar="DIR",
@@ -125,7 +133,37 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> 
         project_dir=(
             given(args.project_dir) or given(environ.get("GITHUB_WORKSPACE")) or os.getcwd()
         ),
+        python_mirror=_python_mirror(getattr(args, "python_mirror", None), environ),
     )
+
+
+def _python_mirror(value: str | None, environ: Mapping[str, str]) -> str:
+    """The option unless it is empty or ``auto`` (the action's default), then the runner's
+    PIPNEXUS_PYTHON_MIRROR (so ARC can set it for every job), then ``auto``."""
+    if value and value.strip().lower() != "auto":
+        return parse_python_mirror(value)
+    return parse_python_mirror(environ.get("PIPNEXUS_PYTHON_MIRROR"))
+
+
+def parse_python_mirror(value: str | None) -> str:
+    """``auto`` (also for empty), ``""`` for off, a repository name, or a validated URL."""
+    text = (value or "").strip()
+    low = text.lower()
+    if low in ("", "auto", *_TRUE):
+        return "auto"
+    if low in (*_FALSE, "none"):
+        return ""
+    if "://" in text:
+        mirror = urls.parse_url(text, "--python-mirror")
+        if "?" in mirror.text or "#" in mirror.text:
+            raise InputError("--python-mirror must not have a query or fragment")
+        return mirror.text.rstrip("/")
+    try:
+        return urls.validate_repository(text)
+    except InputError as e:
+        raise InputError(
+            f"--python-mirror: auto, false, a repository name or an http(s) URL ({e})"
+        ) from None
 
 
 def os_reason(e: BaseException) -> str:
@@ -136,6 +174,7 @@ def os_reason(e: BaseException) -> str:
 def collect_secrets(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     """Every form of every secret the inputs hold, for masking and redaction."""
     raw = [*settings.index_urls, settings.nexus_url or "", settings.fallback.text]
+    raw += [settings.python_mirror if "://" in settings.python_mirror else ""]
     raw += [environ.get("PIPNEXUS_INDEX_URL", ""), environ.get("PIPNEXUS_NEXUS_URL", "")]
     secrets = [s for text in raw for s in urls.url_secrets(text)]
     if settings.credentials.password:

@@ -43,6 +43,17 @@ def summary_markdown(report: Report) -> str:
             f"| {_code(r.url)} | {result} | {_cell(r.reason)} | {r.latency_ms} ms "
             f"| {_cell(r.detail)} |"
         )
+    mirror = decision.mirror
+    if mirror is not None:
+        r = mirror.result
+        lines.append("")
+        if r.healthy:
+            lines.append(f"Interpreter mirror {_code(r.url)}: healthy ({r.latency_ms} ms).")
+        else:
+            lines.append(
+                f"Interpreter mirror {_code(r.url)}: **unhealthy** ({_cell(r.reason)}: "
+                f"{_cell(r.detail)}); `UV_PYTHON_INSTALL_MIRROR` is not set."
+            )
     if report.shown_env:
         lines += ["", "| Variable | Value |", "|---|---|"]
         for name, value in report.shown_env.items():

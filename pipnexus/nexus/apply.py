@@ -226,7 +226,14 @@ def run(args: argparse.Namespace) -> int:
     from pipnexus.nexus.client import NexusError, client_for, connection
 
     conn = connection(args, os.environ, options.NEXUS_REQUEST_TIMEOUT, options.NEXUS_RETRIES)
-    repo_opts = ("repository", "remote_url", "blob_store", "metadata_max_age", "docker_hub")
+    repo_opts = (
+        "repository",
+        "remote_url",
+        "blob_store",
+        "metadata_max_age",
+        "docker_hub",
+        "python_mirror",
+    )
     if args.values:
         if any(getattr(args, o) is not None for o in repo_opts):
             raise InputError("--values and repository options cannot be combined")

@@ -277,6 +277,7 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
         "foreignLayerUrlWhitelist",
         "ecrAuth",
     ),
+    "raw": ("contentDisposition", "forwardQueryParameters", "excludedQueryParameters"),
     "group": ("memberNames", "writableMember"),
     "cleanup": ("policyNames",),
 }
@@ -311,6 +312,9 @@ VERSIONED_KEYS = (
     VersionedKey("proxy", "preserveEncodedCharacters", since=_V3_82),
     VersionedKey("docker", "pathEnabled", since=_V3_82),
     VersionedKey("dockerProxy", "ecrAuth", since=V3_94),
+    # 3.90.1 has only raw.contentDisposition, 3.93.2 also the query parameter forwarding
+    VersionedKey("raw", "forwardQueryParameters", since=V3_91),
+    VersionedKey("raw", "excludedQueryParameters", since=V3_91),
 )
 # Top-level keys of a proxy repository request that every known version reads.
 # ``routingRule``/``routingRuleName`` are not here: the evidence is split (ROUTING_RULE_NOTE).

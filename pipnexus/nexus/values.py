@@ -17,6 +17,7 @@ from pipnexus import options, urls
 from pipnexus.errors import InputError
 from pipnexus.fsutil import atomic_write
 from pipnexus.nexus import schema
+from pipnexus.nexus.emit import emit
 
 DEFAULT_REPOSITORY = options.DEFAULT_REPOSITORY
 DEFAULT_REMOTE_URL = "https://pypi.org"
@@ -24,6 +25,10 @@ DEFAULT_BLOB_STORE = "default"
 DEFAULT_METADATA_MAX_AGE = 60
 DOCKER_HUB_REPOSITORY = "docker-hub"
 DOCKER_HUB_PORT = 8082
+# uv's UV_PYTHON_INSTALL_MIRROR replaces this prefix of python-build-standalone's asset URLs
+# (<prefix>/<release tag>/<asset>): the raw proxy's remote is exactly it
+PYTHON_MIRROR_REPOSITORY = "python-build-standalone"
+PYTHON_MIRROR_REMOTE = "https://github.com/astral-sh/python-build-standalone/releases/download"
 ROOT_SECRET = "nexus3-root-password"
 
 
@@ -35,6 +40,8 @@ class Options(NamedTuple):
     storage_class: str | None = None
     anonymous: bool = True
     docker_hub: bool = False
+    # name of the raw proxy for uv's interpreter downloads; None: none
+    python_mirror: str | None = PYTHON_MIRROR_REPOSITORY
 
 
 def add_repository_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +73,20 @@ def add_repository_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"also add a Docker Hub proxy repository ({DOCKER_HUB_REPOSITORY}, port "
         f"{DOCKER_HUB_PORT}) against Docker Hub's pull rate limit",
+    )
+    mirror = parser.add_mutually_exclusive_group()
+    mirror.add_argument(
+        "--python-mirror",
+        metavar="NAME",
+        help="name of the raw proxy repository for python-build-standalone interpreters "
+        f"(uv's UV_PYTHON_INSTALL_MIRROR; default: {PYTHON_MIRROR_REPOSITORY})",
+    )
+    mirror.add_argument(
+        "--no-python-mirror",
+        dest="python_mirror",
+        action="store_const",
+        const="",
+        help="no interpreter mirror repository",
     )
     parser.add_argument(
         "--anonymous",
@@ -103,6 +124,9 @@ def options_from_args(args: argparse.Namespace) -> Options:
         storage_class=getattr(args, "storage_class", None),
         anonymous=args.anonymous if args.anonymous is not None else d.anonymous,
         docker_hub=bool(args.docker_hub),
+        python_mirror=(
+            d.python_mirror if args.python_mirror is None else (args.python_mirror or None)
+        ),
     )
     check_options(opts)
     return opts
@@ -113,6 +137,12 @@ def check_options(opts: Options) -> None:
         raise InputError(f"--repository {opts.repository!r}: {schema.NAME_MESSAGE}")
     if opts.docker_hub and opts.repository == DOCKER_HUB_REPOSITORY:
         raise InputError(f"--repository {DOCKER_HUB_REPOSITORY!r} is taken by --docker-hub")
+    if opts.python_mirror is not None:
+        if not urls.is_repository_name(opts.python_mirror):
+            raise InputError(f"--python-mirror {opts.python_mirror!r}: {schema.NAME_MESSAGE}")
+        taken = [opts.repository] + ([DOCKER_HUB_REPOSITORY] if opts.docker_hub else [])
+        if opts.python_mirror in taken:
+            raise InputError(f"--python-mirror {opts.python_mirror!r}: the name is taken")
     if not urls.is_repository_name(opts.blob_store):
         raise InputError(f"--blob-store {opts.blob_store!r}: {schema.NAME_MESSAGE}")
     try:
@@ -188,8 +218,33 @@ def docker_hub_repository(opts: Options) -> dict[str, Any]:
     }
 
 
+def python_mirror_repository(opts: Options, name: str) -> dict[str, Any]:
+    """The raw proxy of python-build-standalone releases (uv's UV_PYTHON_INSTALL_MIRROR).
+
+    Release assets never change once published, and uv asks for exact asset names that its
+    own download list pins with a sha256: content and metadata are cached for ever (-1, the
+    value Nexus's ProxyFacetSupport reads as "never expire")."""
+    return {
+        "name": name,
+        "format": "raw",
+        "type": "proxy",
+        "online": True,
+        "storage": {"blobStoreName": opts.blob_store, "strictContentTypeValidation": False},
+        "proxy": {"remoteUrl": PYTHON_MIRROR_REMOTE, "contentMaxAge": -1, "metadataMaxAge": -1},
+        "negativeCache": {"enabled": True, "timeToLive": 10},
+        "httpClient": {
+            "blocked": False,
+            "autoBlock": True,
+            "connection": {"retries": 2, "timeout": 60, "useTrustStore": False},
+        },
+        "raw": {"contentDisposition": "ATTACHMENT"},
+    }
+
+
 def repositories(opts: Options) -> list[dict[str, Any]]:
     repos = [pypi_repository(opts)]
+    if opts.python_mirror:
+        repos.append(python_mirror_repository(opts, opts.python_mirror))
     if opts.docker_hub:
         repos.append(docker_hub_repository(opts))
     return repos
@@ -250,6 +305,10 @@ def command_line(opts: Options) -> str:
         parts.append(f"--storage-class {opts.storage_class}")
     if not opts.anonymous:
         parts.append("--no-anonymous")
+    if opts.python_mirror is None:
+        parts.append("--no-python-mirror")
+    elif opts.python_mirror != d.python_mirror:
+        parts.append(f"--python-mirror {opts.python_mirror}")
     if opts.docker_hub:
         parts.append("--docker-hub")
     return " ".join(parts)
@@ -358,6 +417,23 @@ def _comments(opts: Options) -> dict[str, str]:
             "retries, timeout and useTrustStore go under connection, not directly under\n"
             "httpClient (Nexus silently ignores them there)."
         ),
+        "config.repos.raw.name": (
+            "Interpreters for uv (python-build-standalone releases from GitHub); the action\n"
+            "sets UV_PYTHON_INSTALL_MIRROR to\n"
+            "  http://<service>.<namespace>.svc.cluster.local:8081/repository/"
+            f"{opts.python_mirror}"
+        ),
+        "config.repos.raw.storage.strictContentTypeValidation": (
+            "Off: Nexus need not sniff the archives; uv checks each one's sha256."
+        ),
+        "config.repos.raw.proxy.remoteUrl": (
+            "The prefix uv's mirror replaces: <remoteUrl>/<release tag>/<asset name>."
+        ),
+        "config.repos.raw.proxy.contentMaxAge": (
+            "Release assets never change and uv checks each one's sha256: cache them\n"
+            "forever (-1), metadata too."
+        ),
+        "config.repos.raw.raw": "ATTACHMENT: Nexus never serves the archives for display.",
         "config.repos.docker.proxy.remoteUrl": "Docker Hub's registry endpoint.",
         "config.repos.docker.docker.httpPort": (
             f"docker pull <host>:{DOCKER_HUB_PORT}/library/python:3.12\n"
@@ -366,67 +442,6 @@ def _comments(opts: Options) -> dict[str, str]:
         "config.repos.docker.dockerProxy.indexType": "HUB: search Docker Hub's index.",
     }
     return c
-
-
-_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*\Z")
-_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
-
-
-def _scalar(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    s = str(v)
-    if _PLAIN.match(s) and s.lower() not in _RESERVED and not re.match(r"[0-9.+-]+\Z", s):
-        return s
-    if s.startswith("http") and not any(c.isspace() for c in s):
-        return s
-    import json
-
-    return json.dumps(s)
-
-
-def _emit_comment(lines: list[str], indent: str, text: str | None) -> None:
-    if text:
-        lines.extend(f"{indent}# {t}".rstrip() for t in text.split("\n"))
-
-
-def _emit(
-    obj: dict[str, Any],
-    indent: str,
-    path: str,
-    comments: dict[str, str],
-    lines: list[str],
-    first_prefix: str = "",
-) -> None:
-    for i, (key, value) in enumerate(obj.items()):
-        p = f"{path}.{key}" if path else key
-        lead = first_prefix if i == 0 and first_prefix else indent
-        if not (i == 0 and first_prefix):
-            _emit_comment(lines, indent, comments.get(p))
-        if isinstance(value, dict) and value:
-            lines.append(f"{lead}{key}:")
-            _emit(value, indent + "  ", p, comments, lines)
-        elif isinstance(value, list) and value:
-            lines.append(f"{lead}{key}:")
-            for item in value:
-                if isinstance(item, dict):
-                    ip = f"{p}.{item.get('format', '')}" if "format" in item else p
-                    _emit_comment(lines, indent + "  ", comments.get(f"{ip}.name"))
-                    _emit(item, indent + "    ", ip, comments, lines, first_prefix=indent + "  - ")
-                else:
-                    lines.append(f"{indent}  - {_scalar(item)}")
-        elif isinstance(value, dict):
-            lines.append(f"{lead}{key}: {{}}")
-        elif isinstance(value, list):
-            lines.append(f"{lead}{key}: []")
-        else:
-            lines.append(f"{lead}{key}: {_scalar(value)}")
-        if not indent:
-            lines.append("")
 
 
 def render(opts: Options) -> str:
@@ -438,7 +453,7 @@ def render(opts: Options) -> str:
         "# Check edits with `pipnexus nexus lint values.yaml` before every upgrade.",
         "",
     ]
-    _emit(values(opts), "", "", _comments(opts), lines)
+    emit(values(opts), "", "", _comments(opts), lines)
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines) + "\n"

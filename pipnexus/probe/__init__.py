@@ -16,6 +16,7 @@ from pipnexus.probe.candidates import (
     Candidates,
     Result,
     Target,
+    mirror_target,
     resolve_candidates,
     target_for,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "Result",
     "Target",
     "count_project_files",
+    "mirror_target",
     "probe",
     "resolve_candidates",
     "target_for",

@@ -24,6 +24,12 @@ class Target(NamedTuple):
     # the field is named as the callers use it, shadowing tuple.index on purpose
     index: URL  # type: ignore[assignment]  # the simple index URL, with any userinfo
     status: URL | None = None  # Nexus "<base>/service/rest/v1/status", None to skip
+    # INDEX: a PEP 503 index (canary page); MIRROR: uv's interpreter mirror
+    kind: str = "index"
+
+
+INDEX = "index"
+MIRROR = "mirror"
 
 
 class Result(NamedTuple):
@@ -47,6 +53,15 @@ def target_for(index: URL) -> Target:
     """A Target for ``index``; with a status URL when it has the shape of a Nexus index."""
     base = urls.nexus_base_from_index(index.text)
     return Target(index, _status_url(base) if base is not None else None)
+
+
+def mirror_target(mirror: URL) -> Target:
+    """A Target for uv's interpreter mirror ``mirror`` (``UV_PYTHON_INSTALL_MIRROR``, no
+    trailing slash); the probe asks for ``<mirror>/pipnexus-probe``. Nexus-shaped
+    (``<base>/repository/<name>``): with the status endpoint of that Nexus."""
+    parts = urls.nexus_repository_parts(urls.ensure_trailing_slash(mirror.text))
+    status = _status_url(parts.base) if parts is not None else None
+    return Target(mirror, status, MIRROR)
 
 
 def _env(environ: Mapping[str, str], name: str) -> str:

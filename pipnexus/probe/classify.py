@@ -184,6 +184,44 @@ def page_failure(resp: Answer, canary: str, auth: str | None) -> Failure:
     return Failure("bad-response", f"the index answered {said} for {subject}")
 
 
+def _error_text(resp: Answer) -> str:
+    return resp.reason + " " + resp.body[:MAX_ERROR_BODY].decode("utf-8", "replace")
+
+
+def mirror_missing(resp: Answer) -> bool:
+    """A 404 that says the repository does not exist or its remote is blocked."""
+    text = _error_text(resp)
+    return resp.status == 404 and (
+        "repository not found" in text.lower() or _BLOCKED.search(text) is not None
+    )
+
+
+def mirror_failure(resp: Answer, auth: str | None) -> Failure:
+    """Classify an unhealthy answer for the root of uv's interpreter mirror."""
+    said = clean(f"{resp.status} {resp.reason}", 120)
+    what = "interpreter mirror"
+    if resp.status == 407:
+        return _proxy_auth_failure(what, said)
+    if resp.status in (401, 403):
+        return _auth_failure(what, said, auth)
+    if resp.status == 404:
+        blocked = _BLOCKED.search(_error_text(resp))
+        if blocked:
+            return Failure(
+                "remote-blocked",
+                f"the {what} answered 404 {clean(blocked.group(0), 100)}: the proxy has "
+                "blocked its remote (GitHub)",
+            )
+        return Failure("not-found", f"the {what} answered {said}: the repository does not exist")
+    if resp.status == 502:
+        return Failure(
+            "remote-unreachable", f"the {what} answered {said}: the proxy cannot reach GitHub"
+        )
+    if resp.status in (503, 504):
+        return Failure("unavailable", f"the {what} answered {said} (offline or stopped?)")
+    return Failure("bad-response", f"the {what} answered {said}")
+
+
 def empty_page_failure(canary: str, lists_links_for: bool) -> Failure:
     """A 200 page of the canary project that links none of its files."""
     if lists_links_for:

@@ -24,13 +24,15 @@ from pipnexus.options import (
     normalize_project,
 )
 from pipnexus.probe import transport
-from pipnexus.probe.candidates import Result, Target
+from pipnexus.probe.candidates import MIRROR, Result, Target
 from pipnexus.probe.classify import (
     Deadline,
     Failure,
     basic_auth,
     empty_page_failure,
     failure_of,
+    mirror_failure,
+    mirror_missing,
     page_failure,
     status_failure,
 )
@@ -75,6 +77,8 @@ def _check(
             raise status_failure(resp, s_auth)
         else:
             said_status = "Nexus status 200; "
+    if target.kind == MIRROR:
+        return said_status + _check_mirror(target, attempt, auth, tls, environ)
     attempt.what = "canary page"
     page = index.joined(project + "/")
     resp = transport.get_following(attempt, page, auth, tls, True, environ)
@@ -93,6 +97,41 @@ def _check(
     proxy = transport.select_proxy(transport.endpoint(page), environ)
     via = f" (through the proxy {proxy.display})" if proxy else ""
     return f"{said_status}the page of the canary project '{canary}' lists {files} file{plural}{via}"
+
+
+# a path no release has: the mirror answers it without storing anything
+MIRROR_PROBE_PATH = "pipnexus-probe"
+
+
+def _check_mirror(
+    target: Target,
+    attempt: transport.Attempt,
+    auth: str | None,
+    tls: ssl.SSLContext | None,
+    environ: Mapping[str, str],
+) -> str:
+    """uv's interpreter mirror is healthy when ``GET <mirror>/pipnexus-probe`` shows that the
+    repository exists, is online, readable, and that its remote answers.
+
+    A raw proxy forwards the path to ``<remoteUrl>/pipnexus-probe``; GitHub has no such
+    release, so a healthy mirror answers a plain 404 (remembered by the negative cache, so
+    GitHub is asked at most once per timeToLive). Unhealthy answers: 404 "Repository not
+    found" (no such repository: ViewServlet), 404 "Remote Auto/Manually Blocked" (the remote
+    failed), 502 (the remote is unreachable), 503 (offline repository, stopped node),
+    401/403 (no read permission). The root is not asked: Nexus sends paths ending in ``/`` to
+    IndexHtmlForwardHandler (org.sonatype.nexus.repository.view.handlers in
+    sonatype/nexus-public), which turns a blocked remote into a plain 404 as well. A 2xx (some
+    other server) is healthy too. No archive is fetched: a first fetch would download tens of
+    megabytes within the deadline.
+    """
+    attempt.what = "interpreter mirror"
+    url = target.index.joined(MIRROR_PROBE_PATH)
+    resp = transport.get_following(attempt, url, auth, tls, True, environ)
+    if not (200 <= resp.status < 300 or resp.status == 404) or mirror_missing(resp):
+        raise mirror_failure(resp, auth)
+    proxy = transport.select_proxy(transport.endpoint(url), environ)
+    via = f" (through the proxy {proxy.display})" if proxy else ""
+    return f"the interpreter mirror answers ({resp.status} for a path no release has){via}"
 
 
 def _tls_context(cafile: str | None) -> ssl.SSLContext:

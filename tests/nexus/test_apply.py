@@ -20,9 +20,17 @@ SECRETS = (ADMIN_PASSWORD, READER_PASSWORD)
 
 
 def apply(
-    capsys: pytest.CaptureFixture[str], url: str, *argv: str, password_env: str | None = "NEXUS_PW"
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+    *argv: str,
+    password_env: str | None = "NEXUS_PW",
+    python_mirror: bool = False,
 ) -> tuple[int, str, str]:
+    """``nexus apply``; without the interpreter mirror unless asked (--values aside), so each
+    test sees the repositories it is about."""
     args = ["nexus", "apply", "--url", url, *argv]
+    if not python_mirror and "--values" not in argv:
+        args.append("--no-python-mirror")
     if password_env:
         args += ["--password-env", password_env]
     rc = main(args)
@@ -37,21 +45,41 @@ def writes(admin: Admin) -> list[tuple[str, str]]:
 
 
 def test_create_then_nothing_to_do(admin: Admin, capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, err = apply(capsys, admin.url, "--remote-url", admin.upstream_url)
+    argv = ("--remote-url", admin.upstream_url)
+    rc, out, err = apply(capsys, admin.url, *argv, python_mirror=True)
     assert (rc, err) == (0, "")
-    assert out.splitlines() == ["pypi-proxy (pypi proxy): create", "created pypi-proxy"]
+    assert out.splitlines() == [
+        "pypi-proxy (pypi proxy): create",
+        "python-build-standalone (raw proxy): create",
+        "created pypi-proxy",
+        "created python-build-standalone",
+    ]
     repo = admin.double.repositories["pypi-proxy"]
     assert repo["proxy"] == {
         "remoteUrl": admin.upstream_url,
         "contentMaxAge": -1,
         "metadataMaxAge": 60,
     }
-    assert writes(admin) == [("POST", "/repositories/pypi/proxy")]
+    mirror = admin.double.repositories["python-build-standalone"]
+    assert mirror["proxy"] == {
+        "remoteUrl": values.PYTHON_MIRROR_REMOTE,
+        "contentMaxAge": -1,
+        "metadataMaxAge": -1,
+    }
+    assert mirror["raw"] == {"contentDisposition": "ATTACHMENT"}
+    assert writes(admin) == [
+        ("POST", "/repositories/pypi/proxy"),
+        ("POST", "/repositories/raw/proxy"),
+    ]
 
     admin.api.requests.clear()
-    rc, out, _ = apply(capsys, admin.url, "--remote-url", admin.upstream_url)
+    rc, out, _ = apply(capsys, admin.url, *argv, python_mirror=True)
     assert rc == 0
-    assert out.splitlines() == ["pypi-proxy (pypi proxy): unchanged", "nothing to do"]
+    assert out.splitlines() == [
+        "pypi-proxy (pypi proxy): unchanged",
+        "python-build-standalone (raw proxy): unchanged",
+        "nothing to do",
+    ]
     assert writes(admin) == []
 
 
@@ -98,7 +126,8 @@ def test_values_file_repositories_and_anonymous(
     path = tmp_path / "values.yaml"
     assert (
         main(
-            ["nexus", "values", "--docker-hub", "--remote-url", admin.upstream_url, "-o", str(path)]
+            ["nexus", "values", "--docker-hub", "--no-python-mirror", "--remote-url",
+             admin.upstream_url, "-o", str(path)]
         )
         == 0
     )

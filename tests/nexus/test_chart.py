@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from pipnexus.cli import main
+from pipnexus.nexus import values
 from testbed import thirdparty
 from testbed.nexus_admin import AdminApi, install
 from testbed.nexus_double import NexusDouble
@@ -256,13 +257,17 @@ def test_generated_values_provision_what_we_promise(
     assert lint(path, capsys)[0] == 0
 
 
-def test_example_values_provision_the_pypi_proxy(
+def test_example_values_provision_the_pypi_proxy_and_the_interpreter_mirror(
     upstream: Upstream, tools: str, tmp_path: Path
 ) -> None:
     rendered = render(REPO / "examples" / "nexus" / "values.yaml", tmp_path)
     run = configure(rendered, upstream, tmp_path, tools, anonymous_before=False)
     assert run.rc == 0, run.output
-    assert sorted(run.double.repositories) == ["pypi-proxy"]
+    assert sorted(run.double.repositories) == ["pypi-proxy", "python-build-standalone"]
+    mirror = run.double.repositories["python-build-standalone"]
+    assert (mirror["format"], mirror["type"]) == ("raw", "proxy")
+    assert mirror["proxy"]["remoteUrl"] == values.PYTHON_MIRROR_REMOTE
+    assert (mirror["proxy"]["contentMaxAge"], mirror["proxy"]["metadataMaxAge"]) == (-1, -1)
     assert run.double.anonymous_enabled is True
 
 

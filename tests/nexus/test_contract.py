@@ -257,6 +257,22 @@ def test_every_body_apply_sends_matches_the_openapi(
         assert_valid_or_predicted(version, method, path, body, tmp_path, capsys)
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_interpreter_mirror_body_fits_every_published_contract_as_it_is(
+    upstream: Upstream,
+    version: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bodies = apply_bodies(upstream, version, [], monkeypatch, capsys)
+    raw = [body for method, path, body in bodies if path == "/repositories/raw/proxy"]
+    assert len(raw) == 1 and raw[0]["name"] == values.PYTHON_MIRROR_REPOSITORY
+    # no version needs more than the newest-version values send (nothing for lint to predict)
+    spec = request_schema(openapi(version), "POST", "/repositories/raw/proxy")
+    assert problems(spec, raw[0]) == [], version
+    assert raw[0]["proxy"]["contentMaxAge"] == raw[0]["proxy"]["metadataMaxAge"] == -1
+
+
 def assert_valid_or_predicted(
     version: str,
     method: str,
@@ -317,7 +333,7 @@ lint_knows_versions = pytest.mark.xfail(
 def test_lint_predicts_what_each_version_requires_of_values_without_http_client(
     version: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    doc = values.values(values.Options())
+    doc = values.values(values.Options(python_mirror=None))
     (repo,) = doc["config"]["repos"]
     repo.pop("httpClient", None)
     found = problems(request_schema(openapi(version), "POST", "/repositories/pypi/proxy"),

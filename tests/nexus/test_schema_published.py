@@ -119,6 +119,7 @@ def test_versioned_keys_match_the_openapi_file(version: str) -> None:
         "proxy": schemas["ProxyAttributes"],
         "docker": schemas["DockerAttributes"],
         "dockerProxy": schemas["DockerProxyAttributes"],
+        "raw": schemas["RawAttributes"],
     }
     for vk in schema.VERSIONED_KEYS:
         properties = set(objects[vk.obj].get("properties") or ())

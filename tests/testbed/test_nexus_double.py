@@ -441,3 +441,49 @@ def test_range_requests_like_partial_fetch_handler(
         assert (resp.status, resp.body) == (200, data), ignored
     head = get(url, "HEAD", headers={"Range": "bytes=0-9"})
     assert head.status == 200  # GET only
+
+
+# -- raw proxy repositories (uv's interpreter mirror) --------------------------------------------
+
+
+def test_raw_proxy_root_asks_the_remote_for_an_index_page(nexus: NexusDouble) -> None:
+    from testbed.pbs import Releases
+
+    with Releases({}) as releases:
+        nexus.add_raw_proxy("pbs", releases.base_url)
+        for _ in range(2):  # the second time from the negative cache
+            resp = get(nexus.base_url + "/repository/pbs/")
+            assert (resp.status, resp.reason) == (404, "/")
+        assert [p for _, p, _ in releases.requests] == ["/index.html", "/index.htm"]
+        releases.assets["/sub/index.htm"] = b"<html>hi</html>"
+        resp = get(nexus.base_url + "/repository/pbs/sub/")
+        assert (resp.status, resp.body) == (200, b"<html>hi</html>")
+    assert get(nexus.base_url + "/repository/nope/").reason == "Repository not found"
+    nexus.set_online(False, "pbs")
+    assert get(nexus.base_url + "/repository/pbs/").status == 503
+    nexus.set_online(True, "pbs")
+    nexus.set_remote(closed_url(), "pbs")
+    nexus.forget_cache("pbs")
+    assert get(nexus.base_url + "/repository/pbs/other/").status == 502
+
+
+def test_raw_proxy_pulls_through_once_and_caches_for_ever(nexus: NexusDouble) -> None:
+    from testbed.pbs import Build, Releases, make_archive
+
+    build = Build()
+    archive = make_archive(build)
+    with Releases({build: archive}) as releases:
+        nexus.add_raw_proxy("pbs", releases.base_url)
+        url = nexus.base_url + "/repository/pbs" + build.path
+        for _ in range(2):
+            resp = get(url)
+            assert (resp.status, resp.body) == (200, archive)
+        assert releases.requests == [("GET", build.path, 200)]  # '+' stays percent-encoded
+        assert nexus.upstream_bytes == len(archive)
+        # missing upstream: 404, then the negative cache answers without asking again
+        for _ in range(2):
+            assert get(nexus.base_url + "/repository/pbs/20241016/missing.tar.gz").status == 404
+        assert len(releases.requests) == 2
+    # the remote is gone: the cached archive is still served, an uncached path is 502
+    assert get(url).body == archive
+    assert get(nexus.base_url + "/repository/pbs/20241016/other.tar.gz").status == 502
