@@ -192,7 +192,7 @@ def mirror_missing(resp: Answer) -> bool:
     """A 404 that says the repository does not exist or its remote is blocked."""
     text = _error_text(resp)
     return resp.status == 404 and (
-        "repository not found" in text.lower() or _BLOCKED.search(text) is not None
+        "repository not found" in text.lower() or re.search(_BLOCKED, text, re.IGNORECASE) is not None
     )
 
 
@@ -205,7 +205,7 @@ def mirror_failure(resp: Answer, auth: str | None) -> Failure:
     if resp.status in (401, 403):
         return _auth_failure(what, said, auth)
     if resp.status == 404:
-        blocked = _BLOCKED.search(_error_text(resp))
+        blocked = re.search(_BLOCKED, _error_text(resp), re.IGNORECASE)
         if blocked:
             return Failure(
                 "remote-blocked",
