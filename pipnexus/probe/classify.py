@@ -191,9 +191,8 @@ def _error_text(resp: Answer) -> str:
 def mirror_missing(resp: Answer) -> bool:
     """A 404 that says the repository does not exist or its remote is blocked."""
     text = _error_text(resp)
-    return resp.status == 404 and (
-        "repository not found" in text.lower() or re.search(_BLOCKED, text, re.IGNORECASE) is not None
-    )
+    blocked = re.search(_BLOCKED, text, re.IGNORECASE) is not None
+    return resp.status == 404 and ("repository not found" in text.lower() or blocked)
 
 
 def mirror_failure(resp: Answer, auth: str | None) -> Failure:
