@@ -340,18 +340,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         reqs.write_text("\n".join(requirements) + "\n")
         with CountingIndex(wheels) as up, devpi(up.index_url, installers, work) as cache:
             port = int(cache.rsplit(":", 1)[1])
-            with CountingRelay(port) as relay, \
-                    InterpreterBed(work / "python", uv_bin(), PYTHON, PYTHON_SIZE) as bed:
-                print(f"interpreter: `uv python install {PYTHON.version}`, a "
-                      f"{human(len(bed.archive))} python-build-standalone style archive from "
-                      "\"GitHub releases\" (127.0.0.1, behind a byte-counting relay: NAT); "
-                      f"the Nexus double's raw proxy {PYTHON_MIRROR_REPOSITORY} plays the "
-                      "in-cluster interpreter mirror\n", flush=True)
+            with CountingRelay(port) as relay:
                 for installer in installers:
                     print(f"## {installer}", flush=True)
                     index = f"http://127.0.0.1:{relay.port}/root/{installer}/+simple/"
-                    builds = bench_installer(installer, args.builds, work, reqs, up, relay,
-                                             index, bed)
+                    # a Nexus double per installer, so that its first build finds it cold
+                    # (devpi has an index per installer)
+                    with InterpreterBed(work / f"python-{installer}", uv_bin(), PYTHON,
+                                        PYTHON_SIZE) as bed:
+                        print(f"  interpreter: `uv python install {PYTHON.version}`, a "
+                              f"{human(len(bed.archive))} python-build-standalone style archive "
+                              "from \"GitHub releases\" (127.0.0.1, behind a byte-counting "
+                              "relay: NAT); a fresh Nexus double's raw proxy "
+                              f"{PYTHON_MIRROR_REPOSITORY} plays the in-cluster interpreter "
+                              "mirror", flush=True)
+                        builds = bench_installer(installer, args.builds, work, reqs, up, relay,
+                                                 index, bed)
                     print()
                     print(report(installer, builds))
                     print(flush=True)
