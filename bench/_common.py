@@ -4,12 +4,11 @@ Everything listens on 127.0.0.1 only and is stopped by its context manager.
 
 * ``CountingIndex``: a PEP 503 index (+ PEP 658 ``.metadata``) over a directory of
   distributions, counting every byte it writes per kind (page, metadata, file). Plays pypi.org.
-* ``CountingRelay``: a TCP relay that counts the bytes it hands to clients (traffic "inside
-  the cluster" between the runner and the cache).
 * ``Devpi``: a real devpi-server with mirror indexes of an upstream (plays the in-cluster Nexus).
 * ``isolated_env``: an environment with no host installer configuration at all.
 
-``DeadProxy``/``proxy_env`` (testbed/proxies.py) and ``run``/``pipnexus_configure``
+``DeadProxy``/``proxy_env`` (testbed/proxies.py), ``CountingRelay`` (testbed/relay.py: a TCP
+relay counting the bytes it hands to clients) and ``run``/``pipnexus_configure``
 (testbed/commands.py) live in the test bed, which tests use too; they are re-exported here.
 """
 
@@ -26,23 +25,23 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
 from testbed.commands import Configured, Run, parse_dotenv, pipnexus_configure, run
 from testbed.httpbase import QuietHandler, Response
 from testbed.proxies import Bypass, DeadProxy, proxy_env
+from testbed.relay import CountingRelay
 from testbed.upstream import Upstream
 
 __all__ = [  # re-exported for the bench scripts
-    "Bypass", "Configured", "DeadProxy", "Run", "parse_dotenv", "pipnexus_configure",
-    "proxy_env", "run",
+    "Bypass", "Configured", "CountingRelay", "DeadProxy", "Run", "parse_dotenv",
+    "pipnexus_configure", "proxy_env", "run",
 ]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -183,66 +182,6 @@ class CountingIndex(Upstream):
     def __enter__(self) -> CountingIndex:
         return self
 
-
-
-# --------------------------------------------------------------------------------------------
-# CountingRelay: bytes inside the cluster
-
-
-class CountingRelay:
-    """Forwards ``relay.port`` to ``target_port``, counting the bytes handed to clients."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self._sock = socket.socket()
-        self._lock = threading.Lock()
-        self._down = 0
-
-    @property
-    def port(self) -> int:
-        return int(self._sock.getsockname()[1])
-
-    def downstream_bytes(self) -> int:
-        with self._lock:
-            return self._down
-
-    def _pump(self, src: socket.socket, dst: socket.socket, count: bool) -> None:
-        try:
-            while chunk := src.recv(1 << 16):
-                dst.sendall(chunk)
-                if count:
-                    with self._lock:
-                        self._down += len(chunk)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self._sock.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=30)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
-
-    def __enter__(self) -> CountingRelay:
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
-        threading.Thread(target=self._serve, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._sock.close()
 
 
 # --------------------------------------------------------------------------------------------

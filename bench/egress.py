@@ -1,23 +1,32 @@
-"""NAT egress of a Python dependency install: no cache vs GitHub-cache style vs pipnexus.
+"""NAT egress of a CI job, per kind (packages, interpreter, cache archives): no cache vs
+GitHub-cache style vs pipnexus.
 
 Run from the repository root: ``python -m bench.egress [-n 3] [--installers pip,uv]``
-(needs ``pip install -e '.[bench]'`` for devpi-server).
+(needs ``pip install -e '.[bench]'`` for devpi-server and uv).
 
 * "pypi.org" is a PEP 503 index on 127.0.0.1 over the real wheels of a typical web backend
   (fetched once with ``pip download`` into ``bench/.cache/wheels``); every byte it serves
   crosses the "NAT gateway".
-* The in-cluster Nexus is played by devpi-server: a pull-through mirror index of that upstream
-  (``--no-root-pypi``; it never talks to pypi.org). The bytes it hands to the build stay
-  "inside the cluster" (counted by a relay in front of it).
-* Each build is a fresh virtual environment on an ephemeral runner (empty installer cache)
-  installing the same requirements, in three set-ups:
+* "GitHub releases" is ``testbed.pbs.Releases`` serving one python-build-standalone style
+  archive (``PYTHON_SIZE`` bytes, incompressible) behind a byte-counting relay: every byte it
+  sends crosses the NAT too (testbed/interpreters.py).
+* The in-cluster Nexus is played by devpi-server for packages: a pull-through mirror index of
+  that upstream (``--no-root-pypi``; it never talks to pypi.org), and by the Nexus double's
+  raw proxy repository ``python-build-standalone`` (remote: "GitHub releases") for
+  interpreters. The bytes they hand to the build stay "inside the cluster".
+* Each build is an ephemeral runner's job: ``uv python install`` of the interpreter, then a
+  fresh virtual environment (empty installer cache) installing the same requirements, in
+  these set-ups:
   1. no cache: straight from upstream;
-  2. GitHub-cache style: the installer's cache directory is packed into an archive after
-     build 1 (uploaded: NAT) and unpacked before every later build (downloaded: NAT), like
-     ``actions/setup-python cache: pip`` / ``setup-uv enable-cache`` (uv: after
-     ``uv cache prune --ci``, as setup-uv does by default);
-  3. pipnexus: ``pipnexus configure`` points the installer at the cache; build 1 finds the
-     cache cold, later builds find it warm.
+  2. GitHub-cache style: the installer's cache directory and the interpreter directory
+     (setup-uv ``cache-python: true``) are packed into archives after build 1 (uploaded: NAT)
+     and unpacked before every later build (downloaded: NAT), like ``actions/setup-python
+     cache: pip`` / ``setup-uv enable-cache`` (uv: after ``uv cache prune --ci``, setup-uv's
+     default ``prune-cache: true``);
+  3. uv only, the same with ``prune-cache: false``: the archive keeps the wheels;
+  4. pipnexus: ``pipnexus configure`` points the installer at the cache and uv's interpreter
+     downloads at the raw proxy (``UV_PYTHON_INSTALL_MIRROR``); build 1 finds the caches
+     cold, later builds find them warm.
 
 It prints tables and never asserts anything about time.
 """
@@ -30,7 +39,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,6 +58,16 @@ from bench._common import (
     table,
     tempdir,
 )
+from pipnexus.nexus.values import PYTHON_MIRROR_REPOSITORY
+from testbed.interpreters import (
+    GITHUB_CACHE,
+    NO_CACHE,
+    PIPNEXUS,
+    InterpreterBed,
+    pack,
+    unpack,
+)
+from testbed.pbs import Build as PythonBuild
 
 REQUIREMENTS = (
     "fastapi",
@@ -65,7 +83,14 @@ REQUIREMENTS = (
     "boto3",
 )
 WHEELS = CACHE / "wheels"
-SETUPS = ("no cache", "GitHub cache", "pipnexus")
+NO_PRUNE = "GitHub cache, prune-cache: false"
+SETUPS = (NO_CACHE, GITHUB_CACHE, NO_PRUNE, PIPNEXUS)
+WIDTH = max(len(s) for s in SETUPS)
+# The interpreter archive: 30 MB of incompressible bytes, the order of python-build-standalone's
+# install_only_stripped CPython 3.12 x86_64 Linux release asset (the archive setup-uv's
+# python-version and `uv python install` download; sizes on the project's GitHub releases).
+PYTHON = PythonBuild("3.12.7", "20241016")
+PYTHON_SIZE = 30_000_000
 
 
 def fetch_wheels(requirements: Sequence[str]) -> Path:
@@ -100,14 +125,23 @@ class Build(NamedTuple):
     number: int
     ok: bool
     wall: float
-    upstream: Counts
-    archive_down: int
-    archive_up: int
+    upstream: Counts  # packages from "pypi.org"
+    interpreter: int  # interpreter bytes from "GitHub releases"
+    archive_down: int  # cache archives restored (packages + interpreter)
+    archive_up: int  # cache archives saved
     inside: int
 
     @property
+    def packages(self) -> int:
+        return self.upstream.total
+
+    @property
+    def archives(self) -> int:
+        return self.archive_down + self.archive_up
+
+    @property
     def nat(self) -> int:
-        return self.upstream.total + self.archive_down + self.archive_up
+        return self.packages + self.interpreter + self.archives
 
 
 def install(installer: str, venv: Path, reqs: Path, env: dict[str, str]) -> bool:
@@ -131,24 +165,14 @@ def install(installer: str, venv: Path, reqs: Path, env: dict[str, str]) -> bool
     return True
 
 
-def pack(cache_dir: Path, archive: Path) -> int:
-    with tarfile.open(archive, "w:gz", compresslevel=1) as tf:
-        tf.add(cache_dir, arcname="cache")
-    return archive.stat().st_size
-
-
-def unpack(archive: Path, cache_dir: Path) -> int:
-    shutil.rmtree(cache_dir, ignore_errors=True)
-    with tarfile.open(archive) as tf:
-        tf.extractall(cache_dir.parent / "restore", filter="data")
-    shutil.move(str(cache_dir.parent / "restore" / "cache"), cache_dir)
-    shutil.rmtree(cache_dir.parent / "restore", ignore_errors=True)
-    return archive.stat().st_size
+def setups(installer: str) -> tuple[str, ...]:
+    # setup-python's pip cache is never pruned: the prune-cache row is uv's only
+    return SETUPS if installer == "uv" else tuple(s for s in SETUPS if s != NO_PRUNE)
 
 
 def bench_installer(
     installer: str, n: int, work: Path, reqs: Path, up: CountingIndex, relay: CountingRelay,
-    cache_index_url: str,
+    cache_index_url: str, bed: InterpreterBed,
 ) -> list[Build]:
     builds: list[Build] = []
     cache_var = "PIP_CACHE_DIR" if installer == "pip" else "UV_CACHE_DIR"
@@ -157,43 +181,56 @@ def bench_installer(
     direct = {"PIP_INDEX_URL": up.index_url, "PIP_TRUSTED_HOST": "127.0.0.1",
               "UV_DEFAULT_INDEX": up.index_url}
 
-    configured = pipnexus_configure(cache_index_url, up.index_url, base)
+    configured = pipnexus_configure(cache_index_url, up.index_url, base,
+                                    args=["--python-mirror", bed.mirror_url])
     if configured.source != "nexus":
         print(f"  warning: pipnexus configure chose {configured.source!r} "
               f"({configured.index_url}): the numbers below are not through the cache")
+    if configured.env.get("UV_PYTHON_INSTALL_MIRROR") != bed.mirror_url:
+        print("  warning: pipnexus configure set no interpreter mirror: the pipnexus "
+              "interpreter numbers below are not through the cache")
     # the devpi index path (/root/<installer>/+simple/) would read as a home directory
     shown = f"the devpi mirror index root/{installer}" if configured.source == "nexus" \
         else configured.index_url
-    print(f"  pipnexus configure -> {configured.source} {shown}; sets "
+    print(f"  pipnexus configure -> {configured.source} {shown}, interpreter mirror: the "
+          f"Nexus double's raw proxy {PYTHON_MIRROR_REPOSITORY}; sets "
           + " ".join(sorted(configured.env)), flush=True)
 
-    for setup in SETUPS:
-        archive = work / f"{installer}-cache.tar.gz"
-        gh_cache = work / f"{installer}-gh-cache"
+    for setup in setups(installer):
+        tag = f"{installer}-{setup.replace(' ', '-').replace(':', '')}"
+        archive = work / f"{tag}-cache.tar.gz"
+        gh_cache = work / f"{tag}-gh-cache"
+        github = setup in (GITHUB_CACHE, NO_PRUNE)
         for i in range(1, n + 1):
             venv = work / f"venv-{installer}"
-            cache_dir = work / f"{installer}-cache-{setup.replace(' ', '-')}-{i}"
-            env = dict(base, **(configured.env if setup == "pipnexus" else direct))
+            cache_dir = work / f"{tag}-cache-{i}"
+            env = dict(base, **(configured.env if setup == PIPNEXUS else direct))
             up_before, in_before = up.counts(), relay.downstream_bytes()
             down = upl = 0
             start = time.perf_counter()
-            if setup == "GitHub cache":
+            step = bed.job(GITHUB_CACHE if github else setup, env, tag)
+            if not step.ok:
+                print(f"  FAILED: uv python install\n{step.output[-2000:]}", flush=True)
+            if github:
                 cache_dir = gh_cache
                 if archive.exists():
                     down = unpack(archive, cache_dir)
             env[cache_var] = str(cache_dir)
-            ok = install(installer, venv, reqs, env)
-            if setup == "GitHub cache" and not archive.exists():
-                if installer == "uv":
+            ok = install(installer, venv, reqs, env) and step.ok
+            if github and not archive.exists():
+                if installer == "uv" and setup == GITHUB_CACHE:
                     run([uv_bin(), "cache", "prune", "--ci"], env, timeout=120)
                 upl = pack(cache_dir, archive)
             wall = time.perf_counter() - start
-            inside = relay.downstream_bytes() - in_before if setup == "pipnexus" else 0
-            b = Build(setup, i, ok, wall, up.counts() - up_before, down, upl, inside)
+            inside = relay.downstream_bytes() - in_before if setup == PIPNEXUS else 0
+            b = Build(setup, i, ok, wall, up.counts() - up_before, step.upstream,
+                      down + step.archive_down, upl + step.archive_up, inside + step.inside)
             builds.append(b)
-            print(f"  {setup:12} build {i}: {'ok' if ok else 'FAILED'}, NAT {human(b.nat)}, "
-                  f"inside {human(b.inside)}, {wall:.1f} s", flush=True)
-            if setup != "GitHub cache":
+            print(f"  {setup:{WIDTH}} build {i}: {'ok' if ok else 'FAILED'}, packages "
+                  f"{human(b.packages)}, interpreter {human(b.interpreter)}, archives "
+                  f"{human(b.archives)}, NAT {human(b.nat)}, inside {human(b.inside)}, "
+                  f"{wall:.1f} s", flush=True)
+            if not github:
                 shutil.rmtree(cache_dir, ignore_errors=True)
     return builds
 
@@ -209,56 +246,50 @@ def report(installer: str, builds: list[Build]) -> str:
     for b in builds:
         rows.append([
             b.setup, f"{b.number} ({'cold' if b.number == 1 else 'warm'})",
-            "ok" if b.ok else "FAILED", b.upstream.requests, human(b.upstream.files),
-            human(b.upstream.pages + b.upstream.metadata), human(b.archive_down),
-            human(b.archive_up), human(b.nat), human(b.inside), f"{b.wall:.1f} s",
+            "ok" if b.ok else "FAILED", human(b.packages), human(b.interpreter),
+            f"{human(b.archives)} ({human(b.archive_down)} down, {human(b.archive_up)} up)",
+            human(b.nat), human(b.inside), f"{b.wall:.1f} s",
         ])
-    out = [table(["set-up", "build", "result", "upstream req", "upstream files",
-                  "upstream pages+meta", "archive down", "archive up", "NAT total",
-                  "inside cluster", "wall"], rows)]
+    out = [table(["set-up", "build", "result", "packages", "interpreter",
+                  "cache archive", "NAT total", "inside cluster", "wall"], rows)]
 
     def mean(setup: str, attr: str, warm: bool) -> float:
         vals = [getattr(b, attr) for b in builds if b.setup == setup and (b.number > 1) == warm]
         return sum(vals) / len(vals) if vals else 0.0
 
+    present = [s for s in SETUPS if any(b.setup == s for b in builds)]
     summary = []
-    for setup in SETUPS:
+    for setup in present:
         summary.append([
-            setup, human(mean(setup, "nat", False)), human(mean(setup, "nat", True)),
-            human(mean(setup, "inside", True)), f"{mean(setup, 'wall', False):.1f} s",
-            f"{mean(setup, 'wall', True):.1f} s",
+            setup, human(mean(setup, "nat", False)), human(mean(setup, "packages", True)),
+            human(mean(setup, "interpreter", True)), human(mean(setup, "archives", True)),
+            human(mean(setup, "nat", True)),
             human(sum(b.nat for b in builds if b.setup == setup)),
         ])
     out.append("")
-    out.append(table(["set-up", "NAT cold", "NAT warm (mean)", "inside warm (mean)",
-                      "wall cold", "wall warm (mean)", "NAT all builds"], summary))
-    gh_warm = mean("GitHub cache", "nat", True)
-    pn_warm = mean("pipnexus", "nat", True)
-    none_warm = mean("no cache", "nat", True)
-    pn_files = sum(b.upstream.files for b in builds if b.setup == "pipnexus" and b.number > 1)
-    gh_all = sum(b.nat for b in builds if b.setup == "GitHub cache")
-    pn_all = sum(b.nat for b in builds if b.setup == "pipnexus")
+    out.append(table(["set-up", "NAT cold", "warm: packages", "warm: interpreter",
+                      "warm: cache archive", "warm: NAT total", "NAT all builds"], summary))
+    pn_warm = mean(PIPNEXUS, "nat", True)
+    pn_files = sum(b.upstream.files for b in builds if b.setup == PIPNEXUS and b.number > 1)
+    pn_interp = sum(b.interpreter for b in builds if b.setup == PIPNEXUS and b.number > 1)
     out.append("")
-    out.append(f"- warm pipnexus builds: {human(pn_files)} of files from upstream (goal 0)")
-    out.append(f"- NAT per warm build, pipnexus vs GitHub cache: {_ratio(pn_warm, gh_warm)} "
-               f"(goal >= 99.9 %); vs no cache: {_ratio(pn_warm, none_warm)}")
-    out.append(f"- NAT over all {max(b.number for b in builds)} builds, pipnexus vs GitHub "
-               f"cache: {human(pn_all)} vs {human(gh_all)} ({_ratio(pn_all, gh_all)})")
-    out.append(f"- wall per warm build: pipnexus {mean('pipnexus', 'wall', True):.1f} s, "
-               f"GitHub cache {mean('GitHub cache', 'wall', True):.1f} s (archive transfer "
-               "over a real network not included), no cache "
-               f"{mean('no cache', 'wall', True):.1f} s")
+    out.append(f"- warm pipnexus builds: {human(pn_files)} of package files and "
+               f"{human(pn_interp)} of interpreter from upstream (goal 0 and 0)")
+    for other in (GITHUB_CACHE, NO_PRUNE, NO_CACHE):
+        if other in present:
+            out.append(f"- NAT per warm build, pipnexus vs {other}: "
+                       f"{_ratio(pn_warm, mean(other, 'nat', True))}")
     cold = [b for b in builds if b.number == 1]
     files = {b.setup: b.upstream.files for b in cold}
-    if files.get("pipnexus", 0) > files.get("no cache", 0):
-        out.append(f"- cold pipnexus build: the cache fetched {human(files['pipnexus'])} of files "
-                   f"for {human(files['no cache'])} of wheels: requests for a wheel that arrive "
+    if files.get(PIPNEXUS, 0) > files.get(NO_CACHE, 0):
+        out.append(f"- cold pipnexus build: the cache fetched {human(files[PIPNEXUS])} of files "
+                   f"for {human(files[NO_CACHE])} of wheels: requests for a wheel that arrive "
                    "while the cache is still downloading it (uv sends a HEAD and then a GET) "
                    "start a second upstream download in devpi")
     if installer == "uv":
-        out.append("- uv: the GitHub-cache archive is what setup-uv saves by default, after "
+        out.append(f"- uv, {GITHUB_CACHE}: the archive is what setup-uv saves by default, after "
                    "`uv cache prune --ci` (which drops wheels downloaded from an index), so warm "
-                   "builds still download every wheel")
+                   f"builds still download every wheel; {NO_PRUNE} keeps them in the archive")
         out.append("- uv: inside the cluster it moves about twice the wheel bytes: the cache "
                    "(like Nexus, nexus-public#296) serves no PEP 658 metadata, so uv reads each "
                    "wheel's metadata from the wheel itself before installing it")
@@ -295,8 +326,13 @@ def main(argv: Sequence[str] | None = None) -> int:
           "index per installer, 127.0.0.1")
     print(f"builds per set-up: {args.builds} (build 1 cold, the rest warm), fresh venv and "
           "empty installer cache each (ephemeral runner)")
-    print("NAT = upstream bytes (files + pages + metadata) + cache archive down + up; "
-          "inside = bytes the cache sent to the runner\n", flush=True)
+    print("every build: `uv python install` (the interpreter step), then a fresh venv and "
+          "the install")
+    print("NAT = packages (upstream files + pages + metadata, body bytes) + interpreter (bytes "
+          "from \"GitHub releases\", headers included) + cache archives down + up; "
+          "inside = bytes the caches sent to the runner")
+    print("packages cache: devpi-server; interpreter cache: the Nexus double (testbed)\n",
+          flush=True)
 
     with tempdir("pipnexus-egress-") as tmp:
         work = Path(tmp)
@@ -308,8 +344,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for installer in installers:
                     print(f"## {installer}", flush=True)
                     index = f"http://127.0.0.1:{relay.port}/root/{installer}/+simple/"
-                    builds = bench_installer(installer, args.builds, work, reqs, up, relay,
-                                             index)
+                    # a Nexus double per installer, so that its first build finds it cold
+                    # (devpi has an index per installer)
+                    with InterpreterBed(work / f"python-{installer}", uv_bin(), PYTHON,
+                                        PYTHON_SIZE) as bed:
+                        print(f"  interpreter: `uv python install {PYTHON.version}`, a "
+                              f"{human(len(bed.archive))} python-build-standalone style archive "
+                              "from \"GitHub releases\" (127.0.0.1, behind a byte-counting "
+                              "relay: NAT); a fresh Nexus double's raw proxy "
+                              f"{PYTHON_MIRROR_REPOSITORY} plays the in-cluster interpreter "
+                              "mirror", flush=True)
+                        builds = bench_installer(installer, args.builds, work, reqs, up, relay,
+                                                 index, bed)
                     print()
                     print(report(installer, builds))
                     print(flush=True)
