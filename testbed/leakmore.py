@@ -8,12 +8,14 @@ downloads); ``uv python install`` gets ``UV_PYTHON_INSTALL_MIRROR``.
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from pathlib import Path
 
+from testbed.commands import run
 from testbed.leakaudit import CASES, PKG, Case, Step, _project, _write
-from testbed.wheels import make_wheel
+from testbed.wheels import BACKEND_MODULE, BACKEND_PROJECT, make_wheel
 
 TOOL_PKG = "pipnexus-demo-tool"  # a wheel with a console script, for uvx/pipx
 TOOL_EXE = "pipnexus-demo-tool"
@@ -119,20 +121,47 @@ def tox_uv(work: Path) -> list[Step]:
     return [Step("tox (tox-uv)", "tox", ["tox", "-c", str(ini), "-e", "leak"], ini.parent)]
 
 
+def _hook_repo(work: Path) -> tuple[Path, str]:
+    """A git repository of hooks that builds with the bed's backend (only behind the cache)."""
+    repo = work / "hooks"
+    _write(repo / ".pre-commit-hooks.yaml", """\
+        - id: leak
+          name: leak
+          entry: python -c "import pipnexus_demo_pkg"
+          language: python
+          pass_filenames: false
+          always_run: true
+        """)
+    _write(repo / "pyproject.toml", f"""\
+        [build-system]
+        requires = ["{BACKEND_PROJECT}"]
+        build-backend = "{BACKEND_MODULE}"
+
+        [project]
+        name = "leak-hooks"
+        version = "0.1"
+        dependencies = ["{PKG}"]
+        """)
+    _write(repo / "PKG-INFO", f"Metadata-Version: 2.1\nName: leak-hooks\nVersion: 0.1\n"
+                               f"Requires-Dist: {PKG}\n\n")
+    _write(repo / "leak_hooks" / "__init__.py", "")
+    git = ["git", "-C", str(repo), "-c", "user.name=audit", "-c", "user.email=audit@invalid"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "hooks"]):
+        run([*git, *args], {"PATH": os.environ.get("PATH", "")}, timeout=60)
+    rev = run([*git, "rev-parse", "HEAD"], {"PATH": os.environ.get("PATH", "")}, timeout=60)
+    return repo, rev.output.strip()
+
+
 def pre_commit(work: Path) -> list[Step]:
-    # a local python hook: pre-commit builds a virtualenv and pip-installs the dependency
+    # pre-commit builds a virtualenv for a python hook repository and pip-installs it there
+    hooks, rev = _hook_repo(work)
     repo = work / "proj"
     _write(repo / ".pre-commit-config.yaml", f"""\
         repos:
-          - repo: local
+          - repo: {hooks}
+            rev: {rev}
             hooks:
               - id: leak
-                name: leak
-                entry: python -c "import pipnexus_demo_pkg"
-                language: python
-                additional_dependencies: ["{PKG}"]
-                pass_filenames: false
-                always_run: true
         """)
     git = ["git", "-C", str(repo)]
     return [

@@ -4,8 +4,8 @@ The audit (testbed/leakaudit.py) runs inside ``unshare -mn`` (a private network 
 only loopback, and a private mount table), so every server of the bed (upstream, Nexus double,
 dead proxy) runs in there too. ``enter`` brings ``lo`` up and bind-mounts
 
-* ``/etc/hosts``: ``nexus.test`` -> 127.0.0.1 for *every* process, Python or not, whatever it
-  does with ``PYTHONPATH``;
+* ``/etc/hosts``: ``nexus.test`` (and the machine's own name) -> 127.0.0.1 for *every*
+  process, Python or not, whatever it does with ``PYTHONPATH``;
 * ``/etc/resolv.conf``: ``nameserver 127.0.0.1``, where ``DnsStub`` records each query and
   answers NXDOMAIN; any query is a name the tool wanted besides the cache.
 
@@ -32,7 +32,7 @@ from contextlib import suppress
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-HOSTS = "127.0.0.1 localhost nexus.test\n::1 localhost ip6-localhost\n"
+HOSTS = "127.0.0.1 localhost nexus.test {host}\n::1 localhost ip6-localhost\n"
 INSIDE = "PIPNEXUS_LEAKS_NETNS"  # set in the child: the namespace is already entered
 
 _INET = re.compile(r'sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]+)"\)')
@@ -58,11 +58,16 @@ def why_unavailable() -> str | None:
     return None
 
 
+def inside() -> bool:
+    return bool(os.environ.get(INSIDE))
+
+
 def enter(work: Path) -> None:
     """In a process started under ``unshare -mn``: loopback up, our hosts and resolv.conf."""
     work.mkdir(parents=True, exist_ok=True)
     hosts, resolv = work / "hosts", work / "resolv.conf"
-    hosts.write_text(HOSTS)
+    # the machine's own name resolves on every host (git, getfqdn look it up): not a leak
+    hosts.write_text(HOSTS.format(host=socket.gethostname()))
     resolv.write_text("nameserver 127.0.0.1\noptions attempts:1 timeout:1\n")
     for cmd in (["ip", "link", "set", "lo", "up"], ["mount", "--make-rprivate", "/"],
                 ["mount", "--bind", str(hosts), "/etc/hosts"],
@@ -154,6 +159,7 @@ def strace_targets(log: Path) -> list[str]:
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(x for x in (str(REPO), env.get("PYTHONPATH")) if x)
+    env[INSIDE] = "1"
     return env
 
 
