@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench._common import machine, table, tempdir
-from testbed import leakaudit, netns
+from testbed import leakaudit, netns, pbs
 from testbed.leakaudit import Row
 from testbed.leakmore import ALL_CASES as CASES
 from testbed.leakmore import make_tool_wheel
@@ -65,9 +65,10 @@ def _bed(work: Path, isolated: bool) -> Iterator[Bed]:
     packages = standard_packages(work / "packages")
     make_tool_wheel(packages.directory)
     with Upstream(packages.directory) as upstream, \
-            NexusDouble(upstream.base_url, "pypi-proxy") as nexus, DeadProxy() as proxy:
-        assert isinstance(nexus, NexusDouble)
-        yield make_bed(work, nexus, proxy)
+            NexusDouble(upstream.base_url, "pypi-proxy") as nexus, DeadProxy() as proxy, \
+            pbs.Releases({pbs.Build(): pbs.make_archive(pbs.Build())}) as mirror:
+        assert isinstance(nexus, NexusDouble) and isinstance(mirror, pbs.Releases)
+        yield make_bed(work, nexus, proxy, mirror=mirror)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from testbed import pbs
 from testbed.commands import run
 from testbed.leakaudit import CASES, PKG, Case, Step, _project, _write
 from testbed.wheels import BACKEND_MODULE, BACKEND_PROJECT, make_wheel
@@ -171,6 +172,20 @@ def pre_commit(work: Path) -> list[Step]:
     ]
 
 
+def uv_python_install(work: Path, how: str = "UV_PYTHON_INSTALL_MIRROR") -> list[Step]:
+    # the checksum list for the bed's build (testbed/pbs.py); uv rewrites its GitHub URLs to
+    # UV_PYTHON_INSTALL_MIRROR
+    build = pbs.Build()
+    pbs.write_downloads_json(_write(work / "downloads.json", ""),
+                             {build: pbs.make_archive(build)})
+    return [Step(f"uv python install {build.version} ({how})", "uv",
+                 ["uv", "python", "install", build.version], work)]
+
+
+def uv_python_github(work: Path) -> list[Step]:
+    return uv_python_install(work, "no mirror")
+
+
 def _leaky_script() -> str:
     return textwrap.dedent("""\
         import socket
@@ -202,6 +217,9 @@ PROBES = (
     Case("control", "python", False, True, "", control),
 )
 
+_PY_ENV = {"UV_PYTHON_DOWNLOADS_JSON_URL": "{work}/downloads.json",
+           "UV_PYTHON_INSTALL_DIR": "{work}/uv-python"}
+
 MORE_CASES = (
     Case("uv-run", "uv", True, False, "", uv_run, unset=DOWNLOADS),
     Case("uv-lock", "uv", True, False, "", uv_lock, unset=DOWNLOADS),
@@ -213,6 +231,12 @@ MORE_CASES = (
     Case("poetry-mirror", "poetry", False, False, "", poetry_mirror,
          case_env={"POETRY_PYPI_MIRROR_URL": "{index}"}),
     Case("tox-uv", "tox", True, False, "", tox_uv, unset=DOWNLOADS),
+    Case("uv-python-install", "uv", True, False, "", uv_python_install,
+         case_env={"UV_PYTHON_INSTALL_MIRROR": "{mirror}", **_PY_ENV}, unset=DOWNLOADS),
+    Case("uv-python-install-github", "uv", True, False,
+         "gap: without UV_PYTHON_INSTALL_MIRROR uv downloads interpreters from GitHub "
+         "(the mirror here stands for a Nexus raw proxy; configure --python-mirror sets it)",
+         uv_python_github, case_env={"UV_HTTP_RETRIES": "0", **_PY_ENV}, unset=DOWNLOADS),
     Case("pre-commit", "pre-commit", False, False, "", pre_commit,
          case_env={"PRE_COMMIT_HOME": "{work}/pre-commit"}),
 )

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from testbed import installers, netns
+from testbed import installers, netns, pbs
 from testbed.commands import Configured, pipnexus_configure, run
 from testbed.leakaudit import ALIASES, FALLBACK, PIP_CONF, Case, Row, _write, tool_path
 from testbed.nexus_double import NexusDouble
@@ -35,10 +35,13 @@ class Bed(NamedTuple):
     urls: dict[bool, str]
     configured: Configured
     dns: netns.DnsStub | None = None  # set: inside a namespace, every step runs under strace
+    # python-build-standalone releases in miniature (testbed/pbs.py), standing in for a Nexus
+    # raw proxy of them: UV_PYTHON_INSTALL_MIRROR (``pipnexus configure --python-mirror``)
+    mirror: pbs.Releases | None = None
 
 
 def make_bed(work: Path, nexus: NexusDouble, proxy: DeadProxy,
-             dns: netns.DnsStub | None = None) -> Bed:
+             dns: netns.DnsStub | None = None, mirror: pbs.Releases | None = None) -> Bed:
     envs: dict[bool, dict[str, str]] = {}
     urls: dict[bool, str] = {}
     shown: Configured | None = None
@@ -58,7 +61,7 @@ def make_bed(work: Path, nexus: NexusDouble, proxy: DeadProxy,
         urls[loopback] = url
         shown = shown or configured
     assert shown is not None
-    return Bed(nexus, proxy, envs, urls, shown, dns)
+    return Bed(nexus, proxy, envs, urls, shown, dns, mirror)
 
 
 @contextmanager
@@ -70,9 +73,10 @@ def isolated_bed(work: Path) -> Iterator[Bed]:
     packages = standard_packages(work / "packages")
     make_tool_wheel(packages.directory)
     with netns.DnsStub() as dns, Upstream(packages.directory) as upstream, \
-            NexusDouble(upstream.base_url, "pypi-proxy") as nexus, DeadProxy() as proxy:
-        assert isinstance(nexus, NexusDouble)
-        yield make_bed(work, nexus, proxy, dns)
+            NexusDouble(upstream.base_url, "pypi-proxy") as nexus, DeadProxy() as proxy, \
+            pbs.Releases({pbs.Build(): pbs.make_archive(pbs.Build())}) as mirror:
+        assert isinstance(nexus, NexusDouble) and isinstance(mirror, pbs.Releases)
+        yield make_bed(work, nexus, proxy, dns, mirror)
 
 
 def find_case(name: str) -> Case:
@@ -82,6 +86,11 @@ def find_case(name: str) -> Case:
         if case.name == name:
             return case
     raise KeyError(name)
+
+
+def _served(bed: Bed) -> int:
+    """Requests the cache (and the interpreter mirror, a raw proxy in real life) answered."""
+    return bed.nexus.count("/repository/") + (bed.mirror.count() if bed.mirror else 0)
 
 
 _versions: dict[str, str] = {}
@@ -114,7 +123,8 @@ def run_case(case: Case, bed: Bed, work: Path,
                                project_dir=steps[0].cwd, args=case.configure_args)
     env.update(runner)
     env.update(found.env)
-    env.update({k: v.format(work=work, index=bed.urls[case.loopback])
+    mirror = bed.mirror.base_url if bed.mirror else ""
+    env.update({k: v.format(work=work, index=bed.urls[case.loopback], mirror=mirror)
                 for k, v in case.case_env.items()})
     for name in case.unset:
         env.pop(name, None)
@@ -126,7 +136,8 @@ def run_case(case: Case, bed: Bed, work: Path,
     if runner.get("PIP_CONFIG_FILE") and found.env.get("PIP_CONFIG_FILE", "") not in (
             "", runner["PIP_CONFIG_FILE"]):
         override = "configure's pip config (read last) sets those keys empty"
-    allowed = {f"127.0.0.1:{bed.nexus.port}"}
+    allowed = {f"127.0.0.1:{bed.nexus.port}"} | (
+        {f"127.0.0.1:{bed.mirror.port}"} if bed.mirror else set())
     rows = []
     for i, step in enumerate(steps):
         exe = tool_path(step.cmd[0]) if not step.cmd[0].startswith("/") else step.cmd[0]
@@ -134,12 +145,12 @@ def run_case(case: Case, bed: Bed, work: Path,
             rows.append(Row(step.label, "-", f"not run ({step.cmd[0]} not installed)", 0, [],
                             case.known, warns, "", ""))
             return rows
-        before_cache, before_proxy = bed.nexus.count("/repository/"), bed.proxy.count()
+        before_cache, before_proxy = _served(bed), bed.proxy.count()
         before_dns = bed.dns.count() if bed.dns else 0
         log = work / f"strace-{i}.log"
         cmd = [exe, *step.cmd[1:]]
         r = run(netns.traced(cmd, log) if bed.dns else cmd, env, cwd=step.cwd, timeout=300)
-        via = bed.nexus.count("/repository/") - before_cache
+        via = _served(bed) - before_cache
         bypassed = bed.proxy.since(before_proxy)
         # 127.0.0.1:53 is the DNS stub: its queries are their own column
         connects = [t for t in netns.strace_targets(log)
