@@ -132,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     gaps = [r.label for r in rows if r.known.startswith("gap:") and r.bypassed]
     print(f"configure gaps that leaked: {len(gaps)}" + (f" ({'; '.join(gaps)})" if gaps else ""))
     good = good and late == 0
-    print(f"goal, no witness saw anything and success for every supported tool: {'MET' if good else 'NOT MET'}")
+    print("goal, no witness saw anything and success for every supported tool: "
+          f"{'MET' if good else 'NOT MET'}")
     leaking = [r for r in rows if r.detail and (args.verbose or not r.known)]
     for r in leaking:
         print(f"\n--- {r.label}: {r.result}, via HTTPS_PROXY: "

@@ -169,7 +169,8 @@ def reexec(argv: list[str]) -> int:
                            cwd=REPO)
 
 
-def run_isolated(names: list[str], work: Path, extra_env: dict[str, str] | None = None) -> list[dict[str, object]]:
+def run_isolated(names: list[str], work: Path,
+                 extra_env: dict[str, str] | None = None) -> list[dict[str, object]]:
     """Run the named cases in a fresh namespace; their rows as dicts (``Row._asdict``)."""
     work.mkdir(parents=True, exist_ok=True)
     config = work / "netns-config.json"
