@@ -285,10 +285,12 @@ def tox(work: Path) -> list[Step]:
         envlist = leak
 
         [testenv:leak]
+        runner = virtualenv
         skip_install = true
         deps = {PKG}
         commands = python -c "import pipnexus_demo_pkg"
         """)
+    # runner: with tox-uv installed beside tox, uv-venv-runner would be the default
     return [Step("tox", "tox", ["tox", "-c", str(ini), "-e", "leak"], ini.parent)]
 
 
@@ -408,8 +410,11 @@ CASES = (
          "known: an empty variable can't override a pip config file; configure warns "
          "(file, line) and pip-conf: file overrides it", pip_conf_extra_warned,
          {"PIP_CONFIG_FILE": "{work}/pip.conf", "XDG_CONFIG_DIRS": "{work}/xdg"}),
+    # with the plugin installed beside poetry, only the plugin's variable unset stands for
+    # "no plugin" (testbed/leakmore.py has the row with it)
     Case("poetry", "poetry", False, False,
-         "known: poetry has no env override without poetry-plugin-pypi-mirror", poetry),
+         "known: poetry has no env override without poetry-plugin-pypi-mirror", poetry,
+         unset=("POETRY_PYPI_MIRROR_URL",)),
 )
 
 

@@ -78,7 +78,7 @@ def pip_sync(work: Path) -> list[Step]:
     req = _write(work / "proj" / "requirements.txt",
                  f"{PKG}==1.0\npipnexus-demo-dep==1.0\n")
     return [
-        Step("python -m venv (for pip-sync)", "pip",
+        Step("python -m venv (for pip-sync)", "python",
              [sys.executable, "-m", "venv", str(venv)], work),
         Step("pip-sync", "pip-sync",
              ["pip-sync", "--python-executable", str(venv / "bin" / "python"), str(req)],
@@ -228,8 +228,8 @@ MORE_CASES = (
          unset=DOWNLOADS),
     Case("pipx", "pipx", False, False, "", pipx, case_env=_tool_env(Path("{work}"))),
     Case("pip-sync", "pip-sync", False, False, "", pip_sync),
-    Case("poetry-mirror", "poetry", False, False, "", poetry_mirror,
-         case_env={"POETRY_PYPI_MIRROR_URL": "{index}"}),
+    # POETRY_PYPI_MIRROR_URL: as configure set it
+    Case("poetry-mirror", "poetry", False, False, "", poetry_mirror),
     Case("tox-uv", "tox", True, False, "", tox_uv, unset=DOWNLOADS),
     Case("uv-python-install", "uv", True, False, "", uv_python_install,
          case_env={"UV_PYTHON_INSTALL_MIRROR": "{mirror}", **_PY_ENV}, unset=DOWNLOADS),
