@@ -2,39 +2,73 @@
 
 Run from the repository root: ``python -m bench.leaks [--quick] [--only NAME ...]``
 (``pip install -e '.[bench]'`` brings every audited tool). The cases and how each is run are
-in ``testbed/leakaudit.py`` (shared with tests/test_leaks.py); this prints the report.
+in ``testbed/leakaudit.py``, ``leakmore.py`` and ``leakrun.py`` (shared with
+tests/test_leaks.py); this prints the report. As root it runs itself again under
+``unshare -mn`` (testbed/netns.py) so that strace and a DNS stub witness every connection
+attempt; elsewhere only the ``HTTPS_PROXY`` trap does (the report says which).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench._common import machine, table, tempdir
-from testbed import leakaudit
-from testbed.leakaudit import CASES, Row, make_bed, run_case
+from testbed import leakaudit, netns, pbs
+from testbed.leakaudit import Row
+from testbed.leakmore import ALL_CASES as CASES
+from testbed.leakmore import make_tool_wheel
+from testbed.leakrun import Bed, isolated_bed, make_bed, run_case
 from testbed.nexus_double import NexusDouble
 from testbed.proxies import DeadProxy
 from testbed.upstream import Upstream
 from testbed.wheels import standard_packages
 
 
+def _short(items: Sequence[str]) -> str:
+    seen = sorted(set(items))
+    return f"{len(items)}" + (f" ({', '.join(seen[:3])}{', ...' if len(seen) > 3 else ''})"
+                              if seen else "")
+
+
+def failed(r: Row) -> bool:
+    return r.result != "ok" or bool(r.bypassed or r.connects or r.queries)
+
+
 def report(rows: list[Row]) -> tuple[str, bool]:
     lines = []
     for r in rows:
-        targets = sorted({b.target for b in r.bypassed})
         lines.append([
-            r.label, r.version, r.result, r.via_cache,
-            f"{len(r.bypassed)}" + (f" ({', '.join(targets)})" if targets else ""),
+            r.label, r.version, r.result, "FAIL" if failed(r) else "pass", r.via_cache,
+            _short([b.target for b in r.bypassed]),
+            _short(r.connects) if r.isolated else "-", _short(r.queries) if r.isolated else "-",
             r.warns, "; ".join(x for x in (r.known, r.remark) if x),
         ])
-    out = table(["tool", "version", "result", "requests via cache", "bypassed",
-                 "configure warns", "note"], lines)
+    out = table(["tool", "version", "result", "row", "requests via cache", "via HTTPS_PROXY",
+                 "connects (strace)", "DNS queries", "configure warns", "note"], lines)
     supported = [r for r in rows if not r.known and not r.result.startswith("not run")]
-    good = all(r.result == "ok" and not r.bypassed for r in supported)
+    good = all(not failed(r) for r in supported)
     return out, good
+
+
+@contextmanager
+def _bed(work: Path, isolated: bool) -> Iterator[Bed]:
+    if isolated:
+        netns.enter(work / "etc")
+        with isolated_bed(work / "bed") as bed:
+            yield bed
+        return
+    packages = standard_packages(work / "packages")
+    make_tool_wheel(packages.directory)
+    with Upstream(packages.directory) as upstream, \
+            NexusDouble(upstream.base_url, "pypi-proxy") as nexus, DeadProxy() as proxy, \
+            pbs.Releases({pbs.Build(): pbs.make_archive(pbs.Build())}) as mirror:
+        assert isinstance(nexus, NexusDouble) and isinstance(mirror, pbs.Releases)
+        yield make_bed(work, nexus, proxy, mirror=mirror)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,7 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"run only these cases: {', '.join(c.name for c in CASES)}")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print the output of failed or leaking steps")
+    parser.add_argument("--no-netns", action="store_true",
+                        help="no network namespace: the HTTPS_PROXY trap is the only witness")
     args = parser.parse_args(argv)
+    why = "--no-netns" if args.no_netns else netns.why_unavailable()
+    if why is None and not netns.inside():
+        # everything again, servers included, in a namespace with only loopback
+        return netns.reexec(["-m", "bench.leaks", *(sys.argv[1:] if argv is None else argv)])
     names = {c.name for c in CASES}
     if args.only and not set(args.only) <= names:
         parser.error(f"unknown case; choose from {', '.join(sorted(names))}")
@@ -55,13 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("# pipnexus installer leak audit\n")
     print(f"machine: {machine()}")
     rows: list[Row] = []
+    if why is None:
+        print("witnesses: network namespace with only loopback (strace connect/sendto, "
+              "DNS stub) + HTTPS_PROXY trap")
+    else:
+        print(f"witnesses: HTTPS_PROXY trap only (no namespace: {why})")
     with tempdir("pipnexus-leaks-") as tmp:
         work = Path(tmp)
-        packages = standard_packages(work / "packages")
-        with Upstream(packages.directory) as upstream, \
-                NexusDouble(upstream.base_url, "pypi-proxy") as nexus, DeadProxy() as proxy:
-            assert isinstance(nexus, NexusDouble)
-            bed = make_bed(work, nexus, proxy)
+        with _bed(work, why is None) as bed:
+            proxy = bed.proxy
             print(f"cache: Nexus double at {bed.urls[False]} (uv: {bed.urls[True]}); "
                   f"dead proxy {proxy.url}")
             print(f"pipnexus configure set: {' '.join(sorted(bed.configured.env))}")
@@ -74,23 +116,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                 new = run_case(case, bed, case_dir)
                 for r in new:
                     print(f"  {r.label}: {r.result}, {r.via_cache} via cache, "
-                          f"{len(r.bypassed)} bypassed", flush=True)
+                          f"{len(r.bypassed)} via HTTPS_PROXY, {len(r.connects)} connects, "
+                          f"{len(r.queries)} DNS queries", flush=True)
                 rows.extend(new)
             time.sleep(1)  # anything a tool left running in the background
             late = proxy.count() - sum(len(r.bypassed) for r in rows)
+            if bed.dns:
+                late += bed.dns.count() - sum(len(r.queries) for r in rows)
     out, good = report(rows)
     print()
     print(out)
     print()
-    print(f"bypasses after the last case (background processes): {late}")
+    print(f"proxy connections or DNS queries after the last case (background processes): "
+          f"{late}")
     gaps = [r.label for r in rows if r.known.startswith("gap:") and r.bypassed]
     print(f"configure gaps that leaked: {len(gaps)}" + (f" ({'; '.join(gaps)})" if gaps else ""))
     good = good and late == 0
-    print(f"goal, 0 bypasses and success for every supported tool: {'MET' if good else 'NOT MET'}")
+    print("goal, no witness saw anything and success for every supported tool: "
+          f"{'MET' if good else 'NOT MET'}")
     leaking = [r for r in rows if r.detail and (args.verbose or not r.known)]
     for r in leaking:
-        print(f"\n--- {r.label}: {r.result}, bypassed: "
-              f"{[b.line for b in r.bypassed] or 'none'}\n{r.detail}")
+        print(f"\n--- {r.label}: {r.result}, via HTTPS_PROXY: "
+              f"{[b.line for b in r.bypassed] or 'none'}, connects: {r.connects or 'none'}, "
+              f"DNS: {r.queries or 'none'}\n{r.detail}")
     return 0 if good else 1
 
 

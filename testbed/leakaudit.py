@@ -3,30 +3,34 @@
 ``python -m bench.leaks`` prints the report of every case; tests/test_leaks.py runs the quick
 ones as tests (``pip install -e '.[bench]'`` brings every audited tool).
 
-The set-up, all on 127.0.0.1:
+The set-up, all on loopback:
 
 * a Nexus double (``testbed.nexus_double``) proxying a local upstream: the test packages
   (``pipnexus-demo-pkg``, an sdist whose build backend exists only there, ...) are only
   reachable through it;
-* ``HTTPS_PROXY``/``HTTP_PROXY`` point at a listener that records every connection and answers
-  502: anything that tries pypi.org (or any other host) directly is counted as a bypass.
-  ``NO_PROXY`` names the cache only. As a second net, Python children resolve pypi.org and
-  files.pythonhosted.org to 127.0.0.1, so even a tool that ignored the proxy could not leave
-  the machine (it would fail instead);
+* the whole audit runs in a network namespace with only loopback (testbed/netns.py):
+  ``nexus.test`` resolves for every process through a bind-mounted /etc/hosts, every other
+  name goes to a DNS stub that records it, and each tool runs under ``strace``, which records
+  every connection attempt that was not to the double (columns "connects", "DNS"): this
+  catches tools that ignore proxy variables. Nothing can leave the machine (no route);
+* the second witness: ``HTTPS_PROXY``/``HTTP_PROXY`` point at a listener that records every
+  connection and answers 502 (column "via HTTPS_PROXY"). ``NO_PROXY`` names the cache only.
+  Where no namespace can be made (not root), only this witness runs, and Python children
+  resolve the names by a sitecustomize on ``PYTHONPATH`` (which some tools drop);
 * the environment of every tool = a host-isolated base (no config files, fresh HOME) + the
   variables ``pipnexus configure --format dotenv`` printed for the healthy cache. Python tools
   get the cache as ``http://nexus.test:PORT/...`` (a name, so plain-HTTP trust is exercised:
-  pip and pdm trust 127.0.0.1 anyway); uv (not Python), the uv modes of build/hatch/nox, and
-  tox (it runs pip as ``python -I``, which skips the alias) get ``http://127.0.0.1:PORT``.
+  pip and pdm trust 127.0.0.1 anyway); uv, the uv modes of build/hatch/nox, and tox get
+  ``http://127.0.0.1:PORT``.
 
-Each row reports: result, requests that reached the cache, connections that bypassed it.
-"Known" rows are the cases no environment variable can fix; ``configure`` warns about them
-(column "configure warns", from ``configure --project-dir`` on that case's files).
+A row fails when the step failed or either witness saw anything. "Known" rows are the cases
+no environment variable can fix; ``configure`` warns about them (column "configure warns",
+from ``configure --project-dir`` on that case's files). More cases: testbed/leakmore.py;
+running them: testbed/leakrun.py.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 import sys
 import textwrap
@@ -34,10 +38,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from testbed import installers
-from testbed.commands import Configured, pipnexus_configure, run
-from testbed.nexus_double import NexusDouble
-from testbed.proxies import Bypass, DeadProxy, proxy_env
+from testbed.commands import run
+from testbed.proxies import Bypass
 from testbed.wheels import BACKEND_MODULE, BACKEND_PROJECT
 
 PKG = "pipnexus-demo-pkg"
@@ -64,6 +66,8 @@ class Case(NamedTuple):
     steps: Callable[[Path], list[Step]]
     runner_env: dict[str, str] = {}  # noqa: RUF012 - what the runner had before configure ran
     configure_args: tuple[str, ...] = ()
+    case_env: dict[str, str] = {}  # noqa: RUF012 - laid over configure's variables
+    unset: tuple[str, ...] = ()  # variables removed from the step's environment
 
 
 class Row(NamedTuple):
@@ -76,6 +80,11 @@ class Row(NamedTuple):
     warns: str
     remark: str
     detail: str
+    # in a network namespace (testbed/netns.py): strace's connection attempts that were not
+    # to the Nexus double, and the DNS queries; both empty (and isolated False) without one
+    connects: list[str] = []  # noqa: RUF012
+    queries: list[str] = []  # noqa: RUF012
+    isolated: bool = False
 
 
 def tool_path(name: str) -> str | None:
@@ -276,10 +285,12 @@ def tox(work: Path) -> list[Step]:
         envlist = leak
 
         [testenv:leak]
+        runner = virtualenv
         skip_install = true
         deps = {PKG}
         commands = python -c "import pipnexus_demo_pkg"
         """)
+    # runner: with tox-uv installed beside tox, uv-venv-runner would be the default
     return [Step("tox", "tox", ["tox", "-c", str(ini), "-e", "leak"], ini.parent)]
 
 
@@ -399,99 +410,11 @@ CASES = (
          "known: an empty variable can't override a pip config file; configure warns "
          "(file, line) and pip-conf: file overrides it", pip_conf_extra_warned,
          {"PIP_CONFIG_FILE": "{work}/pip.conf", "XDG_CONFIG_DIRS": "{work}/xdg"}),
+    # with the plugin installed beside poetry, only the plugin's variable unset stands for
+    # "no plugin" (testbed/leakmore.py has the row with it)
     Case("poetry", "poetry", False, False,
-         "known: poetry has no env override without poetry-plugin-pypi-mirror", poetry),
+         "known: poetry has no env override without poetry-plugin-pypi-mirror", poetry,
+         unset=("POETRY_PYPI_MIRROR_URL",)),
 )
 
 
-# -- running ---------------------------------------------------------------------------------
-
-
-class Bed(NamedTuple):
-    nexus: NexusDouble
-    proxy: DeadProxy
-    envs: dict[bool, dict[str, str]]  # loopback? -> environment
-    urls: dict[bool, str]
-    configured: Configured
-
-
-def make_bed(work: Path, nexus: NexusDouble, proxy: DeadProxy) -> Bed:
-    envs: dict[bool, dict[str, str]] = {}
-    urls: dict[bool, str] = {}
-    shown: Configured | None = None
-    for loopback in (False, True):
-        base = installers.isolated_env(work / ("env-uv" if loopback else "env-py"))
-        # The bed disables these self-update checks; the audit wants to see them.
-        for name in ("PDM_CHECK_UPDATE", "PIP_DISABLE_PIP_VERSION_CHECK"):
-            base.pop(name, None)
-        base = installers.alias_host_env(base, work / "alias", ALIASES)
-        base.update(proxy_env(proxy, ["nexus.test"]))
-        url = nexus.index_url() if loopback else installers.aliased_url(nexus.index_url())
-        configured = pipnexus_configure(url, FALLBACK, base, project_dir=work / "empty")
-        if configured.source != "nexus":
-            raise SystemExit(f"pipnexus configure chose {configured.source}, not the cache")
-        envs[loopback] = {**base, **configured.env}
-        urls[loopback] = url
-        shown = shown or configured
-    assert shown is not None
-    return Bed(nexus, proxy, envs, urls, shown)
-
-
-_versions: dict[str, str] = {}
-
-
-def version_of(tool: str, env: dict[str, str]) -> str:
-    if tool not in _versions:
-        if tool in ("pip", "build"):
-            cmd = [sys.executable, "-m", tool, "--version"]
-        else:
-            cmd = [tool_path(tool) or tool, "--version"]
-        out = run(cmd, env, timeout=60)
-        m = re.search(r"\d+(\.\d+)+(\.?\w+)?", out.output) if out.rc == 0 else None
-        _versions[tool] = m.group(0) if m else "?"
-    return _versions[tool]
-
-
-def run_case(case: Case, bed: Bed, work: Path,
-             extra_env: dict[str, str] | None = None) -> list[Row]:
-    env = dict(bed.envs[case.loopback])
-    for name in ("PIP_CACHE_DIR", "UV_CACHE_DIR", "PDM_CACHE_DIR", "PIPENV_CACHE_DIR",
-                 "XDG_CACHE_HOME"):  # every case starts with empty installer caches
-        env[name] = str(work / "cache" / name.lower())
-    steps = case.steps(work)
-    runner = {k: v.format(work=work) for k, v in case.runner_env.items()}
-    if "PIP_CONFIG_FILE" in runner:
-        _write(Path(runner["PIP_CONFIG_FILE"]), PIP_CONF)
-    # configure runs in the runner's environment; its variables are laid over it
-    found = pipnexus_configure(bed.urls[case.loopback], FALLBACK, {**env, **runner},
-                               project_dir=steps[0].cwd, args=case.configure_args)
-    env.update(runner)
-    env.update(found.env)
-    env.update(extra_env or {})
-    warns = "yes" if any(str(steps[0].cwd) in w or any(k in w for k in runner)
-                         for w in found.warnings) else "no"
-    cleared = [k for k in runner if found.env.get(k) == ""]
-    override = f"configure set {', '.join(cleared)} empty" if cleared else ""
-    if runner.get("PIP_CONFIG_FILE") and found.env.get("PIP_CONFIG_FILE", "") not in (
-            "", runner["PIP_CONFIG_FILE"]):
-        override = "configure's pip config (read last) sets those keys empty"
-    rows = []
-    for step in steps:
-        exe = tool_path(step.cmd[0]) if not step.cmd[0].startswith("/") else step.cmd[0]
-        if exe is None:
-            rows.append(Row(step.label, "-", f"not run ({step.cmd[0]} not installed)", 0, [],
-                            case.known, warns, "", ""))
-            return rows
-        before_cache, before_proxy = bed.nexus.count("/repository/"), bed.proxy.count()
-        r = run([exe, *step.cmd[1:]], env, cwd=step.cwd, timeout=300)
-        via = bed.nexus.count("/repository/") - before_cache
-        bypassed = bed.proxy.since(before_proxy)
-        result = "ok" if r.rc == 0 else f"FAILED ({r.rc})"
-        remark = step.check() if step.check and r.rc == 0 else ""
-        remark = "; ".join(x for x in (override, remark) if x)
-        detail = "" if r.rc == 0 and not bypassed else r.output[-1500:]
-        rows.append(Row(step.label, version_of(step.tool, env), result, via, bypassed,
-                        case.known, warns, remark, detail))
-        if r.rc:
-            break
-    return rows

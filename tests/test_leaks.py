@@ -1,7 +1,8 @@
 """The quick cases of the installer leak audit (testbed/leakaudit.py) as tests: with
 ``pipnexus configure``'s variables, real pip and uv install packages that exist only behind the
 Nexus double, and nothing connects to the proxy that stands for "the internet"
-(HTTPS_PROXY/HTTP_PROXY -> a counting listener)."""
+(HTTPS_PROXY/HTTP_PROXY -> a counting listener). The namespace witness (testbed/netns.py:
+loopback only, strace, a DNS stub) must fail a tool that leaks without any proxy variable."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from testbed import leakaudit as leaks
+from testbed import leakrun, netns
 from testbed.nexus_double import NexusDouble
 from testbed.proxies import DeadProxy
 from testbed.wheels import BACKEND_PROJECT
@@ -22,18 +24,82 @@ BUILDS_FROM_SDIST = {"pip-sdist", "pip-wheel", "uv-pip-sdist"}
 
 
 @pytest.fixture
-def bed(nexus: NexusDouble, tmp_path: Path) -> Iterator[leaks.Bed]:
+def bed(nexus: NexusDouble, tmp_path: Path) -> Iterator[leakrun.Bed]:
     with DeadProxy() as proxy:
-        yield leaks.make_bed(tmp_path / "bed", nexus, proxy)
+        yield leakrun.make_bed(tmp_path / "bed", nexus, proxy)
+
+
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[leaks.Row]]:
+    """The probes and the quick cases, run once in a fresh network namespace."""
+    why = netns.why_unavailable()
+    if why is not None:
+        pytest.skip(f"no network namespace witness here: {why}")
+    names = ["leaky", "control", *(c.name for c in QUICK)]
+    rows = netns.run_isolated(names, tmp_path_factory.mktemp("netns"),
+                              extra_env={"PIP_RETRIES": "0", "UV_HTTP_RETRIES": "0"})
+    by_case: dict[str, list[leaks.Row]] = {}
+    it = iter(leakrun.row_from_dict(r) for r in rows)
+    for name in names:  # one row per step; the quick cases and probes have one step each
+        by_case[name] = [next(it)]
+    return by_case
+
+
+def test_a_tool_that_ignores_proxies_fails_its_row(isolated: dict[str, list[leaks.Row]]) -> None:
+    """Negative control: a program that connects to a public address and resolves pypi.org
+    itself, with no proxy variable set: the HTTPS_PROXY trap sees nothing, strace and the DNS
+    stub do (and nothing left the machine: the connect failed, no route)."""
+    (row,) = isolated["leaky"]
+    assert row.isolated
+    assert row.bypassed == []
+    assert "151.101.0.223:443" in row.connects
+    assert "pypi.org" in row.queries
+    assert row.via_cache == 0
+    assert "Network is unreachable" in row.detail
+
+
+def test_control_through_the_cache_name_passes(isolated: dict[str, list[leaks.Row]]) -> None:
+    """Control: the same kind of program fetching from ``nexus.test`` (resolved by the
+    namespace's /etc/hosts, no PYTHONPATH alias) is clean."""
+    (row,) = isolated["control"]
+    assert row.result == "ok", row.detail
+    assert (row.connects, row.queries, row.bypassed) == ([], [], [])
+    assert row.via_cache == 1
+
+
+@pytest.mark.parametrize("case", QUICK, ids=[c.name for c in QUICK])
+def test_quick_case_makes_no_connection_but_to_the_cache(
+    case: leaks.Case, isolated: dict[str, list[leaks.Row]]
+) -> None:
+    (row,) = isolated[case.name]
+    assert row.result == "ok", f"{row.label}: {row.result}\n{row.detail}"
+    assert (row.connects, row.queries, row.bypassed) == ([], [], []), row
+    assert row.via_cache > 0
+
+
+def test_strace_targets_parses_inet_and_inet6(tmp_path: Path) -> None:
+    log = tmp_path / "strace.log"
+    log.write_text(
+        '7 connect(3, {sa_family=AF_INET, sin_port=htons(443), '
+        'sin_addr=inet_addr("151.101.0.223")}, 16) = -1 ENETUNREACH (Network is unreachable)\n'
+        '7 connect(3, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110) = -1 ENOENT\n'
+        '7 connect(4, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), '
+        'inet_pton(AF_INET6, "2a04:4e42::223", &sin6_addr), sin6_scope_id=0}, 28) = -1\n'
+        '7 connect(5, {sa_family=AF_INET, sin_port=htons(0), '
+        'sin_addr=inet_addr("127.0.0.1")}, 16) = 0\n'
+        '7 sendto(6, "x", 1, 0, {sa_family=AF_INET, sin_port=htons(53), '
+        'sin_addr=inet_addr("8.8.8.8")}, 16) = 1\n')
+    assert netns.strace_targets(log) == ["151.101.0.223:443", "[2a04:4e42::223]:443",
+                                         "8.8.8.8:53"]
 
 
 @pytest.mark.parametrize("case", QUICK, ids=[c.name for c in QUICK])
 def test_quick_case_goes_through_the_cache_only(
-    case: leaks.Case, bed: leaks.Bed, tmp_path: Path
+    case: leaks.Case, bed: leakrun.Bed, tmp_path: Path
 ) -> None:
     if case.tool != "pip" and leaks.tool_path(case.tool) is None:
         pytest.skip(f"{case.tool} is not installed (pip install -e '.[bench]')")
-    rows = leaks.run_case(case, bed, tmp_path / "case")
+    rows = leakrun.run_case(case, bed, tmp_path / "case")
     assert rows
     for row in rows:
         assert row.result == "ok", f"{row.label}: {row.result}\n{row.detail}"
@@ -48,11 +114,11 @@ def test_quick_case_goes_through_the_cache_only(
         assert bed.nexus.count(f"/repository/pypi-proxy/simple/{BACKEND_PROJECT}") >= 1
 
 
-def test_a_bypass_is_counted_and_configure_warns(bed: leaks.Bed, tmp_path: Path) -> None:
+def test_a_bypass_is_counted_and_configure_warns(bed: leakrun.Bed, tmp_path: Path) -> None:
     """Negative control: a requirements file naming pypi.org wins over PIP_INDEX_URL."""
     case = next(c for c in leaks.CASES if c.name == "pip-req-index")
     assert case.known
-    rows = leaks.run_case(case, bed, tmp_path / "case", extra_env={"PIP_RETRIES": "0"})
+    rows = leakrun.run_case(case, bed, tmp_path / "case", extra_env={"PIP_RETRIES": "0"})
     (row,) = rows
     assert row.result != "ok"
     assert row.bypassed, "the dead proxy saw nothing"
@@ -61,7 +127,7 @@ def test_a_bypass_is_counted_and_configure_warns(bed: leaks.Bed, tmp_path: Path)
     assert row.warns == "yes"
 
 
-def test_configure_variables_are_in_every_environment(bed: leaks.Bed) -> None:
+def test_configure_variables_are_in_every_environment(bed: leakrun.Bed) -> None:
     for loopback, env in bed.envs.items():
         assert env["PIP_INDEX_URL"] == bed.urls[loopback]
         assert env["UV_DEFAULT_INDEX"] == bed.urls[loopback]
@@ -72,7 +138,7 @@ def test_configure_variables_are_in_every_environment(bed: leaks.Bed) -> None:
 
 @pytest.mark.parametrize("name", ["pip-extra-env", "uv-index-env", "pip-conf-extra-warned"])
 def test_without_the_override_the_runner_settings_bypass(
-    name: str, bed: leaks.Bed, tmp_path: Path
+    name: str, bed: leakrun.Bed, tmp_path: Path
 ) -> None:
     """Negative control for the cases above: the runner's own values (laid back over what
     configure set), or a pip config without pip-conf: file, do reach pypi.org."""
@@ -80,7 +146,7 @@ def test_without_the_override_the_runner_settings_bypass(
     if case.tool != "pip" and leaks.tool_path(case.tool) is None:
         pytest.skip(f"{case.tool} is not installed")
     restore = {} if name == "pip-conf-extra-warned" else dict(case.runner_env)
-    rows = leaks.run_case(case, bed, tmp_path / "case",
+    rows = leakrun.run_case(case, bed, tmp_path / "case",
                           extra_env={"PIP_RETRIES": "0", "UV_HTTP_RETRIES": "0", **restore})
     (row,) = rows
     assert "pypi.org:443" in {b.target for b in row.bypassed}, row

@@ -1,0 +1,178 @@
+"""Running the leak audit's cases (testbed/leakaudit.py): the bed, one case, its rows.
+
+Two witnesses per step:
+
+* the dead proxy (``HTTPS_PROXY``/``HTTP_PROXY``): what a tool that honours proxy variables
+  tried to fetch around the cache (column "via HTTPS_PROXY");
+* inside a network namespace (testbed/netns.py, ``isolated_bed``): every connection attempt
+  the tool or any child made (``strace``) that was not to the Nexus double, and every DNS query
+  (the cache is ``nexus.test`` via the namespace's /etc/hosts, so a tool needs none). This
+  catches tools that ignore the proxy variables too.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+from testbed import installers, netns, pbs
+from testbed.commands import Configured, pipnexus_configure, run
+from testbed.leakaudit import ALIASES, FALLBACK, PIP_CONF, Case, Row, _write, tool_path
+from testbed.nexus_double import NexusDouble
+from testbed.proxies import DeadProxy, proxy_env
+from testbed.upstream import Upstream
+from testbed.wheels import standard_packages
+
+
+class Bed(NamedTuple):
+    nexus: NexusDouble
+    proxy: DeadProxy
+    envs: dict[bool, dict[str, str]]  # loopback? -> environment
+    urls: dict[bool, str]
+    configured: Configured
+    dns: netns.DnsStub | None = None  # set: inside a namespace, every step runs under strace
+    # python-build-standalone releases in miniature (testbed/pbs.py), standing in for a Nexus
+    # raw proxy of them: UV_PYTHON_INSTALL_MIRROR (``pipnexus configure --python-mirror``)
+    mirror: pbs.Releases | None = None
+
+
+def make_bed(work: Path, nexus: NexusDouble, proxy: DeadProxy,
+             dns: netns.DnsStub | None = None, mirror: pbs.Releases | None = None) -> Bed:
+    envs: dict[bool, dict[str, str]] = {}
+    urls: dict[bool, str] = {}
+    shown: Configured | None = None
+    for loopback in (False, True):
+        base = installers.isolated_env(work / ("env-uv" if loopback else "env-py"))
+        # The bed disables these self-update checks; the audit wants to see them.
+        for name in ("PDM_CHECK_UPDATE", "PIP_DISABLE_PIP_VERSION_CHECK"):
+            base.pop(name, None)
+        if dns is None:  # no namespace: Python children resolve the names by a sitecustomize
+            base = installers.alias_host_env(base, work / "alias", ALIASES)
+        base.update(proxy_env(proxy, ["nexus.test"]))
+        url = nexus.index_url() if loopback else installers.aliased_url(nexus.index_url())
+        configured = pipnexus_configure(url, FALLBACK, base, project_dir=work / "empty")
+        if configured.source != "nexus":
+            raise SystemExit(f"pipnexus configure chose {configured.source}, not the cache")
+        envs[loopback] = {**base, **configured.env}
+        urls[loopback] = url
+        shown = shown or configured
+    assert shown is not None
+    return Bed(nexus, proxy, envs, urls, shown, dns, mirror)
+
+
+@contextmanager
+def isolated_bed(work: Path) -> Iterator[Bed]:
+    """The whole bed, started in this process, which must be in its own namespace
+    (``netns.enter`` ran): the standard test packages and a tool wheel (for uvx/pipx)."""
+    from testbed.leakmore import make_tool_wheel
+
+    packages = standard_packages(work / "packages")
+    make_tool_wheel(packages.directory)
+    with netns.DnsStub() as dns, Upstream(packages.directory) as upstream, \
+            NexusDouble(upstream.base_url, "pypi-proxy") as nexus, DeadProxy() as proxy, \
+            pbs.Releases({pbs.Build(): pbs.make_archive(pbs.Build())}) as mirror:
+        assert isinstance(nexus, NexusDouble) and isinstance(mirror, pbs.Releases)
+        yield make_bed(work, nexus, proxy, dns, mirror)
+
+
+def find_case(name: str) -> Case:
+    from testbed.leakmore import ALL_CASES, PROBES
+
+    for case in (*ALL_CASES, *PROBES):
+        if case.name == name:
+            return case
+    raise KeyError(name)
+
+
+def _served(bed: Bed) -> int:
+    """Requests the cache (and the interpreter mirror, a raw proxy in real life) answered."""
+    return bed.nexus.count("/repository/") + (bed.mirror.count() if bed.mirror else 0)
+
+
+_versions: dict[str, str] = {}
+
+
+def version_of(tool: str, env: dict[str, str]) -> str:
+    if tool not in _versions:
+        if tool in ("pip", "build"):
+            cmd = [sys.executable, "-m", tool, "--version"]
+        else:
+            cmd = [tool_path(tool) or tool, "--version"]
+        out = run(cmd, env, timeout=60)
+        m = re.search(r"\d+(\.\d+)+(\.?\w+)?", out.output) if out.rc == 0 else None
+        _versions[tool] = m.group(0) if m else "?"
+    return _versions[tool]
+
+
+def run_case(case: Case, bed: Bed, work: Path,
+             extra_env: dict[str, str] | None = None) -> list[Row]:
+    env = dict(bed.envs[case.loopback])
+    for name in ("PIP_CACHE_DIR", "UV_CACHE_DIR", "PDM_CACHE_DIR", "PIPENV_CACHE_DIR",
+                 "XDG_CACHE_HOME"):  # every case starts with empty installer caches
+        env[name] = str(work / "cache" / name.lower())
+    steps = case.steps(work)
+    runner = {k: v.format(work=work) for k, v in case.runner_env.items()}
+    if "PIP_CONFIG_FILE" in runner:
+        _write(Path(runner["PIP_CONFIG_FILE"]), PIP_CONF)
+    # configure runs in the runner's environment; its variables are laid over it
+    found = pipnexus_configure(bed.urls[case.loopback], FALLBACK, {**env, **runner},
+                               project_dir=steps[0].cwd, args=case.configure_args)
+    env.update(runner)
+    env.update(found.env)
+    mirror = bed.mirror.base_url if bed.mirror else ""
+    env.update({k: v.format(work=work, index=bed.urls[case.loopback], mirror=mirror)
+                for k, v in case.case_env.items()})
+    for name in case.unset:
+        env.pop(name, None)
+    env.update(extra_env or {})
+    warns = "yes" if any(str(steps[0].cwd) in w or any(k in w for k in runner)
+                         for w in found.warnings) else "no"
+    cleared = [k for k in runner if found.env.get(k) == ""]
+    override = f"configure set {', '.join(cleared)} empty" if cleared else ""
+    if runner.get("PIP_CONFIG_FILE") and found.env.get("PIP_CONFIG_FILE", "") not in (
+            "", runner["PIP_CONFIG_FILE"]):
+        override = "configure's pip config (read last) sets those keys empty"
+    allowed = {f"127.0.0.1:{bed.nexus.port}"} | (
+        {f"127.0.0.1:{bed.mirror.port}"} if bed.mirror else set())
+    rows = []
+    for i, step in enumerate(steps):
+        exe = tool_path(step.cmd[0]) if not step.cmd[0].startswith("/") else step.cmd[0]
+        if exe is None:
+            rows.append(Row(step.label, "-", f"not run ({step.cmd[0]} not installed)", 0, [],
+                            case.known, warns, "", ""))
+            return rows
+        before_cache, before_proxy = _served(bed), bed.proxy.count()
+        before_dns = bed.dns.count() if bed.dns else 0
+        log = work / f"strace-{i}.log"
+        cmd = [exe, *step.cmd[1:]]
+        r = run(netns.traced(cmd, log) if bed.dns else cmd, env, cwd=step.cwd, timeout=300)
+        via = _served(bed) - before_cache
+        bypassed = bed.proxy.since(before_proxy)
+        # 127.0.0.1:53 is the DNS stub: its queries are their own column
+        connects = [t for t in netns.strace_targets(log)
+                    if t not in allowed and t != "127.0.0.1:53"]
+        queries = bed.dns.since(before_dns) if bed.dns else []
+        result = "ok" if r.rc == 0 else f"FAILED ({r.rc})"
+        remark = step.check() if step.check and r.rc == 0 else ""
+        remark = "; ".join(x for x in (override, remark) if x)
+        clean = not bypassed and not connects and not queries
+        detail = "" if r.rc == 0 and clean else r.output[-1500:]
+        rows.append(Row(step.label, version_of(step.tool, env), result, via, bypassed,
+                        case.known, warns, remark, detail, connects, queries,
+                        bed.dns is not None))
+        if r.rc:
+            break
+    return rows
+
+
+def row_from_dict(d: dict[str, object]) -> Row:
+    """A row back from JSON (testbed/netns.py's child writes them so)."""
+    from testbed.proxies import Bypass
+
+    raw = dict(d)
+    raw["bypassed"] = [Bypass(*b) for b in raw["bypassed"]]  # type: ignore[attr-defined]
+    return Row(**raw)  # type: ignore[arg-type]

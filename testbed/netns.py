@@ -1,0 +1,207 @@
+"""A network with nothing in it: the leak audit's second, tool-independent witness.
+
+The audit (testbed/leakaudit.py) runs inside ``unshare -mn`` (a private network namespace with
+only loopback, and a private mount table), so every server of the bed (upstream, Nexus double,
+dead proxy) runs in there too. ``enter`` brings ``lo`` up and bind-mounts
+
+* ``/etc/hosts``: ``nexus.test`` (and the machine's own name) -> 127.0.0.1 for *every*
+  process, Python or not, whatever it does with ``PYTHONPATH``;
+* ``/etc/resolv.conf``: ``nameserver 127.0.0.1``, where ``DnsStub`` records each query and
+  answers NXDOMAIN; any query is a name the tool wanted besides the cache.
+
+Each tool runs under ``strace -f -e trace=connect,sendto``: ``strace_targets`` lists every
+IPv4/IPv6 address it tried (nothing can leave: there is no route, the attempt fails at once,
+but the log keeps it). UDP "connects" to port 0 are glibc's address selection in
+``getaddrinfo`` (RFC 6724), not traffic, and are skipped, as are AF_UNIX sockets.
+
+``python -m testbed.netns CONFIG.json`` is the child side used by tests/test_leaks.py: it enters
+the namespace, starts the bed and runs the named cases; ``run_isolated`` starts it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from contextlib import suppress
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HOSTS = "127.0.0.1 localhost nexus.test {host}\n::1 localhost ip6-localhost\n"
+INSIDE = "PIPNEXUS_LEAKS_NETNS"  # set in the child: the namespace is already entered
+
+_INET = re.compile(r'sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]+)"\)')
+_INET6 = re.compile(r'sin6_port=htons\((\d+)\).*?inet_pton\(AF_INET6, "([^"]+)"')
+
+
+def why_unavailable() -> str | None:
+    """None if ``unshare -mn`` and ``strace`` work here, else the reason."""
+    if os.environ.get(INSIDE):
+        return None
+    for tool in ("unshare", "strace", "ip", "mount"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    if os.geteuid() != 0:
+        return "unshare -mn needs root (CAP_SYS_ADMIN)"
+    try:
+        probe = subprocess.run(["unshare", "-mn", "ip", "link", "set", "lo", "up"],
+                               capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"unshare -mn failed: {e}"
+    if probe.returncode:
+        return f"unshare -mn is not permitted here: {probe.stderr.strip()[:200]}"
+    return None
+
+
+def inside() -> bool:
+    return bool(os.environ.get(INSIDE))
+
+
+def enter(work: Path) -> None:
+    """In a process started under ``unshare -mn``: loopback up, our hosts and resolv.conf."""
+    work.mkdir(parents=True, exist_ok=True)
+    hosts, resolv = work / "hosts", work / "resolv.conf"
+    # the machine's own name resolves on every host (git, getfqdn look it up): not a leak
+    hosts.write_text(HOSTS.format(host=socket.gethostname()))
+    resolv.write_text("nameserver 127.0.0.1\noptions attempts:1 timeout:1\n")
+    for cmd in (["ip", "link", "set", "lo", "up"], ["mount", "--make-rprivate", "/"],
+                ["mount", "--bind", str(hosts), "/etc/hosts"],
+                ["mount", "--bind", str(resolv), "/etc/resolv.conf"]):
+        subprocess.run(cmd, check=True, capture_output=True, timeout=20)
+    os.environ[INSIDE] = "1"
+
+
+class DnsStub:
+    """A UDP DNS server on 127.0.0.1:53 that records every question and answers NXDOMAIN."""
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+        self._lock = threading.Lock()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                data, peer = self._sock.recvfrom(4096)
+            except OSError:
+                return
+            name, end = _question(data)
+            if name is None:
+                continue
+            with self._lock:
+                self.queries.append(name)
+            # header: same id, QR + RD + RA, RCODE 3 (NXDOMAIN), 1 question, no answers
+            reply = data[:2] + b"\x81\x83" + b"\x00\x01\x00\x00\x00\x00\x00\x00" + data[12:end]
+            with suppress(OSError):
+                self._sock.sendto(reply, peer)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.queries)
+
+    def since(self, mark: int) -> list[str]:
+        with self._lock:
+            return self.queries[mark:]
+
+    def __enter__(self) -> DnsStub:
+        self._sock.bind(("127.0.0.1", 53))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()
+
+
+def _question(data: bytes) -> tuple[str | None, int]:
+    """The first question's name (and where the question section ends) of a DNS query."""
+    labels, i = [], 12
+    try:
+        while data[i]:
+            n = data[i]
+            labels.append(data[i + 1:i + 1 + n].decode("ascii", "replace"))
+            i += 1 + n
+        return ".".join(labels) or ".", i + 5  # zero byte, QTYPE, QCLASS
+    except IndexError:
+        return None, 0
+
+
+def traced(cmd: list[str], log: Path) -> list[str]:
+    return ["strace", "-f", "-qq", "-e", "trace=connect,sendto", "-o", str(log), *cmd]
+
+
+def strace_targets(log: Path) -> list[str]:
+    """``addr:port`` of every IPv4/IPv6 connect or addressed sendto in an strace log."""
+    if not log.exists():
+        return []
+    found = []
+    for line in log.read_text(errors="replace").splitlines():
+        if "connect(" not in line and "sendto(" not in line:
+            continue
+        m = _INET.search(line)
+        if m:
+            port, addr = m.groups()
+        else:
+            m6 = _INET6.search(line)
+            if not m6:
+                continue
+            port, addr = m6.group(1), f"[{m6.group(2)}]"
+        if port != "0":
+            found.append(f"{addr}:{port}")
+    return found
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(x for x in (str(REPO), env.get("PYTHONPATH")) if x)
+    env[INSIDE] = "1"
+    return env
+
+
+def reexec(argv: list[str]) -> int:
+    """Run ``python ARGV`` again under ``unshare -mn`` (the child enters with ``enter``)."""
+    return subprocess.call(["unshare", "-mn", sys.executable, *argv], env=child_env(),
+                           cwd=REPO)
+
+
+def run_isolated(names: list[str], work: Path,
+                 extra_env: dict[str, str] | None = None) -> list[dict[str, object]]:
+    """Run the named cases in a fresh namespace; their rows as dicts (``Row._asdict``)."""
+    work.mkdir(parents=True, exist_ok=True)
+    config = work / "netns-config.json"
+    out = work / "netns-rows.json"
+    config.write_text(json.dumps({"names": names, "work": str(work / "inside"), "out": str(out),
+                                  "extra_env": extra_env or {}}))
+    proc = subprocess.run(["unshare", "-mn", sys.executable, "-m", "testbed.netns", str(config)],
+                          env=child_env(), cwd=REPO, capture_output=True, text=True,
+                          timeout=900)
+    if proc.returncode or not out.exists():
+        raise RuntimeError(f"namespace child failed ({proc.returncode}):\n"
+                           f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    rows: list[dict[str, object]] = json.loads(out.read_text())
+    return rows
+
+
+def _child(config_path: str) -> int:
+    from testbed.leakrun import find_case, isolated_bed, run_case
+
+    config = json.loads(Path(config_path).read_text())
+    work = Path(config["work"])
+    enter(work / "etc")
+    rows = []
+    with isolated_bed(work / "bed") as bed:
+        for name in config["names"]:
+            case_dir = work / "cases" / name
+            case_dir.mkdir(parents=True)
+            rows.extend(run_case(find_case(name), bed, case_dir, config["extra_env"]))
+    Path(config["out"]).write_text(json.dumps([r._asdict() for r in rows]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child(sys.argv[1]))
