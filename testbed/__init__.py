@@ -11,8 +11,12 @@
   ``alias_host_env``, ``aliased_url``.
 * ``proxies``: ``DeadProxy`` (what ``HTTPS_PROXY`` points at: counts every bypass), ``proxy_env``.
 * ``commands``: ``run`` (a report row, never an exception), ``pipnexus_configure`` (the real CLI).
-* ``leakaudit``: the installer leak audit's cases, ``make_bed`` and ``run_case``
-  (``python -m bench.leaks`` reports them all; tests/test_leaks.py runs the quick ones).
+* ``leakaudit``, ``leakmore``: the installer leak audit's cases; ``leakrun``: ``make_bed`` and
+  ``run_case``; ``netns``: a network namespace with only loopback, a DNS stub and strace.
+* ``pbs``: python-build-standalone releases in miniature (uv accepts them); ``interpreters``:
+  the interpreter part of the egress benchmark; ``relay``: a byte-counting TCP relay.
+  (``python -m bench.leaks`` reports every case; tests/test_leaks.py runs the quick ones).
+* ``docker_connector``: a Nexus Docker connector (``/v2/`` and its token realm).
 * ``thirdparty``: finds the optional corpus beside the repository, and skips with the reason.
 
 The direction is one way: tests/ and bench/ import ``testbed``; ``testbed`` imports neither
