@@ -22,6 +22,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexu
 if TYPE_CHECKING:
     from typing import TextIO
 
+    from pipnexus.probe import Result
+
 OUTPUTS = ("source", "index-url", "trusted-host", "reason", "latency-ms", "python-mirror")
 
 
@@ -63,16 +65,7 @@ def decision_json(report: Report) -> dict[str, object]:
         "trusted_host": decision.trusted_host,
         "reason": decision.reason,
         "latency_ms": decision.latency_ms,
-        "candidates": [
-            {
-                "url": r.url,
-                "healthy": r.healthy,
-                "reason": r.reason,
-                "detail": r.detail,
-                "latency_ms": r.latency_ms,
-            }
-            for r in decision.candidates
-        ],
+        "candidates": [_result_json(r) for r in decision.candidates],
         "python_mirror": _mirror_json(decision),
         "diagnostics": [as_json(d) for d in report.all_diagnostics],
     }
@@ -83,11 +76,7 @@ def mirror_url(report: Report) -> str:
     return report.shown_env.get("UV_PYTHON_INSTALL_MIRROR", "")
 
 
-def _mirror_json(decision: Decision) -> dict[str, object] | None:
-    m = decision.mirror
-    if m is None:
-        return None
-    r = m.result
+def _result_json(r: Result) -> dict[str, object]:
     return {
         "url": r.url,
         "healthy": r.healthy,
@@ -95,6 +84,10 @@ def _mirror_json(decision: Decision) -> dict[str, object] | None:
         "detail": r.detail,
         "latency_ms": r.latency_ms,
     }
+
+
+def _mirror_json(decision: Decision) -> dict[str, object] | None:
+    return None if decision.mirror is None else _result_json(decision.mirror.result)
 
 
 def _mirror_line(decision: Decision, with_detail: bool) -> str | None:

@@ -99,6 +99,14 @@ def version_check(client: Any) -> Diagnostic:
     return Diagnostic("note", f"version: Nexus {server.text}{rules}", "nexus-version")
 
 
+def _json_of(resp: Any) -> Any:
+    """The JSON body of a response, or None when it is not JSON."""
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
 def repository_checks(client: Any, name: str, canary: str, project: str) -> list[Diagnostic]:
     """The repository's listing entry and the page of ``canary`` (``project`` normalized)."""
     from pipnexus.nexus.client import error_lines
@@ -109,10 +117,7 @@ def repository_checks(client: Any, name: str, canary: str, project: str) -> list
     resp = client.request("GET", f"{API}/repositories")
     found: Any = None
     if resp.status_code == 200:
-        try:
-            listing = resp.json()
-        except ValueError:
-            listing = None
+        listing = _json_of(resp)
         if isinstance(listing, list):
             found = next(
                 (r for r in listing if isinstance(r, dict) and r.get("name") == name), None
@@ -306,10 +311,7 @@ def _docker_token(client: Any, conn: Any, label: str, params: dict[str, str]) ->
         )
     token: object = None
     if resp.status_code == 200:
-        try:
-            answer = resp.json()
-        except ValueError:
-            answer = None
+        answer = _json_of(resp)
         if isinstance(answer, dict):
             token = answer.get("token") or answer.get("access_token")
     if not isinstance(token, str) or not token:

@@ -168,47 +168,44 @@ def remote_url_has_simple(url: str) -> bool:
     return url.rstrip("/").endswith("/simple")
 
 
-def pypi_repository(opts: Options) -> dict[str, Any]:
-    """The PyPI proxy as chart entry: the full REST body plus ``format`` and ``type``."""
+def _proxy_repository(
+    opts: Options, name: str, fmt: str, proxy: dict[str, Any], strict: bool = True
+) -> dict[str, Any]:
+    """The fields every proxy repository we write shares, in the order the chart entry shows."""
     return {
-        "name": opts.repository,
-        "format": "pypi",
+        "name": name,
+        "format": fmt,
         "type": "proxy",
         "online": True,
-        "storage": {"blobStoreName": opts.blob_store, "strictContentTypeValidation": True},
-        "proxy": {
-            "remoteUrl": opts.remote_url,
-            "contentMaxAge": -1,
-            "metadataMaxAge": opts.metadata_max_age,
-        },
+        "storage": {"blobStoreName": opts.blob_store, "strictContentTypeValidation": strict},
+        "proxy": proxy,
         "negativeCache": {"enabled": True, "timeToLive": 10},
         "httpClient": {
             "blocked": False,
             "autoBlock": True,
             "connection": {"retries": 2, "timeout": 60, "useTrustStore": False},
         },
+    }
+
+
+def pypi_repository(opts: Options) -> dict[str, Any]:
+    """The PyPI proxy as chart entry: the full REST body plus ``format`` and ``type``."""
+    proxy = {
+        "remoteUrl": opts.remote_url,
+        "contentMaxAge": -1,
+        "metadataMaxAge": opts.metadata_max_age,
+    }
+    return {
+        **_proxy_repository(opts, opts.repository, "pypi", proxy),
         "pypi": {"removeQuarantined": False},
     }
 
 
 def docker_hub_repository(opts: Options) -> dict[str, Any]:
+    proxy = {"remoteUrl": "https://registry-1.docker.io", "contentMaxAge": 1440,
+             "metadataMaxAge": 1440}
     return {
-        "name": DOCKER_HUB_REPOSITORY,
-        "format": "docker",
-        "type": "proxy",
-        "online": True,
-        "storage": {"blobStoreName": opts.blob_store, "strictContentTypeValidation": True},
-        "proxy": {
-            "remoteUrl": "https://registry-1.docker.io",
-            "contentMaxAge": 1440,
-            "metadataMaxAge": 1440,
-        },
-        "negativeCache": {"enabled": True, "timeToLive": 10},
-        "httpClient": {
-            "blocked": False,
-            "autoBlock": True,
-            "connection": {"retries": 2, "timeout": 60, "useTrustStore": False},
-        },
+        **_proxy_repository(opts, DOCKER_HUB_REPOSITORY, "docker", proxy),
         "docker": {
             "v1Enabled": False,
             "forceBasicAuth": not opts.anonymous,
@@ -224,19 +221,9 @@ def python_mirror_repository(opts: Options, name: str) -> dict[str, Any]:
     Release assets never change once published, and uv asks for exact asset names that its
     own download list pins with a sha256: content and metadata are cached for ever (-1, the
     value Nexus's ProxyFacetSupport reads as "never expire")."""
+    proxy = {"remoteUrl": PYTHON_MIRROR_REMOTE, "contentMaxAge": -1, "metadataMaxAge": -1}
     return {
-        "name": name,
-        "format": "raw",
-        "type": "proxy",
-        "online": True,
-        "storage": {"blobStoreName": opts.blob_store, "strictContentTypeValidation": False},
-        "proxy": {"remoteUrl": PYTHON_MIRROR_REMOTE, "contentMaxAge": -1, "metadataMaxAge": -1},
-        "negativeCache": {"enabled": True, "timeToLive": 10},
-        "httpClient": {
-            "blocked": False,
-            "autoBlock": True,
-            "connection": {"retries": 2, "timeout": 60, "useTrustStore": False},
-        },
+        **_proxy_repository(opts, name, "raw", proxy, strict=False),
         "raw": {"contentDisposition": "ATTACHMENT"},
     }
 
