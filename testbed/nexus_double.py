@@ -104,6 +104,7 @@ import uuid
 from html.parser import HTMLParser
 from typing import Any, Callable, NamedTuple, Optional
 
+from testbed.cooperation import Cooperation
 from testbed.httpbase import LoopbackServer, QuietHandler, Response
 from testbed.wheels import normalize
 
@@ -516,6 +517,10 @@ class NexusDouble(LoopbackServer):
         self.upstream_fetches: list[tuple[str, str, int]] = []
         self.upstream_bytes = 0  # bodies received from remotes, every repository
         self._caches: dict[str, RepoCache] = {}
+        # ProxyFacetSupport's proxyCooperation: concurrent misses for one (repo, asset) share
+        # one upstream fetch (testbed/cooperation.py); ``cooperation.enabled = False`` as
+        # nexus.proxy.cooperation.enabled=false.
+        self.cooperation: Cooperation[Cached] = Cooperation()
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         super().__init__()
         for name, cfg in self.repositories.items():
@@ -784,14 +789,15 @@ class NexusDouble(LoopbackServer):
     def _raw_file(self, repo: str, sub: str, req: Request) -> Response:
         remote, _, content_age, *_ = self._settings(repo)
         url = remote + urllib.parse.quote(sub.lstrip("/"), safe="/")
+        def store(got: Cached) -> Cached:
+            self._cache(repo).files[sub] = got
+            return got
+
         try:
-            with self.lock:
-                cache = self._cache(repo)
-                got, fresh = self._get(
-                    repo, "file:" + sub, url, cache.files.get(sub), content_age, "file"
-                )
-                if fresh:
-                    cache.files[sub] = got
+            got = self._get(
+                repo, "file:" + sub, url, lambda: self._cache(repo).files.get(sub),
+                content_age, "file", store,
+            )
         except _Fail as fail:
             return fail.response
         return self._content(req, got.body, got.content_type, got.fetched_at, etag=got.etag)
@@ -821,80 +827,111 @@ class NexusDouble(LoopbackServer):
         repo: str,
         key: str,
         url: str,
-        current: Cached | None,
+        lookup: Callable[[], Cached | None],
         max_age_minutes: float,
         kind: str,
-    ) -> tuple[Cached, bool]:
-        """Pull-through: ``(cached, fresh_fetch)``; raises _Fail with the client's answer.
+        store: Callable[[Cached], Cached],
+    ) -> Cached:
+        """Pull-through, called without ``self.lock``; raises _Fail with the client's answer.
 
-        ``kind`` is "page" or "file"; ``current`` is what is cached now (maybe stale).
+        ``lookup()`` (called under the lock) is what is cached now (maybe stale); ``store(got)``
+        (under the lock) keeps a fresh fetch and returns what to serve. ``kind`` is "page" or
+        "file". Concurrent misses for one key cooperate: one fetch, every waiter served by it.
         """
-        now = time.time()
-        if current is not None and (
-            max_age_minutes < 0 or now - current.fetched_at < max_age_minutes * 60
-        ):
-            return current, False
+
+        def fresh() -> Cached | None:
+            with self.lock:
+                current = lookup()
+            if current is not None and (
+                max_age_minutes < 0 or time.time() - current.fetched_at < max_age_minutes * 60
+            ):
+                return current
+            return None
+
+        hit = fresh()
+        if hit is not None:
+            return hit
+        return self.cooperation.cooperate(
+            (repo, key), lambda: self._pull(repo, key, url, lookup, kind, store), fresh
+        )
+
+    def _pull(
+        self,
+        repo: str,
+        key: str,
+        url: str,
+        lookup: Callable[[], Cached | None],
+        kind: str,
+        store: Callable[[Cached], Cached],
+    ) -> Cached:
+        """The cooperation leader's work (ProxyFacetSupport.doGet): checks, fetch, store."""
         remote, _, _, nfc_on, nfc_ttl, blocked, auto_block = self._settings(repo)
-        cache = self._cache(repo)
-        if cache.remote_url != remote:
-            cache.remote_url = remote
-            cache.nfc.clear()  # as Nexus: the NFC is cleared when remoteUrl changes
-        if current is None and cache.nfc.get(key, 0) > now:
-            raise _Fail(html_error(404, None))
-        if blocked:
-            if current is not None:
-                return current, False
-            raise _Fail(html_error(404, "Remote Manually Blocked"))
-        if cache.blocked_until is not None:
-            still = cache.blocked_until > now
-            if still and not cache.block_forced:
-                # DEVIATION: Nexus re-checks a blocked remote in the background (Fibonacci
-                # back-off from 40 s); the double re-checks inline on the next request, so a
-                # cleared fault unblocks at once.
-                still = not self._remote_alive(remote)
-            if still:
+        with self.lock:
+            current = lookup()
+            now = time.time()
+            cache = self._cache(repo)
+            if cache.remote_url != remote:
+                cache.remote_url = remote
+                cache.nfc.clear()  # as Nexus: the NFC is cleared when remoteUrl changes
+            if current is None and cache.nfc.get(key, 0) > now:
+                raise _Fail(html_error(404, None))
+            if blocked:
                 if current is not None:
-                    return current, False
-                until = _block_text(cache.blocked_until)
-                raise _Fail(html_error(404, f"Remote Auto Blocked until {until}"))
-            cache.blocked_until = None
-            cache.block_forced = False
-        if self.read_only:
-            # DEVIATION (interpretation): a frozen Nexus cannot store fetched content; the
-            # double serves what is cached (even stale) and answers misses with 503.
-            if current is not None:
-                return current, False
-            raise _Fail(html_error(503, READ_ONLY_MESSAGE))
+                    return current
+                raise _Fail(html_error(404, "Remote Manually Blocked"))
+            if cache.blocked_until is not None:
+                still = cache.blocked_until > now
+                if still and not cache.block_forced:
+                    # DEVIATION: Nexus re-checks a blocked remote in the background (Fibonacci
+                    # back-off from 40 s); the double re-checks inline on the next request, so
+                    # a cleared fault unblocks at once.
+                    still = not self._remote_alive(remote)
+                if still:
+                    if current is not None:
+                        return current
+                    until = _block_text(cache.blocked_until)
+                    raise _Fail(html_error(404, f"Remote Auto Blocked until {until}"))
+                cache.blocked_until = None
+                cache.block_forced = False
+            if self.read_only:
+                # DEVIATION (interpretation): a frozen Nexus cannot store fetched content; the
+                # double serves what is cached (even stale) and answers misses with 503.
+                if current is not None:
+                    return current
+                raise _Fail(html_error(503, READ_ONLY_MESSAGE))
         try:
             body, ctype = self._fetch(url)
         except _Upstream404:
-            if current is not None:
-                return current, False
-            if nfc_on:
-                cache.nfc[key] = now + nfc_ttl * 60
+            with self.lock:
+                if current is not None:
+                    return current
+                if nfc_on:
+                    self._cache(repo).nfc[key] = now + nfc_ttl * 60
             raise _Fail(html_error(404, None)) from None
         except _UpstreamService:
-            if auto_block:
-                cache.blocked_until = now + AUTO_BLOCK_SECONDS
+            with self.lock:
+                if auto_block:
+                    self._cache(repo).blocked_until = now + AUTO_BLOCK_SECONDS
             if current is not None:
-                return current, False
+                return current
             raise _Fail(html_error(503, None)) from None
         except OSError:
-            if auto_block:
-                cache.blocked_until = now + AUTO_BLOCK_SECONDS
+            with self.lock:
+                if auto_block:
+                    self._cache(repo).blocked_until = now + AUTO_BLOCK_SECONDS
             if current is not None:
-                return current, False
+                return current
             raise _Fail(html_error(502, None)) from None
-        cache.nfc.pop(key, None)
         etag = hashlib.sha1(body).hexdigest()
         if kind == "file":
             ctype = _file_content_type(key)
-        return Cached(body, now, etag, ctype), True
+        with self.lock:
+            self._cache(repo).nfc.pop(key, None)
+            return store(Cached(body, now, etag, ctype))
 
-    # DEVIATION: all cache work, upstream fetches included, runs under one lock, so concurrent
-    # misses are fetched once and in turn (Nexus fetches concurrently and de-duplicates per
-    # asset). The upstream timeout is UPSTREAM_TIMEOUT (Nexus: httpClient.connection.timeout,
-    # default 60 s); retries are not modelled.
+    # Upstream fetches run outside ``self.lock``: different assets are fetched concurrently, one
+    # asset once (cooperation, see _get). DEVIATION: the upstream timeout is UPSTREAM_TIMEOUT
+    # (Nexus: httpClient.connection.timeout, default 60 s); retries are not modelled.
     def _fetch(self, url: str) -> tuple[bytes, str]:
         if self.remote_unreachable:
             with self.lock:
@@ -946,19 +983,23 @@ class NexusDouble(LoopbackServer):
         key = normalize(requested)
         remote, meta_age, *_ = self._settings(repo)
         url = f"{remote}simple/{requested}/"
-        with self.lock:
-            cache = self._cache(repo)
-            got, fresh = self._get(repo, "page:" + key, url, cache.pages.get(key), meta_age, "page")
-            if fresh:
-                links = []
-                for attrs, text, absolute in parse_links(got.body, url):
-                    target, _, fragment = absolute.partition("#")
-                    links.append(Link(text, target, fragment, attrs.get("data-requires-python")))
-                # Nexus stores a page only if a file name starts with the normalized name.
-                if not any(normalize(lk.filename).startswith(key) for lk in links):
-                    raise _Fail(html_error(404, None))
-                got = got._replace(links=tuple(links))
-                cache.pages[key] = got
+
+        def store(got: Cached) -> Cached:
+            links = []
+            for attrs, text, absolute in parse_links(got.body, url):
+                target, _, fragment = absolute.partition("#")
+                links.append(Link(text, target, fragment, attrs.get("data-requires-python")))
+            # Nexus stores a page only if a file name starts with the normalized name.
+            if not any(normalize(lk.filename).startswith(key) for lk in links):
+                raise _Fail(html_error(404, None))
+            got = got._replace(links=tuple(links))
+            self._cache(repo).pages[key] = got
+            return got
+
+        got = self._get(
+            repo, "page:" + key, url, lambda: self._cache(repo).pages.get(key), meta_age, "page",
+            store,
+        )
         return got, url
 
     def _project(self, repo: str, requested: str, req: Request) -> Response:
@@ -990,11 +1031,12 @@ class NexusDouble(LoopbackServer):
     def _root(self, repo: str, req: Request) -> Response:
         remote, meta_age, *_ = self._settings(repo)
         url = f"{remote}simple/"
-        with self.lock:
-            cache = self._cache(repo)
-            got, fresh = self._get(repo, "root", url, cache.root, meta_age, "page")
-            if fresh:
-                cache.root = got
+
+        def store(got: Cached) -> Cached:
+            self._cache(repo).root = got
+            return got
+
+        got = self._get(repo, "root", url, lambda: self._cache(repo).root, meta_age, "page", store)
         rows = []
         for _, text, absolute in parse_links(got.body, url):
             href = absolute.split("/simple/", 1)[1] if "/simple/" in absolute else absolute
@@ -1011,24 +1053,28 @@ class NexusDouble(LoopbackServer):
 
     def _package(self, repo: str, project: str, filename: str, req: Request) -> Response:
         _, _, content_age, *_ = self._settings(repo)
+
+        def lookup() -> Cached | None:
+            return self._cache(repo).files.get(filename)
+
+        def store(got: Cached) -> Cached:
+            self._cache(repo).files[filename] = got
+            return got
+
         with self.lock:
-            cache = self._cache(repo)
-            current = cache.files.get(filename)
-            fresh_enough = current is not None and (
-                content_age < 0 or time.time() - current.fetched_at < content_age * 60
+            current = lookup()
+        fresh_enough = current is not None and (
+            content_age < 0 or time.time() - current.fetched_at < content_age * 60
+        )
+        if not fresh_enough:
+            page, _ = self._project_links(repo, project)
+            link = next((lk for lk in page.links if lk.filename == filename), None)
+            if link is None:
+                # NonResolvablePackageException -> 404
+                raise _Fail(html_error(404, None))
+            current = self._get(
+                repo, "file:" + filename, link.url, lookup, content_age, "file", store
             )
-            if not fresh_enough:
-                page, _ = self._project_links(repo, project)
-                link = next((lk for lk in page.links if lk.filename == filename), None)
-                if link is None:
-                    # NonResolvablePackageException -> 404
-                    raise _Fail(html_error(404, None))
-                got, fresh = self._get(
-                    repo, "file:" + filename, link.url, current, content_age, "file"
-                )
-                if fresh:
-                    cache.files[filename] = got
-                current = got
         assert current is not None
         return self._content(req, current.body, current.content_type, current.fetched_at,
                              etag=current.etag)
