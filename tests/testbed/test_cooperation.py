@@ -113,9 +113,14 @@ def test_pypi_concurrent_cold_downloads(
 
 def test_cooperation_disabled_fetches_per_request() -> None:
     coop: Cooperation[int] = Cooperation(enabled=False)
-    calls = []
-    assert coop.cooperate("k", lambda: calls.append(1) or 7, lambda: None) == 7
-    assert coop.cooperate("k", lambda: calls.append(1) or 7, lambda: None) == 7
+    calls: list[int] = []
+
+    def fetch_once() -> int:
+        calls.append(1)
+        return 7
+
+    assert coop.cooperate("k", fetch_once, lambda: None) == 7
+    assert coop.cooperate("k", fetch_once, lambda: None) == 7
     assert len(calls) == 2
 
 
