@@ -8,7 +8,12 @@ true, ``majorTimeout`` 0s = wait indefinitely, ``minorTimeout`` 30s, ``threadsPe
 
 The first thread that misses the cache for a key (the leader) runs the fetch; threads asking for
 the same key meanwhile wait for it, then run the check function (is the cache fresh now?) and
-serve what it finds; when the check finds nothing they get the leader's result or its error.
+serve what it finds; when the check finds nothing they get the leader's result (doGet: content
+that was not stored is wrapped in a reusable TempContent "for cooperation") or its error.
+
+DEVIATION: Nexus keys cooperation by request path + query (``getRequestKey``); the Nexus double
+keys it by repository and cache entry (the normalized project for pages, the file name for
+files), so two spellings of one project page share a fetch in the double and not in Nexus.
 
 DEVIATION: ``threadsPerKey`` (Nexus answers a CooperationException, "Thread cooperation maxed",
 beyond 100 waiters per key) and ``minorTimeout`` are not modelled, and waiters wait for the leader
