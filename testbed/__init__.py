@@ -4,7 +4,8 @@
   (the default file set, see ``StandardPackages``), ``normalize``.
 * ``upstream``: ``Upstream(files_dir)``, a PEP 503 index standing in for pypi.org.
 * ``nexus_double``: ``NexusDouble(upstream_url, repository="pypi-proxy")``, a Nexus 3 PyPI
-  proxy with switchable faults and an extension hook for REST handlers (``nexus_admin``).
+  proxy with switchable faults and an extension hook for REST handlers (``nexus_admin``);
+  ``cooperation``: its proxy cooperation (concurrent misses for one asset share one fetch).
 * ``httpbase``: ``LoopbackServer``, ``Response``, ``HangingListener``, ``fetch``,
   ``closed_url``, ``port_is_open``.
 * ``installers``: ``isolated_env``, ``Venv``, ``VenvFactory``, ``make_venv``, ``tool``, ``run``,

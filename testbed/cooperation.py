@@ -1,9 +1,11 @@
 """Request cooperation as Nexus' proxy facet uses it: one upstream fetch per key at a time.
 
-Source: sonatype/nexus-public, ``org.sonatype.nexus.repository.proxy.ProxyFacetSupport``
-(``get(context, staleContent)``: ``proxyCooperation.on(() -> doGet(...)).checkFunction(...)
-.cooperate(getRequestKey(context))``; ``configureCooperation``: ``nexus.proxy.cooperation.enabled``
-true, ``majorTimeout`` 0s = wait indefinitely, ``minorTimeout`` 30s, ``threadsPerKey`` 100) and
+Source: sonatype/nexus-public,
+``components/nexus-repository-services/.../proxy/ProxyFacetSupport.java``:
+``get(context, staleContent)`` is ``proxyCooperation.on(() -> doGet(...))
+.checkFunction(...).cooperate(getRequestKey(context))``; ``configureCooperation`` reads
+``nexus.proxy.cooperation.enabled`` (true), ``majorTimeout`` (0s = wait indefinitely),
+``minorTimeout`` (30s) and ``threadsPerKey`` (100); the mechanism is
 ``org.sonatype.nexus.common.cooperation2`` (``Cooperation2``, ``DefaultCooperation2Factory``).
 
 The first thread that misses the cache for a key (the leader) runs the fetch; threads asking for

@@ -32,6 +32,9 @@ required fields. Served:
   ``contentMaxAge`` (-1: for ever); a GET of ``.../`` (the root too) asks for
   ``index.html`` and ``index.htm`` there, 404 when neither exists; ``upstream_bytes``
   counts what every remote sent.
+* Concurrent cache misses for one page or file wait for one upstream fetch and are all answered
+  from it (Nexus' proxy cooperation, testbed/cooperation.py; ``double.cooperation``); misses
+  for different assets are fetched concurrently.
 * Errors on ``/repository/**`` use Nexus' HTML error page; the message is also the HTTP reason
   phrase (e.g. ``404 Repository not found``).
 
