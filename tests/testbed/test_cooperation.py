@@ -25,9 +25,12 @@ class GatedRemote(LoopbackServer):
     def __init__(self, body: bytes = b"x" * 4096) -> None:
         self.gate = threading.Event()
         self.body = body
+        self.in_handler = 0  # requests that reached the remote (answered or held)
         super().__init__()
 
     def handle(self, handler: QuietHandler) -> Response | None:
+        with self.lock:
+            self.in_handler += 1
         self.gate.wait(WAIT)
         return Response(200, [("Content-Type", "application/octet-stream")], self.body)
 
@@ -57,6 +60,20 @@ def test_n_concurrent_misses_one_upstream_fetch_n_identical_answers() -> None:
         assert nexus.fetch_count("/big/file.bin") == 1
         assert nexus.upstream_bytes == len(remote.body)
         assert nexus.cooperation.cooperated == N - 1
+
+
+def test_cooperation_disabled_every_miss_goes_upstream() -> None:
+    # nexus.proxy.cooperation.enabled=false: each concurrent miss fetches for itself
+    with GatedRemote() as remote, NexusDouble(repository=None) as nexus:
+        nexus.cooperation.enabled = False
+        nexus.add_raw_proxy("raw", remote.base_url)
+        url = f"{nexus.base_url}/repository/raw/file.bin"
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(fetch, url) for _ in range(4)]
+            wait_until(lambda: remote.in_handler == 4)
+            remote.gate.set()
+            assert [f.result(WAIT).status for f in futures] == [200] * 4
+        assert nexus.fetch_count("/file.bin") == 4
 
 
 def test_different_assets_are_fetched_concurrently() -> None:
