@@ -82,13 +82,15 @@ class ArchiveStore:
                 return
             with conn, suppress(OSError):
                 conn.settimeout(600)
-                f = conn.makefile("rb")
-                line = f.readline().split()
+                with conn.makefile("rb") as f:  # closed first: it holds the socket open
+                    line = f.readline().split()
+                    data = f.read(int(line[1])) if line[:1] == [b"PUT"] else b""
                 if line[:1] == [b"PUT"]:
-                    self.path.write_bytes(f.read(int(line[1])))
+                    self.path.write_bytes(data)
                     conn.sendall(b"ok\n")
                 elif line[:1] == [b"GET"]:
                     conn.sendall(self.path.read_bytes())
+                conn.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> ArchiveStore:
         self._thread.start()
@@ -102,7 +104,6 @@ class ArchiveStore:
 def upload(port: int, data: bytes) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=600) as c:
         c.sendall(b"PUT %d\n" % len(data) + data)
-        c.shutdown(socket.SHUT_WR)
         if c.recv(3) != b"ok\n":
             raise OSError("archive store did not confirm the upload")
 
@@ -110,7 +111,6 @@ def upload(port: int, data: bytes) -> None:
 def download(port: int) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=600) as c:
         c.sendall(b"GET\n")
-        c.shutdown(socket.SHUT_WR)
         parts = []
         while part := c.recv(1 << 16):
             parts.append(part)
