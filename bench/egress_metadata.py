@@ -73,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="builds per set-up (first cold, rest warm; default 3)")
     parser.add_argument("--installers", default="pip,uv",
                         help="comma-separated, from pip,uv (default both)")
+    parser.add_argument("--setups", default=None,
+                        help="comma-separated set-ups to run (default all), e.g. pipnexus")
     args = parser.parse_args(argv)
     if args.builds < 2:
         parser.error("--builds must be at least 2 (one cold, one warm)")
@@ -94,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows: list[list[str]] = []
     warm_pages: dict[tuple[str, str], list[int]] = {}
+    failed: set[str] = set()
     with tempdir("pipnexus-egress-metadata-") as tmp:
         work = Path(tmp)
         (work / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n")
@@ -102,8 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with wan_bed(wheels, installers, work, index=index, cache_expiry=EXPIRY) as bed:
             for installer in installers:
                 print(f"## {installer}", flush=True)
-                builds = run_builds(installer, args.builds, bed, between)
+                builds = run_builds(installer, args.builds, bed, between,
+                                    args.setups.split(",") if args.setups else None)
                 rows += report(installer, builds)
+                failed.update(f"{installer} {b.setup}" for b in builds if not b.ok)
                 for b in builds:
                     if b.number > 1:
                         warm_pages.setdefault((installer, b.setup), []).append(
@@ -116,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                for (inst, setup), v in warm_pages.items()]
     print(table(["installer", "set-up", "index-page bytes per warm build (min-max)"], summary))
     pn = [v for (_, s), v in warm_pages.items() if s == PIPNEXUS]
+    if failed:
+        print(f"\n- FAILED builds ({', '.join(sorted(failed))}): their bytes are no valid "
+              "measurement")
     if pn and all(x == 0 for v in pn for x in v):
         print("\n- warm pipnexus builds: 0 page bytes from upstream even after expiry")
     else:
