@@ -227,7 +227,8 @@ class PaddedUpstream(Upstream):
     change between builds.
 
     Every project page lists, before its real files, fake older releases (``0.0.0.devN``
-    wheels: pre-releases lower than any real version, so pip and uv never pick them) until it
+    wheels, yanked (PEP 592): pre-releases lower than any real version that pip and uv skip)
+    until it
     is about ``page_bytes(project)`` bytes long; ``publish()`` adds one more fake release to
     every page (a new upload on PyPI), so a cached page is stale and its ETag changes. The fake
     files are not served (404): only the page bytes matter.
@@ -249,7 +250,8 @@ class PaddedUpstream(Upstream):
         sha = hashlib.sha256(name.encode()).hexdigest()
         href = self.file_url(name) if self.absolute_links else f"../../files/{name}"
         return (f'    <a href="{href}#sha256={sha}" data-requires-python="&gt;=3.8" '
-                f'data-dist-info-metadata="sha256={sha}" data-core-metadata="sha256={sha}">'
+                f'data-dist-info-metadata="sha256={sha}" data-core-metadata="sha256={sha}" '
+                'data-yanked="">'
                 f"{name}</a><br />")
 
     def _project_page(self, project: str, files: list[IndexFile]) -> bytes:
