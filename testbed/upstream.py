@@ -220,3 +220,47 @@ def _bytes(data: bytes, ctype: str, etag: str) -> Response:
 
 def _redirect(location: str) -> Response:
     return Response(301, [("Location", location), ("Content-Type", "text/plain")], b"")
+
+
+class PaddedUpstream(Upstream):
+    """An ``Upstream`` whose project pages look like long-lived projects' pages on PyPI and
+    change between builds.
+
+    Every project page lists, before its real files, fake older releases (``0.0.0.devN``
+    wheels, yanked (PEP 592): pre-releases lower than any real version that pip and uv skip)
+    until it
+    is about ``page_bytes(project)`` bytes long; ``publish()`` adds one more fake release to
+    every page (a new upload on PyPI), so a cached page is stale and its ETag changes. The fake
+    files are not served (404): only the page bytes matter.
+    """
+
+    def __init__(self, files_dir: str | Path, *, page_bytes: dict[str, int] | None = None,
+                 default_page_bytes: int = 0, **kwargs: bool) -> None:
+        self.page_bytes = dict(page_bytes or {})
+        self.default_page_bytes = default_page_bytes
+        self.generation = 0
+        super().__init__(files_dir, **kwargs)
+
+    def publish(self) -> None:
+        with self.lock:
+            self.generation += 1
+
+    def _fake_row(self, project: str, n: int) -> str:
+        name = f"{project.replace('-', '_')}-0.0.0.dev{n}-py3-none-any.whl"
+        sha = hashlib.sha256(name.encode()).hexdigest()
+        href = self.file_url(name) if self.absolute_links else f"../../files/{name}"
+        return (f'    <a href="{href}#sha256={sha}" data-requires-python="&gt;=3.8" '
+                f'data-dist-info-metadata="sha256={sha}" data-core-metadata="sha256={sha}" '
+                'data-yanked="">'
+                f"{name}</a><br />")
+
+    def _project_page(self, project: str, files: list[IndexFile]) -> bytes:
+        page = super()._project_page(project, files)
+        target = self.page_bytes.get(project, self.default_page_bytes)
+        row = len(self._fake_row(project, 0)) + 2
+        count = max(0, (target - len(page)) // row)
+        with self.lock:
+            count += self.generation
+        rows = "\n".join(self._fake_row(project, n) for n in range(count))
+        marker = f"    <h1>Links for {project}</h1>\n".encode()
+        return page.replace(marker, marker + rows.encode() + b"\n", 1) if rows else page

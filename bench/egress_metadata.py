@@ -1,0 +1,137 @@
+"""Index-page bytes per warm build when the upstream's pages change and the cache's metadata
+has expired between builds.
+
+Run from the repository root: ``python -m bench.egress_metadata [-n 3] [--installers pip,uv]``
+(needs ``pip install -e '.[bench]'``).
+
+The "0 bytes on warm builds" of bench/egress.py holds only within the cache's metadata lifetime:
+after it, the cache asks upstream again for every project page a build needs, and real PyPI
+pages change daily (every upload) and are large for long-lived projects. Here:
+
+* "pypi.org" is ``ChangingIndex``: bench/egress.py's counting index over the same real wheels
+  with ``testbed.upstream.PaddedUpstream`` pages: boto3-like projects padded to ``BIG`` bytes,
+  every other page to ``PAGE`` bytes (fake pre-releases no installer picks), and one new
+  release published on every page between builds;
+* time is scaled down: the cache's metadata lifetime (devpi ``mirror_cache_expiry``) is
+  ``EXPIRY`` s, the pages' ``Cache-Control: max-age`` (pypi.org sends 600) is ``EXPIRY`` s too,
+  and builds are ``GAP`` s apart: longer than both, like daily builds against a 24 h lifetime;
+* the WAN bed of bench/egress_wan.py (upstream and GitHub cache store behind the WAN).
+
+It prints tables and never asserts anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench._common import CountingIndex, human, machine, table, tempdir
+from bench.egress import REQUIREMENTS, fetch_wheels
+from bench.egress_wan import Build, links, run_builds, wan_bed
+from testbed.httpbase import QuietHandler, Response
+from testbed.interpreters import PIPNEXUS
+from testbed.upstream import PaddedUpstream
+
+# ASSUMPTIONS about page sizes: pypi.org's simple page of boto3 or botocore lists thousands of
+# files (one release most working days for years) and is hundreds of kB; a mature project's
+# page is tens of kB.
+BIG_PROJECTS = ("boto3", "botocore")
+BIG = 400_000
+PAGE = 30_000
+EXPIRY = 2
+GAP = EXPIRY + 2
+
+
+class ChangingIndex(PaddedUpstream, CountingIndex):
+    """CountingIndex with PaddedUpstream pages whose max-age is ``EXPIRY`` seconds."""
+
+    def handle(self, handler: QuietHandler) -> Response | None:
+        resp = super().handle(handler)
+        if resp is None:
+            return None
+        headers = [(k, f"max-age={EXPIRY}, public" if v == "max-age=600, public" else v)
+                   for k, v in resp.headers]
+        return resp._replace(headers=headers)
+
+
+def report(installer: str, builds: list[Build]) -> list[list[str]]:
+    rows = []
+    for b in builds:
+        rows.append([installer, b.setup, f"{b.number} ({'cold' if b.number == 1 else 'warm'})",
+                     "ok" if b.ok else "FAILED", human(b.upstream.pages),
+                     human(b.upstream.metadata), human(b.upstream.files),
+                     human(b.archive_down + b.archive_up), human(b.nat)])
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.egress_metadata", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--builds", type=int, default=3,
+                        help="builds per set-up (first cold, rest warm; default 3)")
+    parser.add_argument("--installers", default="pip,uv",
+                        help="comma-separated, from pip,uv (default both)")
+    parser.add_argument("--setups", default=None,
+                        help="comma-separated set-ups to run (default all), e.g. pipnexus")
+    args = parser.parse_args(argv)
+    if args.builds < 2:
+        parser.error("--builds must be at least 2 (one cold, one warm)")
+    installers = [i for i in args.installers.split(",") if i]
+    if not set(installers) <= {"pip", "uv"}:
+        parser.error("--installers takes pip and/or uv")
+    wheels = fetch_wheels(REQUIREMENTS)
+    print("# pipnexus egress with expiring metadata and changing pages\n")
+    print(f"machine: {machine()}")
+    print(f"requirements: {' '.join(REQUIREMENTS)}")
+    print(f"project pages: {', '.join(BIG_PROJECTS)} padded to {human(BIG)}, the others to "
+          f"{human(PAGE)}; one new release on every page between builds")
+    print(f"cache metadata lifetime {EXPIRY} s, page max-age {EXPIRY} s, builds {GAP} s apart")
+    print(links() + "\n", flush=True)
+
+    def between() -> None:
+        time.sleep(GAP)
+        index.publish()
+
+    rows: list[list[str]] = []
+    warm_pages: dict[tuple[str, str], list[int]] = {}
+    failed: set[str] = set()
+    with tempdir("pipnexus-egress-metadata-") as tmp:
+        work = Path(tmp)
+        (work / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n")
+        index = ChangingIndex(wheels, page_bytes=dict.fromkeys(BIG_PROJECTS, BIG),
+                              default_page_bytes=PAGE)
+        with wan_bed(wheels, installers, work, index=index, cache_expiry=EXPIRY) as bed:
+            for installer in installers:
+                print(f"## {installer}", flush=True)
+                builds = run_builds(installer, args.builds, bed, between,
+                                    args.setups.split(",") if args.setups else None)
+                rows += report(installer, builds)
+                failed.update(f"{installer} {b.setup}" for b in builds if not b.ok)
+                for b in builds:
+                    if b.number > 1:
+                        warm_pages.setdefault((installer, b.setup), []).append(
+                            b.upstream.pages)
+    print()
+    print(table(["installer", "set-up", "build", "result", "index pages (NAT)",
+                 "metadata (NAT)", "files (NAT)", "cache archive (NAT)", "NAT total"], rows))
+    print()
+    summary = [[inst, setup, human(min(v)) + (f"-{human(max(v))}" if max(v) != min(v) else "")]
+               for (inst, setup), v in warm_pages.items()]
+    print(table(["installer", "set-up", "index-page bytes per warm build (min-max)"], summary))
+    pn = [v for (_, s), v in warm_pages.items() if s == PIPNEXUS]
+    if failed:
+        print(f"\n- FAILED builds ({', '.join(sorted(failed))}): their bytes are no valid "
+              "measurement")
+    if pn and all(x == 0 for v in pn for x in v):
+        print("\n- warm pipnexus builds: 0 page bytes from upstream even after expiry")
+    else:
+        print("\n- warm pipnexus builds past the cache's metadata lifetime fetch every page "
+              "the build needs from upstream again (the proxy revalidates expired metadata); "
+              "0 bytes for the install step holds only within the metadata lifetime")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,306 @@
+"""Warm builds over a modelled WAN: no cache vs GitHub cache vs pipnexus, bytes AND time.
+
+Run from the repository root: ``python -m bench.egress_wan [-n 3] [--installers pip,uv]``
+(needs ``pip install -e '.[bench]'`` for devpi-server and uv).
+
+On loopback an archive costs nothing to move, so wall times there say nothing about a runner.
+Here every path that crosses the NAT gateway goes through ``testbed.relay.ThrottledRelay`` with
+``WAN_RATE``/``WAN_RTT`` (stated assumptions, see testbed/relay.py), and the path to the
+in-cluster cache through one with ``CLUSTER_RATE``/``CLUSTER_RTT`` (assumptions too):
+
+* "pypi.org": bench/egress.py's ``CountingIndex`` over the same real wheels, behind the WAN;
+* "the GitHub cache store": ``ArchiveStore`` (a TCP blob store on 127.0.0.1) behind the WAN;
+  a restore downloads the archive through it and unpacks it, a save packs and uploads;
+* "the in-cluster Nexus": devpi-server (its own upstream is "pypi.org" behind the WAN), reached
+  by the runner through the in-cluster link.
+
+Packages only (the interpreter step of bench/egress.py is left out). Each build is an
+ephemeral runner's job: a fresh venv and an empty installer cache. It prints tables and
+never asserts anything about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import NamedTuple
+
+from bench._common import (
+    CountingIndex,
+    Counts,
+    devpi,
+    human,
+    isolated_env,
+    machine,
+    pipnexus_configure,
+    run,
+    table,
+    tempdir,
+)
+from bench.egress import (
+    NO_PRUNE,
+    REQUIREMENTS,
+    fetch_wheels,
+    install,
+    setups,
+    uv_bin,
+)
+from testbed.interpreters import GITHUB_CACHE, NO_CACHE, PIPNEXUS, pack, unpack
+from testbed.relay import WAN_RATE, WAN_RTT, ThrottledRelay
+
+# The runner -> in-cluster cache link: pod to pod (or to a ClusterIP service) in one cluster.
+# ASSUMPTIONS, like the WAN figures: 500 MB/s per connection and a 1 ms round trip.
+CLUSTER_RATE = 500_000_000
+CLUSTER_RTT = 0.001
+
+
+class ArchiveStore:
+    """A blob store on 127.0.0.1 for one archive: a client sends ``PUT <size>\\n<bytes>`` (answer
+    ``ok\\n``) or ``GET\\n`` (answer: the bytes, then the connection closes). Plays the GitHub
+    cache's storage; put it behind a ``ThrottledRelay``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port = int(self._sock.getsockname()[1])
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn, suppress(OSError):
+                conn.settimeout(600)
+                with conn.makefile("rb") as f:  # closed first: it holds the socket open
+                    line = f.readline().split()
+                    data = f.read(int(line[1])) if line[:1] == [b"PUT"] else b""
+                if line[:1] == [b"PUT"]:
+                    self.path.write_bytes(data)
+                    conn.sendall(b"ok\n")
+                elif line[:1] == [b"GET"]:
+                    conn.sendall(self.path.read_bytes())
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> ArchiveStore:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()
+        self._thread.join(5)
+
+
+def upload(port: int, data: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=600) as c:
+        c.sendall(b"PUT %d\n" % len(data) + data)
+        if c.recv(3) != b"ok\n":
+            raise OSError("archive store did not confirm the upload")
+
+
+def download(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=600) as c:
+        c.sendall(b"GET\n")
+        parts = []
+        while part := c.recv(1 << 16):
+            parts.append(part)
+    return b"".join(parts)
+
+
+class Build(NamedTuple):
+    setup: str
+    number: int
+    ok: bool
+    upstream: Counts
+    archive_down: int
+    archive_up: int
+    restore: float  # archive download + unpack
+    install: float
+    save: float  # pack + upload
+
+    @property
+    def nat(self) -> int:
+        return self.upstream.total + self.archive_down + self.archive_up
+
+    @property
+    def wall(self) -> float:
+        return self.restore + self.install + self.save
+
+
+class Bed(NamedTuple):
+    up: CountingIndex
+    wan_index_url: str  # "pypi.org" through the WAN
+    cache_url: str  # devpi base through the in-cluster link
+    store_port: int  # the archive store through the WAN
+    work: Path
+    reqs: Path
+
+
+def run_builds(installer: str, n: int, bed: Bed, between: Callable[[], None] | None = None,
+               which: Sequence[str] | None = None) -> list[Build]:
+    """``n`` builds per set-up (build 1 cold); ``between`` runs before every build but the
+    first of each set-up (e.g. waits out the cache's metadata lifetime, publishes releases)."""
+    work, builds = bed.work, []
+    cache_var = "PIP_CACHE_DIR" if installer == "pip" else "UV_CACHE_DIR"
+    base = isolated_env(work / "home", {"UV_LINK_MODE": "copy"})
+    direct = {"PIP_INDEX_URL": bed.wan_index_url, "PIP_TRUSTED_HOST": "127.0.0.1",
+              "UV_DEFAULT_INDEX": bed.wan_index_url}
+    configured = pipnexus_configure(f"{bed.cache_url}/root/{installer}/+simple/",
+                                    bed.wan_index_url, base)
+    if configured.source != "nexus":
+        print(f"  warning: pipnexus configure chose {configured.source!r}: the pipnexus "
+              "numbers below are not through the cache", flush=True)
+    width = max(len(s) for s in setups(installer))
+    for setup in which or setups(installer):
+        tag = f"{installer}-{setup.replace(' ', '-').replace(':', '')}"
+        github = setup in (GITHUB_CACHE, NO_PRUNE)
+        saved = False
+        for i in range(1, n + 1):
+            if i > 1 and between is not None:
+                between()
+            venv, cache_dir = work / f"venv-{installer}", work / f"{tag}-cache"
+            shutil.rmtree(cache_dir, ignore_errors=True)
+            env = dict(base, **(configured.env if setup == PIPNEXUS else direct))
+            env[cache_var] = str(cache_dir)
+            before = bed.up.counts()
+            down = upl = 0
+            restore = save = 0.0
+            if github and saved:
+                start = time.perf_counter()
+                archive = work / f"{tag}.tar.gz"
+                archive.write_bytes(download(bed.store_port))
+                down = unpack(archive, cache_dir)
+                restore = time.perf_counter() - start
+            start = time.perf_counter()
+            ok = install(installer, venv, bed.reqs, env)
+            took = time.perf_counter() - start
+            if github and not saved:
+                start = time.perf_counter()
+                if installer == "uv" and setup == GITHUB_CACHE:
+                    run([uv_bin(), "cache", "prune", "--ci"], env, timeout=120)
+                archive = work / f"{tag}.tar.gz"
+                upl = pack(cache_dir, archive)
+                upload(bed.store_port, archive.read_bytes())
+                save, saved = time.perf_counter() - start, True
+            b = Build(setup, i, ok, bed.up.counts() - before, down, upl, restore, took, save)
+            builds.append(b)
+            print(f"  {setup:{width}} build {i}: {'ok' if ok else 'FAILED'}, NAT "
+                  f"{human(b.nat)} (pages {human(b.upstream.pages)}), restore "
+                  f"{b.restore:.1f} s, install {b.install:.1f} s, save {b.save:.1f} s",
+                  flush=True)
+    return builds
+
+
+def _span(vals: Sequence[float], fmt: Callable[[float], str]) -> str:
+    if not vals:
+        return "n/a"
+    if len(vals) == 1 or min(vals) == max(vals):
+        return fmt(vals[0])
+    return f"{fmt(statistics.mean(vals))} ({fmt(min(vals))}-{fmt(max(vals))})"
+
+
+def report(builds: list[Build]) -> str:
+    rows = [[b.setup, f"{b.number} ({'cold' if b.number == 1 else 'warm'})",
+             "ok" if b.ok else "FAILED", human(b.upstream.total),
+             f"{human(b.archive_down)} down, {human(b.archive_up)} up", human(b.nat),
+             f"{b.restore:.1f} s", f"{b.install:.1f} s", f"{b.save:.1f} s", f"{b.wall:.1f} s"]
+            for b in builds]
+    out = [table(["set-up", "build", "result", "packages (NAT)", "cache archive (NAT)",
+                  "NAT total", "restore", "install", "save", "wall"], rows), ""]
+    present = list(dict.fromkeys(b.setup for b in builds))
+    secs: Callable[[float], str] = lambda v: f"{v:.1f} s"  # noqa: E731
+    summary = []
+    for s in present:
+        warm = [b for b in builds if b.setup == s and b.number > 1]
+        summary.append([s, _span([float(b.nat) for b in warm], human),
+                        _span([b.wall for b in warm], secs)])
+    out.append(table(["set-up", "warm: NAT per build, mean (min-max)",
+                      "warm: wall per build, mean (min-max)"], summary))
+
+    def warm_wall(s: str) -> float:
+        vals = [b.wall for b in builds if b.setup == s and b.number > 1]
+        return statistics.mean(vals) if vals else float("nan")
+
+    out.append("")
+    pn = warm_wall(PIPNEXUS)
+    for other in (GITHUB_CACHE, NO_PRUNE, NO_CACHE):
+        if other in present:
+            verdict = "MET" if pn <= warm_wall(other) else "NOT MET"
+            out.append(f"- goal, a warm build through pipnexus is not slower than {other}: "
+                       f"{verdict} ({pn:.1f} s vs {warm_wall(other):.1f} s, mean of warm "
+                       "builds)")
+    return "\n".join(out)
+
+
+@contextmanager
+def wan_bed(wheels: Path, installers: Sequence[str], work: Path,
+            index: CountingIndex | None = None, cache_expiry: int = 1800) -> Iterator[Bed]:
+    """"pypi.org" and the archive store behind the WAN, devpi behind the in-cluster link."""
+    reqs = work / "requirements.txt"
+    with (index or CountingIndex(wheels)) as up, \
+            ThrottledRelay(up.port, WAN_RATE, WAN_RTT) as wan_up:
+        wan_index = f"http://127.0.0.1:{wan_up.port}/simple/"
+        with devpi(wan_index, installers, work, cache_expiry=cache_expiry) as cache, \
+                ThrottledRelay(int(cache.rsplit(":", 1)[1]), CLUSTER_RATE, CLUSTER_RTT) as near, \
+                ArchiveStore(work / "store.bin") as store, \
+                ThrottledRelay(store.port, WAN_RATE, WAN_RTT) as wan_store:
+            yield Bed(up, wan_index, f"http://127.0.0.1:{near.port}", wan_store.port, work,
+                      reqs)
+
+
+def links() -> str:
+    return (f"WAN (runner or cache -> pypi.org, runner -> GitHub cache store): "
+            f"{human(WAN_RATE)}/s per connection and direction, {WAN_RTT * 1000:.0f} ms RTT; "
+            f"in-cluster (runner -> cache): {human(CLUSTER_RATE)}/s, "
+            f"{CLUSTER_RTT * 1000:.0f} ms RTT (assumptions: testbed/relay.py, "
+            "bench/egress_wan.py)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.egress_wan", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--builds", type=int, default=3,
+                        help="builds per set-up (first cold, rest warm; default 3)")
+    parser.add_argument("--installers", default="pip,uv",
+                        help="comma-separated, from pip,uv (default both)")
+    args = parser.parse_args(argv)
+    if args.builds < 2:
+        parser.error("--builds must be at least 2 (one cold, one warm)")
+    installers = [i for i in args.installers.split(",") if i]
+    if not set(installers) <= {"pip", "uv"}:
+        parser.error("--installers takes pip and/or uv")
+    wheels = fetch_wheels(REQUIREMENTS)
+    files = [p for p in wheels.iterdir() if p.suffix == ".whl"]
+    print("# pipnexus egress over a modelled WAN\n")
+    print(f"machine: {machine()}")
+    print(f"requirements: {' '.join(REQUIREMENTS)} ({len(files)} real wheels, "
+          f"{human(sum(p.stat().st_size for p in files))})")
+    print(links())
+    print(f"builds per set-up: {args.builds} (build 1 cold), fresh venv and empty installer "
+          "cache each; wall = restore (archive download + unpack) + install + save (pack + "
+          "upload)\n", flush=True)
+    with tempdir("pipnexus-egress-wan-") as tmp:
+        work = Path(tmp)
+        (work / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n")
+        with wan_bed(wheels, installers, work) as bed:
+            for installer in installers:
+                print(f"## {installer}", flush=True)
+                builds = run_builds(installer, args.builds, bed)
+                print()
+                print(report(builds))
+                print(flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
