@@ -161,12 +161,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 ignore=shutil.ignore_patterns("__pycache__"))
                 action = [python, "-B", "-I", "-S", "-c", BOOT, str(fresh), "configure", "--format",
                           "github", "--index-url", index]
+                # for comparison only: the same package with its bytecode already compiled
+                compiled = tmp_path / "compiled"
+                shutil.copytree(fresh, compiled)
+                subprocess.run([python, "-m", "compileall", "-q", str(compiled)], check=True,
+                               capture_output=True, timeout=120)
+                precompiled = [python, "-B", "-I", "-S", "-c", BOOT, str(compiled), "configure",
+                               "--format", "github", "--index-url", index]
                 commands = {
                     "floor: python3 -I -S -c 'import ...'": (
                         [python, "-B", "-I", "-S", "-c", FLOOR], env),
                     "action: python3 -I -S configure": (action, runner_env(tmp_path)),
                     "python3 -I -S configure --no-warnings": ([*action, "--no-warnings"],
                                                               runner_env(tmp_path)),
+                    "(precompiled: __pycache__ present)": (precompiled, runner_env(tmp_path)),
                 }
                 for cmd, cmd_env in commands.values():  # warm caches (page cache, the double's)
                     wall(cmd, cmd_env, REPO)
@@ -194,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the interpreter by name and version, not by path: the output goes into bench/README.md
     print(f"pipnexus configure benchmark ({opts.runs} runs, {sys.platform}, "
           f"{os.path.basename(python)} {version.strip()}, {os.cpu_count()} CPUs, "
-          "compiled from source: -B, no __pycache__)")
+          "compiled from source: -B, no __pycache__, unless marked precompiled)")
     print()
     print(f"{'command':44} {'median':>10} {'ratio':>7}")
     for name, median in medians.items():
