@@ -28,10 +28,10 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from testbed.commands import Configured, Run, parse_dotenv, pipnexus_configure, run
 from testbed.httpbase import QuietHandler, Response
@@ -204,6 +204,33 @@ def devpi_bin(name: str) -> str | None:
     return str(here) if here.exists() else shutil.which(name)
 
 
+def wait_until_up(probe: Callable[[], object], proc: subprocess.Popen[bytes], seconds: float,
+                  what: str, logfile: Path) -> None:
+    """Call ``probe`` until it stops raising ``OSError``; exit with ``logfile`` if ``proc`` dies
+    or ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            probe()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{what} did not start: {logfile.read_text()}") from None
+            time.sleep(0.2)
+
+
+def stop_server(proc: subprocess.Popen[bytes], log: IO[str]) -> None:
+    """Terminate a server started by ``wait_until_up``'s callers (kill it after 20 s), close its
+    log."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
 @contextmanager
 def devpi(upstream_url: str, indexes: Sequence[str], workdir: Path,
           cache_expiry: int = 1800) -> Iterator[str]:
@@ -233,17 +260,8 @@ def devpi(upstream_url: str, indexes: Sequence[str], workdir: Path,
         stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                _http_json("GET", f"{base}/+api")
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(
-                        f"devpi-server did not start: {(workdir / 'devpi.log').read_text()}"
-                    ) from None
-                time.sleep(0.2)
+        wait_until_up(lambda: _http_json("GET", f"{base}/+api"), proc, 90, "devpi-server",
+                      workdir / "devpi.log")
         login = _http_json("POST", f"{base}/+login", {"user": "root", "password": password})
         token = login["result"]["password"]  # type: ignore[index]
         auth = base64.b64encode(f"root:{token}".encode()).decode()
@@ -254,13 +272,7 @@ def devpi(upstream_url: str, indexes: Sequence[str], workdir: Path,
                        headers={"X-Devpi-Auth": auth})
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop_server(proc, log)
 
 
 def tempdir(prefix: str) -> tempfile.TemporaryDirectory[str]:

@@ -44,8 +44,10 @@ from bench._common import (
     isolated_env,
     machine,
     run,
+    stop_server,
     table,
     tempdir,
+    wait_until_up,
 )
 from bench.egress import uv_bin
 from testbed.nexus_double import NexusDouble
@@ -92,26 +94,14 @@ def proxpi(upstream_index: str, workdir: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with opener.open(f"{base}/health", timeout=5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(
-                        f"proxpi did not start: {(workdir / 'proxpi.log').read_text()}"
-                    ) from None
-                time.sleep(0.2)
+        def health() -> None:
+            with opener.open(f"{base}/health", timeout=5):
+                pass
+
+        wait_until_up(health, proc, 60, "proxpi", workdir / "proxpi.log")
         yield f"{base}/index/"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop_server(proc, log)
 
 
 class Runner(NamedTuple):
