@@ -14,6 +14,7 @@ relay counting the bytes it hands to clients) and ``run``/``pipnexus_configure``
 
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime
 import email.utils
@@ -273,6 +274,30 @@ def devpi(upstream_url: str, indexes: Sequence[str], workdir: Path,
         yield base
     finally:
         stop_server(proc, log)
+
+
+def builds_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """The egress benchmarks' command line: ``-n/--builds`` and ``--installers``; add more
+    options, then parse with ``parse_builds``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--builds", type=int, default=3,
+                        help="builds per set-up (first cold, rest warm; default 3)")
+    parser.add_argument("--installers", default="pip,uv",
+                        help="comma-separated, from pip,uv (default both)")
+    return parser
+
+
+def parse_builds(parser: argparse.ArgumentParser,
+                 argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """Parse a ``builds_parser`` command line; returns the arguments and the installers."""
+    args = parser.parse_args(argv)
+    if args.builds < 2:
+        parser.error("--builds must be at least 2 (one cold, one warm)")
+    installers = [i for i in args.installers.split(",") if i]
+    if not set(installers) <= {"pip", "uv"}:
+        parser.error("--installers takes pip and/or uv")
+    return args, installers
 
 
 def tempdir(prefix: str) -> tempfile.TemporaryDirectory[str]:

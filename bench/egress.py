@@ -33,7 +33,6 @@ It prints tables and never asserts anything about time.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -49,10 +48,12 @@ from bench._common import (
     CountingIndex,
     CountingRelay,
     Counts,
+    builds_parser,
     devpi,
     human,
     isolated_env,
     machine,
+    parse_builds,
     pipnexus_configure,
     run,
     table,
@@ -297,20 +298,10 @@ def report(installer: str, builds: list[Build]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.egress", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", "--builds", type=int, default=3,
-                        help="builds per set-up (first cold, rest warm; default 3)")
-    parser.add_argument("--installers", default="pip,uv",
-                        help="comma-separated, from pip,uv (default both)")
+    parser = builds_parser("python -m bench.egress", __doc__)
     parser.add_argument("--requirement", action="append", default=None,
                         help="a requirement to install (repeatable; default: a web backend)")
-    args = parser.parse_args(argv)
-    if args.builds < 2:
-        parser.error("--builds must be at least 2 (one cold, one warm)")
-    installers = [i for i in args.installers.split(",") if i]
-    if not set(installers) <= {"pip", "uv"}:
-        parser.error("--installers takes pip and/or uv")
+    args, installers = parse_builds(parser, argv)
     requirements = tuple(args.requirement or REQUIREMENTS)
     wheels = fetch_wheels(requirements)
 

@@ -22,12 +22,19 @@ It prints tables and never asserts anything.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench._common import CountingIndex, human, machine, table, tempdir
+from bench._common import (
+    CountingIndex,
+    builds_parser,
+    human,
+    machine,
+    parse_builds,
+    table,
+    tempdir,
+)
 from bench.egress import REQUIREMENTS, fetch_wheels
 from bench.egress_wan import Build, links, run_builds, wan_bed
 from testbed.httpbase import QuietHandler, Response
@@ -67,20 +74,10 @@ def report(installer: str, builds: list[Build]) -> list[list[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.egress_metadata", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", "--builds", type=int, default=3,
-                        help="builds per set-up (first cold, rest warm; default 3)")
-    parser.add_argument("--installers", default="pip,uv",
-                        help="comma-separated, from pip,uv (default both)")
+    parser = builds_parser("python -m bench.egress_metadata", __doc__)
     parser.add_argument("--setups", default=None,
                         help="comma-separated set-ups to run (default all), e.g. pipnexus")
-    args = parser.parse_args(argv)
-    if args.builds < 2:
-        parser.error("--builds must be at least 2 (one cold, one warm)")
-    installers = [i for i in args.installers.split(",") if i]
-    if not set(installers) <= {"pip", "uv"}:
-        parser.error("--installers takes pip and/or uv")
+    args, installers = parse_builds(parser, argv)
     wheels = fetch_wheels(REQUIREMENTS)
     print("# pipnexus egress with expiring metadata and changing pages\n")
     print(f"machine: {machine()}")

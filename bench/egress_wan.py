@@ -21,7 +21,6 @@ never asserts anything about time.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import socket
 import statistics
@@ -35,10 +34,12 @@ from typing import NamedTuple
 from bench._common import (
     CountingIndex,
     Counts,
+    builds_parser,
     devpi,
     human,
     isolated_env,
     machine,
+    parse_builds,
     pipnexus_configure,
     run,
     table,
@@ -267,18 +268,8 @@ def links() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.egress_wan", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", "--builds", type=int, default=3,
-                        help="builds per set-up (first cold, rest warm; default 3)")
-    parser.add_argument("--installers", default="pip,uv",
-                        help="comma-separated, from pip,uv (default both)")
-    args = parser.parse_args(argv)
-    if args.builds < 2:
-        parser.error("--builds must be at least 2 (one cold, one warm)")
-    installers = [i for i in args.installers.split(",") if i]
-    if not set(installers) <= {"pip", "uv"}:
-        parser.error("--installers takes pip and/or uv")
+    parser = builds_parser("python -m bench.egress_wan", __doc__)
+    args, installers = parse_builds(parser, argv)
     wheels = fetch_wheels(REQUIREMENTS)
     files = [p for p in wheels.iterdir() if p.suffix == ".whl"]
     print("# pipnexus egress over a modelled WAN\n")
