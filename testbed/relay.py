@@ -14,6 +14,12 @@ import time
 from contextlib import suppress
 
 
+def _shutdown(*socks: socket.socket) -> None:
+    for s in socks:
+        with suppress(OSError):
+            s.shutdown(socket.SHUT_RDWR)
+
+
 class CountingRelay:
     """Forwards ``relay.port`` to ``target_port``, counting the bytes handed to clients."""
 
@@ -34,16 +40,17 @@ class CountingRelay:
     def _pump(self, src: socket.socket, dst: socket.socket, count: bool) -> None:
         try:
             while chunk := src.recv(1 << 16):
-                if count:  # before sending: counted by the time the client has it
-                    with self._lock:
-                        self._down += len(chunk)
-                dst.sendall(chunk)
+                self._deliver(dst, chunk, count)
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                with suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
+            _shutdown(src, dst)
+
+    def _deliver(self, dst: socket.socket, chunk: bytes, count: bool) -> None:
+        if count:  # before sending: counted by the time the client has it
+            with self._lock:
+                self._down += len(chunk)
+        dst.sendall(chunk)
 
     def _serve(self) -> None:
         while True:
@@ -132,16 +139,11 @@ class ThrottledRelay(CountingRelay):
                 free = max(free, arrived + self.rtt / 2) + len(chunk) / self.rate
                 while (wait := free - time.monotonic()) > 0 and not self._closed.is_set():
                     time.sleep(min(wait, self._POLL))
-                if count:
-                    with self._lock:
-                        self._down += len(chunk)
-                dst.sendall(chunk)
+                self._deliver(dst, chunk, count)
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                with suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
+            _shutdown(src, dst)
 
     def __exit__(self, *exc: object) -> None:
         self._closed.set()
