@@ -87,6 +87,18 @@ def _missing(body: dict[str, Any], fields: tuple[str, ...], message: str) -> lis
     return [(f"PARAMETER {k}", message) for k in fields if body.get(k) in (None, "", [])]
 
 
+def _unreadable() -> Response:
+    return siesta_error(400, {"id": "*", "message": "Could not process the input"})
+
+
+def _object_body(req: Request) -> dict[str, Any] | Response:
+    """The request's JSON object, or the 400 Nexus answers for any other body."""
+    body = parse_json(req)
+    if not isinstance(body, dict):
+        return _unreadable()
+    return body
+
+
 class Security:
     """Realms, roles and users of one double; see the module docstring."""
 
@@ -140,7 +152,7 @@ class Security:
             return empty_response(405)
         body = parse_json(req)
         if not isinstance(body, list) or not all(isinstance(r, str) for r in body):
-            return siesta_error(400, {"id": "*", "message": "Could not process the input"})
+            return _unreadable()
         unknown = [r for r in body if r not in REALMS]
         if unknown:
             # DEVIATION: the text for unknown realm ids is not pinned by a source
@@ -156,9 +168,9 @@ class Security:
                 return json_response(200, list(self.roles.values()))
             if req.method != "POST":
                 return empty_response(405)
-            body = parse_json(req)
-            if not isinstance(body, dict):
-                return siesta_error(400, {"id": "*", "message": "Could not process the input"})
+            body = _object_body(req)
+            if isinstance(body, Response):
+                return body
             problems = _missing(body, ("id", "name"), NOT_EMPTY)
             if problems:
                 return validation_errors(problems)
@@ -177,9 +189,9 @@ class Security:
             return empty_response(405)
         if current is None:
             return empty_response(404)
-        body = parse_json(req)
-        if not isinstance(body, dict):
-            return siesta_error(400, {"id": "*", "message": "Could not process the input"})
+        body = _object_body(req)
+        if isinstance(body, Response):
+            return body
         problems = _missing(body, ("id", "name"), NOT_EMPTY)
         if problems:
             return validation_errors(problems)
@@ -212,9 +224,9 @@ class Security:
                 return json_response(200, found)
             if req.method != "POST":
                 return empty_response(405)
-            body = parse_json(req)
-            if not isinstance(body, dict):
-                return siesta_error(400, {"id": "*", "message": "Could not process the input"})
+            body = _object_body(req)
+            if isinstance(body, Response):
+                return body
             problems = _missing(
                 body, ("userId", "firstName", "lastName", "emailAddress", "password"), NOT_EMPTY
             ) + _missing(body, ("status",), NOT_NULL)
@@ -233,9 +245,9 @@ class Security:
             return empty_response(405)
         if current is None:
             return siesta_error(404, {"id": "*", "message": f'"User \'{user_id}\' not found."'})
-        body = parse_json(req)
-        if not isinstance(body, dict):
-            return siesta_error(400, {"id": "*", "message": "Could not process the input"})
+        body = _object_body(req)
+        if isinstance(body, Response):
+            return body
         if body.get("userId") != user_id:
             # DEVIATION: the text for a userId that differs from the path is not pinned
             return siesta_error(400, {"id": "*", "message": '"The path\'s userId does not match"'})
