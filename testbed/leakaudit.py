@@ -103,6 +103,20 @@ def _pip(work: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "pip", "--python", str(_venv(work)), *args]
 
 
+# a project's committed Pipfile names pypi.org (without one, pipenv writes a new Pipfile whose
+# source is PIP_INDEX_URL, i.e. the mirror)
+PIPFILE = """\
+[[source]]
+url = "https://pypi.org/simple"
+verify_ssl = true
+name = "pypi"
+
+[packages]
+
+[dev-packages]
+"""
+
+
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text))
@@ -231,16 +245,7 @@ def uv_sync_frozen(work: Path) -> list[Step]:
 
 def pipenv(work: Path) -> list[Step]:
     proj = work / "proj"
-    _write(proj / "Pipfile", """\
-        [[source]]
-        url = "https://pypi.org/simple"
-        verify_ssl = true
-        name = "pypi"
-
-        [packages]
-
-        [dev-packages]
-        """)
+    _write(proj / "Pipfile", PIPFILE)
     return [
         Step("pipenv install", "pipenv",
              ["pipenv", "install", "--python", sys.executable, PKG], proj),

@@ -17,19 +17,6 @@ RunAct = Callable[..., ActResult]
 
 ONLY_BEHIND = "pipnexus-behind-nexus"  # exists only behind the Nexus double, not on the fallback
 
-# a project's committed Pipfile names pypi.org (without one, pipenv writes a new Pipfile whose
-# source is PIP_INDEX_URL, i.e. the mirror)
-PIPFILE = """\
-[[source]]
-url = "https://pypi.org/simple"
-verify_ssl = true
-name = "pypi"
-
-[packages]
-
-[dev-packages]
-"""
-
 PDM_PROJECT = """\
 [project]
 name = "demo"

@@ -33,10 +33,11 @@ from pathlib import Path
 import pytest
 
 from testbed import installers
+from testbed.leakaudit import PIPFILE
 from testbed.nexus_double import NexusDouble
 from testbed.upstream import Upstream
 from tests.e2e.act_harness import ActResult
-from tests.e2e.conftest import ONLY_BEHIND, PDM_PROJECT, PIPFILE, RunAct
+from tests.e2e.conftest import ONLY_BEHIND, PDM_PROJECT, RunAct
 from tests.e2e.test_action import workflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.installers]

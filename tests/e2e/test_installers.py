@@ -17,9 +17,10 @@ import pytest
 
 from testbed import installers
 from testbed.httpbase import closed_url
+from testbed.leakaudit import PIPFILE
 from testbed.nexus_double import NexusDouble
 from testbed.upstream import Upstream
-from tests.e2e.conftest import ONLY_BEHIND, PDM_PROJECT, PIPFILE
+from tests.e2e.conftest import ONLY_BEHIND, PDM_PROJECT
 
 pytestmark = pytest.mark.installers
 
