@@ -123,6 +123,26 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+def _backend_project(proj: Path, name: str, deps: Sequence[str] = ()) -> Path:
+    """A project ``name`` 0.1 in ``proj`` that builds with the bed's backend (only behind the
+    cache)."""
+    listed = ", ".join(f'"{d}"' for d in deps)
+    _write(proj / "pyproject.toml", f"""\
+        [build-system]
+        requires = ["{BACKEND_PROJECT}"]
+        build-backend = "{BACKEND_MODULE}"
+
+        [project]
+        name = "{name}"
+        version = "0.1"
+        """ + (f"dependencies = [{listed}]\n" if deps else ""))
+    # the bed's backend builds from PKG-INFO, as in an sdist
+    requires = "".join(f"Requires-Dist: {d}\n" for d in deps)
+    _write(proj / "PKG-INFO", f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n{requires}\n")
+    _write(proj / name.replace("-", "_") / "__init__.py", "")
+    return proj
+
+
 def _project(work: Path, extra: str = "", deps: Sequence[str] = (PKG,)) -> Path:
     proj = work / "proj"
     listed = ", ".join(f'"{d}"' for d in deps)
@@ -165,19 +185,7 @@ def pip_req_index(work: Path) -> list[Step]:
 
 
 def python_build(work: Path) -> list[Step]:
-    proj = work / "proj"
-    _write(proj / "pyproject.toml", f"""\
-        [build-system]
-        requires = ["{BACKEND_PROJECT}"]
-        build-backend = "{BACKEND_MODULE}"
-
-        [project]
-        name = "leak-audit"
-        version = "0.1"
-        """)
-    # the bed's backend builds from PKG-INFO, as in an sdist
-    _write(proj / "PKG-INFO", "Metadata-Version: 2.1\nName: leak-audit\nVersion: 0.1\n\n")
-    _write(proj / "leak_audit" / "__init__.py", "")
+    proj = _backend_project(work / "proj", "leak-audit")
     cmd = [sys.executable, "-m", "build", "--outdir", str(work / "dist"), str(proj)]
     return [Step("python -m build", "build", cmd, proj)]
 

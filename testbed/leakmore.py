@@ -15,8 +15,8 @@ from pathlib import Path
 
 from testbed import pbs
 from testbed.commands import run
-from testbed.leakaudit import CASES, PKG, Case, Step, _project, _write
-from testbed.wheels import BACKEND_MODULE, BACKEND_PROJECT, make_wheel
+from testbed.leakaudit import CASES, PKG, Case, Step, _backend_project, _project, _write
+from testbed.wheels import make_wheel
 
 TOOL_PKG = "pipnexus-demo-tool"  # a wheel with a console script, for uvx/pipx
 TOOL_EXE = "pipnexus-demo-tool"
@@ -133,19 +133,7 @@ def _hook_repo(work: Path) -> tuple[Path, str]:
           pass_filenames: false
           always_run: true
         """)
-    _write(repo / "pyproject.toml", f"""\
-        [build-system]
-        requires = ["{BACKEND_PROJECT}"]
-        build-backend = "{BACKEND_MODULE}"
-
-        [project]
-        name = "leak-hooks"
-        version = "0.1"
-        dependencies = ["{PKG}"]
-        """)
-    _write(repo / "PKG-INFO", f"Metadata-Version: 2.1\nName: leak-hooks\nVersion: 0.1\n"
-                               f"Requires-Dist: {PKG}\n\n")
-    _write(repo / "leak_hooks" / "__init__.py", "")
+    _backend_project(repo, "leak-hooks", deps=(PKG,))
     git = ["git", "-C", str(repo), "-c", "user.name=audit", "-c", "user.email=audit@invalid"]
     for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "hooks"]):
         run([*git, *args], {"PATH": os.environ.get("PATH", "")}, timeout=60)
