@@ -99,6 +99,18 @@ def _object_body(req: Request) -> dict[str, Any] | Response:
     return body
 
 
+def _role_body(req: Request) -> dict[str, Any] | Response:
+    """A role's JSON object (``RoleXORequest``), or the 400 for a body that is not one or lacks
+    ``id`` or ``name``."""
+    body = _object_body(req)
+    if isinstance(body, Response):
+        return body
+    problems = _missing(body, ("id", "name"), NOT_EMPTY)
+    if problems:
+        return validation_errors(problems)
+    return body
+
+
 class Security:
     """Realms, roles and users of one double; see the module docstring."""
 
@@ -168,12 +180,9 @@ class Security:
                 return json_response(200, list(self.roles.values()))
             if req.method != "POST":
                 return empty_response(405)
-            body = _object_body(req)
+            body = _role_body(req)
             if isinstance(body, Response):
                 return body
-            problems = _missing(body, ("id", "name"), NOT_EMPTY)
-            if problems:
-                return validation_errors(problems)
             if str(body["id"]) in self.roles:
                 # DEVIATION: the duplicate-role text is not pinned by a source
                 return siesta_error(400, {"id": "*", "message": f'"Role {body["id"]} exists"'})
@@ -189,12 +198,9 @@ class Security:
             return empty_response(405)
         if current is None:
             return empty_response(404)
-        body = _object_body(req)
+        body = _role_body(req)
         if isinstance(body, Response):
             return body
-        problems = _missing(body, ("id", "name"), NOT_EMPTY)
-        if problems:
-            return validation_errors(problems)
         self.roles[role_id] = self._role_from({**body, "id": role_id})
         return empty_response(204)
 
