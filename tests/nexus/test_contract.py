@@ -27,6 +27,8 @@ from __future__ import annotations
 import functools
 import importlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -438,11 +440,12 @@ def raw_body(remote: str) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_every_answer_of_the_double_matches_the_openapi(
+@contextmanager
+def admin_session(
     upstream: Upstream, version: str
-) -> None:
-    spec = openapi(version)
+) -> Iterator[tuple[NexusDouble, requests.Session, dict[str, dict[str, Any]]]]:
+    """A Nexus double of ``version`` with the admin API installed, a session logged in as admin,
+    and the REST bodies of every repository pipnexus writes (docker hub included) by format."""
     opts = values.Options(remote_url=upstream.base_url, docker_hub=True)
     repos = {r["format"]: rest_body(r) for r in values.repositories(opts)}
     with NexusDouble(upstream.base_url, repository=None, version=version) as double:
@@ -451,48 +454,57 @@ def test_every_answer_of_the_double_matches_the_openapi(
         with requests.Session() as s:
             s.trust_env = False
             s.auth = AUTH
+            yield double, s, repos
 
-            def call(method: str, path: str, body: Any = None) -> requests.Response:
-                return s.request(method, double.base_url + API + path, json=body, timeout=10)
 
-            writes = [
-                ("POST", "/repositories/pypi/proxy", repos["pypi"], 201),
-                ("POST", "/repositories/docker/proxy", repos["docker"], 201),
-                ("POST", "/repositories/raw/proxy", raw_body(upstream.base_url), 201),
-                ("POST", "/blobstores/file", {"name": "b", "path": "b"}, 204),
-                ("PUT", "/security/anonymous", {"enabled": True}, 200),
-            ]
-            for method, path, body, status in writes:
-                assert call(method, path, body).status_code == status, path
-            reads = [
-                "/repositories",
-                "/repositories/pypi-proxy",
-                "/repositories/pypi/proxy/pypi-proxy",
-                "/repositories/docker/proxy/docker-hub",
-                "/repositories/raw/proxy/gh",
-                "/blobstores/file/b",
-                "/security/anonymous",
-                "/security/realms/active",
-                "/security/realms/available",
-                "/security/roles",
-                "/security/roles/nx-anonymous",
-                "/security/users?userId=anonymous&source=default",
-            ]
-            checked = []
-            for path in reads:
-                resp = call("GET", path)
-                assert resp.status_code == 200, path
-                assert resp.headers["Server"] == f"Nexus/{version}-01 (OSS)"
-                schema = response_schema(spec, "GET", path, 200)
-                if schema is None:
-                    continue  # the OpenAPI documents no body for this answer
-                assert problems(schema, resp.json()) == [], (version, path, resp.json())
-                checked.append(path)
-            # the PUT answer of anonymous access is documented from some versions on
-            resp = call("PUT", "/security/anonymous", {"enabled": False})
-            schema = response_schema(spec, "PUT", "/security/anonymous", 200)
-            if schema is not None:
-                assert problems(schema, resp.json()) == []
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_answer_of_the_double_matches_the_openapi(
+    upstream: Upstream, version: str
+) -> None:
+    spec = openapi(version)
+    with admin_session(upstream, version) as (double, s, repos):
+
+        def call(method: str, path: str, body: Any = None) -> requests.Response:
+            return s.request(method, double.base_url + API + path, json=body, timeout=10)
+
+        writes = [
+            ("POST", "/repositories/pypi/proxy", repos["pypi"], 201),
+            ("POST", "/repositories/docker/proxy", repos["docker"], 201),
+            ("POST", "/repositories/raw/proxy", raw_body(upstream.base_url), 201),
+            ("POST", "/blobstores/file", {"name": "b", "path": "b"}, 204),
+            ("PUT", "/security/anonymous", {"enabled": True}, 200),
+        ]
+        for method, path, body, status in writes:
+            assert call(method, path, body).status_code == status, path
+        reads = [
+            "/repositories",
+            "/repositories/pypi-proxy",
+            "/repositories/pypi/proxy/pypi-proxy",
+            "/repositories/docker/proxy/docker-hub",
+            "/repositories/raw/proxy/gh",
+            "/blobstores/file/b",
+            "/security/anonymous",
+            "/security/realms/active",
+            "/security/realms/available",
+            "/security/roles",
+            "/security/roles/nx-anonymous",
+            "/security/users?userId=anonymous&source=default",
+        ]
+        checked = []
+        for path in reads:
+            resp = call("GET", path)
+            assert resp.status_code == 200, path
+            assert resp.headers["Server"] == f"Nexus/{version}-01 (OSS)"
+            schema = response_schema(spec, "GET", path, 200)
+            if schema is None:
+                continue  # the OpenAPI documents no body for this answer
+            assert problems(schema, resp.json()) == [], (version, path, resp.json())
+            checked.append(path)
+        # the PUT answer of anonymous access is documented from some versions on
+        resp = call("PUT", "/security/anonymous", {"enabled": False})
+        schema = response_schema(spec, "PUT", "/security/anonymous", 200)
+        if schema is not None:
+            assert problems(schema, resp.json()) == []
     # the repository and blob store reads are documented in every version
     assert {
         "/repositories",
@@ -514,26 +526,19 @@ def test_answers_of_the_default_double_have_the_npm_396_required_fields(
     upstream: Upstream,
 ) -> None:
     models = thirdparty.npm_models_dir()
-    opts = values.Options(remote_url=upstream.base_url, docker_hub=True)
-    repos = {r["format"]: rest_body(r) for r in values.repositories(opts)}
-    with NexusDouble(upstream.base_url, repository=None, version=NPM_VERSION) as double:
-        double.users["admin"] = ADMIN_PASSWORD
-        install(double)
-        with requests.Session() as s:
-            s.trust_env = False
-            s.auth = AUTH
-            base = double.base_url + API
-            for fmt, body in (*repos.items(), ("raw", raw_body(upstream.base_url))):
-                assert s.post(f"{base}/repositories/{fmt}/proxy", json=body, timeout=10).ok
-            assert s.post(f"{base}/blobstores/file", json={"name": "b", "path": "b"}, timeout=10).ok
-            answers = {
-                "PyPiProxyApiRepository": "/repositories/pypi/proxy/pypi-proxy",
-                "DockerProxyApiRepository": "/repositories/docker/proxy/docker-hub",
-                "RawProxyApiRepository": "/repositories/raw/proxy/gh",
-                "FileBlobStoreApiModel": "/blobstores/file/b",
-                "ApiUser": "/security/users?userId=anonymous",
-            }
-            for model, path in answers.items():
-                got = s.get(base + path, timeout=10).json()
-                for answer in got if isinstance(got, list) else [got]:
-                    assert npm_missing(models, model, answer) == [], (model, answer)
+    with admin_session(upstream, NPM_VERSION) as (double, s, repos):
+        base = double.base_url + API
+        for fmt, body in (*repos.items(), ("raw", raw_body(upstream.base_url))):
+            assert s.post(f"{base}/repositories/{fmt}/proxy", json=body, timeout=10).ok
+        assert s.post(f"{base}/blobstores/file", json={"name": "b", "path": "b"}, timeout=10).ok
+        answers = {
+            "PyPiProxyApiRepository": "/repositories/pypi/proxy/pypi-proxy",
+            "DockerProxyApiRepository": "/repositories/docker/proxy/docker-hub",
+            "RawProxyApiRepository": "/repositories/raw/proxy/gh",
+            "FileBlobStoreApiModel": "/blobstores/file/b",
+            "ApiUser": "/security/users?userId=anonymous",
+        }
+        for model, path in answers.items():
+            got = s.get(base + path, timeout=10).json()
+            for answer in got if isinstance(got, list) else [got]:
+                assert npm_missing(models, model, answer) == [], (model, answer)
