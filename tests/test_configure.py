@@ -21,7 +21,7 @@ import pytest
 
 from pipnexus import gha
 from pipnexus.configure import ca as ca_bundle
-from pipnexus.configure import decide, installers, pipconf, render, scan, summary
+from pipnexus.configure import decide, installers, pipconf, render, summary
 from pipnexus.errors import InputError
 from testbed.httpbase import HangingListener, closed_url
 from testbed.nexus_double import NexusDouble
@@ -838,7 +838,7 @@ PUBLIC_SOURCES = {
     ("   ", False),
 ])
 def test_is_public_pypi(value, public):
-    assert scan.is_public_pypi(value) is public
+    assert installers.is_public_pypi(value) is public
 
 
 def test_public_extra_sources_are_cleared_with_one_line_each(tmp_path, nexus):
@@ -1120,6 +1120,8 @@ def test_configure_loads_no_other_command(tmp_path, nexus):
                                                    "pipnexus.demo", "pipnexus.probe.cli"))], loaded
     # json configures nothing: no CA bundle, no pip config, no summary
     assert not {"pipnexus.configure.ca", "pipnexus.configure.summary"} & set(loaded)
+    # --no-warnings: the bypass scan is not even loaded
+    assert "pipnexus.configure.scan" not in loaded
 
 
 # What the action's command must not import: other commands' code, and standard-library

@@ -3,6 +3,10 @@ documentation each row comes from. :func:`installer_env` is built from it."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
 from pipnexus._nt import NamedTuple
 
 PIP_DOC = "https://pip.pypa.io/en/stable/topics/configuration/"
@@ -83,4 +87,46 @@ def installer_env(
     }
     return {
         v.name: values[v.value] for v in VARIABLES if v.value != CA_BUNDLE or ca_bundle
+    }
+
+
+# --- extra sources: what configure clears ----------------------------------------------
+
+# an extra source naming only these hosts is what the proxy replaces: configure clears it
+PUBLIC_PYPI_HOSTS = frozenset(
+    {"pypi.org", "www.pypi.org", "files.pythonhosted.org", "pypi.python.org"}
+)
+
+
+def _source_items(value: str) -> list[str]:
+    """The URLs or paths of an extra-source setting: blank- or comma-separated (uv's
+    UV_FIND_LINKS uses commas), uv's ``name=url`` entries reduced to the URL."""
+    items = [t for t in re.split(r"[\s,]+", value) if t]
+    return [re.sub(r"\A[A-Za-z0-9][A-Za-z0-9._-]*=", "", t, count=1) for t in items]
+
+
+def _is_public_url(item: str) -> bool:
+    try:
+        host = urlsplit(item).hostname
+    except ValueError:
+        return False
+    return host is not None and host.rstrip(".") in PUBLIC_PYPI_HOSTS
+
+
+def is_public_pypi(value: str) -> bool:
+    """True when every URL in ``value`` points at the public PyPI (any scheme or path)."""
+    items = _source_items(value)
+    return bool(items) and all(_is_public_url(item) for item in items)
+
+
+def cleared_sources(environ: Mapping[str, str]) -> dict[str, str]:
+    """Extra-source variables of the environment that name only public PyPI (name: value).
+
+    The proxy replaces them: configure sets them to empty. uv reads UV_INDEX before
+    UV_DEFAULT_INDEX, and pip merges PIP_EXTRA_INDEX_URL in, so either would bypass it.
+    """
+    return {
+        name: environ[name]
+        for name in EXTRA_SOURCE_VARS
+        if environ.get(name, "").strip() and is_public_pypi(environ[name])
     }

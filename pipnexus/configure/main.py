@@ -106,7 +106,7 @@ def apply(
 ) -> Applied:
     """The installers' variables, the CA bundle and the pip config file for the decision.
     Extra sources naming only public PyPI are cleared (the others are warned about)."""
-    from pipnexus.configure.scan import cleared_sources
+    from pipnexus.configure.installers import cleared_sources
 
     cleared = cleared_sources(environ) if decision.chosen is not None else {}
     notes = _cleared_notes(cleared, decision, secrets)
@@ -222,7 +222,7 @@ def _write_pip_conf(
     path, the extra sources pip still reads, and a note for each one overridden."""
     from pipnexus.configure import pipconf
     from pipnexus.configure.ca import state_dir
-    from pipnexus.configure.scan import is_public_pypi
+    from pipnexus.configure.installers import is_public_pypi
 
     assert decision.chosen is not None
     public = [s for s in sources if is_public_pypi(s.value)]

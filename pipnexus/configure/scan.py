@@ -6,17 +6,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from urllib.parse import urlsplit
 
 from pipnexus import urls
-from pipnexus.configure.installers import EXTRA_SOURCE_VARS
+from pipnexus.configure.installers import EXTRA_SOURCE_VARS, is_public_pypi
 from pipnexus.configure.pipconf import SOURCE_KEYS, PipConfSource
 from pipnexus.diagnostics import Diagnostic
 
-# an extra source naming only these hosts is what the proxy replaces: configure clears it
-PUBLIC_PYPI_HOSTS = frozenset(
-    {"pypi.org", "www.pypi.org", "files.pythonhosted.org", "pypi.python.org"}
-)
 _SKIP_DIRS = {"node_modules", "venv", "site-packages", "__pycache__", "build", "dist"}
 _REQ_FILE = re.compile(r"(.*requirements.*|constraints.*)\.(txt|in)\Z", re.IGNORECASE)
 _REQ_OPTION = re.compile(
@@ -139,40 +134,6 @@ def bypass_warnings(project_dir: str) -> list[Diagnostic]:
 
 
 # --- extra sources -----------------------------------------------------------------------
-
-
-def _source_items(value: str) -> list[str]:
-    """The URLs or paths of an extra-source setting: blank- or comma-separated (uv's
-    UV_FIND_LINKS uses commas), uv's ``name=url`` entries reduced to the URL."""
-    items = [t for t in re.split(r"[\s,]+", value) if t]
-    return [re.sub(r"\A[A-Za-z0-9][A-Za-z0-9._-]*=", "", t, count=1) for t in items]
-
-
-def _is_public_url(item: str) -> bool:
-    try:
-        host = urlsplit(item).hostname
-    except ValueError:
-        return False
-    return host is not None and host.rstrip(".") in PUBLIC_PYPI_HOSTS
-
-
-def is_public_pypi(value: str) -> bool:
-    """True when every URL in ``value`` points at the public PyPI (any scheme or path)."""
-    items = _source_items(value)
-    return bool(items) and all(_is_public_url(item) for item in items)
-
-
-def cleared_sources(environ: Mapping[str, str]) -> dict[str, str]:
-    """Extra-source variables of the environment that name only public PyPI (name: value).
-
-    The proxy replaces them: configure sets them to empty. uv reads UV_INDEX before
-    UV_DEFAULT_INDEX, and pip merges PIP_EXTRA_INDEX_URL in, so either would bypass it.
-    """
-    return {
-        name: environ[name]
-        for name in EXTRA_SOURCE_VARS
-        if environ.get(name, "").strip() and is_public_pypi(environ[name])
-    }
 
 
 def env_warnings(
