@@ -2,15 +2,25 @@
 
 Run: ``.venv/bin/python -m bench.configure_bench [--runs N] [--deadline S]``.
 
-Measured side by side in one run, everything on 127.0.0.1. A fresh runner compiles the action
-from source in every job, so the package runs from a copy without ``__pycache__`` and with
-``-B`` (``PYTHONDONTWRITEBYTECODE=1`` alone would be ignored under ``-I``); ``python3`` is
-resolved to the real interpreter (not a pyenv shim, whose own start-up would be measured too):
+Measured side by side in one run, everything on 127.0.0.1, always with ``-B`` (nothing is
+written: ``PYTHONDONTWRITEBYTECODE=1`` alone would be ignored under ``-I``), from trees that
+start without ``__pycache__``; ``python3`` is resolved to the real interpreter (not a pyenv shim,
+whose own start-up would be measured too):
 
 1. start-up: median wall time of the action's command (``python3 -I -S`` on the package, as
    action.yml runs it: ``configure --format github`` with the runner's files, warnings on)
    against a healthy loopback Nexus double, vs the standard-library floor ``python3 -I -S -c
-   'import argparse, http.client, ssl, json, ...'`` (goal: ratio <= 1.25), interleaved runs;
+   'import argparse, http.client, ssl, json, ...'`` (goal: ratio <= 1.25), interleaved runs,
+   from two trees:
+
+   * the release tree: what a fresh runner downloads for ``uses: pipnexus/pipnexus@v1``, the
+     package with the checked-hash bytecode ``scripts/action_bytecode.py compile`` wrote for
+     this interpreter, as the release workflow does for every CPython version it lists;
+   * source only: what a runner whose ``python3`` the release has no bytecode for runs (the
+     interpreter compiles every module, in every job);
+
+   plus the bytes of the release tree a runner downloads (the git archive GitHub serves,
+   gzip), without and with the bytecode;
 2. decision time (resolve + probe + decide, in process) with a refused port (goal <= 0.1 s);
 3. decision time with a listener that accepts and never answers (goal <= deadline + 0.2 s),
    also as the whole command's wall time.
@@ -25,11 +35,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
+import io
 import os
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -65,6 +78,37 @@ DOUBLE = (
     "print(nexus.index_url(), flush=True); threading.Event().wait()"
 )
 START_TIMEOUT = 60.0
+BYTECODE = REPO / "scripts" / "action_bytecode.py"
+RELEASE_WORKFLOW = REPO / ".github" / "workflows" / "release.yml"
+FLOOR_ROW = "floor: python3 -I -S -c 'import ...'"
+RELEASE_ROW = "action, release tree (bytecode)"
+SOURCE_ROW = "action, source only (compiles)"
+
+
+def release_pythons() -> tuple[str, ...]:
+    """The CPython versions the release workflow compiles the action for (its matrix)."""
+    text = RELEASE_WORKFLOW.read_text(encoding="utf-8")
+    start = text.index("python: [", text.index("bytecode:"))
+    return tuple(v.strip().strip('"') for v in text[start + 9:text.index("]", start)].split(","))
+
+
+RELEASE_PYTHONS = release_pythons()
+
+
+def download_sizes(release: Path) -> tuple[int, int] | None:
+    """Gzip sizes of the committed tree (``git archive HEAD``, what GitHub serves for a ref)
+    and of the bytecode in ``release``; None outside a git checkout."""
+    try:
+        tree = subprocess.run(["git", "archive", "--format=tar.gz", "HEAD"], cwd=REPO,
+                              capture_output=True, check=True, timeout=120).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w") as tar:
+        for pyc in sorted(release.rglob("*.pyc")):
+            tar.add(pyc, arcname=pyc.relative_to(release).as_posix())
+    return len(tree), len(buf.getvalue())
 
 
 def start_double(files: Path) -> tuple[subprocess.Popen[str], str]:
@@ -159,22 +203,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fresh = tmp_path / "action"
                 shutil.copytree(REPO / "pipnexus", fresh / "pipnexus",
                                 ignore=shutil.ignore_patterns("__pycache__"))
-                action = [python, "-B", "-I", "-S", "-c", BOOT, str(fresh), "configure", "--format",
-                          "github", "--index-url", index]
-                # for comparison only: the same package with its bytecode already compiled
-                compiled = tmp_path / "compiled"
-                shutil.copytree(fresh, compiled)
-                subprocess.run([python, "-m", "compileall", "-q", str(compiled)], check=True,
-                               capture_output=True, timeout=120)
-                precompiled = [python, "-B", "-I", "-S", "-c", BOOT, str(compiled), "configure",
+                source_only = [python, "-B", "-I", "-S", "-c", BOOT, str(fresh), "configure",
                                "--format", "github", "--index-url", index]
+                release = tmp_path / "release"
+                shutil.copytree(fresh, release)
+                subprocess.run([python, str(BYTECODE), "compile", str(release)], check=True,
+                               capture_output=True, timeout=120)
+                released = [python, "-B", "-I", "-S", "-c", BOOT, str(release), "configure",
+                            "--format", "github", "--index-url", index]
                 commands = {
-                    "floor: python3 -I -S -c 'import ...'": (
-                        [python, "-B", "-I", "-S", "-c", FLOOR], env),
-                    "action: python3 -I -S configure": (action, runner_env(tmp_path)),
-                    "python3 -I -S configure --no-warnings": ([*action, "--no-warnings"],
-                                                              runner_env(tmp_path)),
-                    "(precompiled: __pycache__ present)": (precompiled, runner_env(tmp_path)),
+                    FLOOR_ROW: ([python, "-B", "-I", "-S", "-c", FLOOR], env),
+                    RELEASE_ROW: (released, runner_env(tmp_path)),
+                    SOURCE_ROW: (source_only, runner_env(tmp_path)),
                 }
                 for cmd, cmd_env in commands.values():  # warm caches (page cache, the double's)
                     wall(cmd, cmd_env, REPO)
@@ -183,14 +223,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for name, (cmd, cmd_env) in commands.items():
                         times[name].append(wall(cmd, cmd_env, REPO))
                 medians = {name: statistics.median(t) for name, t in times.items()}
-                floor = medians["floor: python3 -I -S -c 'import ...'"]
-                ratio = medians["action: python3 -I -S configure"] / floor
+                floor = medians[FLOOR_ROW]
+                ratio = medians[RELEASE_ROW] / floor
+                sizes = download_sizes(release)
 
                 refused = closed_url() + "/repository/pypi-proxy/simple/"
                 never = f"http://127.0.0.1:{hanging.port}/repository/pypi-proxy/simple/"
                 refused_s = [decision_seconds(refused, 3.0) for _ in range(opts.runs)]
                 never_s = [decision_seconds(never, opts.deadline) for _ in range(3)]
-                never_cmd = [python, "-B", "-I", "-S", "-c", BOOT, str(fresh), "configure",
+                never_cmd = [python, "-B", "-I", "-S", "-c", BOOT, str(release), "configure",
                              "--format", "dotenv", "--no-warnings", "--timeout",
                              str(opts.deadline), "--index-url", never]
                 never_wall = [wall(never_cmd, env, REPO) for _ in range(3)]
@@ -201,15 +242,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                              capture_output=True, text=True, check=True, timeout=60).stdout
     # the interpreter by name and version, not by path: the output goes into bench/README.md
     print(f"pipnexus configure benchmark ({opts.runs} runs, {sys.platform}, "
-          f"{os.path.basename(python)} {version.strip()}, {os.cpu_count()} CPUs, "
-          "compiled from source: -B, no __pycache__, unless marked precompiled)")
+          f"{os.path.basename(python)} {version.strip()}, {os.cpu_count()} CPUs, -B)")
     print()
     print(f"{'command':44} {'median':>10} {'ratio':>7}")
     for name, median in medians.items():
         print(f"{name:44} {median * 1000:8.1f}ms {median / floor:6.2f}x")
     verdict = "met" if ratio <= GOAL else "NOT met"
-    print(f"goal: the action's command <= {GOAL:g}x the standard-library floor -> "
-          f"{ratio:.2f}x ({verdict})")
+    print(f"goal: the action's command, as released, <= {GOAL:g}x the standard-library floor "
+          f"-> {ratio:.2f}x ({verdict})")
+    if sizes is not None:
+        tree, bytecode = sizes
+        print(f"release tree a runner downloads (git archive, gzip): {tree / 1000:.0f} kB, "
+              f"+{bytecode / 1000:.0f} kB of bytecode per CPython version "
+              f"(this interpreter's; the release ships {len(RELEASE_PYTHONS)}: "
+              f"{', '.join(RELEASE_PYTHONS)})")
     print()
     med_refused = statistics.median(s for s, _ in refused_s)
     print(f"decision, refused port:            median {med_refused * 1000:7.1f} ms "

@@ -7,6 +7,7 @@ SHA pins, permissions), which covers every file in .github/workflows.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -116,7 +117,7 @@ def test_release_workflow_builds_once_tests_the_wheel_and_publishes() -> None:
     wf = _release()
     # PyYAML reads the key `on` as True
     trigger = wf.get("on", wf.get(True))
-    assert trigger == {"push": {"tags": ["v*.*.*"]}}
+    assert trigger == {"workflow_dispatch": None}  # run on main; the tag is made for the release
     assert wf["permissions"] == {}
     jobs = wf["jobs"]
     builds = [name for name, job in jobs.items() if "python -m build" in _runs(job)]
@@ -127,12 +128,75 @@ def test_release_workflow_builds_once_tests_the_wheel_and_publishes() -> None:
                if any(s.get("uses", "").startswith("pypa/gh-action-pypi-publish@")
                       for s in job["steps"])]
     assert publish == ["pypi"]
-    assert set(jobs["pypi"]["needs"]) == {"build", "test"}
+    assert set(jobs["pypi"]["needs"]) == {"build", "test", "bytecode"}
     assert jobs["pypi"]["environment"]["name"] == "pypi"
     text = RELEASE.read_text(encoding="utf-8")
     assert re.search(r"pypa/gh-action-pypi-publish@[0-9a-f]{40} # v\d+\.\d+\.\d+", text)
     assert "gh release create" in _runs(jobs["github-release"])
     assert "git/refs/tags/$major" in _runs(jobs["github-release"])  # the major tag moves
+
+
+def test_release_commit_carries_the_actions_bytecode_for_every_supported_python() -> None:
+    """The tag and the major tag point at the main commit plus checked-hash bytecode compiled
+    (and checked) by every CPython from the oldest action.yml accepts to the newest listed."""
+    jobs = _release()["jobs"]
+    pythons = jobs["bytecode"]["strategy"]["matrix"]["python"]
+    minors = [int(v.split(".")[1]) for v in pythons]
+    assert all(v.startswith("3.") for v in pythons) and minors == list(range(9, minors[-1] + 1))
+    action = (ROOT / "action.yml").read_text(encoding="utf-8")
+    assert "sys.version_info < (3, 9)" in action  # the oldest version the action runs on
+    assert minors[-1] >= 14
+    runs = _runs(jobs["bytecode"])
+    assert runs.index("scripts/action_bytecode.py compile .") < runs.index(
+        "scripts/action_bytecode.py check .")
+    release = _runs(jobs["github-release"])
+    assert "git add -f" in release and 'git tag "$TAG"' in release
+    assert 'refs/tags/$TAG' in release
+    steps = jobs["github-release"]["steps"]
+    (move,) = [s for s in steps if "git/refs/tags/$major" in s.get("run", "")]
+    assert move["env"]["SHA"] == "${{ steps.commit.outputs.sha }}"  # not the main commit
+
+
+def _bytecode(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "action_bytecode.py"), *args],
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_the_release_trees_bytecode_is_loaded_and_never_runs_for_another_source(
+        tmp_path: Path, nexus: Any) -> None:
+    """scripts/action_bytecode.py as the release workflow runs it, on the tree GitHub serves:
+    after `compile` the action's command (healthy Nexus, and the fallback) compiles none of its
+    modules from source; a source changed after compiling is compiled from source again (PEP
+    552 checked-hash), `check` names it, and the action still works."""
+    if not (ROOT / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout: no committed tree to archive")
+    tree = tmp_path / "action"
+    tree.mkdir()
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD", "pipnexus"], cwd=ROOT,
+                             check=True, capture_output=True, timeout=60).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(tree)
+    before = _bytecode("check", str(tree))
+    assert before.returncode == 1 and "cli.py: compiled from source" in before.stderr
+
+    compiled = _bytecode("compile", str(tree))
+    assert compiled.returncode == 0, compiled.stderr
+    assert not list((tree / "pipnexus" / "migrate").rglob("*.pyc"))  # never imported
+    for index in (nexus.index_url(), None):
+        checked = _bytecode("check", str(tree), *(["--index-url", index] if index else []))
+        assert checked.returncode == 0, checked.stderr
+        assert "bytecode matches and the action's command loaded it" in checked.stdout
+
+    urls = tree / "pipnexus" / "urls.py"
+    urls.write_text(urls.read_text(encoding="utf-8") + "# edited after compiling\n",
+                    encoding="utf-8")
+    after = _bytecode("check", str(tree), "--index-url", nexus.index_url())
+    assert after.returncode == 1
+    problems = after.stderr.splitlines()
+    assert any(line.endswith("pipnexus/urls.py: urls." + sys.implementation.cache_tag
+                             + ".pyc was compiled from another source") for line in problems)
+    assert any(line.endswith("pipnexus/urls.py: compiled from source") for line in problems)
+    assert not any("exited" in line for line in problems)  # the command itself succeeded
 
 
 def test_release_workflow_grants_write_only_where_needed() -> None:
