@@ -238,6 +238,8 @@ def test_the_action_works_from_the_tree_github_downloads(tmp_path: Path) -> None
     with tarfile.open(archive) as tar:
         tar.extractall(tree)
     assert (tree / "action.yml").is_file() and (tree / "pipnexus" / "cli.py").is_file()
+    # .gitattributes: what only contributors need is not downloaded by every job
+    assert not any((tree / name).exists() for name in ("tests", "testbed", "bench"))
     project = tmp_path / "project"
     project.mkdir()
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path / "home"),
