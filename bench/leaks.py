@@ -22,7 +22,7 @@ from testbed import leakaudit, netns, pbs
 from testbed.leakaudit import Row
 from testbed.leakmore import ALL_CASES as CASES
 from testbed.leakmore import make_tool_wheel
-from testbed.leakrun import Bed, isolated_bed, make_bed, run_case
+from testbed.leakrun import Bed, isolated_bed, make_bed, python_mirror, run_case
 from testbed.nexus_double import NexusDouble
 from testbed.proxies import DeadProxy
 from testbed.upstream import Upstream
@@ -66,9 +66,9 @@ def _bed(work: Path, isolated: bool) -> Iterator[Bed]:
     make_tool_wheel(packages.directory)
     with Upstream(packages.directory) as upstream, \
             NexusDouble(upstream.base_url, "pypi-proxy") as nexus, DeadProxy() as proxy, \
-            pbs.Releases({pbs.Build(): pbs.make_archive(pbs.Build())}) as mirror:
-        assert isinstance(nexus, NexusDouble) and isinstance(mirror, pbs.Releases)
-        yield make_bed(work, nexus, proxy, mirror=mirror)
+            pbs.Releases({pbs.Build(): pbs.make_archive(pbs.Build())}) as releases:
+        assert isinstance(nexus, NexusDouble) and isinstance(releases, pbs.Releases)
+        yield make_bed(work, nexus, proxy, releases=releases)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             proxy = bed.proxy
             print(f"cache: Nexus double at {bed.urls[False]} (uv: {bed.urls[True]}); "
                   f"dead proxy {proxy.url}")
+            print("interpreter mirror: the double's raw proxy of testbed/pbs.py's releases; "
+                  f"configure --python-mirror {python_mirror(bed.urls[True])} set "
+                  f"UV_PYTHON_INSTALL_MIRROR={bed.envs[True].get('UV_PYTHON_INSTALL_MIRROR')}")
             print(f"pipnexus configure set: {' '.join(sorted(bed.configured.env))}")
             for w in bed.configured.warnings:
                 print(f"  configure: {w}")
@@ -129,8 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(f"proxy connections or DNS queries after the last case (background processes): "
           f"{late}")
-    gaps = [r.label for r in rows if r.known.startswith("gap:") and r.bypassed]
-    print(f"configure gaps that leaked: {len(gaps)}" + (f" ({'; '.join(gaps)})" if gaps else ""))
+    off = [r.label for r in rows if r.known.startswith("off:") and failed(r)]
+    print(f"rows with a pipnexus setting off that leaked (what the setting prevents): "
+          f"{len(off)}" + (f" ({'; '.join(off)})" if off else ""))
     good = good and late == 0
     print("goal, no witness saw anything and success for every supported tool: "
           f"{'MET' if good else 'NOT MET'}")

@@ -4,9 +4,17 @@ Generates N realistic workflows (default 1,000) in a temporary directory — a m
 organisation's repositories: Python workflows with setup-python caches, actions/cache steps,
 setup-uv, matrices and long run scripts, plus non-Python workflows (Node, Go, Docker) that
 contain none of the trigger words and are not even parsed — then times `migrate --check` on the
-whole directory as a user runs it (a fresh process). Prints figures and ratios only.
+whole directory as a user runs it (a fresh process), for both code paths of the check that
+re-parses every rewrite (pipnexus/migrate/driver.py), interleaved in one run:
 
-    .venv/bin/python -m bench.migrate_bench [--files 1000] [--repeat 3]
+* with the C loader: PyYAML's ``CSafeLoader`` (libyaml; the ``fast`` extra) confirms the
+  rewrite, ruamel.yaml only when it disagrees;
+* ruamel alone: ``PIPNEXUS_MIGRATE_PURE=1``, as without PyYAML: ruamel.yaml's pure-Python
+  loader re-parses every rewrite (the workflows are always composed by ruamel, in pure Python).
+
+Prints figures and ratios only.
+
+    python -m bench.migrate_bench [--files 1000] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -18,9 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
+from bench._common import machine, table
+
 GOAL = 300.0  # files/second on a 2-core machine
+PURE = "PIPNEXUS_MIGRATE_PURE"  # set: the re-parse check is ruamel's only (driver.py)
+C_LOADER, RUAMEL = "with the C loader", "ruamel alone"
+PATHS = {C_LOADER: False, RUAMEL: True}  # code path -> PURE set
 
 PY_JOB = """\
   {name}:
@@ -173,7 +187,7 @@ def generate(root: Path, count: int, seed: int = 4) -> int:
     return total
 
 
-def time_check(root: Path, env: dict[str, str]) -> tuple[float, int]:
+def time_check(root: Path, env: Mapping[str, str]) -> tuple[float, int]:
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "pipnexus", "migrate", "--check", ".github"],
@@ -182,47 +196,84 @@ def time_check(root: Path, env: dict[str, str]) -> tuple[float, int]:
     return time.perf_counter() - start, proc.returncode
 
 
+def c_loader() -> str | None:
+    """PyYAML's version when its C loader is importable (else the C loader path is ruamel's)."""
+    try:
+        import yaml
+    except ImportError:
+        return None
+    return str(yaml.__version__) if hasattr(yaml, "CSafeLoader") else None
+
+
+def path_env(env: Mapping[str, str], pure: bool) -> dict[str, str]:
+    out = {k: v for k, v in env.items() if k != PURE}
+    if pure:
+        out[PURE] = "1"
+    return out
+
+
 def _in_process(texts: list[str], pure: bool) -> tuple[float, int]:
     from pipnexus.migrate import migrate_text
 
-    old = os.environ.pop("PIPNEXUS_MIGRATE_PURE", None)
+    old = os.environ.pop(PURE, None)
     if pure:
-        os.environ["PIPNEXUS_MIGRATE_PURE"] = "1"
+        os.environ[PURE] = "1"
     try:
+        migrate_text(texts[0])  # imports (ruamel, PyYAML) outside the timing
         start = time.perf_counter()
         changed = sum(migrate_text(t).changed for t in texts)
         return len(texts) / (time.perf_counter() - start), changed
     finally:
-        os.environ.pop("PIPNEXUS_MIGRATE_PURE", None)
+        os.environ.pop(PURE, None)
         if old is not None:
-            os.environ["PIPNEXUS_MIGRATE_PURE"] = old
+            os.environ[PURE] = old
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="runs per code path, interleaved (default 5)")
     args = parser.parse_args(argv)
-    env = dict(os.environ)
+    print("# pipnexus migrate --check: files per second\n")
+    print(f"machine: {machine()}")
+    version = c_loader()
+    print("PyYAML's C loader (CSafeLoader): "
+          + (f"installed (PyYAML {version})" if version else
+             f"NOT installed: the {C_LOADER!r} runs take the ruamel path too"))
     with tempfile.TemporaryDirectory(prefix="pipnexus-migrate-bench-") as tmp:
         root = Path(tmp)
         size = generate(root, args.files)
         print(f"generated {args.files} workflows, {size / args.files / 1024:.1f} KiB on average")
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"cpus: {os.cpu_count()}, load average before the run: {load:.2f}")
-        runs = [time_check(root, env) for _ in range(args.repeat)]
-        best = min(t for t, _ in runs)
-        rate = args.files / best
-        print(f"migrate --check (exit code {runs[0][1]}; 1 = changes found): "
-              f"best of {args.repeat}: {best:.2f} s = {rate:.0f} files/s")
-        print(f"goal {GOAL:.0f} files/s on 2 cores: ratio {rate / GOAL:.2f}")
+        print(f"load average before the runs: {os.getloadavg()[0]:.2f}\n")
+        rates: dict[str, list[float]] = {label: [] for label in PATHS}
+        codes: dict[str, set[int]] = {label: set() for label in PATHS}
+        for i in range(args.repeat):
+            # interleaved, in alternating order: load from other work hits both paths alike
+            for label in (list(PATHS) if i % 2 == 0 else list(PATHS)[::-1]):
+                seconds, rc = time_check(root, path_env(os.environ, PATHS[label]))
+                rates[label].append(args.files / seconds)
+                codes[label].add(rc)
         texts = [p.read_text() for p in sorted((root / ".github/workflows").iterdir())]
-        fast, changed = _in_process(texts, pure=False)
-        pure, _ = _in_process(texts, pure=True)
-        print(f"in-process, one core: {fast:.0f} files/s ({changed} of {len(texts)} would change)"
-              f"; with PIPNEXUS_MIGRATE_PURE=1 (no PyYAML fast check): {pure:.0f} files/s "
-              f"(ratio {fast / pure:.2f})")
-        print(f"CLI (process pool) vs in-process one core: {rate / fast:.2f}x")
+        one_core: dict[str, float] = {}
+        changed = 0
+        for label, pure in PATHS.items():
+            one_core[label], changed = _in_process(texts, pure)
+        load = os.getloadavg()[0]
+    best = {label: max(r) for label, r in rates.items()}
+    rows = [[label + (f" ({PURE}=1)" if pure else ""), f"{best[label]:.0f}",
+             f"{min(rates[label]):.0f}", ", ".join(str(c) for c in sorted(codes[label])),
+             f"{one_core[label]:.0f}", f"{best[label] / GOAL:.2f}"]
+            for label, pure in PATHS.items()]
+    print(f"migrate --check .github, a fresh process per run ({args.repeat} runs per path, "
+          f"interleaved; {changed} of {len(texts)} files would change: exit code 1):")
+    print(table(["re-parse check", "files/s (best)", "files/s (worst)", "exit code",
+                 "in-process, one core (files/s)", f"best / goal {GOAL:.0f}"], rows))
+    print(f"\nwith the C loader / ruamel alone: {best[C_LOADER] / best[RUAMEL]:.2f}x "
+          f"(best runs), {one_core[C_LOADER] / one_core[RUAMEL]:.2f}x (in-process, one core)")
+    print(f"process pool vs in-process one core, with the C loader: "
+          f"{best[C_LOADER] / one_core[C_LOADER]:.2f}x")
+    print(f"load average after the runs: {load:.2f}")
     return 0
 
 

@@ -62,7 +62,9 @@ class Case(NamedTuple):
     tool: str  # the executable the case needs
     loopback: bool  # uv: the cache as 127.0.0.1 (uv does not see the Python name alias)
     quick: bool
-    known: str  # "known: ..." no variable can fix it; "gap: ..." configure could
+    # "known: ..." no variable can fix it; "off: ..." a pipnexus setting is off on purpose (the
+    # row shows what the setting prevents)
+    known: str
     steps: Callable[[Path], list[Step]]
     runner_env: dict[str, str] = {}  # noqa: RUF012 - what the runner had before configure ran
     configure_args: tuple[str, ...] = ()

@@ -3,7 +3,9 @@ pip-sync, poetry with its mirror plugin, tox-uv, pre-commit; and the probes the 
 prove the namespace witness (a tool that leaks on purpose, and its control).
 
 These rows do not set ``UV_PYTHON_DOWNLOADS=never`` (the bed's default hides interpreter
-downloads); ``uv python install`` gets ``UV_PYTHON_INSTALL_MIRROR``.
+downloads). ``uv python install`` runs with the ``UV_PYTHON_INSTALL_MIRROR`` that
+``pipnexus configure --python-mirror`` printed for the double's raw proxy (testbed/leakrun.py),
+and once with ``--python-mirror false``.
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ def pre_commit(work: Path) -> list[Step]:
     ]
 
 
-def uv_python_install(work: Path, how: str = "UV_PYTHON_INSTALL_MIRROR") -> list[Step]:
+def uv_python_install(work: Path, how: str = "mirror: the double's raw proxy") -> list[Step]:
     # the checksum list for the bed's build (testbed/pbs.py); uv rewrites its GitHub URLs to
     # UV_PYTHON_INSTALL_MIRROR
     build = pbs.Build()
@@ -171,7 +173,7 @@ def uv_python_install(work: Path, how: str = "UV_PYTHON_INSTALL_MIRROR") -> list
 
 
 def uv_python_github(work: Path) -> list[Step]:
-    return uv_python_install(work, "no mirror")
+    return uv_python_install(work, "python-mirror: false")
 
 
 def _leaky_script() -> str:
@@ -219,12 +221,16 @@ MORE_CASES = (
     # POETRY_PYPI_MIRROR_URL: as configure set it
     Case("poetry-mirror", "poetry", False, False, "", poetry_mirror),
     Case("tox-uv", "tox", True, False, "", tox_uv, unset=DOWNLOADS),
-    Case("uv-python-install", "uv", True, False, "", uv_python_install,
-         case_env={"UV_PYTHON_INSTALL_MIRROR": "{mirror}", **_PY_ENV}, unset=DOWNLOADS),
+    # UV_PYTHON_INSTALL_MIRROR: as configure set it
+    Case("uv-python-install", "uv", True, False, "", uv_python_install, case_env=_PY_ENV,
+         unset=DOWNLOADS),
+    # the bed's own configure run set the mirror too: unset, as on a runner without it
     Case("uv-python-install-github", "uv", True, False,
-         "gap: without UV_PYTHON_INSTALL_MIRROR uv downloads interpreters from GitHub "
-         "(the mirror here stands for a Nexus raw proxy; configure --python-mirror sets it)",
-         uv_python_github, case_env={"UV_HTTP_RETRIES": "0", **_PY_ENV}, unset=DOWNLOADS),
+         "off: without a mirror (python-mirror: false, or no healthy raw proxy on the Nexus) "
+         "uv downloads interpreters from GitHub",
+         uv_python_github, configure_args=("--python-mirror", "false"),
+         case_env={"UV_HTTP_RETRIES": "0", **_PY_ENV},
+         unset=("UV_PYTHON_INSTALL_MIRROR", *DOWNLOADS)),
     Case("pre-commit", "pre-commit", False, False, "", pre_commit,
          case_env={"PRE_COMMIT_HOME": "{work}/pre-commit"}),
 )

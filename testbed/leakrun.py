@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+from pipnexus.nexus.values import PYTHON_MIRROR_REPOSITORY
 from testbed import installers, netns, pbs
 from testbed.commands import Configured, pipnexus_configure, run
 from testbed.leakaudit import ALIASES, FALLBACK, PIP_CONF, Case, Row, _write, tool_path
@@ -35,16 +36,30 @@ class Bed(NamedTuple):
     urls: dict[bool, str]
     configured: Configured
     dns: netns.DnsStub | None = None  # set: inside a namespace, every step runs under strace
-    # python-build-standalone releases in miniature (testbed/pbs.py), standing in for a Nexus
-    # raw proxy of them: UV_PYTHON_INSTALL_MIRROR (``pipnexus configure --python-mirror``)
-    mirror: pbs.Releases | None = None
+    # python-build-standalone's releases in miniature (testbed/pbs.py): the remote of the
+    # double's raw proxy ``python-build-standalone``, which every configure run is given as
+    # ``--python-mirror`` (so UV_PYTHON_INSTALL_MIRROR is what configure printed)
+    releases: pbs.Releases | None = None
+
+
+def python_mirror(index_url: str) -> str:
+    """The double's raw proxy of python-build-standalone, on the host of ``index_url``."""
+    return f"{index_url.split('/repository/', 1)[0]}/repository/{PYTHON_MIRROR_REPOSITORY}"
+
+
+def mirror_args(bed: Bed, loopback: bool) -> tuple[str, ...]:
+    return ("--python-mirror", python_mirror(bed.urls[loopback])) if bed.releases else ()
 
 
 def make_bed(work: Path, nexus: NexusDouble, proxy: DeadProxy,
-             dns: netns.DnsStub | None = None, mirror: pbs.Releases | None = None) -> Bed:
+             dns: netns.DnsStub | None = None, releases: pbs.Releases | None = None) -> Bed:
+    """The environments a tool runs in: ``pipnexus configure``'s variables for the double
+    (and, given ``releases``, its interpreter mirror) over a host-isolated base."""
     envs: dict[bool, dict[str, str]] = {}
     urls: dict[bool, str] = {}
     shown: Configured | None = None
+    if releases is not None:
+        nexus.add_raw_proxy(PYTHON_MIRROR_REPOSITORY, releases.base_url)
     for loopback in (False, True):
         base = installers.isolated_env(work / ("env-uv" if loopback else "env-py"))
         # The bed disables these self-update checks; the audit wants to see them.
@@ -54,14 +69,19 @@ def make_bed(work: Path, nexus: NexusDouble, proxy: DeadProxy,
             base = installers.alias_host_env(base, work / "alias", ALIASES)
         base.update(proxy_env(proxy, ["nexus.test"]))
         url = nexus.index_url() if loopback else installers.aliased_url(nexus.index_url())
-        configured = pipnexus_configure(url, FALLBACK, base, project_dir=work / "empty")
+        args = ("--python-mirror", python_mirror(url)) if releases else ()
+        configured = pipnexus_configure(url, FALLBACK, base, project_dir=work / "empty",
+                                        args=args)
         if configured.source != "nexus":
             raise SystemExit(f"pipnexus configure chose {configured.source}, not the cache")
+        if args and configured.env.get("UV_PYTHON_INSTALL_MIRROR") != args[1]:
+            raise SystemExit(f"pipnexus configure set no interpreter mirror {args[1]}: "
+                             f"{configured.warnings}")
         envs[loopback] = {**base, **configured.env}
         urls[loopback] = url
         shown = shown or configured
     assert shown is not None
-    return Bed(nexus, proxy, envs, urls, shown, dns, mirror)
+    return Bed(nexus, proxy, envs, urls, shown, dns, releases)
 
 
 @contextmanager
@@ -74,9 +94,9 @@ def isolated_bed(work: Path) -> Iterator[Bed]:
     make_tool_wheel(packages.directory)
     with netns.DnsStub() as dns, Upstream(packages.directory) as upstream, \
             NexusDouble(upstream.base_url, "pypi-proxy") as nexus, DeadProxy() as proxy, \
-            pbs.Releases({pbs.Build(): pbs.make_archive(pbs.Build())}) as mirror:
-        assert isinstance(nexus, NexusDouble) and isinstance(mirror, pbs.Releases)
-        yield make_bed(work, nexus, proxy, dns, mirror)
+            pbs.Releases({pbs.Build(): pbs.make_archive(pbs.Build())}) as releases:
+        assert isinstance(nexus, NexusDouble) and isinstance(releases, pbs.Releases)
+        yield make_bed(work, nexus, proxy, dns, releases)
 
 
 def find_case(name: str) -> Case:
@@ -89,8 +109,8 @@ def find_case(name: str) -> Case:
 
 
 def _served(bed: Bed) -> int:
-    """Requests the cache (and the interpreter mirror, a raw proxy in real life) answered."""
-    return bed.nexus.count("/repository/") + (bed.mirror.count() if bed.mirror else 0)
+    """Requests the cache answered (its interpreter mirror included)."""
+    return bed.nexus.count("/repository/")
 
 
 _versions: dict[str, str] = {}
@@ -119,12 +139,13 @@ def run_case(case: Case, bed: Bed, work: Path,
     if "PIP_CONFIG_FILE" in runner:
         _write(Path(runner["PIP_CONFIG_FILE"]), PIP_CONF)
     # configure runs in the runner's environment; its variables are laid over it
+    # a case's own --python-mirror comes last and wins
     found = pipnexus_configure(bed.urls[case.loopback], FALLBACK, {**env, **runner},
-                               project_dir=steps[0].cwd, args=case.configure_args)
+                               project_dir=steps[0].cwd,
+                               args=(*mirror_args(bed, case.loopback), *case.configure_args))
     env.update(runner)
     env.update(found.env)
-    mirror = bed.mirror.base_url if bed.mirror else ""
-    env.update({k: v.format(work=work, index=bed.urls[case.loopback], mirror=mirror)
+    env.update({k: v.format(work=work, index=bed.urls[case.loopback])
                 for k, v in case.case_env.items()})
     for name in case.unset:
         env.pop(name, None)
@@ -136,8 +157,8 @@ def run_case(case: Case, bed: Bed, work: Path,
     if runner.get("PIP_CONFIG_FILE") and found.env.get("PIP_CONFIG_FILE", "") not in (
             "", runner["PIP_CONFIG_FILE"]):
         override = "configure's pip config (read last) sets those keys empty"
-    allowed = {f"127.0.0.1:{bed.nexus.port}"} | (
-        {f"127.0.0.1:{bed.mirror.port}"} if bed.mirror else set())
+    # the releases are the raw proxy's remote: a tool connecting to them directly is a leak
+    allowed = {f"127.0.0.1:{bed.nexus.port}"}
     rows = []
     for i, step in enumerate(steps):
         exe = tool_path(step.cmd[0]) if not step.cmd[0].startswith("/") else step.cmd[0]

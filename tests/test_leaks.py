@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from testbed import leakaudit as leaks
-from testbed import leakrun, netns
+from testbed import leakrun, netns, pbs
 from testbed.nexus_double import NexusDouble
 from testbed.proxies import DeadProxy
 from testbed.wheels import BACKEND_PROJECT
@@ -27,6 +27,15 @@ BUILDS_FROM_SDIST = {"pip-sdist", "pip-wheel", "uv-pip-sdist"}
 def bed(nexus: NexusDouble, tmp_path: Path) -> Iterator[leakrun.Bed]:
     with DeadProxy() as proxy:
         yield leakrun.make_bed(tmp_path / "bed", nexus, proxy)
+
+
+@pytest.fixture
+def mirror_bed(nexus: NexusDouble, tmp_path: Path) -> Iterator[leakrun.Bed]:
+    """The bed with the double's raw proxy of python-build-standalone (miniature releases)."""
+    build = pbs.Build()
+    with DeadProxy() as proxy, pbs.Releases({build: pbs.make_archive(build)}) as releases:
+        assert isinstance(releases, pbs.Releases)
+        yield leakrun.make_bed(tmp_path / "bed", nexus, proxy, releases=releases)
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +161,30 @@ def test_without_the_override_the_runner_settings_bypass(
     assert "pypi.org:443" in {b.target for b in row.bypassed}, row
     if name == "pip-conf-extra-warned":
         assert row.warns == "yes"  # with file and line: checked in test_configure
+
+
+def test_uv_python_install_uses_the_mirror_configure_printed(
+    mirror_bed: leakrun.Bed, tmp_path: Path
+) -> None:
+    """The interpreter rows: uv gets the UV_PYTHON_INSTALL_MIRROR that ``pipnexus configure
+    --python-mirror`` printed for the double's raw proxy and downloads through it (the double
+    fetches the release once); with ``--python-mirror false`` uv goes to GitHub."""
+    if leaks.tool_path("uv") is None:
+        pytest.skip("uv is not installed (pip install -e '.[bench]')")
+    assert mirror_bed.releases is not None
+    build = pbs.Build()
+    assert mirror_bed.envs[True]["UV_PYTHON_INSTALL_MIRROR"] == leakrun.python_mirror(
+        mirror_bed.urls[True])
+    (row,) = leakrun.run_case(leakrun.find_case("uv-python-install"), mirror_bed,
+                              tmp_path / "mirror")
+    assert row.result == "ok", row.detail
+    assert row.bypassed == [] and row.via_cache >= 1, row
+    assert mirror_bed.nexus.fetch_count(build.tag) == 1
+    assert mirror_bed.releases.count(build.path.split("%")[0]) == 1
+    (off,) = leakrun.run_case(leakrun.find_case("uv-python-install-github"), mirror_bed,
+                              tmp_path / "off", extra_env={"UV_HTTP_RETRIES": "0"})
+    assert off.known.startswith("off:")
+    assert off.result != "ok"
+    assert "github.com:443" in {b.target for b in off.bypassed}, off
+    assert off.via_cache == 0
+    assert mirror_bed.releases.count(build.path.split("%")[0]) == 1
