@@ -37,7 +37,6 @@ from bench._common import (
 )
 from bench.egress import REQUIREMENTS, fetch_wheels
 from bench.egress_wan import Build, links, run_builds, wan_bed
-from testbed.httpbase import QuietHandler, Response
 from testbed.interpreters import PIPNEXUS
 from testbed.upstream import PaddedUpstream
 
@@ -54,13 +53,7 @@ GAP = EXPIRY + 2
 class ChangingIndex(PaddedUpstream, CountingIndex):
     """CountingIndex with PaddedUpstream pages whose max-age is ``EXPIRY`` seconds."""
 
-    def handle(self, handler: QuietHandler) -> Response | None:
-        resp = super().handle(handler)
-        if resp is None:
-            return None
-        headers = [(k, f"max-age={EXPIRY}, public" if v == "max-age=600, public" else v)
-                   for k, v in resp.headers]
-        return resp._replace(headers=headers)
+    page_max_age = EXPIRY
 
 
 def report(installer: str, builds: list[Build]) -> list[list[str]]:
