@@ -4,7 +4,8 @@ Everything listens on 127.0.0.1 only and is stopped by its context manager.
 
 * ``CountingIndex``: a PEP 503 index (+ PEP 658 ``.metadata``) over a directory of
   distributions, counting every byte it writes per kind (page, metadata, file). Plays pypi.org.
-* ``Devpi``: a real devpi-server with mirror indexes of an upstream (plays the in-cluster Nexus).
+* ``devpi``: testbed/devpi.py's devpi-server with mirror indexes of an upstream (plays the
+  in-cluster Nexus), in an isolated environment.
 * ``isolated_env``: an environment with no host installer configuration at all.
 
 ``DeadProxy``/``proxy_env`` (testbed/proxies.py), ``CountingRelay`` (testbed/relay.py: a TCP
@@ -15,34 +16,36 @@ relay counting the bytes it hands to clients) and ``run``/``pipnexus_configure``
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime
-import email.utils
-import json
 import os
 import platform
-import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import NamedTuple
 
 from testbed.commands import Configured, Run, parse_dotenv, pipnexus_configure, run
-from testbed.httpbase import QuietHandler, Response
+from testbed.devpi import devpi as _devpi
+from testbed.devpi import devpi_installed, stop_server, wait_until_up
+from testbed.httpbase import free_port
 from testbed.proxies import Bypass, DeadProxy, proxy_env
 from testbed.relay import CountingRelay
-from testbed.upstream import Upstream
+from testbed.upstream import PypiHeaders
 
 __all__ = [  # re-exported for the bench scripts
-    "Bypass", "Configured", "CountingRelay", "DeadProxy", "Run", "parse_dotenv",
-    "pipnexus_configure", "proxy_env", "run",
+    "Bypass",
+    "Configured",
+    "CountingRelay",
+    "DeadProxy",
+    "Run",
+    "free_port",
+    "parse_dotenv",
+    "pipnexus_configure",
+    "proxy_env",
+    "run",
+    "stop_server",
+    "wait_until_up",
 ]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -111,12 +114,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # --------------------------------------------------------------------------------------------
 # CountingIndex: the "pypi.org" of the benchmark (the test bed's upstream, with pypi.org headers)
 
@@ -138,30 +135,13 @@ class Counts(NamedTuple):
         return Counts(*(a - b for a, b in zip(self, other)))
 
 
-class CountingIndex(Upstream):
-    """The bed's PEP 503 upstream, counting body bytes per kind (page, metadata, file).
-
-    Like pypi.org, files and ``.metadata`` are served as immutable (cacheable for a year), so
-    a restored pip/uv cache really does save their download; pages are short-lived.
-    """
+class CountingIndex(PypiHeaders):
+    """The bed's PEP 503 upstream with pypi.org's caching headers (``PypiHeaders``), counting
+    body bytes per kind (page, metadata, file)."""
 
     def __init__(self, files_dir: Path) -> None:
         self._counts = Counts(0, 0, 0, 0)
         super().__init__(files_dir)
-
-    def handle(self, handler: QuietHandler) -> Response | None:
-        resp = super().handle(handler)
-        if resp is None:
-            return None
-        headers = [*resp.headers, ("Date", email.utils.formatdate(usegmt=True))]
-        if resp.status == 200:
-            immutable = handler.path.startswith("/files/")
-            cc = "max-age=365000000, immutable, public" if immutable else "max-age=600, public"
-            headers.append(("Cache-Control", cc))
-            etag = resp.header("ETag")
-            if etag and handler.headers.get("If-None-Match") == etag:
-                return Response(304, headers)
-        return resp._replace(headers=headers)
 
     def log_request_done(self, method: str, path: str, status: int, nbytes: int) -> None:
         with self.lock:
@@ -189,91 +169,16 @@ class CountingIndex(Upstream):
 # devpi-server: the in-cluster Nexus stand-in
 
 
-def _http_json(method: str, url: str, body: dict[str, object] | None = None,
-               headers: dict[str, str] | None = None) -> dict[str, object]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={
-        "Content-Type": "application/json", "Accept": "application/json", **(headers or {})})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(req, timeout=30) as resp:
-        result: dict[str, object] = json.loads(resp.read() or b"{}")
-        return result
-
-
-def devpi_bin(name: str) -> str | None:
-    here = Path(sys.executable).parent / name
-    return str(here) if here.exists() else shutil.which(name)
-
-
-def wait_until_up(probe: Callable[[], object], proc: subprocess.Popen[bytes], seconds: float,
-                  what: str, logfile: Path) -> None:
-    """Call ``probe`` until it stops raising ``OSError``; exit with ``logfile`` if ``proc`` dies
-    or ``seconds`` pass first."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            probe()
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{what} did not start: {logfile.read_text()}") from None
-            time.sleep(0.2)
-
-
-def stop_server(proc: subprocess.Popen[bytes], log: IO[str]) -> None:
-    """Terminate a server started by ``wait_until_up``'s callers (kill it after 20 s), close its
-    log."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
-
-
 @contextmanager
 def devpi(upstream_url: str, indexes: Sequence[str], workdir: Path,
           cache_expiry: int = 1800) -> Iterator[str]:
-    """Run devpi-server with one mirror index of ``upstream_url`` per name; yields its base URL.
-
-    ``--no-root-pypi`` keeps it from ever contacting pypi.org; each index caches files on first
-    request and serves them from disk afterwards, like a Nexus PyPI proxy repository.
-    """
-    server, init, gen = (devpi_bin(n) for n in ("devpi-server", "devpi-init", "devpi-gen-secret"))
-    if not (server and init and gen):
+    """testbed.devpi's devpi-server, with the host's installer and proxy settings removed from
+    its environment; exits with a message when devpi-server is missing."""
+    if not devpi_installed():
         raise SystemExit("devpi-server is not installed: pip install -e '.[bench]'")
-    env = isolated_env(workdir / "home")
-    srv, sec = workdir / "devpi-srv", workdir / "devpi-sec"
-    sec.mkdir(mode=0o700, parents=True, exist_ok=True)
-    secret = sec / "secret"
-    password = base64.b16encode(os.urandom(8)).decode()
-    for cmd in ([init, "--serverdir", str(srv), "--no-root-pypi", "--root-passwd", password],
-                [gen, "--secretfile", str(secret)]):
-        r = run(cmd, env, timeout=120)
-        if r.rc:
-            raise SystemExit(f"{r.cmd} failed:\n{r.output}")
-    port = free_port()
-    log = open(workdir / "devpi.log", "w")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen(
-        [server, "--serverdir", str(srv), "--host", "127.0.0.1", "--port", str(port),
-         "--secretfile", str(secret)], env=env, stdout=log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(lambda: _http_json("GET", f"{base}/+api"), proc, 90, "devpi-server",
-                      workdir / "devpi.log")
-        login = _http_json("POST", f"{base}/+login", {"user": "root", "password": password})
-        token = login["result"]["password"]  # type: ignore[index]
-        auth = base64.b64encode(f"root:{token}".encode()).decode()
-        for name in indexes:
-            _http_json("PUT", f"{base}/root/{name}",
-                       {"type": "mirror", "mirror_url": upstream_url,
-                        "mirror_cache_expiry": cache_expiry},
-                       headers={"X-Devpi-Auth": auth})
+    with _devpi(upstream_url, indexes, workdir, isolated_env(workdir / "home"),
+                cache_expiry) as base:
         yield base
-    finally:
-        stop_server(proc, log)
 
 
 def builds_parser(prog: str, description: str | None) -> argparse.ArgumentParser:

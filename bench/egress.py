@@ -1,8 +1,19 @@
 """NAT egress of a CI job, per kind (packages, interpreter, cache archives): no cache vs
-GitHub-cache style vs pipnexus.
+GitHub-cache style vs pipnexus; and, with options, the other egress tables.
 
-Run from the repository root: ``python -m bench.egress [-n 3] [--installers pip,uv]``
-(needs ``pip install -e '.[bench]'`` for devpi-server and uv).
+Run from the repository root (needs ``pip install -e '.[bench]'`` for devpi-server, proxpi and
+uv)::
+
+    python -m bench.egress [-n 3] [--cold-runs 3] [--installers pip,uv]   # per kind (default)
+    python -m bench.egress --runners 1,4,16   # N parallel cold builds (bench/egress_concurrency.py)
+    python -m bench.egress --metadata         # expiring metadata (bench/egress_metadata.py)
+    python -m bench.egress --wan              # a modelled WAN (bench/egress_wan.py)
+    python -m bench.egress --all              # all four tables, one after the other
+
+``-n`` and ``--installers`` apply to every table but the concurrency one (which takes
+``--installers`` only).
+
+The per-kind table:
 
 * "pypi.org" is a PEP 503 index on 127.0.0.1 over the real wheels of a typical web backend
   (fetched once with ``pip download`` into ``bench/.cache/wheels``); every byte it serves
@@ -28,18 +39,26 @@ Run from the repository root: ``python -m bench.egress [-n 3] [--installers pip,
      downloads at the raw proxy (``UV_PYTHON_INSTALL_MIRROR``); build 1 finds the caches
      cold, later builds find them warm.
 
+  Build 1 (cold) of every set-up runs ``--cold-runs`` times, each from nothing (no archive, a
+  fresh devpi index and a fresh Nexus double): cold NAT bytes vary between runs (devpi
+  downloads a wheel twice when requests for it overlap), so they are printed as min–max.
+  Warm builds start from the last cold run's caches.
+
 It prints tables and never asserts anything about time.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import itertools
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
 
@@ -123,7 +142,8 @@ def uv_bin() -> str:
 
 class Build(NamedTuple):
     setup: str
-    number: int
+    number: int  # 1 = cold, 2.. = warm
+    cold_run: int  # a cold build: which of the --cold-runs (1..K); a warm one: 0
     ok: bool
     wall: float
     upstream: Counts  # packages from "pypi.org"
@@ -143,6 +163,10 @@ class Build(NamedTuple):
     @property
     def nat(self) -> int:
         return self.packages + self.interpreter + self.archives
+
+    @property
+    def cold(self) -> bool:
+        return self.number == 1
 
 
 def install(installer: str, venv: Path, reqs: Path, env: dict[str, str]) -> bool:
@@ -172,50 +196,66 @@ def setups(installer: str) -> tuple[str, ...]:
 
 
 def bench_installer(
-    installer: str, n: int, work: Path, reqs: Path, up: CountingIndex, relay: CountingRelay,
-    cache_index_url: str, bed: InterpreterBed,
+    installer: str, n: int, cold_runs: int, work: Path, reqs: Path, up: CountingIndex,
+    relay: CountingRelay, new_bed: Callable[[], InterpreterBed],
 ) -> list[Build]:
+    """``cold_runs`` cold builds (each from nothing), then ``n - 1`` warm ones, per set-up.
+
+    ``relay`` leads to devpi, which has one mirror index per cold run (``index_name``);
+    ``new_bed()`` returns a fresh interpreter bed (cold Nexus double) for each pipnexus cold
+    run, the other set-ups share one.
+    """
     builds: list[Build] = []
     cache_var = "PIP_CACHE_DIR" if installer == "pip" else "UV_CACHE_DIR"
     base = isolated_env(work / "home", {"UV_LINK_MODE": "copy"})
     # pip caches plain-http responses only from trusted hosts; pypi.org is https.
     direct = {"PIP_INDEX_URL": up.index_url, "PIP_TRUSTED_HOST": "127.0.0.1",
               "UV_DEFAULT_INDEX": up.index_url}
+    shared_bed = new_bed()
 
-    configured = pipnexus_configure(cache_index_url, up.index_url, base,
-                                    args=["--python-mirror", bed.mirror_url])
-    if configured.source != "nexus":
-        print(f"  warning: pipnexus configure chose {configured.source!r} "
-              f"({configured.index_url}): the numbers below are not through the cache")
-    if configured.env.get("UV_PYTHON_INSTALL_MIRROR") != bed.mirror_url:
-        print("  warning: pipnexus configure set no interpreter mirror: the pipnexus "
-              "interpreter numbers below are not through the cache")
-    # the devpi index path (/root/<installer>/+simple/) would read as a home directory
-    shown = f"the devpi mirror index root/{installer}" if configured.source == "nexus" \
-        else configured.index_url
-    print(f"  pipnexus configure -> {configured.source} {shown}, interpreter mirror: the "
-          f"Nexus double's raw proxy {PYTHON_MIRROR_REPOSITORY}; sets "
-          + " ".join(sorted(configured.env)), flush=True)
+    def configure(cold_run: int, bed: InterpreterBed) -> dict[str, str]:
+        index = f"http://127.0.0.1:{relay.port}/root/{index_name(installer, cold_run)}/+simple/"
+        configured = pipnexus_configure(index, up.index_url, base,
+                                        args=["--python-mirror", bed.mirror_url])
+        if configured.source != "nexus":
+            print(f"  warning: pipnexus configure chose {configured.source!r} "
+                  f"({configured.index_url}): the numbers below are not through the cache")
+        if configured.env.get("UV_PYTHON_INSTALL_MIRROR") != bed.mirror_url:
+            print("  warning: pipnexus configure set no interpreter mirror: the pipnexus "
+                  "interpreter numbers below are not through the cache")
+        if cold_run == 1:
+            # the devpi index path (/root/<index>/+simple/) would read as a home directory
+            shown = f"a devpi mirror index (one per cold run, root/{index_name(installer, 1)}"\
+                "...)" if configured.source == "nexus" else configured.index_url
+            print(f"  pipnexus configure -> {configured.source} {shown}, interpreter mirror: "
+                  f"the Nexus double's raw proxy {PYTHON_MIRROR_REPOSITORY}; sets "
+                  + " ".join(sorted(configured.env)), flush=True)
+        return configured.env
 
+    # one cold build per cold run, then the warm builds from the last cold run's caches
+    plan = [(1, k) for k in range(1, cold_runs + 1)] + [(i, 0) for i in range(2, n + 1)]
     for setup in setups(installer):
-        tag = f"{installer}-{setup.replace(' ', '-').replace(':', '')}"
-        archive = work / f"{tag}-cache.tar.gz"
-        gh_cache = work / f"{tag}-gh-cache"
         github = setup in (GITHUB_CACHE, NO_PRUNE)
-        for i in range(1, n + 1):
+        bed, pipnexus_env = shared_bed, {}
+        for number, cold_run in plan:
+            # a fresh tag per cold run: no archive from an earlier one (packages, interpreter)
+            tag = f"{installer}-{setup.replace(' ', '-').replace(':', '')}-" \
+                  f"{cold_run or cold_runs}"
+            archive = work / f"{tag}-cache.tar.gz"
+            if setup == PIPNEXUS and cold_run:
+                bed = new_bed()
+                pipnexus_env = configure(cold_run, bed)
             venv = work / f"venv-{installer}"
-            cache_dir = work / f"{tag}-cache-{i}"
-            env = dict(base, **(configured.env if setup == PIPNEXUS else direct))
+            cache_dir = work / f"{tag}-gh-cache" if github else work / f"{tag}-cache-{number}"
+            env = dict(base, **(pipnexus_env if setup == PIPNEXUS else direct))
             up_before, in_before = up.counts(), relay.downstream_bytes()
             down = upl = 0
             start = time.perf_counter()
             step = bed.job(GITHUB_CACHE if github else setup, env, tag)
             if not step.ok:
                 print(f"  FAILED: uv python install\n{step.output[-2000:]}", flush=True)
-            if github:
-                cache_dir = gh_cache
-                if archive.exists():
-                    down = unpack(archive, cache_dir)
+            if github and archive.exists():
+                down = unpack(archive, cache_dir)
             env[cache_var] = str(cache_dir)
             ok = install(installer, venv, reqs, env) and step.ok
             if github and not archive.exists():
@@ -224,16 +264,32 @@ def bench_installer(
                 upl = pack(cache_dir, archive)
             wall = time.perf_counter() - start
             inside = relay.downstream_bytes() - in_before if setup == PIPNEXUS else 0
-            b = Build(setup, i, ok, wall, up.counts() - up_before, step.upstream,
+            b = Build(setup, number, cold_run, ok, wall, up.counts() - up_before, step.upstream,
                       down + step.archive_down, upl + step.archive_up, inside + step.inside)
             builds.append(b)
-            print(f"  {setup:{WIDTH}} build {i}: {'ok' if ok else 'FAILED'}, packages "
+            print(f"  {setup:{WIDTH}} build {label(b)}: {'ok' if ok else 'FAILED'}, packages "
                   f"{human(b.packages)}, interpreter {human(b.interpreter)}, archives "
                   f"{human(b.archives)}, NAT {human(b.nat)}, inside {human(b.inside)}, "
                   f"{wall:.1f} s", flush=True)
             if not github:
                 shutil.rmtree(cache_dir, ignore_errors=True)
     return builds
+
+
+def index_name(installer: str, cold_run: int) -> str:
+    """devpi's mirror index for one installer's pipnexus cold run (and the warm builds after
+    the last one)."""
+    return f"{installer}-{cold_run}"
+
+
+def label(b: Build) -> str:
+    return f"{b.number} (cold, run {b.cold_run})" if b.cold else f"{b.number} (warm)"
+
+
+def span(values: Sequence[float]) -> str:
+    """``min–max`` in bytes (one figure when they are equal)."""
+    lo, hi = human(min(values)), human(max(values))
+    return lo if lo == hi else f"{lo}–{hi}"
 
 
 def _ratio(new: float, old: float) -> str:
@@ -246,45 +302,53 @@ def report(installer: str, builds: list[Build]) -> str:
     rows = []
     for b in builds:
         rows.append([
-            b.setup, f"{b.number} ({'cold' if b.number == 1 else 'warm'})",
-            "ok" if b.ok else "FAILED", human(b.packages), human(b.interpreter),
+            b.setup, label(b), "ok" if b.ok else "FAILED", human(b.packages),
+            human(b.interpreter),
             f"{human(b.archives)} ({human(b.archive_down)} down, {human(b.archive_up)} up)",
             human(b.nat), human(b.inside), f"{b.wall:.1f} s",
         ])
     out = [table(["set-up", "build", "result", "packages", "interpreter",
                   "cache archive", "NAT total", "inside cluster", "wall"], rows)]
 
-    def mean(setup: str, attr: str, warm: bool) -> float:
-        vals = [getattr(b, attr) for b in builds if b.setup == setup and (b.number > 1) == warm]
+    def warm_mean(setup: str, attr: str) -> float:
+        vals = [getattr(b, attr) for b in builds if b.setup == setup and not b.cold]
         return sum(vals) / len(vals) if vals else 0.0
 
+    def cold(setup: str) -> list[float]:
+        return [b.nat for b in builds if b.setup == setup and b.cold]
+
+    def cold_files(setup: str) -> list[float]:
+        return [b.upstream.files for b in builds if b.setup == setup and b.cold]
+
     present = [s for s in SETUPS if any(b.setup == s for b in builds)]
+    runs = max(b.cold_run for b in builds)
+    warm_builds = max(b.number for b in builds) - 1
     summary = []
     for setup in present:
+        warm_total = sum(b.nat for b in builds if b.setup == setup and not b.cold)
         summary.append([
-            setup, human(mean(setup, "nat", False)), human(mean(setup, "packages", True)),
-            human(mean(setup, "interpreter", True)), human(mean(setup, "archives", True)),
-            human(mean(setup, "nat", True)),
-            human(sum(b.nat for b in builds if b.setup == setup)),
+            setup, span(cold(setup)), human(warm_mean(setup, "packages")),
+            human(warm_mean(setup, "interpreter")), human(warm_mean(setup, "archives")),
+            human(warm_mean(setup, "nat")), span([c + warm_total for c in cold(setup)]),
         ])
     out.append("")
-    out.append(table(["set-up", "NAT cold", "warm: packages", "warm: interpreter",
-                      "warm: cache archive", "warm: NAT total", "NAT all builds"], summary))
-    pn_warm = mean(PIPNEXUS, "nat", True)
-    pn_files = sum(b.upstream.files for b in builds if b.setup == PIPNEXUS and b.number > 1)
-    pn_interp = sum(b.interpreter for b in builds if b.setup == PIPNEXUS and b.number > 1)
+    out.append(table(["set-up", f"NAT cold (min–max, {runs} runs)", "warm: packages",
+                      "warm: interpreter", "warm: cache archive", "warm: NAT total",
+                      f"NAT, 1 cold + {warm_builds} warm"], summary))
+    pn_warm = warm_mean(PIPNEXUS, "nat")
+    pn_files = sum(b.upstream.files for b in builds if b.setup == PIPNEXUS and not b.cold)
+    pn_interp = sum(b.interpreter for b in builds if b.setup == PIPNEXUS and not b.cold)
     out.append("")
     out.append(f"- warm pipnexus builds: {human(pn_files)} of package files and "
                f"{human(pn_interp)} of interpreter from upstream (goal 0 and 0)")
     for other in (GITHUB_CACHE, NO_PRUNE, NO_CACHE):
         if other in present:
             out.append(f"- NAT per warm build, pipnexus vs {other}: "
-                       f"{_ratio(pn_warm, mean(other, 'nat', True))}")
-    cold = [b for b in builds if b.number == 1]
-    files = {b.setup: b.upstream.files for b in cold}
-    if files.get(PIPNEXUS, 0) > files.get(NO_CACHE, 0):
-        out.append(f"- cold pipnexus build: the cache fetched {human(files[PIPNEXUS])} of files "
-                   f"for {human(files[NO_CACHE])} of wheels: requests for a wheel that arrive "
+                       f"{_ratio(pn_warm, warm_mean(other, 'nat'))}")
+    pn_files_cold, direct_files = cold_files(PIPNEXUS), cold_files(NO_CACHE)
+    if pn_files_cold and direct_files and max(pn_files_cold) > max(direct_files):
+        out.append(f"- cold pipnexus builds: the cache fetched {span(pn_files_cold)} of files "
+                   f"for {span(direct_files)} of wheels: requests for a wheel that arrive "
                    "while the cache is still downloading it (uv sends a HEAD and then a GET) "
                    "start a second upstream download in devpi")
     if installer == "uv":
@@ -297,11 +361,20 @@ def report(installer: str, builds: list[Build]) -> str:
     return "\n".join(out)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = builds_parser("python -m bench.egress", __doc__)
-    parser.add_argument("--requirement", action="append", default=None,
-                        help="a requirement to install (repeatable; default: a web backend)")
-    args, installers = parse_builds(parser, argv)
+def bed_factory(beds: ExitStack, work: Path, installer: str) -> Callable[[], InterpreterBed]:
+    """Fresh interpreter beds, closed with ``beds``: one per installer and pipnexus cold run, so
+    that every cold run finds its Nexus double cold."""
+    numbers = itertools.count(1)
+
+    def new_bed() -> InterpreterBed:
+        return beds.enter_context(InterpreterBed(work / f"python-{installer}-{next(numbers)}",
+                                                 uv_bin(), PYTHON, PYTHON_SIZE))
+
+    return new_bed
+
+
+def per_kind(args: argparse.Namespace, installers: list[str]) -> int:
+    """The per-kind table (this module's own)."""
     requirements = tuple(args.requirement or REQUIREMENTS)
     wheels = fetch_wheels(requirements)
 
@@ -313,10 +386,12 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{human(sum(p.stat().st_size for p in files))}")
     version = run([sys.executable, "-m", "pip", "show", "devpi-server"], os.environ).output
     dv = next((ln.split()[-1] for ln in version.splitlines() if ln.startswith("Version")), "?")
-    print(f"cache (plays the in-cluster Nexus): devpi-server {dv}, one pull-through mirror "
-          "index per installer, 127.0.0.1")
-    print(f"builds per set-up: {args.builds} (build 1 cold, the rest warm), fresh venv and "
-          "empty installer cache each (ephemeral runner)")
+    print(f"cache (plays the in-cluster Nexus): devpi-server {dv}, a fresh pull-through mirror "
+          "index per installer and cold run, 127.0.0.1")
+    print(f"builds per set-up: build 1 (cold) {args.cold_runs} times, each from nothing (no "
+          "cache archive, a fresh cache), then builds 2-"
+          f"{args.builds} (warm) from the last cold run's caches; a fresh venv and an empty "
+          "installer cache each (ephemeral runner)")
     print("every build: `uv python install` (the interpreter step), then a fresh venv and "
           "the install")
     print("NAT = packages (upstream files + pages + metadata, body bytes) + interpreter (bytes "
@@ -329,28 +404,69 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tmp)
         reqs = work / "requirements.txt"
         reqs.write_text("\n".join(requirements) + "\n")
-        with CountingIndex(wheels) as up, devpi(up.index_url, installers, work) as cache:
+        names = [index_name(i, k) for i in installers for k in range(1, args.cold_runs + 1)]
+        with CountingIndex(wheels) as up, devpi(up.index_url, names, work) as cache:
             port = int(cache.rsplit(":", 1)[1])
             with CountingRelay(port) as relay:
                 for installer in installers:
                     print(f"## {installer}", flush=True)
-                    index = f"http://127.0.0.1:{relay.port}/root/{installer}/+simple/"
-                    # a Nexus double per installer, so that its first build finds it cold
-                    # (devpi has an index per installer)
-                    with InterpreterBed(work / f"python-{installer}", uv_bin(), PYTHON,
-                                        PYTHON_SIZE) as bed:
+                    with ExitStack() as beds:
+                        new_bed = bed_factory(beds, work, installer)
                         print(f"  interpreter: `uv python install {PYTHON.version}`, a "
-                              f"{human(len(bed.archive))} python-build-standalone style archive "
+                              f"{human(PYTHON_SIZE)} python-build-standalone style archive "
                               "from \"GitHub releases\" (127.0.0.1, behind a byte-counting "
                               "relay: NAT); a fresh Nexus double's raw proxy "
                               f"{PYTHON_MIRROR_REPOSITORY} plays the in-cluster interpreter "
                               "mirror", flush=True)
-                        builds = bench_installer(installer, args.builds, work, reqs, up, relay,
-                                                 index, bed)
+                        builds = bench_installer(installer, args.builds, args.cold_runs, work,
+                                                 reqs, up, relay, new_bed)
                     print()
                     print(report(installer, builds))
                     print(flush=True)
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = builds_parser("python -m bench.egress", __doc__)
+    parser.add_argument("--requirement", action="append", default=None,
+                        help="a requirement to install (repeatable; default: a web backend); "
+                             "per-kind table only")
+    parser.add_argument("--cold-runs", type=int, default=3,
+                        help="cold builds per set-up, each from nothing (default 3); per-kind "
+                             "table only")
+    parser.add_argument("--runners", default=None,
+                        help="print the concurrency table: comma-separated numbers of parallel "
+                             "cold builds, e.g. 1,4,16 (bench/egress_concurrency.py)")
+    parser.add_argument("--metadata", action="store_true",
+                        help="print the expiring-metadata table (bench/egress_metadata.py)")
+    parser.add_argument("--wan", action="store_true",
+                        help="print the modelled-WAN table (bench/egress_wan.py)")
+    parser.add_argument("--all", action="store_true",
+                        help="print every table: per kind, --runners 1,4,16, --metadata, --wan")
+    args, installers = parse_builds(parser, argv)
+    if args.cold_runs < 1:
+        parser.error("--cold-runs must be at least 1")
+    chosen = bool(args.runners or args.metadata or args.wan)
+    # the other tables' modules import this one: import them here, not at the top
+    sections: list[Callable[[], int]] = []
+    if args.all or not chosen:
+        sections.append(lambda: per_kind(args, installers))
+    if args.all or args.runners:
+        from bench import egress_concurrency
+        sections.append(lambda: egress_concurrency.main(
+            ["--runners", args.runners or "1,4,16", "--installers", ",".join(installers)]))
+    common = ["-n", str(args.builds), "--installers", ",".join(installers)]
+    if args.all or args.metadata:
+        from bench import egress_metadata
+        sections.append(lambda: egress_metadata.main(common))
+    if args.all or args.wan:
+        from bench import egress_wan
+        sections.append(lambda: egress_wan.main(common))
+    status = 0
+    for section in sections:
+        status = section() or status
+        print(flush=True)
+    return status
 
 
 if __name__ == "__main__":

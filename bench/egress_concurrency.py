@@ -1,9 +1,9 @@
 """Many runners at once on a cold cache: N parallel cold builds through devpi, proxpi and the
 Nexus double.
 
-Run from the repository root: ``python -m bench.egress_concurrency [--runners 1,4,16]
-[--installers pip,uv] [--proxies devpi,proxpi,nexus]`` (needs devpi-server, proxpi and uv:
-``pip install -e '.[bench]'``).
+Run from the repository root: ``python -m bench.egress --runners 1,4,16 [--installers pip,uv]``
+or ``python -m bench.egress_concurrency [--runners 1,4,16] [--installers pip,uv] [--proxies
+devpi,proxpi,nexus]`` (needs devpi-server, proxpi and uv: ``pip install -e '.[bench]'``).
 
 A matrix fans out: N ephemeral runners start the same job at the same moment, each with a
 fresh venv and an empty installer cache, all pointed at one cache that has never seen the

@@ -1,17 +1,20 @@
 """Index-page bytes per warm build when the upstream's pages change and the cache's metadata
 has expired between builds.
 
-Run from the repository root: ``python -m bench.egress_metadata [-n 3] [--installers pip,uv]``
+Run from the repository root: ``python -m bench.egress --metadata [-n 3] [--installers pip,uv]``
+or ``python -m bench.egress_metadata [...] [--setups pipnexus]``
 (needs ``pip install -e '.[bench]'``).
 
-The "0 bytes on warm builds" of bench/egress.py holds only within the cache's metadata lifetime:
-after it, the cache asks upstream again for every project page a build needs, and real PyPI
-pages change daily (every upload) and are large for long-lived projects. Here:
+bench/egress.py's warm pipnexus builds move 0 bytes for the install step within the proxy's
+metadata lifetime: after it, the cache asks upstream again for every project page a build
+needs, and real PyPI pages change daily (every upload) and are large for long-lived projects.
+Here:
 
 * "pypi.org" is ``ChangingIndex``: bench/egress.py's counting index over the same real wheels
   with ``testbed.upstream.PaddedUpstream`` pages: boto3-like projects padded to ``BIG`` bytes,
-  every other page to ``PAGE`` bytes (fake pre-releases no installer picks), and one new
-  release published on every page between builds;
+  every other page to ``PAGE`` bytes (fake yanked pre-releases no installer picks), one new
+  release published on every page between builds, and a project list (root page) that has
+  changed whenever the cache revalidates it, as pypi.org's has;
 * time is scaled down: the cache's metadata lifetime (devpi ``mirror_cache_expiry``) is
   ``EXPIRY`` s, the pages' ``Cache-Control: max-age`` (pypi.org sends 600) is ``EXPIRY`` s too,
   and builds are ``GAP`` s apart: longer than both, like daily builds against a 24 h lifetime;
@@ -37,7 +40,6 @@ from bench._common import (
 )
 from bench.egress import REQUIREMENTS, fetch_wheels
 from bench.egress_wan import Build, links, run_builds, wan_bed
-from testbed.httpbase import QuietHandler, Response
 from testbed.interpreters import PIPNEXUS
 from testbed.upstream import PaddedUpstream
 
@@ -54,13 +56,7 @@ GAP = EXPIRY + 2
 class ChangingIndex(PaddedUpstream, CountingIndex):
     """CountingIndex with PaddedUpstream pages whose max-age is ``EXPIRY`` seconds."""
 
-    def handle(self, handler: QuietHandler) -> Response | None:
-        resp = super().handle(handler)
-        if resp is None:
-            return None
-        headers = [(k, f"max-age={EXPIRY}, public" if v == "max-age=600, public" else v)
-                   for k, v in resp.headers]
-        return resp._replace(headers=headers)
+    page_max_age = EXPIRY
 
 
 def report(installer: str, builds: list[Build]) -> list[list[str]]:

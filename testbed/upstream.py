@@ -19,6 +19,7 @@ Links are relative (``../../files/<f>``) unless ``absolute_links=True``.
 from __future__ import annotations
 
 import email.parser
+import email.utils
 import hashlib
 import html
 import tarfile
@@ -222,16 +223,47 @@ def _redirect(location: str) -> Response:
     return Response(301, [("Location", location), ("Content-Type", "text/plain")], b"")
 
 
+class PypiHeaders(Upstream):
+    """An ``Upstream`` with pypi.org's caching headers: a ``Date``; files and ``.metadata``
+    immutable (cacheable for a year), so a restored pip/uv cache really does save their
+    download; pages short-lived (``max-age=page_max_age``, pypi.org sends 600); and ``304 Not
+    Modified`` for a request whose ``If-None-Match`` names the current ``ETag``."""
+
+    page_max_age = 600
+
+    def handle(self, handler: QuietHandler) -> Response | None:
+        resp = super().handle(handler)
+        if resp is None:
+            return None
+        headers = [*resp.headers, ("Date", email.utils.formatdate(usegmt=True))]
+        if resp.status == 200:
+            immutable = handler.path.startswith("/files/")
+            cc = "max-age=365000000, immutable, public" if immutable \
+                else f"max-age={self.page_max_age}, public"
+            headers.append(("Cache-Control", cc))
+            etag = resp.header("ETag")
+            if etag and handler.headers.get("If-None-Match") == etag:
+                return Response(304, headers)
+        return resp._replace(headers=headers)
+
+
 class PaddedUpstream(Upstream):
-    """An ``Upstream`` whose project pages look like long-lived projects' pages on PyPI and
-    change between builds.
+    """An ``Upstream`` whose pages look like PyPI's and change over time.
 
     Every project page lists, before its real files, fake older releases (``0.0.0.devN``
     wheels, yanked (PEP 592): pre-releases lower than any real version that pip and uv skip)
-    until it
-    is about ``page_bytes(project)`` bytes long; ``publish()`` adds one more fake release to
-    every page (a new upload on PyPI), so a cached page is stale and its ETag changes. The fake
-    files are not served (404): only the page bytes matter.
+    until it is about ``page_bytes(project)`` bytes long; ``publish()`` adds one more fake
+    release to every page (a new upload on PyPI), so a cached page is stale and its ETag
+    changes. The fake files are not served (404): only the page bytes matter.
+
+    The root page (``/simple/``, the project list) names one more new fake project every time
+    it is served: PyPI registers new projects all day, so the list a cache revalidates once its
+    metadata lifetime has passed has always changed, and never answers ``304``. A root page
+    that never changed would meet a devpi-server behaviour real PyPI never triggers: on a
+    ``304`` for the project list, devpi answers "not found" for every project it has not cached
+    yet (devpi-server 6.20 ``devpi_server/mirror.py``: ``_update_projects`` returns
+    ``_stale_list_projects_perstage()``, the locally cached names only, on
+    ``UpstreamNotModified``).
     """
 
     def __init__(self, files_dir: str | Path, *, page_bytes: dict[str, int] | None = None,
@@ -239,7 +271,17 @@ class PaddedUpstream(Upstream):
         self.page_bytes = dict(page_bytes or {})
         self.default_page_bytes = default_page_bytes
         self.generation = 0
+        self.new_projects = 0
         super().__init__(files_dir, **kwargs)
+
+    def _root_page(self) -> bytes:
+        with self.lock:
+            self.new_projects += 1
+            count = self.new_projects
+        page = super()._root_page()
+        rows = "".join(f'    <a href="/simple/new-project-{n}/">new-project-{n}</a>\n'
+                       for n in range(count))
+        return page.replace(b"  </body>", rows.encode() + b"  </body>", 1)
 
     def publish(self) -> None:
         with self.lock:
