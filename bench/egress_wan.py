@@ -15,8 +15,11 @@ in-cluster cache through one with ``CLUSTER_RATE``/``CLUSTER_RTT`` (assumptions 
   by the runner through the in-cluster link.
 
 Packages only (the interpreter step of bench/egress.py is left out). Each build is an
-ephemeral runner's job: a fresh venv and an empty installer cache. It prints tables and
-never asserts anything about time.
+ephemeral runner's job: a fresh venv and an empty installer cache. The set-ups take turns
+(build 1 of each, then build 2 of each, ...), so that a slow spell of a shared machine is
+spread over all of them. For pip, ``STALE`` restores the GitHub cache as a job more than
+pypi.org's page max-age after the save would (see ``STALE``). It prints tables and never
+asserts anything about time.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from bench.egress import (
     setups,
     uv_bin,
 )
+from testbed.httpbase import QuietHandler, Response
 from testbed.interpreters import GITHUB_CACHE, NO_CACHE, PIPNEXUS, pack, unpack
 from testbed.relay import WAN_RATE, WAN_RTT, ThrottledRelay
 
@@ -60,15 +64,48 @@ from testbed.relay import WAN_RATE, WAN_RTT, ThrottledRelay
 # ASSUMPTIONS, like the WAN figures: 500 MB/s per connection and a 1 ms round trip.
 CLUSTER_RATE = 500_000_000
 CLUSTER_RTT = 0.001
+# pip's GitHub cache restored by a job more than pypi.org's page max-age (600 s) after the job
+# that saved it, which is when most restores happen (the archive is saved once per key): pip
+# has every project page but must revalidate each one with pypi.org (a 304 here, the pages
+# never change), one request after another over the WAN. The plain GITHUB_CACHE row restores
+# within seconds of the save, so pip's pages are still fresh and it sends no request at all.
+STALE = "GitHub cache, pages stale"
+PAGE_CACHE_CONTROL = "max-age=600, public"  # CountingIndex's project pages, as pypi.org's
+
+
+def wan_setups(installer: str) -> tuple[str, ...]:
+    """bench.egress's set-ups, plus ``STALE`` after the GitHub cache for pip."""
+    out = list(setups(installer))
+    if installer == "pip":
+        out.insert(out.index(GITHUB_CACHE) + 1, STALE)
+    return tuple(out)
+
+
+class WanIndex(CountingIndex):
+    """``CountingIndex`` whose project pages are sent already stale (``max-age=0``, so a
+    client's cached copy must be revalidated) while ``stale_pages`` is set: the cold build of
+    the ``STALE`` set-up fills its archive with such pages, as a restore ten minutes or more
+    after the save would find them."""
+
+    stale_pages = False
+
+    def handle(self, handler: QuietHandler) -> Response | None:
+        resp = super().handle(handler)
+        if resp is None or not self.stale_pages:
+            return resp
+        return resp._replace(headers=[(k, "max-age=0, public" if v == PAGE_CACHE_CONTROL
+                                       else v) for k, v in resp.headers])
 
 
 class ArchiveStore:
-    """A blob store on 127.0.0.1 for one archive: a client sends ``PUT <size>\\n<bytes>`` (answer
-    ``ok\\n``) or ``GET\\n`` (answer: the bytes, then the connection closes). Plays the GitHub
-    cache's storage; put it behind a ``ThrottledRelay``."""
+    """A blob store on 127.0.0.1 keeping one archive per key (a word) in ``directory``: a
+    client sends ``PUT <key> <size>\\n<bytes>`` (answer ``ok\\n``) or ``GET <key>\\n`` (answer:
+    the bytes, then the connection closes). Plays the GitHub cache's storage; put it behind a
+    ``ThrottledRelay``."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
@@ -81,16 +118,17 @@ class ArchiveStore:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
-            with conn, suppress(OSError):
+            with conn, suppress(OSError, ValueError, IndexError):
                 conn.settimeout(600)
                 with conn.makefile("rb") as f:  # closed first: it holds the socket open
                     line = f.readline().split()
-                    data = f.read(int(line[1])) if line[:1] == [b"PUT"] else b""
+                    data = f.read(int(line[2])) if line[:1] == [b"PUT"] else b""
+                path = self.directory / line[1].decode("ascii")
                 if line[:1] == [b"PUT"]:
-                    self.path.write_bytes(data)
+                    path.write_bytes(data)
                     conn.sendall(b"ok\n")
                 elif line[:1] == [b"GET"]:
-                    conn.sendall(self.path.read_bytes())
+                    conn.sendall(path.read_bytes())
                 conn.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> ArchiveStore:
@@ -102,16 +140,16 @@ class ArchiveStore:
         self._thread.join(5)
 
 
-def upload(port: int, data: bytes) -> None:
+def upload(port: int, key: str, data: bytes) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=600) as c:
-        c.sendall(b"PUT %d\n" % len(data) + data)
+        c.sendall(b"PUT %s %d\n" % (key.encode("ascii"), len(data)) + data)
         if c.recv(3) != b"ok\n":
             raise OSError("archive store did not confirm the upload")
 
 
-def download(port: int) -> bytes:
+def download(port: int, key: str) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=600) as c:
-        c.sendall(b"GET\n")
+        c.sendall(b"GET %s\n" % key.encode("ascii"))
         parts = []
         while part := c.recv(1 << 16):
             parts.append(part)
@@ -148,9 +186,14 @@ class Bed(NamedTuple):
 
 
 def run_builds(installer: str, n: int, bed: Bed, between: Callable[[], None] | None = None,
-               which: Sequence[str] | None = None) -> list[Build]:
+               which: Sequence[str] | None = None, interleave: bool = False) -> list[Build]:
     """``n`` builds per set-up (build 1 cold); ``between`` runs before every build but the
-    first of each set-up (e.g. waits out the cache's metadata lifetime, publishes releases)."""
+    first of each set-up (e.g. waits out the cache's metadata lifetime, publishes releases).
+
+    ``interleave``: build i of every set-up, then build i + 1 of every set-up, the order
+    rotated by one set-up each round, so that a slow spell of a shared machine does not fall
+    on one set-up's builds only; ``between`` then runs once before every round but the first.
+    Otherwise every build of one set-up, then the next set-up's."""
     work, builds = bed.work, []
     cache_var = "PIP_CACHE_DIR" if installer == "pip" else "UV_CACHE_DIR"
     base = isolated_env(work / "home", {"UV_LINK_MODE": "copy"})
@@ -161,44 +204,65 @@ def run_builds(installer: str, n: int, bed: Bed, between: Callable[[], None] | N
     if configured.source != "nexus":
         print(f"  warning: pipnexus configure chose {configured.source!r}: the pipnexus "
               "numbers below are not through the cache", flush=True)
-    width = max(len(s) for s in setups(installer))
-    for setup in which or setups(installer):
+    chosen = list(which or setups(installer))
+    width = max(len(s) for s in chosen)
+    saved: set[str] = set()  # set-ups whose GitHub cache archive is in the store
+
+    def build(setup: str, i: int) -> Build:
         tag = f"{installer}-{setup.replace(' ', '-').replace(':', '')}"
-        github = setup in (GITHUB_CACHE, NO_PRUNE)
-        saved = False
+        github = setup in (GITHUB_CACHE, STALE, NO_PRUNE)
+        venv, cache_dir = work / f"venv-{installer}", work / f"{tag}-cache"
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        env = dict(base, **(configured.env if setup == PIPNEXUS else direct))
+        env[cache_var] = str(cache_dir)
+        before = bed.up.counts()
+        down = upl = 0
+        restore = save = 0.0
+        archive = work / f"{tag}.tar.gz"
+        if github and setup in saved:
+            start = time.perf_counter()
+            archive.write_bytes(download(bed.store_port, tag))
+            down = unpack(archive, cache_dir)
+            restore = time.perf_counter() - start
+        stale = setup == STALE and setup not in saved
+        if stale and not isinstance(bed.up, WanIndex):
+            raise ValueError(f"set-up {STALE!r} needs a WanIndex upstream")
+        if isinstance(bed.up, WanIndex):
+            bed.up.stale_pages = stale
+        start = time.perf_counter()
+        ok = install(installer, venv, bed.reqs, env)
+        took = time.perf_counter() - start
+        if isinstance(bed.up, WanIndex):
+            bed.up.stale_pages = False
+        if github and setup not in saved:
+            start = time.perf_counter()
+            if installer == "uv" and setup == GITHUB_CACHE:
+                run([uv_bin(), "cache", "prune", "--ci"], env, timeout=120)
+            upl = pack(cache_dir, archive)
+            upload(bed.store_port, tag, archive.read_bytes())
+            save = time.perf_counter() - start
+            saved.add(setup)
+        b = Build(setup, i, ok, bed.up.counts() - before, down, upl, restore, took, save)
+        print(f"  {setup:{width}} build {i}: {'ok' if ok else 'FAILED'}, NAT "
+              f"{human(b.nat)} (pages {human(b.upstream.pages)}, {b.upstream.requests} "
+              f"requests to pypi.org), restore "
+              f"{b.restore:.1f} s, install {b.install:.1f} s, save {b.save:.1f} s",
+              flush=True)
+        return b
+
+    if interleave:
         for i in range(1, n + 1):
             if i > 1 and between is not None:
                 between()
-            venv, cache_dir = work / f"venv-{installer}", work / f"{tag}-cache"
-            shutil.rmtree(cache_dir, ignore_errors=True)
-            env = dict(base, **(configured.env if setup == PIPNEXUS else direct))
-            env[cache_var] = str(cache_dir)
-            before = bed.up.counts()
-            down = upl = 0
-            restore = save = 0.0
-            if github and saved:
-                start = time.perf_counter()
-                archive = work / f"{tag}.tar.gz"
-                archive.write_bytes(download(bed.store_port))
-                down = unpack(archive, cache_dir)
-                restore = time.perf_counter() - start
-            start = time.perf_counter()
-            ok = install(installer, venv, bed.reqs, env)
-            took = time.perf_counter() - start
-            if github and not saved:
-                start = time.perf_counter()
-                if installer == "uv" and setup == GITHUB_CACHE:
-                    run([uv_bin(), "cache", "prune", "--ci"], env, timeout=120)
-                archive = work / f"{tag}.tar.gz"
-                upl = pack(cache_dir, archive)
-                upload(bed.store_port, archive.read_bytes())
-                save, saved = time.perf_counter() - start, True
-            b = Build(setup, i, ok, bed.up.counts() - before, down, upl, restore, took, save)
-            builds.append(b)
-            print(f"  {setup:{width}} build {i}: {'ok' if ok else 'FAILED'}, NAT "
-                  f"{human(b.nat)} (pages {human(b.upstream.pages)}), restore "
-                  f"{b.restore:.1f} s, install {b.install:.1f} s, save {b.save:.1f} s",
-                  flush=True)
+            k = (i - 1) % len(chosen)
+            builds += [build(setup, i) for setup in chosen[k:] + chosen[:k]]
+        order = {s: j for j, s in enumerate(chosen)}
+        return sorted(builds, key=lambda b: (order[b.setup], b.number))
+    for setup in chosen:
+        for i in range(1, n + 1):
+            if i > 1 and between is not None:
+                between()
+            builds.append(build(setup, i))
     return builds
 
 
@@ -212,7 +276,8 @@ def _span(vals: Sequence[float], fmt: Callable[[float], str]) -> str:
 
 def report(builds: list[Build]) -> str:
     rows = [[b.setup, f"{b.number} ({'cold' if b.number == 1 else 'warm'})",
-             "ok" if b.ok else "FAILED", human(b.upstream.total),
+             "ok" if b.ok else "FAILED",
+             f"{human(b.upstream.total)} ({b.upstream.requests} requests)",
              f"{human(b.archive_down)} down, {human(b.archive_up)} up", human(b.nat),
              f"{b.restore:.1f} s", f"{b.install:.1f} s", f"{b.save:.1f} s", f"{b.wall:.1f} s"]
             for b in builds]
@@ -234,7 +299,7 @@ def report(builds: list[Build]) -> str:
 
     out.append("")
     pn = warm_wall(PIPNEXUS)
-    for other in (GITHUB_CACHE, NO_PRUNE, NO_CACHE):
+    for other in (GITHUB_CACHE, STALE, NO_PRUNE, NO_CACHE):
         if other in present:
             verdict = "MET" if pn <= warm_wall(other) else "NOT MET"
             out.append(f"- goal, a warm build through pipnexus is not slower than {other}: "
@@ -248,12 +313,12 @@ def wan_bed(wheels: Path, installers: Sequence[str], work: Path,
             index: CountingIndex | None = None, cache_expiry: int = 1800) -> Iterator[Bed]:
     """"pypi.org" and the archive store behind the WAN, devpi behind the in-cluster link."""
     reqs = work / "requirements.txt"
-    with (index or CountingIndex(wheels)) as up, \
+    with (index or WanIndex(wheels)) as up, \
             ThrottledRelay(up.port, WAN_RATE, WAN_RTT) as wan_up:
         wan_index = f"http://127.0.0.1:{wan_up.port}/simple/"
         with devpi(wan_index, installers, work, cache_expiry=cache_expiry) as cache, \
                 ThrottledRelay(int(cache.rsplit(":", 1)[1]), CLUSTER_RATE, CLUSTER_RTT) as near, \
-                ArchiveStore(work / "store.bin") as store, \
+                ArchiveStore(work / "store") as store, \
                 ThrottledRelay(store.port, WAN_RATE, WAN_RTT) as wan_store:
             yield Bed(up, wan_index, f"http://127.0.0.1:{near.port}", wan_store.port, work,
                       reqs)
@@ -286,7 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with wan_bed(wheels, installers, work) as bed:
             for installer in installers:
                 print(f"## {installer}", flush=True)
-                builds = run_builds(installer, args.builds, bed)
+                builds = run_builds(installer, args.builds, bed,
+                                    which=wan_setups(installer), interleave=True)
                 print()
                 print(report(builds))
                 print(flush=True)

@@ -28,6 +28,7 @@ class CountingRelay:
         self._sock = socket.socket()
         self._lock = threading.Lock()
         self._down = 0
+        self._conns: set[socket.socket] = set()
 
     @property
     def port(self) -> int:
@@ -36,6 +37,11 @@ class CountingRelay:
     def downstream_bytes(self) -> int:
         with self._lock:
             return self._down
+
+    def sockets(self) -> list[socket.socket]:
+        """Both ends of every connection accepted so far (until ``__exit__``)."""
+        with self._lock:
+            return list(self._conns)
 
     def _pump(self, src: socket.socket, dst: socket.socket, count: bool) -> None:
         try:
@@ -61,9 +67,17 @@ class CountingRelay:
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=30)
                 upstream.settimeout(None)
+                # A link forwards each packet as it comes. With Nagle's algorithm on, the
+                # relay's write of a response's last small piece would wait for the client's
+                # delayed ACK of the previous one (up to 40 ms on Linux): a stall per request
+                # that no router adds.
+                for s in (client, upstream):
+                    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 client.close()
                 continue
+            with self._lock:
+                self._conns.update((client, upstream))
             threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
 
@@ -109,11 +123,8 @@ class ThrottledRelay(CountingRelay):
         self.rate = float(rate)
         self.rtt = float(rtt)
         self._closed = threading.Event()
-        self._conns: set[socket.socket] = set()
 
     def _pump(self, src: socket.socket, dst: socket.socket, count: bool) -> None:
-        with self._lock:
-            self._conns.update((src, dst))
         chunks: queue.Queue[tuple[float, bytes]] = queue.Queue(maxsize=4096)
 
         def read() -> None:

@@ -1,17 +1,18 @@
-"""testbed.relay.ThrottledRelay: the modelled WAN link of bench/egress_wan.py. Only lower
-bounds derived from the configured rate and latency are asserted (never a timing of our code)."""
+"""testbed.relay: CountingRelay and ThrottledRelay (the modelled WAN link of bench/egress_wan.py).
+Only lower bounds derived from the configured rate and latency are asserted (never a timing of
+our code)."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
 
-from testbed.relay import ThrottledRelay
+from testbed.relay import CountingRelay, ThrottledRelay
 
 SIZE = 1_000_000
 
@@ -59,6 +60,20 @@ def test_a_transfer_takes_at_least_its_size_over_the_rate_plus_half_the_rtt() ->
         assert got == payload
         assert relay.downstream_bytes() == len(payload)
     assert elapsed >= len(payload) / rate + rtt / 2
+
+
+@pytest.mark.parametrize("make", [CountingRelay, lambda port: ThrottledRelay(port, 1e9, 0.0)],
+                         ids=["counting", "throttled"])
+def test_relays_forward_with_nagle_off(make: Callable[[int], CountingRelay]) -> None:
+    # Nagle's algorithm on the relay's sockets would hold a response's last small piece until
+    # the client's delayed ACK: a per-request stall that a network link does not add.
+    payload = b"small answer"
+    with _sender(payload) as port, make(port) as relay:
+        assert _receive(relay.port) == payload
+        sockets = relay.sockets()
+        assert len(sockets) == 2  # the client's end and the upstream end
+        for s in sockets:
+            assert s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
 
 def test_exit_closes_open_connections() -> None:
