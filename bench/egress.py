@@ -64,6 +64,7 @@ from typing import NamedTuple
 
 from bench._common import (
     CACHE,
+    REPO,
     CountingIndex,
     CountingRelay,
     Counts,
@@ -120,8 +121,9 @@ def fetch_wheels(requirements: Sequence[str]) -> Path:
     if stamp.exists():
         return WHEELS
     WHEELS.mkdir(parents=True, exist_ok=True)
-    print(f"fetching the wheels of {' '.join(requirements)} (once) into {WHEELS} ...",
-          flush=True)
+    # relative to the repository: the output is pasted into bench/README.md
+    print(f"fetching the wheels of {' '.join(requirements)} (once) into "
+          f"{WHEELS.relative_to(REPO).as_posix()} ...", flush=True)
     # pip is in the set too: pipnexus's probe uses it as the canary project.
     cmd = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--dest", str(WHEELS),
            "pip", *requirements]

@@ -58,6 +58,7 @@ from bench.egress import (
 )
 from testbed.httpbase import QuietHandler, Response
 from testbed.interpreters import GITHUB_CACHE, NO_CACHE, PIPNEXUS, pack, unpack
+from testbed.nexus_double import NexusDouble
 from testbed.relay import WAN_RATE, WAN_RTT, ThrottledRelay
 
 # The runner -> in-cluster cache link: pod to pod (or to a ClusterIP service) in one cluster.
@@ -179,10 +180,18 @@ class Build(NamedTuple):
 class Bed(NamedTuple):
     up: CountingIndex
     wan_index_url: str  # "pypi.org" through the WAN
-    cache_url: str  # devpi base through the in-cluster link
+    cache_url: str  # the cache's base URL through the in-cluster link
     store_port: int  # the archive store through the WAN
     work: Path
     reqs: Path
+    cache: str = "devpi"  # or "nexus": which server plays the in-cluster Nexus
+
+    def cache_index(self, installer: str) -> str:
+        """The cache's index for one installer (its own index or repository, so each
+        installer's first build finds it cold)."""
+        if self.cache == "nexus":
+            return f"{self.cache_url}/repository/{installer}/simple/"
+        return f"{self.cache_url}/root/{installer}/+simple/"
 
 
 def run_builds(installer: str, n: int, bed: Bed, between: Callable[[], None] | None = None,
@@ -199,8 +208,7 @@ def run_builds(installer: str, n: int, bed: Bed, between: Callable[[], None] | N
     base = isolated_env(work / "home", {"UV_LINK_MODE": "copy"})
     direct = {"PIP_INDEX_URL": bed.wan_index_url, "PIP_TRUSTED_HOST": "127.0.0.1",
               "UV_DEFAULT_INDEX": bed.wan_index_url}
-    configured = pipnexus_configure(f"{bed.cache_url}/root/{installer}/+simple/",
-                                    bed.wan_index_url, base)
+    configured = pipnexus_configure(bed.cache_index(installer), bed.wan_index_url, base)
     if configured.source != "nexus":
         print(f"  warning: pipnexus configure chose {configured.source!r}: the pipnexus "
               "numbers below are not through the cache", flush=True)
@@ -310,18 +318,41 @@ def report(builds: list[Build]) -> str:
 
 @contextmanager
 def wan_bed(wheels: Path, installers: Sequence[str], work: Path,
-            index: CountingIndex | None = None, cache_expiry: int = 1800) -> Iterator[Bed]:
-    """"pypi.org" and the archive store behind the WAN, devpi behind the in-cluster link."""
+            index: CountingIndex | None = None, cache_expiry: int = 1800,
+            cache: str = "devpi") -> Iterator[Bed]:
+    """"pypi.org" and the archive store behind the WAN, the cache behind the in-cluster link:
+    devpi (one mirror index per installer), or the Nexus double (one PyPI proxy repository per
+    installer, with the same metadata lifetime)."""
     reqs = work / "requirements.txt"
     with (index or WanIndex(wheels)) as up, \
             ThrottledRelay(up.port, WAN_RATE, WAN_RTT) as wan_up:
         wan_index = f"http://127.0.0.1:{wan_up.port}/simple/"
-        with devpi(wan_index, installers, work, cache_expiry=cache_expiry) as cache, \
-                ThrottledRelay(int(cache.rsplit(":", 1)[1]), CLUSTER_RATE, CLUSTER_RTT) as near, \
+        with _cache(cache, wan_index, installers, work, cache_expiry) as cache_port, \
+                ThrottledRelay(cache_port, CLUSTER_RATE, CLUSTER_RTT) as near, \
                 ArchiveStore(work / "store") as store, \
                 ThrottledRelay(store.port, WAN_RATE, WAN_RTT) as wan_store:
             yield Bed(up, wan_index, f"http://127.0.0.1:{near.port}", wan_store.port, work,
-                      reqs)
+                      reqs, cache)
+
+
+@contextmanager
+def _cache(kind: str, upstream: str, installers: Sequence[str], work: Path,
+           expiry: int) -> Iterator[int]:
+    """The in-cluster cache's port."""
+    if kind == "devpi":
+        with devpi(upstream, installers, work, cache_expiry=expiry) as url:
+            yield int(url.rsplit(":", 1)[1])
+        return
+    double = NexusDouble(None, None)
+    remote = upstream.removesuffix("/simple/")  # a Nexus PyPI proxy's remote: https://pypi.org
+    try:
+        for installer in installers:
+            # "Maximum metadata age" is in minutes, as Nexus has it
+            double.add_pypi_proxy(installer, remote, proxy={
+                "remoteUrl": remote, "contentMaxAge": 1440, "metadataMaxAge": expiry / 60})
+        yield double.port
+    finally:
+        double.stop()
 
 
 def links() -> str:
@@ -334,6 +365,10 @@ def links() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = builds_parser("python -m bench.egress_wan", __doc__)
+    parser.add_argument("--cache", choices=("devpi", "nexus"), default="devpi",
+                        help="the server that plays the in-cluster Nexus: devpi-server "
+                        "(default) or the Nexus double, which answers Range requests as "
+                        "Nexus's PyPI routes do (PartialFetchHandler) and devpi does not")
     args, installers = parse_builds(parser, argv)
     wheels = fetch_wheels(REQUIREMENTS)
     files = [p for p in wheels.iterdir() if p.suffix == ".whl"]
@@ -342,13 +377,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"requirements: {' '.join(REQUIREMENTS)} ({len(files)} real wheels, "
           f"{human(sum(p.stat().st_size for p in files))})")
     print(links())
+    print(f"in-cluster cache (plays Nexus): {args.cache}")
     print(f"builds per set-up: {args.builds} (build 1 cold), fresh venv and empty installer "
           "cache each; wall = restore (archive download + unpack) + install + save (pack + "
           "upload)\n", flush=True)
     with tempdir("pipnexus-egress-wan-") as tmp:
         work = Path(tmp)
         (work / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n")
-        with wan_bed(wheels, installers, work) as bed:
+        with wan_bed(wheels, installers, work, cache=args.cache) as bed:
             for installer in installers:
                 print(f"## {installer}", flush=True)
                 builds = run_builds(installer, args.builds, bed,
