@@ -357,9 +357,10 @@ def report(installer: str, builds: list[Build]) -> str:
         out.append(f"- uv, {GITHUB_CACHE}: the archive is what setup-uv saves by default, after "
                    "`uv cache prune --ci` (which drops wheels downloaded from an index), so warm "
                    f"builds still download every wheel; {NO_PRUNE} keeps them in the archive")
-        out.append("- uv: inside the cluster it moves about twice the wheel bytes: the cache "
-                   "(like Nexus, nexus-public#296) serves no PEP 658 metadata, so uv reads each "
-                   "wheel's metadata from the wheel itself before installing it")
+        out.append("- uv: inside the cluster it moves about twice the wheel bytes: devpi serves "
+                   "no PEP 658 metadata (nor does Nexus, nexus-public#296) and answers no Range "
+                   "requests (Nexus does), so uv downloads each wheel to read its metadata "
+                   "(astral-sh/uv#1596)")
     return "\n".join(out)
 
 
