@@ -67,7 +67,7 @@ def test_devpi_mirror_with_expired_metadata_lists_the_real_release_of_a_padded_p
     tmp_path: Path,
 ) -> None:
     if not devpi_installed():
-        pytest.skip("devpi-server is not installed (the bench extra installs it)")
+        pytest.skip("devpi-server is not installed (the test extra installs it)")
     files = tmp_path / "files"
     make_wheel(files, "small-project", "2.0")
     make_wheel(files, "big-project", "1.2")
