@@ -343,16 +343,13 @@ def _cache(kind: str, upstream: str, installers: Sequence[str], work: Path,
         with devpi(upstream, installers, work, cache_expiry=expiry) as url:
             yield int(url.rsplit(":", 1)[1])
         return
-    double = NexusDouble(None, None)
     remote = upstream.removesuffix("/simple/")  # a Nexus PyPI proxy's remote: https://pypi.org
-    try:
+    with NexusDouble(None, None) as double:
         for installer in installers:
             # "Maximum metadata age" is in minutes, as Nexus has it
             double.add_pypi_proxy(installer, remote, proxy={
                 "remoteUrl": remote, "contentMaxAge": 1440, "metadataMaxAge": expiry / 60})
         yield double.port
-    finally:
-        double.stop()
 
 
 def links() -> str:

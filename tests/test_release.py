@@ -157,6 +157,19 @@ def test_release_commit_carries_the_actions_bytecode_for_every_supported_python(
     assert move["env"]["SHA"] == "${{ steps.commit.outputs.sha }}"  # not the main commit
 
 
+def _github_tree(tmp_path: Path, *paths: str) -> Path:
+    """``git archive`` of HEAD (what GitHub serves a runner for a ref; ``paths`` narrow it),
+    extracted into ``tmp_path / "action"``."""
+    if not (ROOT / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout: no committed tree to archive")
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD", *paths], cwd=ROOT,
+                             check=True, capture_output=True, timeout=60).stdout
+    tree = tmp_path / "action"
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(tree)
+    return tree
+
+
 def _bytecode(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(ROOT / "scripts" / "action_bytecode.py"), *args],
                           capture_output=True, text=True, timeout=180)
@@ -168,14 +181,7 @@ def test_the_release_trees_bytecode_is_loaded_and_never_runs_for_another_source(
     after `compile` the action's command (healthy Nexus, and the fallback) compiles none of its
     modules from source; a source changed after compiling is compiled from source again (PEP
     552 checked-hash), `check` names it, and the action still works."""
-    if not (ROOT / ".git").exists() or shutil.which("git") is None:
-        pytest.skip("not a git checkout: no committed tree to archive")
-    tree = tmp_path / "action"
-    tree.mkdir()
-    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD", "pipnexus"], cwd=ROOT,
-                             check=True, capture_output=True, timeout=60).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(tree)
+    tree = _github_tree(tmp_path, "pipnexus")
     before = _bytecode("check", str(tree))
     assert before.returncode == 1 and "cli.py: compiled from source" in before.stderr
 
@@ -229,14 +235,7 @@ def _action_script() -> str:
 def test_the_action_works_from_the_tree_github_downloads(tmp_path: Path) -> None:
     """GitHub gives an action user the repository's files at the ref (no install step): the
     committed tree runs with python3 -I -S, the standard library only, and falls back."""
-    if not (ROOT / ".git").exists() or shutil.which("git") is None:
-        pytest.skip("not a git checkout: no committed tree to archive")
-    archive = tmp_path / "action.tar"
-    subprocess.run(["git", "archive", "--format=tar", "-o", str(archive), "HEAD"],
-                   cwd=ROOT, check=True, timeout=60)
-    tree = tmp_path / "action"
-    with tarfile.open(archive) as tar:
-        tar.extractall(tree)
+    tree = _github_tree(tmp_path)
     assert (tree / "action.yml").is_file() and (tree / "pipnexus" / "cli.py").is_file()
     # .gitattributes: what only contributors need is not downloaded by every job
     assert not any((tree / name).exists() for name in ("tests", "testbed", "bench"))
