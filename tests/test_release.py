@@ -166,7 +166,7 @@ def _github_tree(tmp_path: Path, *paths: str) -> Path:
                              check=True, capture_output=True, timeout=60).stdout
     tree = tmp_path / "action"
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(tree)
+        tar.extractall(tree, filter="tar")
     return tree
 
 
