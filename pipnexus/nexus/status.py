@@ -71,8 +71,10 @@ def check(ok: bool, message: str, code: str) -> Diagnostic:
     return Diagnostic("note" if ok else "error", message, code)
 
 
-def _status(client: Any, path: str, name: str, bad: str, code: str) -> Diagnostic:
-    resp = client.request("GET", path)
+def _status(client: Any, path: str, name: str, bad: str, code: str, resp: Any = None) -> Diagnostic:
+    """The check of a status endpoint's answer ``resp`` (None: GET ``path`` now)."""
+    if resp is None:
+        resp = client.request("GET", path)
     if resp.status_code == 200:
         return check(True, f"{name}: ok", code)
     if resp.status_code == 503:
@@ -172,7 +174,10 @@ def repository_checks(client: Any, name: str, canary: str, project: str) -> list
 
 
 def checks_of(client: Any, settings: Settings) -> list[Diagnostic]:
-    up = _status(client, f"{API}/status", "status", "not ready", "nexus-status")
+    from pipnexus.nexus.client import check_nexus
+
+    answer = check_nexus(client)  # InputError (exit 2) when it is not Nexus at all
+    up = _status(client, f"{API}/status", "status", "not ready", "nexus-status", answer)
     bad = "read-only" if up.severity == "note" else "not ready"
     found = [up, _status(client, f"{API}/status/writable", "writable", bad, "nexus-writable")]
     found.append(version_check(client))
