@@ -14,7 +14,7 @@ Standard library only (no requests), so the action's probe could share it. Two m
 
 from __future__ import annotations
 
-import contextlib
+import ipaddress
 import socket
 import ssl
 
@@ -91,9 +91,8 @@ def speaks_plain_http(url: str, timeout: float) -> bool:
 
 
 def _is_ip(host: str) -> bool:
-    with contextlib.suppress(ValueError):
-        import ipaddress
-
+    try:
         ipaddress.ip_address(host)
-        return True
-    return False
+    except ValueError:
+        return False
+    return True
