@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import urllib.parse
 from typing import Any, NamedTuple
 
@@ -30,7 +29,7 @@ class Settings(NamedTuple):
     project: str  # the canary, normalized (PEP 503)
     fmt: str  # text | json
     docker_url: str | None = None  # the Docker connector's base URL, without trailing slash
-    docker_canary: Canary = Canary("library/hello-world", "latest")
+    docker_canary: Canary = parse_canary(DEFAULT_CANARY)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -117,7 +116,7 @@ def _json_of(resp: Any) -> Any:
 
 def repository_checks(client: Any, name: str, canary: str, project: str) -> list[Diagnostic]:
     """The repository's listing entry and the page of ``canary`` (``project`` normalized)."""
-    from pipnexus.nexus.client import error_lines
+    from pipnexus.nexus.client import answer_text, error_lines
     from pipnexus.probe import count_project_files
 
     checks: list[Diagnostic] = []
@@ -173,9 +172,7 @@ def repository_checks(client: Any, name: str, canary: str, project: str) -> list
                 )
             )
     else:
-        reason = " ".join(re.sub(r"<[^>]+>", " ", resp.reason or "").split())
-        text = f"{resp.status_code} {reason}".strip()
-        checks.append(check(False, f"{label}: {text}", "repository-serves"))
+        checks.append(check(False, f"{label}: {answer_text(resp)}", "repository-serves"))
     return checks
 
 
