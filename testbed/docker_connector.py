@@ -18,10 +18,17 @@ Switches (attributes, changeable while it runs):
 ``token_fail_status``  the token realm alone answers this status
 ``open_v2``            ``/v2/`` answers 200 without authentication (a registry with no auth)
 ``not_registry``       every path answers 200 with an HTML page (an ingress's default backend)
+``remote_up``          False: the proxy's remote (Docker Hub) is unreachable; ``/v2/`` answers
+                       as ever, manifests ``remote_down_status``
+``remote_down_status`` what a manifest answers while the remote is down (404 or 502)
+``images``             the ``name:tag`` references the remote has (``library/hello-world:latest``)
+
+``manifest_accepts`` records the Accept header of every manifest request.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import urllib.parse
@@ -29,9 +36,13 @@ import uuid
 
 from testbed.httpbase import LoopbackServer, QuietHandler, Response
 
+# On every /v2/ answer: docker clients require it to take a port for a V2 registry
+# (distribution/distribution#99, moby/moby#15173), so a Nexus connector that docker pulls
+# through sends it.
 API_VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
 BASIC_CHALLENGE = 'BASIC realm="Sonatype Nexus Repository Manager"'
 JSON = ("Content-Type", "application/json")
+INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
 
 
 def _errors(code: str, message: str) -> bytes:
@@ -48,6 +59,10 @@ class DockerConnector(LoopbackServer):
         self.token_fail_status: int | None = None
         self.open_v2 = False
         self.not_registry = False
+        self.remote_up = True
+        self.remote_down_status = 404
+        self.images = {"library/hello-world:latest"}
+        self.manifest_accepts: list[str] = []
         self.tokens: set[str] = set()
         self.last_token_query: dict[str, list[str]] | None = None  # the realm's last GET
         self.authorizations: list[str] = []  # every Authorization header received
@@ -71,15 +86,51 @@ class DockerConnector(LoopbackServer):
             return self._token(urllib.parse.parse_qs(query))
         if path in ("/v2", "/v2/"):
             return self._version_check(handler)
-        # DEVIATION: only /v2/ and the token realm are modelled; the rest is the spec's 404.
+        name, sep, reference = path[len("/v2/") :].rpartition("/manifests/")
+        if path.startswith("/v2/") and sep and handler.command in ("GET", "HEAD"):
+            return self._manifest(handler, name, reference)
+        # DEVIATION: only /v2/, manifests and the token realm are modelled; the rest is the
+        # spec's 404.
         return Response(404, [API_VERSION, JSON], _errors("NAME_UNKNOWN", "not modelled"))
 
-    def _version_check(self, handler: QuietHandler) -> Response:
+    def _granted(self, handler: QuietHandler) -> bool:
         auth = handler.headers.get("Authorization") or ""
         with self._tokens_lock:
             granted = auth.startswith("Bearer ") and auth[len("Bearer ") :] in self.tokens
-        if self.open_v2 or (granted and not self.force_basic_auth):
+        return self.open_v2 or (granted and not self.force_basic_auth)
+
+    def _manifest(self, handler: QuietHandler, name: str, reference: str) -> Response:
+        with self._tokens_lock:
+            self.manifest_accepts.append(handler.headers.get("Accept") or "")
+        if not self._granted(handler):
+            return self._challenge(handler)
+        if not self.remote_up:
+            # DEVIATION: Nexus's Docker proxy answer for a manifest it cannot fetch (remote
+            # unreachable, nothing cached) is not documented; a distribution pull-through cache
+            # answers 404 MANIFEST_UNKNOWN (tests/nexus/test_docker_registry.py). Both 404 and
+            # Nexus's other formats' 502 (ProxyHandler: IOException -> badGateway) are playable.
+            status = self.remote_down_status
+            if status == 404:
+                body = _errors("MANIFEST_UNKNOWN", "manifest unknown")
+                return Response(404, [API_VERSION, JSON], body)
+            return Response(status, [("Content-Type", "text/html")], b"<html></html>")
+        if f"{name}:{reference}" not in self.images:
+            body = _errors("MANIFEST_UNKNOWN", "manifest unknown")
+            return Response(404, [API_VERSION, JSON], body)
+        # An OCI image index naming no manifests: clients here only resolve the tag.
+        body = json.dumps(
+            {"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": []}, sort_keys=True
+        ).encode()
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        headers = [API_VERSION, ("Content-Type", INDEX_TYPE), ("Docker-Content-Digest", digest)]
+        return Response(200, headers, body)
+
+    def _version_check(self, handler: QuietHandler) -> Response:
+        if self._granted(handler):
             return Response(200, [API_VERSION, JSON], b"{}")
+        return self._challenge(handler)
+
+    def _challenge(self, handler: QuietHandler) -> Response:
         if self.force_basic_auth:
             # DEVIATION: the registry header and error body on this 401 are assumed.
             challenge = BASIC_CHALLENGE

@@ -301,8 +301,15 @@ def anonymous_body(
 
 
 def _apply(client: Any, desired: Desired, dry_run: bool) -> int:
-    from pipnexus.nexus.client import NexusError
+    from pipnexus.nexus.client import STATUS_PATH, NexusError, answer_text, check_nexus
 
+    # before anything else, dry run too: a plan computed against something that is not Nexus
+    # (every GET a 404: "create" everything) would look believable
+    up = check_nexus(client)
+    if up.status_code != 200:
+        raise NexusError(
+            f"{client.base_url} is not ready: GET {STATUS_PATH} answered {answer_text(up)}"
+        )
     stores = [s for s in (plan_blob_store(client, b) for b in desired.blob_stores) if s]
     planned = [plan_repository(client, repo) for repo in desired.repos]
     version = nexus_version(client, desired)

@@ -142,6 +142,17 @@ class AuthError(NexusError):
     pass
 
 
+class SchemeError(NexusError):
+    """The URL's scheme is not what the server speaks; ``fix`` is the URL with the other one."""
+
+    def __init__(self, summary: str, fix: str) -> None:
+        super().__init__(summary)
+        self.fix = fix
+
+
+STATUS_PATH = "/service/rest/v1/status"
+
+
 def check_base_url(url: str) -> str:
     parsed = urls.parse_url(url, "--url")
     if parsed.has_credentials:
@@ -244,8 +255,10 @@ class Client:
         path: str,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
+        anonymous: bool = False,
     ) -> Any:
-        """Send with bounded retries on connection errors and 5xx; return the last response."""
+        """Send with bounded retries on connection errors and 5xx; return the last response.
+        ``anonymous``: without the credentials (to a server not yet known to be Nexus)."""
         import requests
 
         url = self.url(path)
@@ -262,15 +275,16 @@ class Client:
                     headers=headers,
                     timeout=self.timeout,
                     allow_redirects=False,
+                    auth=_no_auth if anonymous else None,
                 )
             except requests.exceptions.SSLError as e:
-                hint = "" if self.ca_cert else "; pass the cluster's CA with --ca-cert FILE"
-                raise NexusError(
-                    f"TLS verification failed for {self.base_url}{hint} ({_reason(e)})"
-                ) from None
+                raise self._tls_error(e) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
                 last_error = _reason(e)
                 refused = _is_refused(e)
+                timed_out = isinstance(e, requests.exceptions.Timeout)
+                if not (refused or timed_out or attempt) and self.speaks_tls_instead():
+                    raise self.scheme_error() from None
                 continue
             if self.server is None:
                 self.server = server_version(resp.headers.get("Server"))
@@ -285,6 +299,37 @@ class Client:
             f"cannot reach {self.base_url} ({last_error}; tried {self.attempts} times)",
             refused=refused,
         )
+
+    def _tls_error(self, e: Exception) -> NexusError:
+        from pipnexus.nexus import schemes
+
+        text = str(e)
+        if schemes.tls_error_means_plain_http(text) or (
+            not schemes.is_certificate_error(text)
+            and schemes.speaks_plain_http(self.base_url, self.timeout)
+        ):
+            return self.scheme_error()
+        if schemes.is_certificate_error(text):
+            hint = "" if self.ca_cert else "; pass the cluster's CA with --ca-cert FILE"
+            return NexusError(f"TLS verification failed for {self.base_url}{hint} ({_reason(e)})")
+        return NexusError(f"TLS handshake with {self.base_url} failed ({_reason(e)})")
+
+    def speaks_tls_instead(self) -> bool:
+        """For an ``http://`` base URL: whether its port completes a TLS handshake."""
+        from pipnexus.nexus import schemes
+
+        return self.base_url.startswith("http://") and schemes.speaks_tls(
+            self.base_url, self.timeout
+        )
+
+    def scheme_error(self) -> SchemeError:
+        from pipnexus.nexus import schemes
+
+        if self.base_url.startswith("https://"):
+            speaks = "plain HTTP, not TLS"
+        else:
+            speaks = "TLS, not plain HTTP"
+        return SchemeError(f"{self.base_url} speaks {speaks}", schemes.other_scheme(self.base_url))
 
     def _scrub(self, resp: Any) -> None:
         """Hide the credentials in an error answer that echoes them (reason phrase, body)."""
@@ -346,6 +391,62 @@ def _echo_forms(username: str | None, password: str | None) -> list[bytes]:
     return sorted(forms, key=len, reverse=True)
 
 
+def check_nexus(client: Client, option: str = "--url") -> Any:
+    """GET the status endpoint, without credentials, and make sure Nexus answered it; return
+    the answer (200, or 5xx for a Nexus that is not ready or a proxy whose Nexus is down).
+
+    Nexus answers it to anyone, anonymous access on or off (``StatusResource.isAvailable`` has
+    no ``@RequiresAuthentication``; ``NexusBasicHttpAuthenticationFilter.isPermissive``), with
+    200 (503 when not readable) and an empty body, and ``EnvironmentFilter`` puts
+    ``Server: Nexus/<version> (<edition>)`` on every answer. A reverse proxy may drop that header
+    (nginx does unless told ``proxy_pass_header Server``), so a 200 with an empty body counts
+    too. Anything else is not Nexus: an InputError (exit 2) naming what answered, so that
+    nothing (no password, no plan) goes to it. NexusError when nothing answers.
+    """
+    try:
+        resp = client.request("GET", STATUS_PATH, anonymous=True)
+        if resp.status_code == 400 and client.speaks_tls_instead():
+            raise client.scheme_error()
+    except SchemeError as e:
+        raise InputError(f"{e.summary}: use {option} {e.fix}") from None
+    header = resp.headers.get("Server") or ""
+    status = resp.status_code
+    if header.startswith("Nexus/") or status >= 500:
+        return resp
+    if status == 200 and not (resp.content or b"").strip():
+        return resp
+    location = resp.headers.get("Location") or ""
+    if 300 <= status < 400 and client.base_url.startswith("http://"):
+        from pipnexus.nexus import schemes
+
+        https = schemes.other_scheme(client.base_url)
+        if location.startswith(https + "/") or location == https:
+            raise InputError(f"{client.base_url} redirects to HTTPS: use {option} {https}")
+    server = _printable(header)
+    what = f"{answer_text(resp)}, Server: {server}" if server else answer_text(resp)
+    hint = f"; if it runs under a path, put the path in {option}" if status == 404 else ""
+    raise InputError(
+        f"{client.base_url} is not a Nexus Repository Manager (GET {STATUS_PATH} answered "
+        f"{what}; Nexus answers 200 there, with a 'Server: Nexus/...' header{hint})"
+    )
+
+
+def answer_text(resp: Any) -> str:
+    """``status reason`` of an answer, the reason stripped of markup and cut short."""
+    reason = " ".join(re.sub(r"<[^>]+>", " ", resp.reason or "").split())
+    return f"{resp.status_code} {_printable(reason)}".strip()
+
+
+def _printable(text: str) -> str:
+    """A server's words, printable ASCII only and at most 60 characters."""
+    return "".join(ch for ch in text if " " <= ch <= "~").strip()[:60]
+
+
+def _no_auth(request: Any) -> Any:
+    """A requests auth that adds nothing, overriding the session's credentials."""
+    return request
+
+
 def _is_refused(e: BaseException) -> bool:
     """Whether a requests exception comes from a refused connection, wherever urllib3 keeps
     the socket error (``__cause__``, ``__context__``, ``MaxRetryError.reason``, ``args``)."""
@@ -362,9 +463,15 @@ def _is_refused(e: BaseException) -> bool:
     return False
 
 
+_SSL_REASON = re.compile(r"\[SSL(?:: \w+)?\] ([^'\"]*?)(?: \(_ssl\.c:\d+\))?['\")]")
+
+
 def _reason(e: Exception) -> str:
     """A short, credential-free reason for a requests exception."""
     text = str(e)
+    ssl_reason = _SSL_REASON.search(text)
+    if ssl_reason:  # OpenSSL's words, without Python's "(_ssl.c:NNN)" and requests' wrapping
+        return ssl_reason.group(1).strip()[:160] or type(e).__name__
     for marker in ("Failed to establish a new connection: ", "] "):
         if marker in text:
             text = text.split(marker, 1)[1]

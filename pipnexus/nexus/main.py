@@ -32,7 +32,9 @@ SUBCOMMANDS = (
         "apply",
         "pipnexus.nexus.apply",
         "create or update repositories and anonymous access over the REST API",
-        "For each repository: GET it; create it when absent, replace it when different, "
+        "First checks that --url is Nexus (its status endpoint, without credentials; exit 2 "
+        "when something else answers). For each repository: GET it; create it when absent, "
+        "replace it when different, "
         "leave it alone when equal. Shows every change first; --dry-run changes nothing. "
         "A --values file is linted for the Nexus version the server names.",
     ),
@@ -40,7 +42,8 @@ SUBCOMMANDS = (
         "status",
         "pipnexus.nexus.status",
         "check that Nexus is up, writable and serves a repository (and its Docker proxy)",
-        "Check /service/rest/v1/status, /status/writable and, with --repository, that the "
+        "Check that --url is Nexus (exit 2 when something else answers), that "
+        "/service/rest/v1/status and /status/writable answer 200 and, with --repository, that the "
         "repository exists and serves a canary project page; report the Nexus version from "
         "the Server header; with --docker-url, that an anonymous docker pull would be "
         "allowed by the Docker proxy's connector. Exit 1 when unhealthy.",

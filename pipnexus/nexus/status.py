@@ -5,17 +5,14 @@ it fails), then one last line ``healthy`` or ``unhealthy``; ``--format json`` pr
 ``{"healthy": ..., "nexus_version": ..., "diagnostics": [...]}``. The Nexus version comes from
 the ``Server`` header. Exit 0 when healthy, 1 when not, 2 on bad input.
 
-``--docker-url`` also checks a Docker connector as an anonymous ``docker pull`` meets it:
-``GET /v2/`` (the Docker Registry HTTP API V2 version check) and, on a Bearer challenge, the
-anonymous token flow (the realm with the challenge's ``service``/``scope``, then ``/v2/`` with
-the token). No credentials are ever sent to the connector or the token realm.
+``--docker-url`` also checks a Docker connector as an anonymous ``docker pull`` meets it, up
+to the manifest of a canary image (:mod:`pipnexus.nexus.docker`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import urllib.parse
 from typing import Any, NamedTuple
 
@@ -23,6 +20,7 @@ from pipnexus import options
 from pipnexus.diagnostics import Diagnostic
 from pipnexus.nexus import schema
 from pipnexus.nexus.apply import API
+from pipnexus.nexus.docker import DEFAULT_CANARY, Canary, docker_check, parse_canary
 
 
 class Settings(NamedTuple):
@@ -31,6 +29,7 @@ class Settings(NamedTuple):
     project: str  # the canary, normalized (PEP 503)
     fmt: str  # text | json
     docker_url: str | None = None  # the Docker connector's base URL, without trailing slash
+    docker_canary: Canary = parse_canary(DEFAULT_CANARY)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--docker-url",
         metavar="URL",
         help="also check the Docker connector at URL (e.g. http://nexus3.nexus.svc.cluster.local"
-        ":8082) as an anonymous docker pull meets it",
+        ":8082) as an anonymous docker pull meets it, up to the manifest of --docker-canary",
+    )
+    parser.add_argument(
+        "--docker-canary",
+        metavar="IMAGE:TAG",
+        help=f"the image whose manifest --docker-url must serve (default: {DEFAULT_CANARY}; "
+        "a one-part name gets library/, as docker pull gives it)",
     )
     add_format(parser)
 
@@ -71,8 +76,10 @@ def check(ok: bool, message: str, code: str) -> Diagnostic:
     return Diagnostic("note" if ok else "error", message, code)
 
 
-def _status(client: Any, path: str, name: str, bad: str, code: str) -> Diagnostic:
-    resp = client.request("GET", path)
+def _status(client: Any, path: str, name: str, bad: str, code: str, resp: Any = None) -> Diagnostic:
+    """The check of a status endpoint's answer ``resp`` (None: GET ``path`` now)."""
+    if resp is None:
+        resp = client.request("GET", path)
     if resp.status_code == 200:
         return check(True, f"{name}: ok", code)
     if resp.status_code == 503:
@@ -109,7 +116,7 @@ def _json_of(resp: Any) -> Any:
 
 def repository_checks(client: Any, name: str, canary: str, project: str) -> list[Diagnostic]:
     """The repository's listing entry and the page of ``canary`` (``project`` normalized)."""
-    from pipnexus.nexus.client import error_lines
+    from pipnexus.nexus.client import answer_text, error_lines
     from pipnexus.probe import count_project_files
 
     checks: list[Diagnostic] = []
@@ -165,14 +172,15 @@ def repository_checks(client: Any, name: str, canary: str, project: str) -> list
                 )
             )
     else:
-        reason = " ".join(re.sub(r"<[^>]+>", " ", resp.reason or "").split())
-        text = f"{resp.status_code} {reason}".strip()
-        checks.append(check(False, f"{label}: {text}", "repository-serves"))
+        checks.append(check(False, f"{label}: {answer_text(resp)}", "repository-serves"))
     return checks
 
 
 def checks_of(client: Any, settings: Settings) -> list[Diagnostic]:
-    up = _status(client, f"{API}/status", "status", "not ready", "nexus-status")
+    from pipnexus.nexus.client import check_nexus
+
+    answer = check_nexus(client)  # InputError (exit 2) when it is not Nexus at all
+    up = _status(client, f"{API}/status", "status", "not ready", "nexus-status", answer)
     bad = "read-only" if up.severity == "note" else "not ready"
     found = [up, _status(client, f"{API}/status/writable", "writable", bad, "nexus-writable")]
     found.append(version_check(client))
@@ -181,157 +189,6 @@ def checks_of(client: Any, settings: Settings) -> list[Diagnostic]:
             repository_checks(client, settings.repository, settings.canary, settings.project)
         )
     return found
-
-
-DOCKER_API_HEADER = "Docker-Distribution-API-Version"
-_PARAM = re.compile(r'\s*([A-Za-z][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
-
-
-def parse_challenge(header: str | None) -> tuple[str, dict[str, str]]:
-    """The scheme (lower case, "" when none) and parameters of a ``WWW-Authenticate`` header
-    with one challenge (RFC 7235 section 4.1), e.g. ``Bearer realm="...",service="..."``."""
-    text = (header or "").strip()
-    scheme, _, rest = text.partition(" ")
-    params: dict[str, str] = {}
-    for m in _PARAM.finditer(rest):
-        value = m.group(2) if m.group(2) is not None else m.group(3)
-        params.setdefault(m.group(1).lower(), re.sub(r"\\(.)", r"\1", value))
-    return scheme.lower(), params
-
-
-def _is_registry(resp: Any) -> bool:
-    """The spec's API version check: V2 registries send ``Docker-Distribution-API-Version``;
-    a JSON ``{}`` body is accepted too, for a proxy in between that drops the header."""
-    if (resp.headers.get(DOCKER_API_HEADER) or "").startswith("registry/2"):
-        return True
-    try:
-        return isinstance(resp.json(), dict)
-    except ValueError:
-        return False
-
-
-def _answer(resp: Any) -> str:
-    reason = " ".join(re.sub(r"<[^>]+>", " ", resp.reason or "").split())
-    return f"{resp.status_code} {reason}".strip()
-
-
-def docker_check(conn: Any) -> Diagnostic:
-    """What an anonymous ``docker pull`` meets at the connector ``conn.url`` (one diagnostic)."""
-    from pipnexus.nexus.client import NexusError, client_for
-
-    label = f"docker {conn.url}/v2/"
-    client = client_for(conn)
-    try:
-        return _docker_v2(client, conn, label)
-    except NexusError as e:
-        if e.refused:
-            return Diagnostic(
-                "error",
-                f"{label}: connection refused: nothing listens on that port (expose the "
-                "connector's docker.httpPort in the Service's additionalPorts)",
-                "docker-unreachable",
-            )
-        return Diagnostic("error", f"{label}: {e.summary}", "docker-unreachable")
-    finally:
-        client.close()
-
-
-def _docker_v2(client: Any, conn: Any, label: str) -> Diagnostic:
-    resp = client.request("GET", "/v2/")
-    status = resp.status_code
-    if status >= 500:
-        return Diagnostic(
-            "error",
-            f"{label}: {_answer(resp)}: Nexus failed to answer (see its log)",
-            "docker-server-error",
-        )
-    if status == 200 and _is_registry(resp):
-        return Diagnostic("note", f"{label}: 200 without authentication", "docker-pull")
-    scheme, params = parse_challenge(resp.headers.get("WWW-Authenticate"))
-    if status == 401 and scheme == "basic":
-        return Diagnostic(
-            "error",
-            f"{label}: 401 with a Basic challenge: forceBasicAuth is on (anonymous docker "
-            "pulls fail); set docker.forceBasicAuth: false on the repository",
-            "docker-force-basic-auth",
-        )
-    if status == 401 and scheme == "bearer":
-        return _docker_token(client, conn, label, params)
-    if status == 404:
-        what = "404: not a Docker connector (Nexus's main port answers this; use the port in "
-        return Diagnostic(
-            "error",
-            f"{label}: {what}the repository's docker.httpPort, e.g. 8082)",
-            "docker-not-registry",
-        )
-    return Diagnostic(
-        "error",
-        f"{label}: {_answer(resp)} is not a Docker Registry V2 answer (no {DOCKER_API_HEADER} "
-        "header or Bearer challenge): not a Docker connector",
-        "docker-not-registry",
-    )
-
-
-_TOKEN_REFUSED = (
-    "anonymous docker pulls fail; activate the Docker Bearer Token Realm (DockerToken in "
-    "config.realms) and enable anonymous access"
-)
-
-
-def _docker_token(client: Any, conn: Any, label: str, params: dict[str, str]) -> Diagnostic:
-    from pipnexus import urls
-    from pipnexus.errors import InputError
-    from pipnexus.nexus.client import NexusError, client_for
-
-    try:
-        realm = urls.parse_url(params.get("realm", ""), "realm")
-    except InputError:
-        return Diagnostic(
-            "error",
-            f"{label}: 401 with a Bearer challenge whose realm is not an http(s) URL",
-            "docker-token-refused",
-        )
-    query = {k: params[k] for k in ("service", "scope") if params.get(k)}
-    target = realm.target or "/"
-    if query:
-        target += ("&" if "?" in target else "?") + urllib.parse.urlencode(query)
-    where = f"token realm {urls.redact(realm.bare)}"
-    tokens = client_for(conn._replace(url=f"{realm.scheme}://{realm.netloc}"))
-    try:
-        resp = tokens.request("GET", target)
-    except NexusError as e:
-        return Diagnostic("error", f"{label}: {where}: {e.summary}", "docker-unreachable")
-    finally:
-        tokens.close()
-    if resp.status_code >= 500:
-        return Diagnostic(
-            "error",
-            f"{label}: {where}: {_answer(resp)}: Nexus failed to answer (see its log)",
-            "docker-server-error",
-        )
-    token: object = None
-    if resp.status_code == 200:
-        answer = _json_of(resp)
-        if isinstance(answer, dict):
-            token = answer.get("token") or answer.get("access_token")
-    if not isinstance(token, str) or not token:
-        got = "200 without a token" if resp.status_code == 200 else _answer(resp)
-        return Diagnostic(
-            "error",
-            f"{label}: {where} refused an anonymous token ({got}): {_TOKEN_REFUSED}",
-            "docker-token-refused",
-        )
-    again = client.request("GET", "/v2/", headers={"Authorization": f"Bearer {token}"})
-    if again.status_code == 200:
-        return Diagnostic(
-            "note", f"{label}: 401 Bearer, anonymous token granted, then 200", "docker-pull"
-        )
-    still = _answer(again).replace(token, "***")  # the token is never shown
-    return Diagnostic(
-        "error",
-        f"{label}: anonymous token granted but /v2/ still answers {still}: {_TOKEN_REFUSED}",
-        "docker-token-refused",
-    )
 
 
 def report(found: list[Diagnostic], healthy: bool, version: str | None, fmt: str) -> None:
@@ -359,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
         options.normalize_project(canary),
         args.format,
         parse_docker_url(args.docker_url),
+        parse_canary(args.docker_canary),
     )
     client = client_for(conn)
     try:
@@ -370,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     if settings.docker_url:
         # anonymous on purpose: --username/--password-env are for the REST API only
         anonymous = conn._replace(url=settings.docker_url, username=None, password=None)
-        found.append(docker_check(anonymous))
+        found.append(docker_check(anonymous, settings.docker_canary))
     healthy = not any(d.severity == "error" for d in found)
     server = client.server
     report(found, healthy, str(server.version) if server else None, settings.fmt)

@@ -384,8 +384,8 @@ def test_retries_5xx_then_succeeds(flaky: FlakyNexus, capsys: pytest.CaptureFixt
     assert (rc, err) == (0, "")
     assert out.splitlines()[-1] == "created pypi-proxy"
     assert "pypi-proxy" in flaky.repositories
-    # two failed GETs, the GET that answered 404, the POST
-    assert flaky.answers == [("GET", 503), ("GET", 503), ("GET", 404), ("POST", 201)]
+    # the status endpoint (two failures, then 200), the GET that answered 404, the POST
+    assert flaky.answers == [("GET", 503), ("GET", 503), ("GET", 200), ("GET", 404), ("POST", 201)]
 
 
 def test_retries_are_bounded(flaky: FlakyNexus, capsys: pytest.CaptureFixture[str]) -> None:
@@ -393,9 +393,10 @@ def test_retries_are_bounded(flaky: FlakyNexus, capsys: pytest.CaptureFixture[st
     flaky.status = 502
     rc, out, err = apply(capsys, flaky.base_url, "--retries", "2")
     assert rc == 1 and out == ""
+    # the status endpoint is asked first; apply goes no further than its last 502
     assert err.splitlines() == [
-        "pipnexus nexus apply: Nexus refused reading repository pypi-proxy (HTTP 502)",
-        "  HTTP 502",
+        f"pipnexus nexus apply: {flaky.base_url} is not ready: GET /service/rest/v1/status "
+        "answered 502 Bad Gateway",
     ]
     assert len(flaky.answers) == 3
 

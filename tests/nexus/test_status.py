@@ -308,7 +308,8 @@ def test_docker_bearer_anonymous_token(
     rc, line = docker_line(capsys, served, url + "/")
     assert (rc, line) == (
         0,
-        f"note: docker {url}/v2/: 401 Bearer, anonymous token granted, then 200 [docker-pull]",
+        f"note: docker {url}/v2/: 401 Bearer, anonymous token granted, then 200; manifest of "
+        "library/hello-world:latest: 200 [docker-pull]",
     )
     # the realm got the challenge's service; only the anonymous token was ever sent
     assert connector.last_token_query == {"service": [f"{url}/v2/token"]}
@@ -323,8 +324,9 @@ def test_docker_open_registry(
     connector.open_v2 = True
     rc, line = docker_line(capsys, served, connector.base_url)
     assert rc == 0
-    assert (
-        line == f"note: docker {connector.base_url}/v2/: 200 without authentication [docker-pull]"
+    assert line == (
+        f"note: docker {connector.base_url}/v2/: 200 without authentication; manifest of "
+        "library/hello-world:latest: 200 [docker-pull]"
     )
     assert connector.count("/v2/token") == 0
 
@@ -462,7 +464,7 @@ def test_bad_docker_url_is_one_line_exit_2(
     ],
 )
 def test_parse_challenge(header: str | None, scheme: str, params: dict[str, str]) -> None:
-    from pipnexus.nexus.status import parse_challenge
+    from pipnexus.nexus.docker import parse_challenge
 
     assert parse_challenge(header) == (scheme, params)
 
