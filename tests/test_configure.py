@@ -1163,3 +1163,13 @@ def test_action_command_imports_only_what_it_needs(tmp_path, nexus):
                 if m in ACTION_MUST_NOT_IMPORT or m.startswith(tuple(
                     f"{name}." for name in ACTION_MUST_NOT_IMPORT))]
     assert not unwanted, unwanted
+
+
+def test_https_given_for_a_plain_http_nexus_says_use_http(tmp_path, nexus):
+    # the Nexus double speaks plain HTTP only: an https:// URL for it is the classic mix-up
+    host = nexus.base_url.split("://", 1)[1]
+    r = run_configure(tmp_path, "--nexus-url", f"https://{host}", "--fallback-index-url", FALLBACK)
+    assert (r.outputs["source"], r.outputs["reason"]) == ("fallback", "tls")
+    (warning,) = [line for line in r.out.splitlines() if "[fallback]" in line]
+    assert f"the server speaks plain HTTP: use http://{host}" in warning
+    assert "--ca-cert" not in warning and "certificate" not in warning

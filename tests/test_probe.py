@@ -7,6 +7,7 @@ expected reason code, and never raise. No test asserts speed.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import socket
@@ -548,6 +549,90 @@ def test_tls_handshake_failure(raw: list[ph.RawServer], script: ph.Script) -> No
     result = one(server.url().replace("http://", "https://"))
     assert result.reason == "tls", result
     assert "TLS" in result.detail
+
+
+# -- http/https mix-ups (classify.scheme_mixup) ------------------------------------------------
+
+
+@pytest.fixture
+def plain_http_server() -> Iterator[str]:
+    """The standard library's http.server on loopback: plain HTTP only; its base URL."""
+    import http.server
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_scheme_mixup_https_to_a_plain_http_server(plain_http_server: str) -> None:
+    result = one(f"https://ci:pw@{plain_http_server}/repository/pypi-proxy/simple/")
+    assert result.reason == "tls", result
+    assert result.detail.endswith(f"the server speaks plain HTTP: use http://{plain_http_server}")
+    assert "pw" not in result.detail and "ci:" not in result.detail
+
+
+def test_scheme_mixup_keeps_the_port_it_was_reached_on() -> None:
+    from pipnexus.probe.classify import scheme_mixup
+
+    tls_alert = http.client.BadStatusLine("\x15\x03\x03\x00\x02\x02\n")
+    assert scheme_mixup("http://u:s3cret@nexus.example/simple/", tls_alert) == (
+        "the server speaks TLS: use https://nexus.example:80"
+    )
+    go = b"Bad Request Client sent an HTTP request to an HTTPS server.\n"
+    assert scheme_mixup("http://nexus.example:8443/", go) == (
+        "the server speaks TLS: use https://nexus.example:8443"
+    )
+    # the same problems with the scheme that fits them are no mix-up
+    assert scheme_mixup("https://nexus.example/", tls_alert) is None
+    assert scheme_mixup("http://nexus.example/", b"400 Bad Request") is None
+    assert scheme_mixup("http://nexus.example/", ConnectionResetError()) is None
+
+
+# JDK 17's SSLServerSocket (JSSE, which Jetty and so Nexus use for TLS) answers a plain-HTTP
+# request with this fatal unexpected_message alert record, then closes: recorded from
+# `SSLServerSocket.accept().startHandshake()` against http.client, which raises BadStatusLine
+_JSSE_ALERT = b"\x15\x03\x03\x00\x02\x02\n"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _JSSE_ALERT,
+        _JSSE_ALERT[:-1] + b"P",  # another alert (80, internal_error): no line end at all
+        ph.response(400, "Bad Request", b"Client sent an HTTP request to an HTTPS server.\n"),
+        ph.response(
+            400, "Bad Request",
+            b"<html><head><title>400 The plain HTTP request was sent to HTTPS port</title>"
+            b"</head></html>",
+        ),
+    ],
+    ids=["jsse-alert", "alert-without-newline", "go-net-http", "nginx"],
+)
+def test_scheme_mixup_http_to_a_tls_port(raw: list[ph.RawServer], answer: bytes) -> None:
+    def script(server: ph.RawServer, conn: socket.socket, request: bytes) -> None:
+        conn.sendall(answer)
+
+    server = serve(raw, script)
+    result = one(server.url())
+    assert result.reason == "bad-response", result
+    assert result.detail.endswith(f"the server speaks TLS: use https://127.0.0.1:{server.port}")
+
+
+def test_scheme_mixup_not_claimed_for_a_tls_server_that_just_hangs_up(
+    raw: list[ph.RawServer], cert: ph.Cert
+) -> None:
+    # an OpenSSL server (Python's ssl here) closes on a plain-HTTP request without a word:
+    # nothing tells it from any other server that hangs up, so no hint is given
+    server = serve(raw, ph.answer(200, "OK", ph.PIP_PAGE), tls=ph.server_context(cert))
+    result = one(server.url().replace("https://", "http://"))
+    assert not result.healthy
+    assert "speaks TLS" not in result.detail, result
 
 
 def test_unreadable_ca_file_is_input_error(tmp_path: Path) -> None:

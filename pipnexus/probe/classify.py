@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from pipnexus import urls
 from pipnexus._nt import NamedTuple
+from pipnexus.errors import InputError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
 
@@ -238,6 +239,79 @@ def empty_page_failure(canary: str, lists_links_for: bool) -> Failure:
     )
 
 
+# OpenSSL's reason when a TLS client gets a plain-HTTP answer to its hello: "wrong version
+# number" up to OpenSSL 3.1, "record layer failure" or "packet length too long" from 3.2 (the
+# record layer rewrite); LibreSSL says "wrong version number" too
+_PLAIN_HTTP_TLS_REASONS = frozenset(
+    ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG")
+)
+# the first bytes a TLS server sends: a record of type alert (21) or handshake (22), version 3.x
+_TLS_RECORD_STARTS = ("\x15\x03", "\x16\x03")
+# what web servers in front of a TLS port answer to a plain-HTTP request: nginx's 400 page
+# (nginx/nginx: src/http/ngx_http_special_response.c, ngx_http_error_497_page) and Go's
+# net/http (golang/go: src/net/http/server.go, "(*conn).serve")
+_TLS_PORT_ANSWERS = (
+    b"the plain http request was sent to https port",
+    b"client sent an http request to an https server",
+)
+
+
+def _other_scheme(url: str, scheme: str) -> str:
+    """The origin of ``url`` with ``scheme``, keeping the port it was reached on."""
+    u = urls.parse_url(url)
+    return f"{scheme}://{u.host}:{u.effective_port}"
+
+
+def scheme_mixup(url: str, problem: BaseException | bytes) -> str | None:
+    """The hint for an http/https mix-up, or None: ``problem`` is what talking to ``url``
+    raised, or the start of an answer (status line, reason, body) it gave.
+
+    An ``https://`` URL whose TLS handshake met a plain-HTTP answer (OpenSSL's reasons above)
+    -> "the server speaks plain HTTP: use http://HOST:PORT"; an ``http://`` URL answered by a
+    TLS record (a TLS alert instead of a status line) or by a web server's "plain HTTP to an
+    HTTPS port" page -> "the server speaks TLS: use https://HOST:PORT". Only the origin is
+    named, with the port it was reached on (a server on 443 that speaks plain HTTP is
+    ``http://host:443``): no path, no credentials.
+    One place for the probe, configure and the nexus commands; tests/test_probe.py
+    (test_scheme_mixup_*) runs it against real loopback servers.
+    """
+    inner = getattr(problem, "reason", None)
+    if isinstance(inner, BaseException):  # urllib's URLError wraps the error
+        problem = inner
+    low = url[:8].lower()
+    try:
+        return _mixup(urls.split_credentials(url)[0], low, problem)
+    except InputError:
+        return None
+
+
+def _mixup(bare: str, low: str, problem: BaseException | bytes) -> str | None:
+    if low.startswith("https://"):
+        ssl_module = sys.modules.get("ssl")
+        if (
+            ssl_module is not None
+            and isinstance(problem, ssl_module.SSLError)
+            and (problem.reason or "") in _PLAIN_HTTP_TLS_REASONS
+        ):
+            return f"the server speaks plain HTTP: use {_other_scheme(bare, 'http')}"
+        return None
+    if not low.startswith("http://"):
+        return None
+    speaks_tls = False
+    if isinstance(problem, bytes):
+        head = problem[:MAX_ERROR_BODY].lower()
+        speaks_tls = any(answer in head for answer in _TLS_PORT_ANSWERS)
+    else:
+        import http.client
+
+        if isinstance(problem, http.client.BadStatusLine):
+            line = str(problem.args[0]) if problem.args else ""
+            speaks_tls = line.startswith(_TLS_RECORD_STARTS)
+    if speaks_tls:
+        return f"the server speaks TLS: use {_other_scheme(bare, 'https')}"
+    return None
+
+
 def _http_failure(error: Exception, where: str) -> Failure:
     """http.client's own errors (the answer is not valid HTTP/1.x), never quoting them: their
     text repeats what the server sent."""
@@ -262,6 +336,11 @@ def failure_of(error: BaseException, attempt: Attempt, timeout: float) -> Failur
     where = attempt.where or "the server"
     if isinstance(error, Failure):
         return error
+    hint = scheme_mixup(attempt.url, error) if attempt.url else None
+    if hint is not None:
+        if isinstance(error, http.client.BadStatusLine):
+            return Failure("bad-response", f"{where} answered with a TLS record: {hint}")
+        return Failure("tls", f"TLS with {where} failed: {hint}")
     # a socket timeout is always the remaining deadline: report it as the deadline
     if isinstance(error, (Deadline, socket.timeout)):
         return Failure(

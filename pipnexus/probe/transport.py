@@ -37,6 +37,7 @@ from pipnexus.probe.classify import (
     Failure,
     clean,
     echo_forms,
+    scheme_mixup,
     scrub,
     scrub_text,
     tunnel_failure,
@@ -68,6 +69,7 @@ class Attempt:
         self.what = "request"
         self.stage = "starting"
         self.where = ""
+        self.url = ""  # the URL asked now, without userinfo (for scheme_mixup)
         self.sock: socket.socket | None = None
         self.cancelled = False
 
@@ -150,6 +152,10 @@ class _DeadlineFile(io.BufferedReader):
             if self.head_bytes > MAX_HEADER_BYTES:
                 raise Failure("bad-response", "the response head is larger than 64 KiB")
             cut = size is None or size < 0 or len(line) < size
+            if self.head_bytes == len(line) and line.startswith((b"\x15\x03", b"\x16\x03")):
+                # a TLS record instead of a status line: http.client's own error for it, which
+                # classify.scheme_mixup recognises
+                raise http.client.BadStatusLine(line.decode("latin-1"))
             if line and not line.endswith(b"\n") and cut:
                 raise Failure("bad-response", "the connection closed inside the response head")
         return line
@@ -436,7 +442,14 @@ def get_following(
     ep = endpoint(url)
     current = url.bare
     for _ in range(MAX_REDIRECTS + 1):
+        attempt.url = current
         resp = get(attempt, ep, auth, tls, want_body, select_proxy(ep, environ))
+        if resp.status == 400:
+            said_bytes = resp.reason.encode("latin-1", "replace") + b" " + resp.body
+            hint = scheme_mixup(current, said_bytes)
+            if hint is not None:
+                said = clean(f"{resp.status} {resp.reason}", 80)
+                raise Failure("bad-response", f"the {attempt.what} answered {said}: {hint}")
         if resp.status not in _REDIRECTS:
             return resp
         location = resp.headers.get("location", "")
