@@ -35,6 +35,8 @@ REASONS: tuple[str, ...] = (
     "not-an-index",
     "redirect",
     "bad-response",
+    # configure's, not the probe's: no index was given at all, nothing was probed or changed
+    "not-configured",
 )
 MAX_ERROR_BODY = 64 * 1024
 _BLOCKED = r"Remote (?:Auto|Manually) Blocked[^<>\r\n]{0,80}"  # compiled on first use
