@@ -28,6 +28,7 @@ from pipnexus import __version__, options, probe, urls
 from pipnexus.errors import InputError
 from pipnexus.options import Credentials
 from pipnexus.probe import REASONS, Result, Target, resolve_candidates
+from pipnexus.probe.engine import MIRROR_PROBE_PATH
 from pipnexus.probe.proxies import proxy_for
 from testbed.httpbase import HangingListener, closed_url
 from testbed.nexus_double import NexusDouble
@@ -556,10 +557,18 @@ def test_tls_handshake_failure(raw: list[ph.RawServer], script: ph.Script) -> No
 
 @pytest.fixture
 def plain_http_server() -> Iterator[str]:
-    """The standard library's http.server on loopback: plain HTTP only; its base URL."""
+    """The standard library's http.server on loopback, plain HTTP only, answering every GET with
+    a plain 404 (like an ingress in front of something else); its ``host:port``."""
     import http.server
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404, "Not Found")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -1288,10 +1297,13 @@ def test_mirror_probe_follows_nexus(nexus: NexusDouble) -> None:
         healthy, missing = run_probe(
             [mirror(nexus.base_url + "/repository/pbs"), mirror(nexus.base_url + "/repository/x")]
         )
-        assert healthy.healthy and "404 for a path no release has" in healthy.detail, healthy
+        assert healthy.healthy, healthy
+        assert healthy.detail.endswith(f"serves {MIRROR_PROBE_PATH} of python-build-standalone")
         assert (missing.healthy, missing.reason) == (False, "not-found")
-        # one path no release has, asked upstream once (then negatively cached)
-        assert [p for _, p, _ in github.requests] == ["/pipnexus-probe"]
+        assert "the repository does not exist" in missing.detail
+        # the checksum list is fetched from GitHub once, then served from Nexus's cache
+        assert one(mirror(nexus.base_url + "/repository/pbs")).healthy
+        assert [p for _, p, _ in github.requests] == ["/" + MIRROR_PROBE_PATH]
         nexus.set_online(False, "pbs")
         assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "unavailable"
         nexus.set_online(True, "pbs")
@@ -1311,8 +1323,53 @@ def test_mirror_probe_follows_nexus(nexus: NexusDouble) -> None:
 def test_mirror_probe_of_another_server() -> None:
     with ph.RawServer(ph.routes({}, ph.response(403, "Forbidden", b""))) as server:
         assert one(mirror(server.base_url + "/pbs")).reason == "auth"
+    # a 2xx proves nothing: only the file itself does
     with ph.RawServer(ph.routes({}, ph.response(204, "No Content", b""))) as server:
-        assert one(mirror(server.base_url + "/pbs")).healthy
+        r = one(mirror(server.base_url + "/pbs"))
+        assert (r.healthy, r.reason) == (False, "bad-response"), r
+
+
+CHECKSUMS = (
+    b"0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0  "
+    b"cpython-3.10.3+20220318-x86_64-unknown-linux-gnu-install_only.tar.gz\n"
+)
+
+
+def test_mirror_proven_by_the_checksum_list_of_a_release() -> None:
+    served = {"/pbs/" + MIRROR_PROBE_PATH: ph.response(200, "OK", CHECKSUMS)}
+    with ph.RawServer(ph.routes(served)) as server:
+        r = one(mirror(server.base_url + "/pbs"))
+        assert r.healthy, r
+        (request,) = server.requests
+        assert request.startswith(f"GET /pbs/{MIRROR_PROBE_PATH} HTTP/1.1".encode())
+
+
+def test_mirror_not_set_for_a_server_answering_404_everywhere(plain_http_server: str) -> None:
+    # an ingress or nginx in front of something else: a plain 404 for every path
+    r = one(mirror(f"http://{plain_http_server}/repository/python-build-standalone"))
+    assert (r.healthy, r.reason) == (False, "not-found"), r
+    assert f"404 Not Found for {MIRROR_PROBE_PATH}, which every mirror" in r.detail
+
+
+@pytest.mark.parametrize(
+    "answer, reason, says",
+    [
+        (ph.response(200, "OK", b"<html><form action=/login>Sign in</form></html>"),
+         "not-an-index", "not with python-build-standalone's checksum list"),
+        (ph.response(200, "OK", CHECKSUMS + b"<html>"), "not-an-index", "checksum list"),
+        (ph.response(200, "OK", b""), "not-an-index", "checksum list"),
+        (ph.response(200, "OK", CHECKSUMS * 2000), "not-an-index", "checksum list"),
+        (ph.response(302, "Found", headers=[("Location", "http://elsewhere.invalid/x")]),
+         "redirect", "use the final URL as the mirror URL"),
+        (ph.response(404, "Not Found", b"<html>404</html>"), "not-found", "every mirror"),
+    ],
+    ids=["login-page", "trailing-garbage", "empty", "too-large", "redirect-away", "plain-404"],
+)
+def test_mirror_not_set_on_anything_but_the_file(answer: bytes, reason: str, says: str) -> None:
+    with ph.RawServer(ph.routes({}, answer)) as server:
+        r = one(mirror(server.base_url + "/pbs"))
+    assert (r.healthy, r.reason) == (False, reason), r
+    assert says in r.detail, r
 
 
 def test_mirror_and_index_share_one_deadline(

@@ -191,15 +191,9 @@ def _error_text(resp: Answer) -> str:
     return resp.reason + " " + resp.body[:MAX_ERROR_BODY].decode("utf-8", "replace")
 
 
-def mirror_missing(resp: Answer) -> bool:
-    """A 404 that says the repository does not exist or its remote is blocked."""
-    text = _error_text(resp)
-    blocked = re.search(_BLOCKED, text, re.IGNORECASE) is not None
-    return resp.status == 404 and ("repository not found" in text.lower() or blocked)
-
-
-def mirror_failure(resp: Answer, auth: str | None) -> Failure:
-    """Classify an unhealthy answer for the root of uv's interpreter mirror."""
+def mirror_failure(resp: Answer, auth: str | None, path: str) -> Failure:
+    """Classify an answer other than 200 for ``<mirror>/<path>``, a file every mirror of
+    python-build-standalone's releases has."""
     said = clean(f"{resp.status} {resp.reason}", 120)
     what = "interpreter mirror"
     if resp.status == 407:
@@ -207,21 +201,31 @@ def mirror_failure(resp: Answer, auth: str | None) -> Failure:
     if resp.status in (401, 403):
         return _auth_failure(what, said, auth)
     if resp.status == 404:
-        blocked = re.search(_BLOCKED, _error_text(resp), re.IGNORECASE)
+        text = _error_text(resp)
+        blocked = re.search(_BLOCKED, text, re.IGNORECASE)
         if blocked:
             return Failure(
                 "remote-blocked",
                 f"the {what} answered 404 {clean(blocked.group(0), 100)}: the proxy has "
                 "blocked its remote (GitHub)",
             )
-        return Failure("not-found", f"the {what} answered {said}: the repository does not exist")
+        if "repository not found" in text.lower():
+            return Failure(
+                "not-found", f"the {what} answered {said}: the repository does not exist"
+            )
+        return Failure(
+            "not-found",
+            f"the {what} answered {said} for {path}, which every mirror of "
+            "python-build-standalone's releases has: not such a mirror (its URL or remote is "
+            "wrong, or the server answers 404 for everything)",
+        )
     if resp.status == 502:
         return Failure(
             "remote-unreachable", f"the {what} answered {said}: the proxy cannot reach GitHub"
         )
     if resp.status in (503, 504):
         return Failure("unavailable", f"the {what} answered {said} (offline or stopped?)")
-    return Failure("bad-response", f"the {what} answered {said}")
+    return Failure("bad-response", f"the {what} answered {said} for {path}, not 200")
 
 
 def empty_page_failure(canary: str, lists_links_for: bool) -> Failure:

@@ -360,8 +360,10 @@ def get(
     tls: ssl.SSLContext | None,
     want_body: bool,
     proxy: Proxy | None = None,
+    max_body: int = MAX_BODY,
 ) -> Answer:
-    """One GET with ``Connection: close``; the body is read only when asked or on an error."""
+    """One GET with ``Connection: close``; the body is read only when asked or on an error,
+    ``max_body`` bytes at most (MAX_ERROR_BODY for an error page)."""
     conn = _Connection(ep, attempt, tls if ep.scheme == "https" else None, proxy)
     resp: http.client.HTTPResponse | None = None
     try:
@@ -394,7 +396,7 @@ def get(
         if status in (204, 304) or not ((want_body and status < 300) or status >= 400):
             return Answer(status, reason, headers, b"", False)
         lenient = status >= 400
-        limit = MAX_ERROR_BODY if lenient else MAX_BODY
+        limit = MAX_ERROR_BODY if lenient else max_body
         if lenient:
             attempt.until = time.monotonic() + ERROR_BODY_SECONDS
         attempt.stage = f"reading the response body from {ep.display}"
@@ -435,6 +437,7 @@ def get_following(
     tls: ssl.SSLContext | None,
     want_body: bool,
     environ: Mapping[str, str],
+    max_body: int = MAX_BODY,
 ) -> Answer:
     """GET, following at most MAX_REDIRECTS redirects, and only within the same origin."""
     from urllib.parse import urljoin
@@ -443,7 +446,7 @@ def get_following(
     current = url.bare
     for _ in range(MAX_REDIRECTS + 1):
         attempt.url = current
-        resp = get(attempt, ep, auth, tls, want_body, select_proxy(ep, environ))
+        resp = get(attempt, ep, auth, tls, want_body, select_proxy(ep, environ), max_body)
         if resp.status == 400:
             said_bytes = resp.reason.encode("latin-1", "replace") + b" " + resp.body
             hint = scheme_mixup(current, said_bytes)
@@ -465,11 +468,12 @@ def get_following(
                 "redirect", f"the {attempt.what} redirects ({resp.status}) to an invalid URL"
             ) from None
         if new.origin != ep.origin:
+            kind = "mirror" if attempt.what == "interpreter mirror" else "index"
             raise Failure(
                 "redirect",
                 f"the {attempt.what} redirects ({resp.status}) to another host or scheme "
                 f"({new.scheme}://{new.display}); redirects are not followed off-host, "
-                "use the final URL as the index URL",
+                f"use the final URL as the {kind} URL",
             )
         ep = new
         current = urls.split_credentials(current)[0]
