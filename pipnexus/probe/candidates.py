@@ -57,7 +57,8 @@ def target_for(index: URL) -> Target:
 
 def mirror_target(mirror: URL) -> Target:
     """A Target for uv's interpreter mirror ``mirror`` (``UV_PYTHON_INSTALL_MIRROR``, no
-    trailing slash); the probe asks for ``<mirror>/pipnexus-probe``. Nexus-shaped
+    trailing slash); the probe asks for a release's checksum list below it
+    (``engine.MIRROR_PROBE_PATH``). Nexus-shaped
     (``<base>/repository/<name>``): with the status endpoint of that Nexus."""
     parts = urls.nexus_repository_parts(urls.ensure_trailing_slash(mirror.text))
     status = _status_url(parts.base) if parts is not None else None
