@@ -597,6 +597,16 @@ def test_scheme_mixup_keeps_the_port_it_was_reached_on() -> None:
     assert scheme_mixup("http://nexus.example:8443/", go) == (
         "the server speaks TLS: use https://nexus.example:8443"
     )
+    # OpenSSL 3.2+ as a CPython built with older headers reports it: no reason name, the text
+    # only (cherrypy/cherrypy#2026: "[SSL] record layer failure (_ssl.c:1033)")
+    import ssl
+
+    record_layer = ssl.SSLError(1, "[SSL] record layer failure (_ssl.c:1033)")
+    record_layer.reason = None  # type: ignore[assignment]  # as _ssl sets it for an unnamed code
+    assert scheme_mixup("https://nexus.example/simple/", record_layer) == (
+        "the server speaks plain HTTP: use http://nexus.example:443"
+    )
+    assert scheme_mixup("https://nexus.example/", ssl.SSLError(1, "[SSL] bad signature")) is None
     # the same problems with the scheme that fits them are no mix-up
     assert scheme_mixup("https://nexus.example/", tls_alert) is None
     assert scheme_mixup("http://nexus.example/", b"400 Bad Request") is None

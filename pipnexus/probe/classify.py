@@ -247,10 +247,10 @@ def empty_page_failure(canary: str, lists_links_for: bool) -> Failure:
 
 # OpenSSL's reason when a TLS client gets a plain-HTTP answer to its hello: "wrong version
 # number" up to OpenSSL 3.1, "record layer failure" or "packet length too long" from 3.2 (the
-# record layer rewrite); LibreSSL says "wrong version number" too
-_PLAIN_HTTP_TLS_REASONS = frozenset(
-    ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG")
-)
+# record layer rewrite; urllib3/urllib3#3271, cherrypy/cherrypy#2026); LibreSSL says "wrong
+# version number" too. A CPython built against older headers knows no name for the 3.2 codes
+# (``SSLError.reason`` is None, the message "[SSL] record layer failure"): the text is matched.
+_PLAIN_HTTP_TLS_ERRORS = ("wrong version number", "record layer failure", "packet length too long")
 # the first bytes a TLS server sends: a record of type alert (21) or handshake (22), version 3.x
 _TLS_RECORD_STARTS = ("\x15\x03", "\x16\x03")
 # what web servers in front of a TLS port answer to a plain-HTTP request: nginx's 400 page
@@ -294,11 +294,13 @@ def scheme_mixup(url: str, problem: BaseException | bytes) -> str | None:
 def _mixup(bare: str, low: str, problem: BaseException | bytes) -> str | None:
     if low.startswith("https://"):
         ssl_module = sys.modules.get("ssl")
-        if (
-            ssl_module is not None
-            and isinstance(problem, ssl_module.SSLError)
-            and (problem.reason or "") in _PLAIN_HTTP_TLS_REASONS
-        ):
+        if ssl_module is not None and isinstance(problem, ssl_module.SSLError):
+            said = f"{getattr(problem, 'reason', None) or ''} {problem}"
+            said = said.replace("_", " ").lower()
+            plain_http = any(error in said for error in _PLAIN_HTTP_TLS_ERRORS)
+        else:
+            plain_http = False
+        if plain_http:
             return f"the server speaks plain HTTP: use {_other_scheme(bare, 'http')}"
         return None
     if not low.startswith("http://"):
