@@ -260,3 +260,13 @@ def test_no_index_anywhere_leaves_the_job_alone(run_act, tmp_path):
     assert outputs["index-url"] == "" and outputs["python-mirror"] == ""
     assert result.file("env-after.txt") == result.file("env-before.txt")  # GITHUB_ENV unchanged
     assert "no package index is given" in result.log
+
+
+def test_no_index_anywhere_with_require_nexus_fails_the_step(run_act, tmp_path):
+    wf = workflow({"require-nexus": "true"}, 'echo "must not run" > "$PIPNEXUS_E2E_OUT/ran.txt"')
+    result = run_act(wf)
+    assert result.returncode != 0
+    assert not (result.out_dir / "ran.txt").exists()
+    outputs = result.outputs("pipnexus")
+    assert (outputs["source"], outputs["reason"]) == ("none", "not-configured")
+    assert "require-nexus is set" in result.log
