@@ -108,7 +108,8 @@ def _check(
 # release made with it.
 MIRROR_PROBE_TAG = "20220318"
 MIRROR_PROBE_PATH = f"{MIRROR_PROBE_TAG}/SHA256SUMS"
-# that list is about 20 KiB; anything much larger is not it
+# that list is some 20 KiB (about 150 assets, estimated from uv's download list for the tag);
+# anything much larger is not it
 MIRROR_PROBE_MAX_BODY = 256 * 1024
 
 
