@@ -10,6 +10,7 @@ import base64
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -641,6 +642,65 @@ def test_scheme_mixup_http_to_a_tls_port(raw: list[ph.RawServer], answer: bytes)
     result = one(server.url())
     assert result.reason == "bad-response", result
     assert result.detail.endswith(f"the server speaks TLS: use https://127.0.0.1:{server.port}")
+
+
+_JSSE_SERVER = """\
+import java.io.FileInputStream;
+import java.security.KeyStore;
+import javax.net.ssl.*;
+
+public class TlsPort {
+    public static void main(String[] args) throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(new FileInputStream(args[0]), "changeit".toCharArray());
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance("SunX509");
+        kmf.init(ks, "changeit".toCharArray());
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), null, null);
+        SSLServerSocket server = (SSLServerSocket) ctx.getServerSocketFactory()
+            .createServerSocket(0, 16, java.net.InetAddress.getByName("127.0.0.1"));
+        System.out.println(server.getLocalPort());
+        System.out.flush();
+        while (true) {
+            SSLSocket s = (SSLSocket) server.accept();
+            try { s.startHandshake(); } catch (Exception e) { } finally { s.close(); }
+        }
+    }
+}
+"""
+
+
+def test_scheme_mixup_http_to_a_real_jsse_tls_port(tmp_path: Path) -> None:
+    # Java's TLS (JSSE) is what Jetty, and so Nexus, serves TLS with
+    java, keytool = shutil.which("java"), shutil.which("keytool")
+    if java is None or keytool is None:
+        pytest.skip("no java/keytool to run a JSSE TLS server")
+    store = tmp_path / "ks.p12"
+    subprocess.run(
+        [keytool, "-genkeypair", "-alias", "t", "-keyalg", "RSA", "-keystore", str(store),
+         "-storetype", "PKCS12", "-storepass", "changeit", "-dname", "CN=localhost",
+         "-validity", "2"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    source = tmp_path / "TlsPort.java"
+    source.write_text(_JSSE_SERVER)
+    proc = subprocess.Popen(
+        [java, str(source), str(store)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        import select
+
+        ready, _, _ = select.select([proc.stdout], [], [], 60)  # compiling takes a few seconds
+        assert ready, "the JSSE server did not start"
+        port = int(proc.stdout.readline())
+        result = one(f"http://127.0.0.1:{port}/repository/pypi-proxy/simple/", timeout=5.0)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert result.reason == "bad-response", result
+    assert result.detail.endswith(f"the server speaks TLS: use https://127.0.0.1:{port}")
 
 
 def test_scheme_mixup_not_claimed_for_a_tls_server_that_just_hangs_up(
