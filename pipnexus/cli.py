@@ -45,7 +45,8 @@ COMMANDS = (
         "Probe the Nexus PyPI proxy and configure every Python installer of the job to use it, "
         "or the fallback index (pypi.org) when it is unhealthy. Inside GitHub Actions this "
         "writes GITHUB_ENV, GITHUB_OUTPUT and the step summary; elsewhere it prints shell "
-        "exports, dotenv lines or a JSON decision.",
+        "exports, dotenv lines or a JSON decision. With no index given at all it changes "
+        "nothing (source none, reason not-configured) and exits 0, 1 with --require-nexus.",
     ),
     Command(
         "migrate",

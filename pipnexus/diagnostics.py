@@ -57,6 +57,7 @@ CODES: dict[str, str] = {
     "fallback": "no candidate is healthy: the fallback index is used",
     "no-healthy-index": "no candidate is healthy and require-nexus is set",
     "python-mirror-unhealthy": "the interpreter mirror is unhealthy: uv downloads from GitHub",
+    "not-configured": "no package index is given: nothing is configured",
     # pipnexus nexus lint
     "yaml-syntax": "the values file is not valid YAML",
     "unknown-key": "a key Nexus or the chart does not know, which it ignores",

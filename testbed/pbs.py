@@ -12,6 +12,11 @@ The archive is tiny but real enough for uv 0.13 to install it: ``python/bin/pyth
 shell script that runs an existing interpreter (uv refuses absolute symlinks in archives), and
 ``python/lib/python3.X/_sysconfigdata_*.py`` starts with the header uv patches. ``padding``
 adds incompressible bytes to make it interpreter-sized for the egress benchmark.
+
+Like the real releases, :class:`Releases` always has the ``SHA256SUMS`` of the old release
+that pipnexus's mirror probe fetches (``MIRROR_PROBE_PATH`` in pipnexus/probe/engine.py), in
+the release tooling's format (``<sha256 hex>  <file name>`` lines, sorted:
+astral-sh/python-build-standalone: src/github.rs).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote
 
+from pipnexus.probe.engine import MIRROR_PROBE_PATH, MIRROR_PROBE_TAG
 from testbed.httpbase import LoopbackServer, QuietHandler, Response
 
 RELEASES = "https://github.com/astral-sh/python-build-standalone/releases/download"
@@ -112,11 +118,24 @@ def downloads_json(builds: dict[Build, bytes]) -> str:
     return json.dumps(entries, indent=2)
 
 
+def checksum_list(tag: str = MIRROR_PROBE_TAG) -> bytes:
+    """A ``SHA256SUMS`` of a few made-up assets of release ``tag``, in the real format."""
+    names = sorted(
+        f"cpython-{version}+{tag}-{triple}-install_only.tar.gz"
+        for version in ("3.8.13", "3.9.11", "3.10.3")
+        for triple in ("aarch64-apple-darwin", "x86_64-unknown-linux-gnu")
+    )
+    lines = (f"{hashlib.sha256(name.encode()).hexdigest()}  {name}\n" for name in names)
+    return "".join(lines).encode()
+
+
 class Releases(LoopbackServer):
-    """Plays python-build-standalone's release downloads: ``GET /<tag>/<asset>``."""
+    """Plays python-build-standalone's release downloads: ``GET /<tag>/<asset>``, the
+    ``SHA256SUMS`` of the mirror probe's release included."""
 
     def __init__(self, builds: dict[Build, bytes]) -> None:
         self.assets = {f"/{b.tag}/{b.asset}": data for b, data in builds.items()}
+        self.assets["/" + MIRROR_PROBE_PATH] = checksum_list()
         super().__init__()
 
     def handle(self, handler: QuietHandler) -> Response | None:

@@ -288,7 +288,7 @@ def test_precedence_of_inputs_and_environment(tmp_path):
     assert candidates(environ=no_list) == [f"{d}/repository/envrepo/simple/"]
     bare = {k: v for k, v in no_list.items() if not k.startswith("PIPNEXUS_")}
     r = run_configure(tmp_path, "--format", "json", env=bare, github=False)
-    assert r.rc == 2 and "no package index" in r.err
+    assert r.rc == 0 and json.loads(r.out)["reason"] == "not-configured"
 
 
 def test_json_decision_shape(tmp_path, nexus):
@@ -1163,3 +1163,78 @@ def test_action_command_imports_only_what_it_needs(tmp_path, nexus):
                 if m in ACTION_MUST_NOT_IMPORT or m.startswith(tuple(
                     f"{name}." for name in ACTION_MUST_NOT_IMPORT))]
     assert not unwanted, unwanted
+
+
+def test_https_given_for_a_plain_http_nexus_says_use_http(tmp_path, nexus):
+    # the Nexus double speaks plain HTTP only: an https:// URL for it is the classic mix-up
+    host = nexus.base_url.split("://", 1)[1]
+    r = run_configure(tmp_path, "--nexus-url", f"https://{host}", "--fallback-index-url", FALLBACK)
+    assert (r.outputs["source"], r.outputs["reason"]) == ("fallback", "tls")
+    (warning,) = [line for line in r.out.splitlines() if "[fallback]" in line]
+    assert f"the server speaks plain HTTP: use http://{host}" in warning
+    assert "--ca-cert" not in warning and "certificate" not in warning
+
+
+# --- nothing configured: a GitHub-hosted runner, a laptop ------------------------------------
+
+# what the action passes when the workflow gives no inputs
+ACTION_EMPTY_INPUTS = (
+    "--index-url=", "--nexus-url=", "--repository=", "--username=", "--ca-cert=",
+    "--require-nexus=false", "--pip-conf=user", "--python-mirror=auto",
+)
+
+
+def test_not_configured_changes_nothing_and_says_so_once(tmp_path):
+    home = tmp_path / "home"
+    env = {**base_env(tmp_path), "HOME": str(home), "PIPNEXUS_INDEX_URL": " "}
+    r = run_configure(tmp_path, *ACTION_EMPTY_INPUTS, env=env)
+    assert r.rc == 0, r.err
+    assert r.env == []  # GITHUB_ENV untouched
+    assert r.outputs["source"] == "none" and r.outputs["reason"] == "not-configured"
+    assert r.outputs["index-url"] == "" and r.outputs["python-mirror"] == ""
+    (line,) = r.out.splitlines()
+    assert line.startswith("::notice title=pipnexus [not-configured]::no package index is given")
+    assert "nexus-url input" in line and "PIPNEXUS_NEXUS_URL" in line
+    assert r.err == ""
+    assert not (home / ".config" / "pip").exists()  # no pip config either
+    assert "Not configured" in r.summary
+
+
+def test_not_configured_in_the_other_formats(tmp_path):
+    env = base_env(tmp_path)
+    shell = run_configure(tmp_path, "--format", "shell", env=env, github=False)
+    assert (shell.rc, shell.out) == (0, "")  # nothing to eval
+    (note,) = shell.err.splitlines()
+    assert note.startswith("note: no package index is given (--index-url or --nexus-url")
+    assert note.endswith("[not-configured]")
+    dotenv = run_configure(tmp_path, "--format", "dotenv", env=env, github=False)
+    assert (dotenv.rc, dotenv.out) == (0, "")
+    js = run_configure(tmp_path, "--format", "json", env=env, github=False)
+    decision = json.loads(js.out)
+    assert (decision["source"], decision["reason"], decision["candidates"]) == (
+        "none", "not-configured", []
+    )
+    assert [d["code"] for d in decision["diagnostics"]] == ["not-configured"]
+
+
+def test_not_configured_with_require_nexus_fails(tmp_path):
+    r = run_configure(tmp_path, "--require-nexus", "true", "--index-url=", "--nexus-url=")
+    assert r.rc == 1
+    assert r.env == []
+    assert (r.outputs["source"], r.outputs["reason"]) == ("none", "not-configured")
+    (line,) = r.out.splitlines()
+    assert line.startswith("::error title=pipnexus [not-configured]::no package index is given")
+    assert "require-nexus is set" in line
+
+
+def test_configured_is_the_rule_resolve_follows():
+    from pipnexus.probe import index_configured
+
+    assert not index_configured([], None, {})
+    assert not index_configured([], "", {"PIPNEXUS_INDEX_URL": " ", "PIPNEXUS_NEXUS_URL": ""})
+    assert index_configured(["http://h/simple/"], None, {})
+    assert index_configured([], "http://h:8081", {})
+    assert index_configured([], None, {"PIPNEXUS_NEXUS_URL": "http://h:8081"})
+    assert index_configured([], None, {"PIPNEXUS_INDEX_URL": "http://h/simple/"})
+    # PIPNEXUS_REPOSITORY alone names no server
+    assert not index_configured([], None, {"PIPNEXUS_REPOSITORY": "pip-cache"})

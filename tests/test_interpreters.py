@@ -18,6 +18,7 @@ import pytest
 from pipnexus.configure.settings import parse_python_mirror
 from pipnexus.errors import InputError
 from pipnexus.nexus import values
+from pipnexus.probe.engine import MIRROR_PROBE_PATH
 from testbed.httpbase import HangingListener, closed_url
 from testbed.nexus_double import NexusDouble
 from testbed.pbs import Build, Releases, make_archive, write_downloads_json
@@ -83,9 +84,13 @@ def test_uv_installs_through_the_mirror_configure_printed_and_nexus_fetches_once
         mirror = _dotenv(r.out)["UV_PYTHON_INSTALL_MIRROR"]
         assert mirror == f"{nexus.base_url}/repository/{MIRROR}"
         assert f"interpreter mirror {mirror}: healthy" in r.err
-        # the probe asked for a path no release has (404 upstream, no bytes stored)
+        # the probe fetched the checksum list of an old release, once: Nexus keeps it
         assert nexus.fetch_count(releases.base_url) == 1
-        before = nexus.upstream_bytes  # the canary page of the index
+        again = run_configure(tmp_path, "--nexus-url", nexus.base_url, "--format", "dotenv",
+                              github=False)
+        assert _dotenv(again.out)["UV_PYTHON_INSTALL_MIRROR"] == mirror
+        assert nexus.fetch_count(releases.base_url) == 1
+        before = nexus.upstream_bytes  # the canary page of the index, the checksum list
         _uv_install(tmp_path, "first", mirror, downloads)
         assert nexus.fetch_count(BUILD.tag) == 1
         assert nexus.upstream_bytes - before == len(archive)
@@ -93,7 +98,7 @@ def test_uv_installs_through_the_mirror_configure_printed_and_nexus_fetches_once
         _uv_install(tmp_path, "second", mirror, downloads)
         assert nexus.fetch_count(BUILD.tag) == 1
         assert nexus.upstream_bytes - before == len(archive)  # 0 bytes more upstream
-    assert releases.requests == [("GET", "/pipnexus-probe", 404), ("GET", BUILD.path, 200)]
+    assert releases.requests == [("GET", "/" + MIRROR_PROBE_PATH, 200), ("GET", BUILD.path, 200)]
 
 
 # -- configure ---------------------------------------------------------------------------------
@@ -101,7 +106,7 @@ def test_uv_installs_through_the_mirror_configure_printed_and_nexus_fetches_once
 
 @pytest.fixture
 def github() -> Iterator[Releases]:
-    """python-build-standalone's releases without any (the probe's path is 404 there)."""
+    """python-build-standalone's releases with no build, only the file the probe fetches."""
     with Releases({}) as server:
         yield server
 
@@ -226,3 +231,17 @@ def test_python_mirror_values(value: str | None, want: str) -> None:
 def test_bad_python_mirror_values(value: str) -> None:
     with pytest.raises(InputError):
         parse_python_mirror(value)
+
+
+def test_a_server_answering_404_everywhere_is_no_mirror(tmp_path: Path, upstream: Upstream) -> None:
+    # the issue's case: an ingress in front of something else answers a plain 404 for any path;
+    # the probe used to count that as healthy and set a mirror every `uv python install` failed on
+    with NexusDouble(upstream.base_url, "pypi-proxy") as nexus, Releases({}) as elsewhere:
+        nexus.add_raw_proxy(MIRROR, elsewhere.base_url)
+        del elsewhere.assets["/" + MIRROR_PROBE_PATH]  # a remote that is not GitHub's releases
+        r = run_configure(tmp_path, "--nexus-url", nexus.base_url)
+        assert r.rc == 0 and r.outputs["source"] == "nexus", r.err
+        assert "UV_PYTHON_INSTALL_MIRROR" not in r.env_dict
+        assert r.outputs["python-mirror"] == ""
+        (note,) = [line for line in r.out.splitlines() if "[python-mirror-unhealthy]" in line]
+        assert f"404 Not Found for {MIRROR_PROBE_PATH}, which every mirror" in note

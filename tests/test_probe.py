@@ -7,8 +7,10 @@ expected reason code, and never raise. No test asserts speed.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,6 +29,7 @@ from pipnexus import __version__, options, probe, urls
 from pipnexus.errors import InputError
 from pipnexus.options import Credentials
 from pipnexus.probe import REASONS, Result, Target, resolve_candidates
+from pipnexus.probe.engine import MIRROR_PROBE_PATH
 from pipnexus.probe.proxies import proxy_for
 from testbed.httpbase import HangingListener, closed_url
 from testbed.nexus_double import NexusDouble
@@ -548,6 +551,167 @@ def test_tls_handshake_failure(raw: list[ph.RawServer], script: ph.Script) -> No
     result = one(server.url().replace("http://", "https://"))
     assert result.reason == "tls", result
     assert "TLS" in result.detail
+
+
+# -- http/https mix-ups (classify.scheme_mixup) ------------------------------------------------
+
+
+@pytest.fixture
+def plain_http_server() -> Iterator[str]:
+    """The standard library's http.server on loopback, plain HTTP only, answering every GET with
+    a plain 404 (like an ingress in front of something else); its ``host:port``."""
+    import http.server
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404, "Not Found")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_scheme_mixup_https_to_a_plain_http_server(plain_http_server: str) -> None:
+    result = one(f"https://ci:pw@{plain_http_server}/repository/pypi-proxy/simple/")
+    assert result.reason == "tls", result
+    assert result.detail.endswith(f"the server speaks plain HTTP: use http://{plain_http_server}")
+    assert "pw" not in result.detail and "ci:" not in result.detail
+
+
+def test_scheme_mixup_keeps_the_port_it_was_reached_on() -> None:
+    from pipnexus.probe.classify import scheme_mixup
+
+    tls_alert = http.client.BadStatusLine("\x15\x03\x03\x00\x02\x02\n")
+    assert scheme_mixup("http://u:s3cret@nexus.example/simple/", tls_alert) == (
+        "the server speaks TLS: use https://nexus.example:80"
+    )
+    go = b"Bad Request Client sent an HTTP request to an HTTPS server.\n"
+    assert scheme_mixup("http://nexus.example:8443/", go) == (
+        "the server speaks TLS: use https://nexus.example:8443"
+    )
+    # OpenSSL 3.2+ as a CPython built with older headers reports it: no reason name, the text
+    # only (cherrypy/cherrypy#2026: "[SSL] record layer failure (_ssl.c:1033)")
+    import ssl
+
+    record_layer = ssl.SSLError(1, "[SSL] record layer failure (_ssl.c:1033)")
+    record_layer.reason = None  # type: ignore[assignment]  # as _ssl sets it for an unnamed code
+    assert scheme_mixup("https://nexus.example/simple/", record_layer) == (
+        "the server speaks plain HTTP: use http://nexus.example:443"
+    )
+    assert scheme_mixup("https://nexus.example/", ssl.SSLError(1, "[SSL] bad signature")) is None
+    # the same problems with the scheme that fits them are no mix-up
+    assert scheme_mixup("https://nexus.example/", tls_alert) is None
+    assert scheme_mixup("http://nexus.example/", b"400 Bad Request") is None
+    assert scheme_mixup("http://nexus.example/", ConnectionResetError()) is None
+
+
+# JDK 17's SSLServerSocket (JSSE, which Jetty and so Nexus use for TLS) answers a plain-HTTP
+# request with this fatal unexpected_message alert record, then closes: recorded from
+# `SSLServerSocket.accept().startHandshake()` against http.client, which raises BadStatusLine
+_JSSE_ALERT = b"\x15\x03\x03\x00\x02\x02\n"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _JSSE_ALERT,
+        _JSSE_ALERT[:-1] + b"P",  # another alert (80, internal_error): no line end at all
+        ph.response(400, "Bad Request", b"Client sent an HTTP request to an HTTPS server.\n"),
+        ph.response(
+            400, "Bad Request",
+            b"<html><head><title>400 The plain HTTP request was sent to HTTPS port</title>"
+            b"</head></html>",
+        ),
+    ],
+    ids=["jsse-alert", "alert-without-newline", "go-net-http", "nginx"],
+)
+def test_scheme_mixup_http_to_a_tls_port(raw: list[ph.RawServer], answer: bytes) -> None:
+    def script(server: ph.RawServer, conn: socket.socket, request: bytes) -> None:
+        conn.sendall(answer)
+
+    server = serve(raw, script)
+    result = one(server.url())
+    assert result.reason == "bad-response", result
+    assert result.detail.endswith(f"the server speaks TLS: use https://127.0.0.1:{server.port}")
+
+
+_JSSE_SERVER = """\
+import java.io.FileInputStream;
+import java.security.KeyStore;
+import javax.net.ssl.*;
+
+public class TlsPort {
+    public static void main(String[] args) throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(new FileInputStream(args[0]), "changeit".toCharArray());
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance("SunX509");
+        kmf.init(ks, "changeit".toCharArray());
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), null, null);
+        SSLServerSocket server = (SSLServerSocket) ctx.getServerSocketFactory()
+            .createServerSocket(0, 16, java.net.InetAddress.getByName("127.0.0.1"));
+        System.out.println(server.getLocalPort());
+        System.out.flush();
+        while (true) {
+            SSLSocket s = (SSLSocket) server.accept();
+            try { s.startHandshake(); } catch (Exception e) { } finally { s.close(); }
+        }
+    }
+}
+"""
+
+
+def test_scheme_mixup_http_to_a_real_jsse_tls_port(tmp_path: Path) -> None:
+    # Java's TLS (JSSE) is what Jetty, and so Nexus, serves TLS with
+    java, keytool = shutil.which("java"), shutil.which("keytool")
+    if java is None or keytool is None:
+        pytest.skip("no java/keytool to run a JSSE TLS server")
+    store = tmp_path / "ks.p12"
+    subprocess.run(
+        [keytool, "-genkeypair", "-alias", "t", "-keyalg", "RSA", "-keystore", str(store),
+         "-storetype", "PKCS12", "-storepass", "changeit", "-dname", "CN=localhost",
+         "-validity", "2"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    source = tmp_path / "TlsPort.java"
+    source.write_text(_JSSE_SERVER)
+    proc = subprocess.Popen(
+        [java, str(source), str(store)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        import select
+
+        ready, _, _ = select.select([proc.stdout], [], [], 60)  # compiling takes a few seconds
+        assert ready, "the JSSE server did not start"
+        port = int(proc.stdout.readline())
+        result = one(f"http://127.0.0.1:{port}/repository/pypi-proxy/simple/", timeout=5.0)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert result.reason == "bad-response", result
+    assert result.detail.endswith(f"the server speaks TLS: use https://127.0.0.1:{port}")
+
+
+def test_scheme_mixup_not_claimed_for_a_tls_server_that_just_hangs_up(
+    raw: list[ph.RawServer], cert: ph.Cert
+) -> None:
+    # an OpenSSL server (Python's ssl here) closes on a plain-HTTP request without a word:
+    # nothing tells it from any other server that hangs up, so no hint is given
+    server = serve(raw, ph.answer(200, "OK", ph.PIP_PAGE), tls=ph.server_context(cert))
+    result = one(server.url().replace("https://", "http://"))
+    assert not result.healthy
+    assert "speaks TLS" not in result.detail, result
 
 
 def test_unreadable_ca_file_is_input_error(tmp_path: Path) -> None:
@@ -1203,10 +1367,13 @@ def test_mirror_probe_follows_nexus(nexus: NexusDouble) -> None:
         healthy, missing = run_probe(
             [mirror(nexus.base_url + "/repository/pbs"), mirror(nexus.base_url + "/repository/x")]
         )
-        assert healthy.healthy and "404 for a path no release has" in healthy.detail, healthy
+        assert healthy.healthy, healthy
+        assert healthy.detail.endswith(f"serves {MIRROR_PROBE_PATH} of python-build-standalone")
         assert (missing.healthy, missing.reason) == (False, "not-found")
-        # one path no release has, asked upstream once (then negatively cached)
-        assert [p for _, p, _ in github.requests] == ["/pipnexus-probe"]
+        assert "the repository does not exist" in missing.detail
+        # the checksum list is fetched from GitHub once, then served from Nexus's cache
+        assert one(mirror(nexus.base_url + "/repository/pbs")).healthy
+        assert [p for _, p, _ in github.requests] == ["/" + MIRROR_PROBE_PATH]
         nexus.set_online(False, "pbs")
         assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "unavailable"
         nexus.set_online(True, "pbs")
@@ -1226,8 +1393,53 @@ def test_mirror_probe_follows_nexus(nexus: NexusDouble) -> None:
 def test_mirror_probe_of_another_server() -> None:
     with ph.RawServer(ph.routes({}, ph.response(403, "Forbidden", b""))) as server:
         assert one(mirror(server.base_url + "/pbs")).reason == "auth"
+    # a 2xx proves nothing: only the file itself does
     with ph.RawServer(ph.routes({}, ph.response(204, "No Content", b""))) as server:
-        assert one(mirror(server.base_url + "/pbs")).healthy
+        r = one(mirror(server.base_url + "/pbs"))
+        assert (r.healthy, r.reason) == (False, "bad-response"), r
+
+
+CHECKSUMS = (
+    b"0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0  "
+    b"cpython-3.10.3+20220318-x86_64-unknown-linux-gnu-install_only.tar.gz\n"
+)
+
+
+def test_mirror_proven_by_the_checksum_list_of_a_release() -> None:
+    served = {"/pbs/" + MIRROR_PROBE_PATH: ph.response(200, "OK", CHECKSUMS)}
+    with ph.RawServer(ph.routes(served)) as server:
+        r = one(mirror(server.base_url + "/pbs"))
+        assert r.healthy, r
+        (request,) = server.requests
+        assert request.startswith(f"GET /pbs/{MIRROR_PROBE_PATH} HTTP/1.1".encode())
+
+
+def test_mirror_not_set_for_a_server_answering_404_everywhere(plain_http_server: str) -> None:
+    # an ingress or nginx in front of something else: a plain 404 for every path
+    r = one(mirror(f"http://{plain_http_server}/repository/python-build-standalone"))
+    assert (r.healthy, r.reason) == (False, "not-found"), r
+    assert f"404 Not Found for {MIRROR_PROBE_PATH}, which every mirror" in r.detail
+
+
+@pytest.mark.parametrize(
+    "answer, reason, says",
+    [
+        (ph.response(200, "OK", b"<html><form action=/login>Sign in</form></html>"),
+         "not-an-index", "not with python-build-standalone's checksum list"),
+        (ph.response(200, "OK", CHECKSUMS + b"<html>"), "not-an-index", "checksum list"),
+        (ph.response(200, "OK", b""), "not-an-index", "checksum list"),
+        (ph.response(200, "OK", CHECKSUMS * 2000), "not-an-index", "checksum list"),
+        (ph.response(302, "Found", headers=[("Location", "http://elsewhere.invalid/x")]),
+         "redirect", "use the final URL as the mirror URL"),
+        (ph.response(404, "Not Found", b"<html>404</html>"), "not-found", "every mirror"),
+    ],
+    ids=["login-page", "trailing-garbage", "empty", "too-large", "redirect-away", "plain-404"],
+)
+def test_mirror_not_set_on_anything_but_the_file(answer: bytes, reason: str, says: str) -> None:
+    with ph.RawServer(ph.routes({}, answer)) as server:
+        r = one(mirror(server.base_url + "/pbs"))
+    assert (r.healthy, r.reason) == (False, reason), r
+    assert says in r.detail, r
 
 
 def test_mirror_and_index_share_one_deadline(

@@ -53,6 +53,19 @@ def credentialed(index: URL, credentials: Credentials) -> URL:
     return index._replace(text=text, username=user or "", password=password)
 
 
+NOT_CONFIGURED = "not-configured"
+
+
+def configured(settings: Settings, environ: Mapping[str, str]) -> bool:
+    """Whether an index is given at all (options, inputs or the runner's ``PIPNEXUS_*``)."""
+    return probe.index_configured(settings.index_urls, settings.nexus_url, environ)
+
+
+def not_configured() -> Decision:
+    """The decision when no index is given: nothing probed, nothing to use."""
+    return Decision("none", None, NOT_CONFIGURED, 0, [], False)
+
+
 def resolve(settings: Settings, environ: Mapping[str, str]) -> Candidates:
     """The candidates (InputError when none is given or one is invalid)."""
     return probe.resolve_candidates(

@@ -67,6 +67,8 @@ def configure(settings: Settings, environ: Mapping[str, str]) -> int:
         print_masks(secrets, masks)
     if settings.fmt == "github" and not environ.get("GITHUB_ENV"):
         raise InputError("--format github needs GITHUB_ENV (run it inside GitHub Actions)")
+    if not decide_.configured(settings, environ):
+        return _not_configured(settings, environ)
     candidates = decide_.resolve(settings, environ)
     if masks and secrets:
         # the whole credentialed URLs too (the password alone already hides them)
@@ -77,6 +79,35 @@ def configure(settings: Settings, environ: Mapping[str, str]) -> int:
     report = build_report(settings, environ, decision, applied, candidates.notes, secrets)
     _render(report, settings, environ)
     return 1 if decision.source == "none" else 0
+
+
+def _not_configured(settings: Settings, environ: Mapping[str, str]) -> int:
+    """No index given (a GitHub-hosted runner, a laptop): change nothing and say so once.
+    Only ``require-nexus`` makes it a failure."""
+    where = (
+        "the index-url or nexus-url input"
+        if settings.fmt == "github"
+        else "--index-url or --nexus-url"
+    )
+    how = (
+        f"no package index is given ({where}, or PIPNEXUS_INDEX_URL or PIPNEXUS_NEXUS_URL in "
+        "the runner's environment)"
+    )
+    if settings.require_nexus:
+        verdict = Diagnostic(
+            "error", f"{how} and require-nexus is set: nothing is configured", "not-configured"
+        )
+    else:
+        verdict = Diagnostic(
+            "note",
+            f"{how}: nothing is configured, installers keep their defaults; set one of those "
+            "where jobs should use a Nexus (self-hosted runners)",
+            "not-configured",
+        )
+    decision = decide_.not_configured()
+    report = Report(decision, "", {}, {}, {}, [], [], verdict, None)
+    _render(report, settings, environ)
+    return 1 if settings.require_nexus else 0
 
 
 def _mask_stream(settings: Settings, environ: Mapping[str, str]) -> TextIO | None:

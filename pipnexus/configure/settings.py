@@ -48,8 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "PIPNEXUS_INDEX_URL (space-separated) or PIPNEXUS_NEXUS_URL + PIPNEXUS_REPOSITORY.\n"
         "Credentials: --username/--password-env, userinfo in the URL, or PIPNEXUS_USERNAME/\n"
         "PIPNEXUS_PASSWORD. Empty option values count as not given (the action passes every\n"
-        "input). Exit 0 configured (nexus or fallback), 1 no healthy index with\n"
-        "--require-nexus, 2 bad input.\n"
+        "input). With none of these set nothing is configured (reason not-configured).\n"
+        "Exit 0 configured (nexus or fallback) or nothing given, 1 no healthy index (or none\n"
+        "given) with --require-nexus, 2 bad input.\n"
         "--format shell/dotenv print credentials embedded in the index URL (that is their job);\n"
         "github and json output never contain them."
     )

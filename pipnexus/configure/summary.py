@@ -34,6 +34,9 @@ def summary_markdown(report: Report) -> str:
             f"**No healthy Nexus** ({_cell(decision.reason)}): using the fallback index "
             f"{_code(report.shown_url)}."
         )
+    elif decision.reason == "not-configured":
+        lines.append("Not configured: no package index is given, nothing was changed.")
+        return "\n".join(lines) + "\n"
     else:
         lines.append(f"**No healthy Nexus** ({_cell(decision.reason)}) and require-nexus is set.")
     lines += ["", "| Candidate | Result | Reason | Latency | Detail |", "|---|---|---|---|---|"]

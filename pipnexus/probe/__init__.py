@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from pipnexus.probe.candidates import (
     Candidates,
+    NotConfigured,
     Result,
     Target,
+    index_configured,
     mirror_target,
     resolve_candidates,
     target_for,
@@ -27,9 +29,11 @@ from pipnexus.probe.page import count_project_files
 __all__ = [
     "REASONS",
     "Candidates",
+    "NotConfigured",
     "Result",
     "Target",
     "count_project_files",
+    "index_configured",
     "mirror_target",
     "probe",
     "resolve_candidates",

@@ -57,7 +57,8 @@ def target_for(index: URL) -> Target:
 
 def mirror_target(mirror: URL) -> Target:
     """A Target for uv's interpreter mirror ``mirror`` (``UV_PYTHON_INSTALL_MIRROR``, no
-    trailing slash); the probe asks for ``<mirror>/pipnexus-probe``. Nexus-shaped
+    trailing slash); the probe asks for a release's checksum list below it
+    (``engine.MIRROR_PROBE_PATH``). Nexus-shaped
     (``<base>/repository/<name>``): with the status endpoint of that Nexus."""
     parts = urls.nexus_repository_parts(urls.ensure_trailing_slash(mirror.text))
     status = _status_url(parts.base) if parts is not None else None
@@ -66,6 +67,26 @@ def mirror_target(mirror: URL) -> Target:
 
 def _env(environ: Mapping[str, str], name: str) -> str:
     return (environ.get(name) or "").strip()
+
+
+class NotConfigured(InputError):
+    """No index given at all: no option or input, no ``PIPNEXUS_*`` variable (a GitHub-hosted
+    runner, a laptop). ``pipnexus probe`` treats it as bad input; ``configure`` asks
+    :func:`index_configured` first and leaves the job alone."""
+
+
+def index_configured(
+    index_urls: Sequence[str], nexus_url: str | None, environ: Mapping[str, str]
+) -> bool:
+    """Whether any source of :func:`resolve_candidates` is set, by its rules (empty options
+    and blank variables are unset). The one test of "is this runner meant to use a Nexus",
+    for the action, the ``configure`` command and anything that runs before them."""
+    return bool(
+        any(u != "" for u in index_urls)
+        or nexus_url
+        or _env(environ, "PIPNEXUS_INDEX_URL")
+        or _env(environ, "PIPNEXUS_NEXUS_URL")
+    )
 
 
 def _nexus_target(
@@ -124,7 +145,8 @@ def resolve_candidates(
 
     A Nexus URL that is a whole index URL (``.../repository/<name>/simple/``) is used as the
     index URL, with a note. Empty or blank values count as unset (Actions passes unset inputs
-    as ""). Raises InputError when nothing is set or a value is invalid.
+    as ""). Raises NotConfigured (an InputError) when nothing is set, InputError when a value
+    is invalid.
     """
     explicit = [u for u in index_urls if u != ""]
     if repository is not None and repository.strip() == "":
@@ -157,7 +179,7 @@ def resolve_candidates(
         targets = [target]
         notes += [note] if note else []
     else:
-        raise InputError(
+        raise NotConfigured(
             "no package index given: set an index URL or a Nexus URL "
             "(--index-url / --nexus-url, or PIPNEXUS_INDEX_URL / PIPNEXUS_NEXUS_URL)"
         )

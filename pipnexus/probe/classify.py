@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from pipnexus import urls
 from pipnexus._nt import NamedTuple
+from pipnexus.errors import InputError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
 
@@ -34,6 +35,8 @@ REASONS: tuple[str, ...] = (
     "not-an-index",
     "redirect",
     "bad-response",
+    # configure's, not the probe's: no index was given at all, nothing was probed or changed
+    "not-configured",
 )
 MAX_ERROR_BODY = 64 * 1024
 _BLOCKED = r"Remote (?:Auto|Manually) Blocked[^<>\r\n]{0,80}"  # compiled on first use
@@ -188,15 +191,9 @@ def _error_text(resp: Answer) -> str:
     return resp.reason + " " + resp.body[:MAX_ERROR_BODY].decode("utf-8", "replace")
 
 
-def mirror_missing(resp: Answer) -> bool:
-    """A 404 that says the repository does not exist or its remote is blocked."""
-    text = _error_text(resp)
-    blocked = re.search(_BLOCKED, text, re.IGNORECASE) is not None
-    return resp.status == 404 and ("repository not found" in text.lower() or blocked)
-
-
-def mirror_failure(resp: Answer, auth: str | None) -> Failure:
-    """Classify an unhealthy answer for the root of uv's interpreter mirror."""
+def mirror_failure(resp: Answer, auth: str | None, path: str) -> Failure:
+    """Classify an answer other than 200 for ``<mirror>/<path>``, a file every mirror of
+    python-build-standalone's releases has."""
     said = clean(f"{resp.status} {resp.reason}", 120)
     what = "interpreter mirror"
     if resp.status == 407:
@@ -204,21 +201,31 @@ def mirror_failure(resp: Answer, auth: str | None) -> Failure:
     if resp.status in (401, 403):
         return _auth_failure(what, said, auth)
     if resp.status == 404:
-        blocked = re.search(_BLOCKED, _error_text(resp), re.IGNORECASE)
+        text = _error_text(resp)
+        blocked = re.search(_BLOCKED, text, re.IGNORECASE)
         if blocked:
             return Failure(
                 "remote-blocked",
                 f"the {what} answered 404 {clean(blocked.group(0), 100)}: the proxy has "
                 "blocked its remote (GitHub)",
             )
-        return Failure("not-found", f"the {what} answered {said}: the repository does not exist")
+        if "repository not found" in text.lower():
+            return Failure(
+                "not-found", f"the {what} answered {said}: the repository does not exist"
+            )
+        return Failure(
+            "not-found",
+            f"the {what} answered {said} for {path}, which every mirror of "
+            "python-build-standalone's releases has: not such a mirror (its URL or remote is "
+            "wrong, or the server answers 404 for everything)",
+        )
     if resp.status == 502:
         return Failure(
             "remote-unreachable", f"the {what} answered {said}: the proxy cannot reach GitHub"
         )
     if resp.status in (503, 504):
         return Failure("unavailable", f"the {what} answered {said} (offline or stopped?)")
-    return Failure("bad-response", f"the {what} answered {said}")
+    return Failure("bad-response", f"the {what} answered {said} for {path}, not 200")
 
 
 def empty_page_failure(canary: str, lists_links_for: bool) -> Failure:
@@ -236,6 +243,81 @@ def empty_page_failure(canary: str, lists_links_for: bool) -> Failure:
         f"the index answered 200 for the canary project '{canary}' but the page links no "
         "files of it (a login page, or not a PEP 503 simple index?)",
     )
+
+
+# OpenSSL's reason when a TLS client gets a plain-HTTP answer to its hello: "wrong version
+# number" up to OpenSSL 3.1, "record layer failure" or "packet length too long" from 3.2 (the
+# record layer rewrite; urllib3/urllib3#3271, cherrypy/cherrypy#2026); LibreSSL says "wrong
+# version number" too. A CPython built against older headers knows no name for the 3.2 codes
+# (``SSLError.reason`` is None, the message "[SSL] record layer failure"): the text is matched.
+_PLAIN_HTTP_TLS_ERRORS = ("wrong version number", "record layer failure", "packet length too long")
+# the first bytes a TLS server sends: a record of type alert (21) or handshake (22), version 3.x
+_TLS_RECORD_STARTS = ("\x15\x03", "\x16\x03")
+# what web servers in front of a TLS port answer to a plain-HTTP request: nginx's 400 page
+# (nginx/nginx: src/http/ngx_http_special_response.c, ngx_http_error_497_page) and Go's
+# net/http (golang/go: src/net/http/server.go, "(*conn).serve")
+_TLS_PORT_ANSWERS = (
+    b"the plain http request was sent to https port",
+    b"client sent an http request to an https server",
+)
+
+
+def _other_scheme(url: str, scheme: str) -> str:
+    """The origin of ``url`` with ``scheme``, keeping the port it was reached on."""
+    u = urls.parse_url(url)
+    return f"{scheme}://{u.host}:{u.effective_port}"
+
+
+def scheme_mixup(url: str, problem: BaseException | bytes) -> str | None:
+    """The hint for an http/https mix-up, or None: ``problem`` is what talking to ``url``
+    raised, or the start of an answer (status line, reason, body) it gave.
+
+    An ``https://`` URL whose TLS handshake met a plain-HTTP answer (OpenSSL's reasons above)
+    -> "the server speaks plain HTTP: use http://HOST:PORT"; an ``http://`` URL answered by a
+    TLS record (a TLS alert instead of a status line) or by a web server's "plain HTTP to an
+    HTTPS port" page -> "the server speaks TLS: use https://HOST:PORT". Only the origin is
+    named, with the port it was reached on (a server on 443 that speaks plain HTTP is
+    ``http://host:443``): no path, no credentials.
+    One place for the probe, configure and the nexus commands; tests/test_probe.py
+    (test_scheme_mixup_*) runs it against real loopback servers.
+    """
+    inner = getattr(problem, "reason", None)
+    if isinstance(inner, BaseException):  # urllib's URLError wraps the error
+        problem = inner
+    low = url[:8].lower()
+    try:
+        return _mixup(urls.split_credentials(url)[0], low, problem)
+    except InputError:
+        return None
+
+
+def _mixup(bare: str, low: str, problem: BaseException | bytes) -> str | None:
+    if low.startswith("https://"):
+        ssl_module = sys.modules.get("ssl")
+        if ssl_module is not None and isinstance(problem, ssl_module.SSLError):
+            said = f"{getattr(problem, 'reason', None) or ''} {problem}"
+            said = said.replace("_", " ").lower()
+            plain_http = any(error in said for error in _PLAIN_HTTP_TLS_ERRORS)
+        else:
+            plain_http = False
+        if plain_http:
+            return f"the server speaks plain HTTP: use {_other_scheme(bare, 'http')}"
+        return None
+    if not low.startswith("http://"):
+        return None
+    speaks_tls = False
+    if isinstance(problem, bytes):
+        head = problem[:MAX_ERROR_BODY].lower()
+        speaks_tls = any(answer in head for answer in _TLS_PORT_ANSWERS)
+    else:
+        import http.client
+
+        if isinstance(problem, http.client.BadStatusLine):
+            line = str(problem.args[0]) if problem.args else ""
+            speaks_tls = line.startswith(_TLS_RECORD_STARTS)
+    if speaks_tls:
+        return f"the server speaks TLS: use {_other_scheme(bare, 'https')}"
+    return None
 
 
 def _http_failure(error: Exception, where: str) -> Failure:
@@ -262,6 +344,11 @@ def failure_of(error: BaseException, attempt: Attempt, timeout: float) -> Failur
     where = attempt.where or "the server"
     if isinstance(error, Failure):
         return error
+    hint = scheme_mixup(attempt.url, error) if attempt.url else None
+    if hint is not None:
+        if isinstance(error, http.client.BadStatusLine):
+            return Failure("bad-response", f"{where} answered with a TLS record: {hint}")
+        return Failure("tls", f"TLS with {where} failed: {hint}")
     # a socket timeout is always the remaining deadline: report it as the deadline
     if isinstance(error, (Deadline, socket.timeout)):
         return Failure(

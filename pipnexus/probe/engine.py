@@ -9,6 +9,7 @@ candidate still running and shuts its socket down (:meth:`transport.Attempt.abor
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -32,7 +33,6 @@ from pipnexus.probe.classify import (
     empty_page_failure,
     failure_of,
     mirror_failure,
-    mirror_missing,
     page_failure,
     status_failure,
 )
@@ -99,8 +99,30 @@ def _check(
     return f"{said_status}the page of the canary project '{canary}' lists {files} file{plural}{via}"
 
 
-# a path no release has: the mirror answers it without storing anything
-MIRROR_PROBE_PATH = "pipnexus-probe"
+# A file every mirror of python-build-standalone's releases has: the checksum list of a fixed,
+# old (small) release. uv asks a mirror for ``<mirror>/<tag>/<asset>``, the part of the asset's
+# URL after ``https://github.com/astral-sh/python-build-standalone/releases/download/``
+# (astral-sh/uv: crates/uv-python/src/downloads.rs, ``download_urls``), and the release tooling
+# uploads ``SHA256SUMS`` with every release since 2022-02-27 (astral-sh/python-build-standalone:
+# src/github.rs, commit 4cc656e2; lines ``<sha256 hex>  <file name>``). 20220318 is the second
+# release made with it.
+MIRROR_PROBE_TAG = "20220318"
+MIRROR_PROBE_PATH = f"{MIRROR_PROBE_TAG}/SHA256SUMS"
+# that list is some 20 KiB (about 150 assets, estimated from uv's download list for the tag);
+# anything much larger is not it
+MIRROR_PROBE_MAX_BODY = 256 * 1024
+
+
+def is_checksum_list(body: bytes) -> bool:
+    """Whether ``body`` has the shape of a python-build-standalone ``SHA256SUMS``: one or more
+    lines of 64 lower-case hex digits, two spaces and a file name, nothing else."""
+    lines = body.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return bool(lines) and all(re.fullmatch(_CHECKSUM_LINE, line) for line in lines)
+
+
+_CHECKSUM_LINE = rb"[0-9a-f]{64}  [^\s/]+"  # compiled on first use (re's cache)
 
 
 def _check_mirror(
@@ -110,28 +132,33 @@ def _check_mirror(
     tls: ssl.SSLContext | None,
     environ: Mapping[str, str],
 ) -> str:
-    """uv's interpreter mirror is healthy when ``GET <mirror>/pipnexus-probe`` shows that the
-    repository exists, is online, readable, and that its remote answers.
+    """uv's interpreter mirror is healthy when it serves ``<mirror>/MIRROR_PROBE_PATH``: a 200
+    whose body is a checksum list. That proves the repository exists, is online, readable
+    with the job's credentials, reaches GitHub (or has the file cached: Nexus keeps it, so the
+    NAT is crossed once) and maps paths the way uv expects.
 
-    A raw proxy forwards the path to ``<remoteUrl>/pipnexus-probe``; GitHub has no such
-    release, so a healthy mirror answers a plain 404 (remembered by the negative cache, so
-    GitHub is asked at most once per timeToLive). Unhealthy answers: 404 "Repository not
-    found" (no such repository: ViewServlet), 404 "Remote Auto/Manually Blocked" (the remote
-    failed), 502 (the remote is unreachable), 503 (offline repository, stopped node),
-    401/403 (no read permission). The root is not asked: Nexus sends paths ending in ``/`` to
-    IndexHtmlForwardHandler (org.sonatype.nexus.repository.view.handlers in
-    sonatype/nexus-public), which turns a blocked remote into a plain 404 as well. A 2xx (some
-    other server) is healthy too. No archive is fetched: a first fetch would download tens of
-    megabytes within the deadline.
+    Anything else leaves the mirror unset: any 404 (no such repository, a blocked remote, a
+    server that is no mirror: an ingress answers a plain 404 for every path), a 200 of
+    something else (a login page), a redirect to another host (uv would have to follow it off
+    the mirror), 401/403, 502, 503, no answer in time.
     """
     attempt.what = "interpreter mirror"
     url = target.index.joined(MIRROR_PROBE_PATH)
-    resp = transport.get_following(attempt, url, auth, tls, True, environ)
-    if not (200 <= resp.status < 300 or resp.status == 404) or mirror_missing(resp):
-        raise mirror_failure(resp, auth)
+    resp = transport.get_following(
+        attempt, url, auth, tls, True, environ, max_body=MIRROR_PROBE_MAX_BODY
+    )
+    if resp.status != 200:
+        raise mirror_failure(resp, auth, MIRROR_PROBE_PATH)
+    if resp.too_large or not is_checksum_list(resp.body):
+        raise Failure(
+            "not-an-index",
+            f"the interpreter mirror answered 200 for {MIRROR_PROBE_PATH} but not with "
+            "python-build-standalone's checksum list (a login page, or not a mirror of its "
+            "releases?)",
+        )
     proxy = transport.select_proxy(transport.endpoint(url), environ)
     via = f" (through the proxy {proxy.display})" if proxy else ""
-    return f"the interpreter mirror answers ({resp.status} for a path no release has){via}"
+    return f"the interpreter mirror serves {MIRROR_PROBE_PATH} of python-build-standalone{via}"
 
 
 def _tls_context(cafile: str | None) -> ssl.SSLContext:

@@ -37,6 +37,7 @@ from pipnexus.probe.classify import (
     Failure,
     clean,
     echo_forms,
+    scheme_mixup,
     scrub,
     scrub_text,
     tunnel_failure,
@@ -68,6 +69,7 @@ class Attempt:
         self.what = "request"
         self.stage = "starting"
         self.where = ""
+        self.url = ""  # the URL asked now, without userinfo (for scheme_mixup)
         self.sock: socket.socket | None = None
         self.cancelled = False
 
@@ -150,6 +152,10 @@ class _DeadlineFile(io.BufferedReader):
             if self.head_bytes > MAX_HEADER_BYTES:
                 raise Failure("bad-response", "the response head is larger than 64 KiB")
             cut = size is None or size < 0 or len(line) < size
+            if self.head_bytes == len(line) and line.startswith((b"\x15\x03", b"\x16\x03")):
+                # a TLS record instead of a status line: http.client's own error for it, which
+                # classify.scheme_mixup recognises
+                raise http.client.BadStatusLine(line.decode("latin-1"))
             if line and not line.endswith(b"\n") and cut:
                 raise Failure("bad-response", "the connection closed inside the response head")
         return line
@@ -354,8 +360,10 @@ def get(
     tls: ssl.SSLContext | None,
     want_body: bool,
     proxy: Proxy | None = None,
+    max_body: int = MAX_BODY,
 ) -> Answer:
-    """One GET with ``Connection: close``; the body is read only when asked or on an error."""
+    """One GET with ``Connection: close``; the body is read only when asked or on an error,
+    ``max_body`` bytes at most (MAX_ERROR_BODY for an error page)."""
     conn = _Connection(ep, attempt, tls if ep.scheme == "https" else None, proxy)
     resp: http.client.HTTPResponse | None = None
     try:
@@ -388,7 +396,7 @@ def get(
         if status in (204, 304) or not ((want_body and status < 300) or status >= 400):
             return Answer(status, reason, headers, b"", False)
         lenient = status >= 400
-        limit = MAX_ERROR_BODY if lenient else MAX_BODY
+        limit = MAX_ERROR_BODY if lenient else max_body
         if lenient:
             attempt.until = time.monotonic() + ERROR_BODY_SECONDS
         attempt.stage = f"reading the response body from {ep.display}"
@@ -429,6 +437,7 @@ def get_following(
     tls: ssl.SSLContext | None,
     want_body: bool,
     environ: Mapping[str, str],
+    max_body: int = MAX_BODY,
 ) -> Answer:
     """GET, following at most MAX_REDIRECTS redirects, and only within the same origin."""
     from urllib.parse import urljoin
@@ -436,7 +445,14 @@ def get_following(
     ep = endpoint(url)
     current = url.bare
     for _ in range(MAX_REDIRECTS + 1):
-        resp = get(attempt, ep, auth, tls, want_body, select_proxy(ep, environ))
+        attempt.url = current
+        resp = get(attempt, ep, auth, tls, want_body, select_proxy(ep, environ), max_body)
+        if resp.status == 400:
+            said_bytes = resp.reason.encode("latin-1", "replace") + b" " + resp.body
+            hint = scheme_mixup(current, said_bytes)
+            if hint is not None:
+                said = clean(f"{resp.status} {resp.reason}", 80)
+                raise Failure("bad-response", f"the {attempt.what} answered {said}: {hint}")
         if resp.status not in _REDIRECTS:
             return resp
         location = resp.headers.get("location", "")
@@ -452,11 +468,12 @@ def get_following(
                 "redirect", f"the {attempt.what} redirects ({resp.status}) to an invalid URL"
             ) from None
         if new.origin != ep.origin:
+            kind = "mirror" if attempt.what == "interpreter mirror" else "index"
             raise Failure(
                 "redirect",
                 f"the {attempt.what} redirects ({resp.status}) to another host or scheme "
                 f"({new.scheme}://{new.display}); redirects are not followed off-host, "
-                "use the final URL as the index URL",
+                f"use the final URL as the {kind} URL",
             )
         ep = new
         current = urls.split_credentials(current)[0]

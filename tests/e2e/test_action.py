@@ -232,3 +232,41 @@ def test_pip_conf_file_serves_tools_that_ignore_the_environment(
     conf = result.file("pip.conf")
     assert f"index-url = {double.index_url()}" in conf and "trusted-host = 127.0.0.1" in conf
     assert double.count("/repository/pypi-proxy/packages/pipnexus-behind-nexus/", "GET") >= 1
+
+
+def test_no_index_anywhere_leaves_the_job_alone(run_act, tmp_path):
+    # a GitHub-hosted runner: no inputs, no PIPNEXUS_* (the harness passes none)
+    snapshot = (
+        "env | grep -E '^(PIP|UV|PDM|PIPENV|POETRY|REQUESTS|SSL_CERT)_' | sort "
+        '> "$PIPNEXUS_E2E_OUT/env-{}.txt"'
+    )
+    wf = (
+        "on: push\n"
+        "jobs:\n"
+        "  e2e:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - uses: actions/checkout@v4\n"
+        f"      - run: {snapshot.format('before')}\n"
+        "      - id: pipnexus\n"
+        "        uses: ./\n"
+        f"{dump_outputs('pipnexus')}"
+        f"      - run: {snapshot.format('after')}\n"
+    )
+    result = run_act(wf)
+    assert result.returncode == 0, result.log
+    outputs = result.outputs("pipnexus")
+    assert (outputs["source"], outputs["reason"]) == ("none", "not-configured")
+    assert outputs["index-url"] == "" and outputs["python-mirror"] == ""
+    assert result.file("env-after.txt") == result.file("env-before.txt")  # GITHUB_ENV unchanged
+    assert "no package index is given" in result.log
+
+
+def test_no_index_anywhere_with_require_nexus_fails_the_step(run_act, tmp_path):
+    wf = workflow({"require-nexus": "true"}, 'echo "must not run" > "$PIPNEXUS_E2E_OUT/ran.txt"')
+    result = run_act(wf)
+    assert result.returncode != 0
+    assert not (result.out_dir / "ran.txt").exists()
+    outputs = result.outputs("pipnexus")
+    assert (outputs["source"], outputs["reason"]) == ("none", "not-configured")
+    assert "require-nexus is set" in result.log
