@@ -302,9 +302,10 @@ class Client:
 
     def _tls_error(self, e: Exception) -> NexusError:
         from pipnexus.nexus import schemes
+        from pipnexus.probe.classify import tls_error_says_plain_http
 
         text = str(e)
-        if schemes.tls_error_means_plain_http(text) or (
+        if tls_error_says_plain_http(text) or (
             not schemes.is_certificate_error(text)
             and schemes.speaks_plain_http(self.base_url, self.timeout)
         ):

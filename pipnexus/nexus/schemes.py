@@ -3,9 +3,9 @@
 Standard library only (no requests), so the action's probe could share it. Two mix-ups:
 
 * ``https://`` for a plain-HTTP server: the TLS client reads an HTTP answer where it expects
-  a TLS record. OpenSSL up to 3.1 calls it "wrong version number", 3.2 and later "record layer
-  failure" (its new record layer), LibreSSL "unknown protocol"; other texts are confirmed by
-  sending a plain request (:func:`speaks_plain_http`).
+  a TLS record; the probe's :func:`pipnexus.probe.classify.tls_error_says_plain_http` knows
+  OpenSSL's words for it; other texts are confirmed by sending a plain request
+  (:func:`speaks_plain_http`).
 * ``http://`` for a TLS port: servers differ. Python's and Jetty's TLS stacks reset the
   connection, nginx answers 400 "The plain HTTP request was sent to HTTPS port", Go answers
   400 "Client sent an HTTP request to an HTTPS server."; so a reset or a 400 is confirmed by a
@@ -20,21 +20,7 @@ import ssl
 
 from pipnexus import urls
 
-PLAIN_HTTP_TLS_ERRORS = (
-    "wrong version number",
-    "wrong_version_number",
-    "record layer failure",
-    "record_layer_failure",
-    "unknown protocol",
-    "packet length too long",
-)
 CERTIFICATE_ERRORS = ("certificate verify failed", "certificate_verify_failed")
-
-
-def tls_error_means_plain_http(text: str) -> bool:
-    """Whether a TLS client error text says the server answered in plain HTTP."""
-    low = text.lower()
-    return any(marker in low for marker in PLAIN_HTTP_TLS_ERRORS)
 
 
 def is_certificate_error(text: str) -> bool:

@@ -250,7 +250,10 @@ def empty_page_failure(canary: str, lists_links_for: bool) -> Failure:
 # record layer rewrite; urllib3/urllib3#3271, cherrypy/cherrypy#2026); LibreSSL says "wrong
 # version number" too. A CPython built against older headers knows no name for the 3.2 codes
 # (``SSLError.reason`` is None, the message "[SSL] record layer failure"): the text is matched.
-_PLAIN_HTTP_TLS_ERRORS = ("wrong version number", "record layer failure", "packet length too long")
+# OpenSSL 1.0 said "unknown protocol".
+_PLAIN_HTTP_TLS_ERRORS = (
+    "wrong version number", "record layer failure", "packet length too long", "unknown protocol",
+)
 # the first bytes a TLS server sends: a record of type alert (21) or handshake (22), version 3.x
 _TLS_RECORD_STARTS = ("\x15\x03", "\x16\x03")
 # what web servers in front of a TLS port answer to a plain-HTTP request: nginx's 400 page
@@ -260,6 +263,13 @@ _TLS_PORT_ANSWERS = (
     b"the plain http request was sent to https port",
     b"client sent an http request to an https server",
 )
+
+
+def tls_error_says_plain_http(text: str) -> bool:
+    """Whether a TLS client's error (its reason and message) says the server answered the
+    hello in plain HTTP."""
+    said = text.replace("_", " ").lower()
+    return any(error in said for error in _PLAIN_HTTP_TLS_ERRORS)
 
 
 def _other_scheme(url: str, scheme: str) -> str:
@@ -294,13 +304,9 @@ def scheme_mixup(url: str, problem: BaseException | bytes) -> str | None:
 def _mixup(bare: str, low: str, problem: BaseException | bytes) -> str | None:
     if low.startswith("https://"):
         ssl_module = sys.modules.get("ssl")
-        if ssl_module is not None and isinstance(problem, ssl_module.SSLError):
-            said = f"{getattr(problem, 'reason', None) or ''} {problem}"
-            said = said.replace("_", " ").lower()
-            plain_http = any(error in said for error in _PLAIN_HTTP_TLS_ERRORS)
-        else:
-            plain_http = False
-        if plain_http:
+        if ssl_module is not None and isinstance(problem, ssl_module.SSLError) and (
+            tls_error_says_plain_http(f"{getattr(problem, 'reason', None) or ''} {problem}")
+        ):
             return f"the server speaks plain HTTP: use {_other_scheme(bare, 'http')}"
         return None
     if not low.startswith("http://"):
