@@ -118,6 +118,11 @@ RULES: tuple[Rule, ...] = (
     ("dockerProxy.indexType", EMPTY, frozenset({"docker"}), *ALWAYS),
 )
 FORMATS = frozenset({"pypi", "docker", "raw"})  # proxy repositories of these formats
+# @NotEmpty with their own messages in every version, sonatype/nexus-public: components/
+# nexus-blobstore-file/src/main/java/org/sonatype/nexus/blobstore/file/rest/
+# FileBlobStoreApiCreateRequest.java (name) and FileBlobStoreApiModel.java (path; also the
+# update request's parent), checked by FileBlobStoreResource's @Valid parameters
+BLOB_STORE_MESSAGES = {"name": "Name is required", "path": "Path is required"}
 RANGES = {("connection", "retries"): (0, 10), ("connection", "timeout"): (1, 3600)}
 
 
@@ -476,7 +481,7 @@ class AdminApi:
                     if not isinstance(body, dict):
                         return _not_json()
                     if not body.get("path"):
-                        return validation_errors([("PARAMETER path", EMPTY)])
+                        return validation_errors([("PARAMETER path", BLOB_STORE_MESSAGES["path"])])
                     self.blob_store_paths[name] = str(body["path"])
                     return empty_response(204)
                 if req.method != "GET":
@@ -488,9 +493,7 @@ class AdminApi:
         body = parse_json(req)
         if not isinstance(body, dict):
             return _not_json()
-        # name and path are required (the 3.94 OpenAPI lists both).
-        # DEVIATION: the exact ids/messages of their violations are not pinned by a source
-        missing = [(f"PARAMETER {k}", EMPTY) for k in ("name", "path") if not body.get(k)]
+        missing = [(f"PARAMETER {k}", m) for k, m in BLOB_STORE_MESSAGES.items() if not body.get(k)]
         if missing:
             return validation_errors(missing)
         with self.double.lock:

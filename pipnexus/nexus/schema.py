@@ -187,10 +187,15 @@ FULLY_KNOWN = (
 )
 
 # other request bodies: the file blob store (POST /v1/blobstores/file) and anonymous access
-# (PUT /v1/security/anonymous)
+# (PUT /v1/security/anonymous). Both blob store fields are required in every version, with
+# their own messages: ``@NotEmpty(message = "Name is required") name`` and ``@NotEmpty(message
+# = "Path is required") path`` in sonatype/nexus-public: components/nexus-blobstore-file/src/
+# main/java/org/sonatype/nexus/blobstore/file/rest/FileBlobStoreApiCreateRequest.java and
+# FileBlobStoreApiModel.java (tags 3.29.2 ... 3.77.1), validated by FileBlobStoreResource's
+# ``createFileBlobStore(@Valid ...)``; only the 3.94 OpenAPI lists them as required.
 BLOB_STORE_FIELDS = (
-    Field("name", NOT_EMPTY),
-    Field("path", NOT_EMPTY, since=V3_94),
+    Field("name", "Name is required"),
+    Field("path", "Path is required"),
 )
 ANONYMOUS_FIELDS = (
     Field("realmName", NOT_EMPTY, since=V3_94),

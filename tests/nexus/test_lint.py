@@ -536,3 +536,19 @@ def test_every_code_is_in_the_table_and_documented() -> None:
     assert used <= set(CODES), used - set(CODES)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "nexus.md").read_text()
     assert not [code for code in used if f"`{code}`" not in docs]
+
+
+@pytest.mark.parametrize("version", ["3.67.1", "3.77.1", "3.90.1", "3.94.0", "3.96.3"])
+def test_file_blob_store_path_is_required_by_every_version(
+    version: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # @NotEmpty(message = "Path is required") path in FileBlobStoreApiModel at every
+    # sonatype/nexus-public tag from 3.29.2 to 3.77.1 (components/nexus-blobstore-file/src/main/
+    # java/org/sonatype/nexus/blobstore/file/rest/), although the OpenAPI lists it only from 3.94
+    text = values.render(Options(blob_store="pypi-blobs")).replace("      path: pypi-blobs\n", "")
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "--nexus-version", version)
+    assert rc == 1
+    assert lines == [
+        f"F:{line_of(text, '- name: pypi-blobs')}:7: error: config.blobStores[0].path: Path is "
+        f"required (required by every Nexus version, linted for {version}) [missing-field]"
+    ]

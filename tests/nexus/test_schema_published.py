@@ -104,8 +104,12 @@ def test_blob_store_and_anonymous_match_the_openapi_file(version: str) -> None:
     ):
         required = set(schemas[name].get("required") or ())
         table = {f.path for f in schema.select(fields, v)}
-        # the chart needs a blob store's name in every version (it is in the REST URL)
-        assert required <= table and table - required <= {"name"}, (name, version)
+        # a file blob store's name and path are @NotEmpty in the Java source of every version
+        # (sonatype/nexus-public: components/nexus-blobstore-file/src/main/java/org/sonatype/
+        # nexus/blobstore/file/rest/FileBlobStoreApiCreateRequest.java, FileBlobStoreApiModel
+        # .java), which the OpenAPI generator lists only from 3.94
+        source_only = {"name", "path"} if name == "FileBlobStoreApiCreateRequest" else set()
+        assert required <= table and table - required <= source_only, (name, version)
 
 
 @pytest.mark.parametrize("version", thirdparty.NEXUS_VERSIONS)
