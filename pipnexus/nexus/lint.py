@@ -217,6 +217,7 @@ class _Linter(Sink):
     def config(self, doc: Any, config: Any) -> None:
         rp = doc.get("rootPassword")
         secret = rp.get("secret") if is_map(rp) else None
+        self.config_disabled(doc, config)
         if config.get("enabled") is True and not secret:
             self.error(
                 key_at(config, "enabled"),
@@ -268,6 +269,28 @@ class _Linter(Sink):
                     )
                 else:
                     names[key] = at[0]
+
+    def config_disabled(self, doc: Any, config: Any) -> None:
+        """The chart renders its config Job (and the ConfigMap of its bodies) only when
+        ``config.enabled`` is true in Go's sense (stevehipwell/helm-charts: charts/nexus3/
+        templates/job-config.yaml, configmap-config.yaml), so every list below is then dead."""
+        enabled = config.get("enabled")
+        if enabled:
+            return
+        dead = [k for k in ("blobStores", "repos") if isinstance(config.get(k), list) and config[k]]
+        if not dead:
+            return
+        if "enabled" in config:
+            at, what = key_at(config, "enabled"), f"is {str(enabled).lower()}"
+        else:
+            at, what = key_at(doc, "config"), "is not set (the chart's default: false)"
+        lists = " and ".join(f"config.{k}" for k in dead)
+        self.error(
+            at,
+            f"config.enabled {what}: the chart renders no config Job, so {lists} "
+            f"{'are' if len(dead) > 1 else 'is'} never applied; set config.enabled: true",
+            "config-disabled",
+        )
 
     def realms(self, config: Any) -> list[Any] | None:
         realms = config.get("realms")

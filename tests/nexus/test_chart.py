@@ -354,6 +354,27 @@ def test_config_under_root_password_renders_no_job_as_lint_predicts(
     assert "config" in said and "rootPassword" in said
 
 
+@pytest.mark.parametrize("enabled", ["  enabled: false\n", ""])
+def test_config_disabled_renders_no_job_as_lint_predicts(
+    enabled: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # templates/job-config.yaml: `if and .Values.config.enabled .Values.rootPassword.secret`;
+    # values.yaml's default for config.enabled is false
+    text = MISINDENTED.replace("  enabled: true\n  anonymous:", enabled + "  anonymous:")
+    assert text != MISINDENTED
+    path = tmp_path / "values.yaml"
+    for values_text, rendered_job in ((MISINDENTED, True), (text, False)):
+        path.write_text(values_text)
+        docs = render(path, tmp_path).docs
+        kinds_names = {(d["kind"], d["metadata"]["name"]) for d in docs}
+        assert any(kind == "Job" for kind, _ in kinds_names) is rendered_job
+        # the ConfigMap with the request bodies (templates/configmap-config.yaml)
+        assert (("ConfigMap", "rel-nexus3-conf") in kinds_names) is rendered_job
+    rc, said = lint(path, capsys)
+    assert rc == 1
+    assert "the chart renders no config Job" in said and "[config-disabled]" in said
+
+
 @pytest.mark.parametrize("variant", ["docker-hub", "blob-store"])
 def test_apply_and_the_chart_job_leave_nexus_in_the_same_state(
     variant: str,

@@ -552,3 +552,47 @@ def test_file_blob_store_path_is_required_by_every_version(
         f"F:{line_of(text, '- name: pypi-blobs')}:7: error: config.blobStores[0].path: Path is "
         f"required (required by every Nexus version, linted for {version}) [missing-field]"
     ]
+
+
+ENABLED = "  # Needs rootPassword.secret: the Job logs in as admin.\n  enabled: true\n"
+
+
+@pytest.mark.parametrize(
+    "old, new, what",
+    [
+        (ENABLED, "  enabled: false\n", "is false"),
+        (ENABLED, "", "is not set (the chart's default: false)"),
+    ],
+)
+def test_config_disabled_with_repositories_is_an_error(
+    old: str, new: str, what: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # stevehipwell/helm-charts: charts/nexus3/templates/job-config.yaml renders the Job only
+    # `if and .Values.config.enabled .Values.rootPassword.secret` (test_chart checks it with helm)
+    text = values_with(new, old)
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1
+    at = line_of(text, "  enabled: false") if "false" in new else line_of(text, "config:")
+    col = 3 if "false" in new else 1
+    assert lines == [
+        f"F:{at}:{col}: error: config.enabled {what}: the chart renders no config Job, so "
+        "config.repos is never applied; set config.enabled: true [config-disabled]"
+    ]
+
+
+def test_config_disabled_names_blob_stores_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = values.render(Options(blob_store="pypi-blobs")).replace(ENABLED, "  enabled: false\n")
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "-q")
+    assert rc == 1
+    (line,) = lines
+    assert "so config.blobStores and config.repos are never applied" in line
+
+
+def test_config_disabled_without_repositories_is_fine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "persistence:\n  enabled: true\nconfig:\n  enabled: false\n  repos: []\n"
+    text += "  blobStores: []\n"
+    assert run_lint(tmp_path, text, capsys) == (0, [], "")
