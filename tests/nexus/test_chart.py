@@ -375,6 +375,25 @@ def test_config_disabled_renders_no_job_as_lint_predicts(
     assert "the chart renders no config Job" in said and "[config-disabled]" in said
 
 
+@pytest.mark.parametrize("tag", ["3.90", "3"])
+def test_numeric_image_tag_fails_helm_as_lint_predicts(
+    tag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "values.yaml"
+    path.write_text(f"image:\n  tag: {tag}\n" + MISINDENTED)
+    done = subprocess.run(
+        [thirdparty.helm(), "template", "r", str(thirdparty.chart_dir("nexus3")), "-f", str(path)],
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+    )
+    assert done.returncode != 0
+    assert "incompatible types for comparison" in done.stderr  # _helpers.tpl: ne .tag "-"
+    rc, said = lint(path, capsys)
+    assert rc == 1 and f'quote it: tag: "{tag}"' in said
+    path.write_text(f'image:\n  tag: "{tag}"\n' + MISINDENTED)
+    assert helm_template(thirdparty.chart_dir("nexus3"), path, tmp_path)  # quoted: renders
+
+
 @pytest.mark.parametrize("variant", ["docker-hub", "blob-store"])
 def test_apply_and_the_chart_job_leave_nexus_in_the_same_state(
     variant: str,

@@ -596,3 +596,46 @@ def test_config_disabled_without_repositories_is_fine(
     text = "persistence:\n  enabled: true\nconfig:\n  enabled: false\n  repos: []\n"
     text += "  blobStores: []\n"
     assert run_lint(tmp_path, text, capsys) == (0, [], "")
+
+
+@pytest.mark.parametrize(
+    "block, raw",
+    [
+        ("image:\n  tag: 3.90\n", "3.90"),
+        ("image:\n  tag: 3\n", "3"),
+        ("image: {tag: 3.90, digest: ''}\n", "3.90"),
+        ("bashImage:\n  tag: 5.2  # pinned\n", "5.2"),
+        ("jdkImage:\n  tag: 21\n", "21"),
+        ("image:\n  tag: true\n", "true"),
+    ],
+)
+def test_non_string_image_tag_is_an_error(
+    block: str, raw: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # stevehipwell/helm-charts: charts/nexus3/templates/_helpers.tpl "nexus3.image" compares
+    # the tag with a string (`ne .tag "-"`); helm 4 then fails with "incompatible types for
+    # comparison: float64 and string" (test_chart runs the real helm on it)
+    text = block + CURRENT_CHART
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1
+    (line,) = lines
+    name = block.split(":", 1)[0]
+    col = 3 if block.startswith(f"{name}:\n") else line.split(":")[2]
+    assert line.startswith(f"F:{line_of(text, 'tag:')}:{col}: error: {name}.tag: {raw} is ")
+    assert line.endswith(f'quote it: tag: "{raw}" [invalid-value]')
+
+
+def test_string_image_tags_are_fine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for block in ('image:\n  tag: "3.95"\n', "image:\n  tag: 3.95.1\n", "image:\n  tag:\n"):
+        assert run_lint(tmp_path, block + CURRENT_CHART, capsys) == (0, [], ""), block
+
+
+def test_non_string_config_job_image_tag_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = "  job:\n    image:\n      tag: 1.31\n"
+    text = CURRENT_CHART.replace("  anonymous:", f"{job}  anonymous:")
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1
+    (line,) = lines
+    assert 'config.job.image.tag: 1.31 is a number' in line and 'tag: "1.31"' in line
