@@ -365,10 +365,19 @@ def accepted_keys(obj: str, version: Version | None = None) -> tuple[str, ...]:
 
 
 # (object path, key) -> where the key belongs. "" is the repository body itself.
+# HttpClientConnectionAttributes holds retries, timeout, useTrustStore ... in every published
+# API (3.67.1 ... 3.96.3): anywhere else Nexus drops them without a word (Jackson's
+# FAIL_ON_UNKNOWN_PROPERTIES is off), and the chart's config Job posts the body as it is.
 MISPLACED: dict[tuple[str, str], str] = {}
-for _k in _CONNECTION:
-    MISPLACED["httpClient", _k] = f"httpClient.connection.{_k}"
-    MISPLACED["", _k] = f"httpClient.connection.{_k}"
+for _obj in ("", *KNOWN_KEYS):
+    if _obj == "httpClient.connection":
+        continue
+    for _k in _CONNECTION:
+        MISPLACED[_obj, _k] = f"httpClient.connection.{_k}"
+    if _obj != "httpClient":
+        MISPLACED[_obj, "connection"] = "httpClient.connection"
+        if _obj != "httpClient.authentication":
+            MISPLACED[_obj, "authentication"] = "httpClient.authentication"
 for _k in _AUTHENTICATION:
     MISPLACED["httpClient", _k] = f"httpClient.authentication.{_k}"
 for _obj, _keys in KNOWN_KEYS.items():

@@ -321,6 +321,27 @@ def test_misindented_retries_are_silently_ignored_as_lint_predicts(
     assert "httpClient.connection.retries" in said
 
 
+def test_retries_under_proxy_are_silently_ignored_as_lint_predicts(
+    upstream: Upstream, tools: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = MISINDENTED.replace("        retries: 3\n        useTrustStore: false\n", "").replace(
+        "        metadataMaxAge: 1440\n", "        metadataMaxAge: 1440\n        retries: 3\n"
+    )
+    assert text.count("retries: 3") == 1 and "useTrustStore" not in text
+    path = tmp_path / "values.yaml"
+    path.write_text(text)
+    run = configure(render(path, tmp_path), upstream, tmp_path, tools, anonymous_before=False)
+    assert run.rc == 0, run.output  # the Job succeeds ...
+    (sent,) = [b for m, p, b in run.api.bodies if p == "/repositories/pypi/proxy"]
+    assert sent["proxy"]["retries"] == 3  # ... posting the key where it was written ...
+    stored = run.double.repositories["pypi-proxy"]
+    assert "retries" not in str(stored)  # ... and Nexus keeps nothing of it
+    rc, said = lint(path, capsys)
+    assert rc == 1
+    assert "proxy.retries is ignored by Nexus at this level" in said
+    assert "did you mean httpClient.connection.retries?" in said
+
+
 def test_missing_required_field_fails_the_job_as_lint_predicts(
     upstream: Upstream, tools: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -639,3 +639,61 @@ def test_non_string_config_job_image_tag_is_an_error(
     assert rc == 1
     (line,) = lines
     assert 'config.job.image.tag: 1.31 is a number' in line and 'tag: "1.31"' in line
+
+
+# where a key lands in CURRENT_CHART's repository: (object path, text to append it to, indent)
+PLACES = {
+    "proxy": ("        metadataMaxAge: 60\n", "        "),
+    "storage": ("        strictContentTypeValidation: true\n", "        "),
+    "negativeCache": ("        timeToLive: 10\n", "        "),
+    "httpClient": (CURRENT_CHART + "      httpClient:\n", "        "),
+    "httpClient.authentication": (
+        CURRENT_CHART + "      httpClient:\n        authentication:\n          type: username\n",
+        "          ",
+    ),
+    "": (CURRENT_CHART, "      "),
+}
+
+
+def put_in(where: str, line: str) -> str:
+    anchor, indent = PLACES[where]
+    if anchor.startswith(CURRENT_CHART):
+        return anchor + indent + line
+    assert CURRENT_CHART.count(anchor) == 1
+    return CURRENT_CHART.replace(anchor, anchor + indent + line)
+
+
+@pytest.mark.parametrize("key", ["retries", "timeout", "useTrustStore"])
+@pytest.mark.parametrize("where", sorted(PLACES))
+def test_connection_keys_anywhere_but_connection_are_misplaced(
+    key: str, where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # HttpClientConnectionAttributes holds retries, timeout and useTrustStore in every published
+    # API (3.67.1 ... 3.96.3); anywhere else the chart posts them as-is and Nexus (Jackson with
+    # FAIL_ON_UNKNOWN_PROPERTIES off) drops them without a word: test_chart shows it
+    value = {"retries": "3", "timeout": "30", "useTrustStore": "true"}[key]
+    text = put_in(where, f"{key}: {value}\n")
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1, lines
+    here = f"{where}.{key}" if where else key
+    expected = (
+        f"F:{line_of(text, f'{key}: {value}')}:{len(PLACES[where][1]) + 1}: error: "
+        f"config.repos[0] (pypi-proxy): {here} is ignored by Nexus at this level; did you mean "
+        f"httpClient.connection.{key}? [misplaced-key]"
+    )
+    assert expected in lines, lines
+
+
+@pytest.mark.parametrize("where", ["proxy", ""])
+def test_connection_block_anywhere_but_http_client_is_misplaced(
+    where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    indent = PLACES[where][1]
+    text = put_in(where, f"connection:\n{indent}  retries: 3\n")
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1
+    assert any(
+        "connection is ignored by Nexus at this level; did you mean httpClient.connection" in line
+        and line.endswith("[misplaced-key]")
+        for line in lines
+    ), lines
