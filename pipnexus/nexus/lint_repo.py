@@ -150,13 +150,9 @@ class RepoLinter:
 
     def required(self, fmt: str, rtype: str) -> None:
         for field in self.sink.required(schema.field_history(fmt, rtype)):
-            container, value, present = self.lookup(field.path)
-            if container is None:
-                continue  # the parent is missing or not a mapping: reported for the parent
-            empty = value is None or (field.message == schema.NOT_EMPTY and value in ("", [], {}))
-            if not empty:
+            at = self.missing(field)
+            if at is None:
                 continue
-            at = key_at(container, field.leaf) if present else self.at_of(field.parent)
             self.error(
                 at,
                 f"{field.path}: {field.message} (required by {field.versions}, linted for "
@@ -164,6 +160,28 @@ class RepoLinter:
                 f"{field.leaf}' and print 'Could not create repository')",
                 "missing-field",
             )
+        if self.sink.every_version:
+            return
+        for field, evidence in schema.unpublished_fields(fmt, rtype, self.version):
+            at = self.missing(field)
+            if at is not None:
+                self.warn(
+                    at,
+                    f"{field.path} is missing: the published API of {field.versions} does not "
+                    f"mark it required, but {evidence}; set it",
+                    "missing-field",
+                )
+
+    def missing(self, field: schema.Field) -> Pos | None:
+        """Where to report ``field`` if it is missing or empty; None if it is there (or its
+        parent is missing or not a mapping, which is reported for the parent)."""
+        container, value, present = self.lookup(field.path)
+        if container is None:
+            return None
+        empty = value is None or (field.message == schema.NOT_EMPTY and value in ("", [], {}))
+        if not empty:
+            return None
+        return key_at(container, field.leaf) if present else self.at_of(field.parent)
 
     def placement(self) -> None:
         for obj in ("", *schema.KNOWN_KEYS):

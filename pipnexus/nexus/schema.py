@@ -158,7 +158,11 @@ _DOCKER = (
     Field("docker.v1Enabled", NOT_NULL),
     Field("docker.forceBasicAuth", NOT_NULL),
 )
-_DOCKER_PROXY = (Field("dockerProxy", NOT_NULL), Field("dockerProxy.indexType", NOT_EMPTY))
+# indexType: required in the 3.94.0 OpenAPI and the npm 3.96.3 models only (UNPUBLISHED below)
+_DOCKER_PROXY = (
+    Field("dockerProxy", NOT_NULL),
+    Field("dockerProxy.indexType", NOT_EMPTY, since=V3_94),
+)
 # the pypi block is optional; on Nexus 3.67-3.93 removeQuarantined is required inside it
 _PYPI_PROXY = (
     Field("httpClient", NOT_NULL, until=V3_95),
@@ -203,6 +207,28 @@ ANONYMOUS_FIELDS = (
 )
 # what Nexus uses when nobody changed them (AnonymousConfiguration defaults)
 ANONYMOUS_DEFAULTS = {"userId": "anonymous", "realmName": "NexusAuthorizingRealm"}
+
+
+# Fields that a version's published API does not mark required, but that a real Nexus of such
+# a version was seen to refuse without: linted as warnings for those versions, with the evidence.
+UNPUBLISHED: dict[tuple[str, str], tuple[tuple[Field, str], ...]] = {
+    ("docker", "proxy"): (
+        (
+            Field("dockerProxy.indexType", NOT_EMPTY, until=V3_94),
+            "a Nexus of early 2022 answered 400 'PARAMETER indexType: must not be empty' "
+            "without it (datadrivers/go-nexus-client#83)",
+        ),
+    ),
+}
+
+
+def unpublished_fields(
+    fmt: str, rtype: str, version: Version | None = None
+) -> tuple[tuple[Field, str], ...]:
+    """``(field, evidence)`` that Nexus ``version`` may require although its published API
+    does not say so."""
+    v = max(version or NEWEST, OLDEST)
+    return tuple((f, why) for f, why in UNPUBLISHED.get((fmt, rtype), ()) if f.applies(v))
 
 
 def _all_fields(fmt: str, rtype: str) -> tuple[Field, ...]:

@@ -697,3 +697,24 @@ def test_connection_block_anywhere_but_http_client_is_misplaced(
         and line.endswith("[misplaced-key]")
         for line in lines
     ), lines
+
+
+@pytest.mark.parametrize(
+    "version, severity",
+    [("3.67.1", "warning"), ("3.90.1", "warning"), ("3.93.2", "warning"),
+     ("3.94.0", "error"), ("3.96.3", "error")],
+)
+def test_docker_index_type_follows_the_published_api(
+    version: str, severity: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # DockerProxyAttributes lists indexType as required in the 3.94.0 OpenAPI and the npm
+    # 3.96.3 models only; 3.67.1 ... 3.93.2 list no required field there
+    text = values.render(Options(docker_hub=True))
+    text = text.replace("        indexType: HUB\n", "")
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "--nexus-version", version)
+    hits = [line for line in lines if "dockerProxy.indexType" in line]
+    assert len(hits) == 1, lines
+    assert f": {severity}: " in hits[0] and hits[0].endswith("[missing-field]")
+    assert rc == (1 if severity == "error" else 0)
+    if severity == "warning":
+        assert "datadrivers/go-nexus-client#83" in hits[0]
