@@ -195,6 +195,7 @@ def _stored(
     auth = http.get("authentication")
     if isinstance(auth, dict):
         auth = {k: v for k, v in auth.items() if k not in ("password", "bearerToken")}
+    preserve = body["proxy"].get("preserveEncodedCharacters")
     cfg: dict[str, Any] = {
         "name": body["name"],
         "format": fmt,
@@ -210,6 +211,12 @@ def _stored(
             "remoteUrl": body["proxy"]["remoteUrl"],
             "contentMaxAge": body["proxy"]["contentMaxAge"],
             "metadataMaxAge": body["proxy"]["metadataMaxAge"],
+            # ProxyAttributes has it from 3.82 (absent in the 3.81.1 OpenAPI, in 3.90.1's)
+            **(
+                {"preserveEncodedCharacters": preserve is True}
+                if v >= (3, 82)
+                else {}
+            ),
         },
         "negativeCache": {
             "enabled": bool(body["negativeCache"]["enabled"]),
