@@ -211,10 +211,12 @@ def _stored(
             "remoteUrl": body["proxy"]["remoteUrl"],
             "contentMaxAge": body["proxy"]["contentMaxAge"],
             "metadataMaxAge": body["proxy"]["metadataMaxAge"],
-            # ProxyAttributes has it from 3.82 (absent in the 3.81.1 OpenAPI, in 3.90.1's)
+            # ProxyAttributes has it from 3.82 (absent in the 3.81.1 OpenAPI, in 3.90.1's).
+            # DEVIATION: whether Nexus answers false or nothing when the request left it out is
+            # not published; the double answers it only when it was sent
             **(
                 {"preserveEncodedCharacters": preserve is True}
-                if v >= (3, 82)
+                if v >= (3, 82) and preserve is not None
                 else {}
             ),
         },
