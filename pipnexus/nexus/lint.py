@@ -114,6 +114,11 @@ class _Linter(Sink):
         if not is_map(doc):
             self.error(node_at(doc), "values must be a mapping at the top level", "invalid-value")
             return self.diagnostics
+        props = doc.get("properties")
+        self.url_encoding_mode = isinstance(props, list) and any(
+            isinstance(p, str) and p.replace(" ", "") == schema.URL_ENCODING_PROPERTY
+            for p in props
+        )
         self.root_password(doc)
         self.misnested_config(doc, "", top=True)
         for key in CONFIG_AT_TOP:

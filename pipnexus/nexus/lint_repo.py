@@ -52,6 +52,8 @@ class Sink:
         self.every_version = every_version
         self.linted_for = "every known version" if every_version else str(version)
         self.diagnostics: list[Diagnostic] = []
+        # the chart's properties set schema.URL_ENCODING_PROPERTY
+        self.url_encoding_mode = False
 
     def required(self, fields: tuple[schema.Field, ...]) -> tuple[schema.Field, ...]:
         """The ``fields`` that this linting checks."""
@@ -224,6 +226,16 @@ class RepoLinter:
                     f"{here} is read by {vk.versions} only; Nexus {self.version} ignores it",
                     "version-specific",
                 )
+        container, preserve, _ = self.lookup("proxy.preserveEncodedCharacters")
+        since, until = schema.URL_ENCODING_GATED
+        if preserve is True and since <= self.version < until and not self.sink.url_encoding_mode:
+            self.warn(
+                key_at(container, "preserveEncodedCharacters"),
+                f"proxy.preserveEncodedCharacters: {schema.version_range(since, until)} honour "
+                f"it only when {schema.URL_ENCODING_PROPERTY} is set (their published API says "
+                "so); add that line to the chart's properties list",
+                "version-specific",
+            )
         for key in schema.ROUTING_RULE_KEYS:
             if key in self.repo:
                 self.warn(

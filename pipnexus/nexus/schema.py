@@ -376,6 +376,12 @@ ROUTING_RULE_NOTE = (
 )
 
 
+# The published API of 3.90.1 and 3.93.2 says proxy.preserveEncodedCharacters "is only
+# available when nexus.proxy.urlEncodingMode.enabled=true is set"; 3.94.0 and 3.96.3 do not.
+URL_ENCODING_PROPERTY = "nexus.proxy.urlEncodingMode.enabled=true"
+URL_ENCODING_GATED = (_V3_82, V3_94)
+
+
 def versioned_key(obj: str, key: str) -> VersionedKey | None:
     return next((k for k in VERSIONED_KEYS if k.obj == obj and k.key == key), None)
 

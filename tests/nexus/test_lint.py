@@ -718,3 +718,34 @@ def test_docker_index_type_follows_the_published_api(
     assert rc == (1 if severity == "error" else 0)
     if severity == "warning":
         assert "datadrivers/go-nexus-client#83" in hits[0]
+
+
+@pytest.mark.parametrize(
+    "version, properties, warned",
+    [
+        ("3.90.1", "", True),
+        ("3.93.2", "", True),
+        ("3.93.2", "properties:\n  - nexus.proxy.urlEncodingMode.enabled=true\n", False),
+        ("3.94.0", "", False),
+        ("3.96.3", "", False),
+    ],
+)
+def test_preserve_encoded_characters_needs_the_property_on_3_82_to_3_93(
+    version: str, properties: str, warned: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the 3.90.1 and 3.93.2 OpenAPI: "only available when nexus.proxy.urlEncodingMode.enabled=true
+    # is set" (test_schema_published checks the text per version); the chart's properties list
+    # goes into nexus.properties (charts/nexus3/templates/configmap-properties.yaml)
+    text = properties + values.render(Options()).replace(
+        "        metadataMaxAge: -1\n",
+        "        metadataMaxAge: -1\n        preserveEncodedCharacters: true\n",
+    )
+    assert "preserveEncodedCharacters" in text
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "--nexus-version", version)
+    assert rc == 0
+    if warned:
+        (line,) = lines
+        assert "honour it only when nexus.proxy.urlEncodingMode.enabled=true is set" in line
+        assert line.endswith("[version-specific]")
+    else:
+        assert lines == []

@@ -189,3 +189,22 @@ def test_npm_models_are_the_newest_known_version() -> None:
 def test_every_openapi_version_is_known() -> None:
     for version in thirdparty.NEXUS_VERSIONS:
         assert schema.parse_version(version) in schema.KNOWN_VERSIONS
+
+
+@pytest.mark.parametrize("version", thirdparty.NEXUS_VERSIONS)
+def test_preserve_encoded_characters_gate_is_the_published_one(version: str) -> None:
+    prop = load_schemas(version)["ProxyAttributes"]["properties"].get("preserveEncodedCharacters")
+    v = schema.parse_version(version)
+    since, until = schema.URL_ENCODING_GATED
+    if prop is None:
+        assert v < since, version
+        return
+    gated = schema.URL_ENCODING_PROPERTY in prop.get("description", "")
+    assert gated == (since <= v < until), version
+
+
+def test_preserve_encoded_characters_is_not_gated_in_the_npm_models() -> None:
+    text = (thirdparty.npm_models_dir() / "ProxyAttributes.d.ts").read_text(encoding="utf-8")
+    assert "preserveEncodedCharacters" in text
+    assert "urlEncodingMode" not in text
+    assert schema.URL_ENCODING_GATED[1] <= NPM_VERSION
