@@ -325,7 +325,8 @@ class _Linter(Sink):
         if not dead:
             return
         if "enabled" in config:
-            at, what = key_at(config, "enabled"), f"is {str(enabled).lower()}"
+            written = self.source_text(config, "enabled") if enabled is not None else None
+            at, what = key_at(config, "enabled"), f"is {written or 'empty'}"
         else:
             at, what = key_at(doc, "config"), "is not set (the chart's default: false)"
         lists = " and ".join(f"config.{k}" for k in dead)

@@ -590,6 +590,16 @@ def test_config_disabled_names_blob_stores_too(
     assert "so config.blobStores and config.repos are never applied" in line
 
 
+@pytest.mark.parametrize("value, said", [("", "is empty"), ("0", "is 0"), ("false", "is false")])
+def test_config_disabled_says_the_value_as_written(
+    value: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = values_with(f"  enabled: {value}\n", ENABLED)
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "-q")
+    assert rc == 1
+    assert [line for line in lines if f"config.enabled {said}: the chart" in line], lines
+
+
 def test_config_disabled_without_repositories_is_fine(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
