@@ -208,3 +208,19 @@ def test_preserve_encoded_characters_is_not_gated_in_the_npm_models() -> None:
     assert "preserveEncodedCharacters" in text
     assert "urlEncodingMode" not in text
     assert schema.URL_ENCODING_GATED[1] <= NPM_VERSION
+
+
+@pytest.mark.parametrize("version", thirdparty.NEXUS_VERSIONS)
+def test_connection_settings_live_under_http_client_connection(version: str) -> None:
+    """Where lint sends misplaced retries/timeout/useTrustStore: the same place in every
+    version (so the misplaced-key rule needs no version range)."""
+    schemas = load_schemas(version)
+    connection = set(schemas["HttpClientConnectionAttributes"]["properties"])
+    assert connection == set(schema.KNOWN_KEYS["httpClient.connection"]), version
+    assert set(schemas["HttpClientAttributes"]["properties"]) == set(
+        schema.KNOWN_KEYS["httpClient"]
+    ), version
+    for key in ("retries", "timeout", "useTrustStore"):
+        for obj in ("", *schema.KNOWN_KEYS):
+            if obj != "httpClient.connection":
+                assert schema.misplaced(obj, key) == f"httpClient.connection.{key}", (obj, key)
