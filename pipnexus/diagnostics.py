@@ -65,6 +65,7 @@ CODES: dict[str, str] = {
     "invalid-value": "a value Nexus refuses or the chart ignores",
     "misplaced-key": "a setting placed where the chart or Nexus does not read it",
     "root-password": "the root password is set in a way the chart cannot use",
+    "config-disabled": "config.enabled is not true: the chart applies none of config's lists",
     "version-specific": "a key the linted Nexus version does not read (other versions do)",
     "routing-rule": "routingRule/routingRuleName: the field's name differs between versions",
     "chart-4-form": "a repository in the chart 4.x form, which chart 5.x posts unchanged",

@@ -107,6 +107,7 @@ import uuid
 from html.parser import HTMLParser
 from typing import Any, Callable, NamedTuple, Optional
 
+from testbed import nexus_raw
 from testbed.cooperation import Cooperation
 from testbed.httpbase import LoopbackServer, QuietHandler, Response
 from testbed.wheels import normalize
@@ -371,6 +372,7 @@ class Request(NamedTuple):
     headers: Any  # http.client.HTTPMessage (case-insensitive .get)
     body: bytes
     user: str | None  # authenticated user; None = anonymous
+    raw_path: str = ""  # the path as the client sent it, still percent-encoded
 
 
 RestHandler = Callable[["NexusDouble", Request], Optional[Response]]
@@ -518,6 +520,9 @@ class NexusDouble(LoopbackServer):
         self.hang = False
         self.login_page = False
         self.upstream_fetches: list[tuple[str, str, int]] = []
+        # the system property nexus.proxy.urlEncodingMode.enabled, which 3.82-3.93 need for
+        # proxy.preserveEncodedCharacters (testbed/nexus_raw.py)
+        self.url_encoding_mode = False
         self.upstream_bytes = 0  # bodies received from remotes, every repository
         self._caches: dict[str, RepoCache] = {}
         # ProxyFacetSupport's proxyCooperation: concurrent misses for one (repo, asset) share
@@ -648,6 +653,7 @@ class NexusDouble(LoopbackServer):
             handler.headers,
             handler.read_body(),
             user,
+            split.path,
         )
         is_repo = path.startswith("/repository/")
         if bad_credentials:
@@ -791,7 +797,17 @@ class NexusDouble(LoopbackServer):
 
     def _raw_file(self, repo: str, sub: str, req: Request) -> Response:
         remote, _, content_age, *_ = self._settings(repo)
-        url = remote + urllib.parse.quote(sub.lstrip("/"), safe="/")
+        with self.lock:
+            proxy = dict(self.repositories[repo]["proxy"])
+        raw = req.raw_path.split("/", 3)[3] if req.raw_path.count("/") >= 3 else ""
+        if raw.endswith("/") or not raw:
+            raw += sub.rsplit("/", 1)[1]  # IndexHtmlForwardHandler's index.html / index.htm
+        v = version_tuple(self.version)
+        preserve = nexus_raw.preserves_encoding(proxy, v, self.url_encoding_mode)
+        try:
+            url = remote + nexus_raw.remote_path(sub, raw, v, preserve)
+        except nexus_raw.InvalidPath:
+            return html_error(400, "Invalid repository path")
         def store(got: Cached) -> Cached:
             self._cache(repo).files[sub] = got
             return got

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 
@@ -97,7 +98,15 @@ def version_of(doc: Any) -> schema.Version | None:
     return schema.version_from_tag(tag) if isinstance(tag, str) else None
 
 
+# image blocks whose tag the chart's nexus3.image helper compares with a string
+IMAGE_TAGS = ("image.tag", "bashImage.tag", "jdkImage.tag", "config.job.image.tag")
+
+
 class _Linter(Sink):
+    def __init__(self, version: schema.Version, every_version: bool, source: str) -> None:
+        super().__init__(version, every_version)
+        self.source = source.splitlines()  # for values as written
+
     def lint(self, doc: Any) -> list[Diagnostic]:
         if doc is None:
             self.error((1, None), "empty values file", "invalid-value")
@@ -105,6 +114,11 @@ class _Linter(Sink):
         if not is_map(doc):
             self.error(node_at(doc), "values must be a mapping at the top level", "invalid-value")
             return self.diagnostics
+        props = doc.get("properties")
+        self.url_encoding_mode = isinstance(props, list) and any(
+            isinstance(p, str) and p.replace(" ", "") == schema.URL_ENCODING_PROPERTY
+            for p in props
+        )
         self.root_password(doc)
         self.misnested_config(doc, "", top=True)
         for key in CONFIG_AT_TOP:
@@ -122,6 +136,8 @@ class _Linter(Sink):
             self.error(key_at(doc, "config"), "config must be a mapping", "invalid-value")
             config = None
         self.persistence(doc)
+        for path in IMAGE_TAGS:
+            self.image_tag(doc, path)
         if config is not None:
             self.config(doc, config)
         order = {"error": 0, "warning": 1, "note": 2}
@@ -203,6 +219,34 @@ class _Linter(Sink):
             for i, item in enumerate(node):
                 self.misnested_config(item, f"{path}[{i}]")
 
+    def image_tag(self, doc: Any, path: str) -> None:
+        """A tag YAML reads as a number or boolean: the chart's ``nexus3.image`` helper compares
+        it with a string (``ne .tag "-"``, stevehipwell/helm-charts: charts/nexus3/templates/
+        _helpers.tpl), which helm refuses ("incompatible types for comparison")."""
+        node = doc
+        for part in path.split("."):
+            if not is_map(node):
+                return
+            parent, node = node, node.get(part)
+        if node is None or isinstance(node, str) or not is_map(parent):
+            return
+        raw = self.source_text(parent, "tag") or str(node).lower()
+        self.error(
+            key_at(parent, "tag"),
+            f"{path}: {raw} is a {'boolean' if isinstance(node, bool) else 'number'} in YAML, "
+            f'and the chart compares the tag with a string, so helm fails; quote it: tag: "{raw}"',
+            "invalid-value",
+        )
+
+    def source_text(self, m: Any, key: str) -> str | None:
+        """The value of ``key`` as written in the file (``3.90``, not the float 3.9)."""
+        try:
+            line, col = m.lc.value(key)
+            found = re.match(r"[^\s,\]}#]+", self.source[int(line)][int(col) :])
+        except (AttributeError, KeyError, TypeError, IndexError):
+            return None
+        return found.group(0) if found else None
+
     def persistence(self, doc: Any) -> None:
         pers = doc.get("persistence")
         if not is_map(pers) or not pers.get("enabled"):
@@ -217,6 +261,7 @@ class _Linter(Sink):
     def config(self, doc: Any, config: Any) -> None:
         rp = doc.get("rootPassword")
         secret = rp.get("secret") if is_map(rp) else None
+        self.config_disabled(doc, config)
         if config.get("enabled") is True and not secret:
             self.error(
                 key_at(config, "enabled"),
@@ -268,6 +313,29 @@ class _Linter(Sink):
                     )
                 else:
                     names[key] = at[0]
+
+    def config_disabled(self, doc: Any, config: Any) -> None:
+        """The chart renders its config Job (and the ConfigMap of its bodies) only when
+        ``config.enabled`` is true in Go's sense (stevehipwell/helm-charts: charts/nexus3/
+        templates/job-config.yaml, configmap-config.yaml), so every list below is then dead."""
+        enabled = config.get("enabled")
+        if enabled:
+            return
+        dead = [k for k in ("blobStores", "repos") if isinstance(config.get(k), list) and config[k]]
+        if not dead:
+            return
+        if "enabled" in config:
+            written = self.source_text(config, "enabled") if enabled is not None else None
+            at, what = key_at(config, "enabled"), f"is {written or 'empty'}"
+        else:
+            at, what = key_at(doc, "config"), "is not set (the chart's default: false)"
+        lists = " and ".join(f"config.{k}" for k in dead)
+        self.error(
+            at,
+            f"config.enabled {what}: the chart renders no config Job, so {lists} "
+            f"{'are' if len(dead) > 1 else 'is'} never applied; set config.enabled: true",
+            "config-disabled",
+        )
 
     def realms(self, config: Any) -> list[Any] | None:
         realms = config.get("realms")
@@ -339,7 +407,7 @@ def lint_text(
     the document's image.tag, else the newest known), or with ``every_version`` only the
     errors of every known version; raises YamlSyntaxError."""
     doc = load(text)
-    return _Linter(version or version_of(doc) or schema.NEWEST, every_version).lint(doc)
+    return _Linter(version or version_of(doc) or schema.NEWEST, every_version, text).lint(doc)
 
 
 def read(path: str) -> str:

@@ -52,6 +52,8 @@ class Sink:
         self.every_version = every_version
         self.linted_for = "every known version" if every_version else str(version)
         self.diagnostics: list[Diagnostic] = []
+        # the chart's properties set schema.URL_ENCODING_PROPERTY
+        self.url_encoding_mode = False
 
     def required(self, fields: tuple[schema.Field, ...]) -> tuple[schema.Field, ...]:
         """The ``fields`` that this linting checks."""
@@ -150,13 +152,9 @@ class RepoLinter:
 
     def required(self, fmt: str, rtype: str) -> None:
         for field in self.sink.required(schema.field_history(fmt, rtype)):
-            container, value, present = self.lookup(field.path)
-            if container is None:
-                continue  # the parent is missing or not a mapping: reported for the parent
-            empty = value is None or (field.message == schema.NOT_EMPTY and value in ("", [], {}))
-            if not empty:
+            at = self.missing(field)
+            if at is None:
                 continue
-            at = key_at(container, field.leaf) if present else self.at_of(field.parent)
             self.error(
                 at,
                 f"{field.path}: {field.message} (required by {field.versions}, linted for "
@@ -164,6 +162,28 @@ class RepoLinter:
                 f"{field.leaf}' and print 'Could not create repository')",
                 "missing-field",
             )
+        if self.sink.every_version:
+            return
+        for field, evidence in schema.unpublished_fields(fmt, rtype, self.version):
+            at = self.missing(field)
+            if at is not None:
+                self.warn(
+                    at,
+                    f"{field.path} is missing: the published API of {field.versions} does not "
+                    f"mark it required, but {evidence}; set it",
+                    "missing-field",
+                )
+
+    def missing(self, field: schema.Field) -> Pos | None:
+        """Where to report ``field`` if it is missing or empty; None if it is there (or its
+        parent is missing or not a mapping, which is reported for the parent)."""
+        container, value, present = self.lookup(field.path)
+        if container is None:
+            return None
+        empty = value is None or (field.message == schema.NOT_EMPTY and value in ("", [], {}))
+        if not empty:
+            return None
+        return key_at(container, field.leaf) if present else self.at_of(field.parent)
 
     def placement(self) -> None:
         for obj in ("", *schema.KNOWN_KEYS):
@@ -206,6 +226,16 @@ class RepoLinter:
                     f"{here} is read by {vk.versions} only; Nexus {self.version} ignores it",
                     "version-specific",
                 )
+        container, preserve, _ = self.lookup("proxy.preserveEncodedCharacters")
+        since, until = schema.URL_ENCODING_GATED
+        if preserve is True and since <= self.version < until and not self.sink.url_encoding_mode:
+            self.warn(
+                key_at(container, "preserveEncodedCharacters"),
+                f"proxy.preserveEncodedCharacters: {schema.version_range(since, until)} honour "
+                f"it only when {schema.URL_ENCODING_PROPERTY} is set (their published API says "
+                "so); add that line to the chart's properties list",
+                "version-specific",
+            )
         for key in schema.ROUTING_RULE_KEYS:
             if key in self.repo:
                 self.warn(

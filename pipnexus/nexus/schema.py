@@ -158,7 +158,11 @@ _DOCKER = (
     Field("docker.v1Enabled", NOT_NULL),
     Field("docker.forceBasicAuth", NOT_NULL),
 )
-_DOCKER_PROXY = (Field("dockerProxy", NOT_NULL), Field("dockerProxy.indexType", NOT_EMPTY))
+# indexType: required in the 3.94.0 OpenAPI and the npm 3.96.3 models only (UNPUBLISHED below)
+_DOCKER_PROXY = (
+    Field("dockerProxy", NOT_NULL),
+    Field("dockerProxy.indexType", NOT_EMPTY, since=V3_94),
+)
 # the pypi block is optional; on Nexus 3.67-3.93 removeQuarantined is required inside it
 _PYPI_PROXY = (
     Field("httpClient", NOT_NULL, until=V3_95),
@@ -187,10 +191,15 @@ FULLY_KNOWN = (
 )
 
 # other request bodies: the file blob store (POST /v1/blobstores/file) and anonymous access
-# (PUT /v1/security/anonymous)
+# (PUT /v1/security/anonymous). Both blob store fields are required in every version, with
+# their own messages: ``@NotEmpty(message = "Name is required") name`` and ``@NotEmpty(message
+# = "Path is required") path`` in sonatype/nexus-public: components/nexus-blobstore-file/src/
+# main/java/org/sonatype/nexus/blobstore/file/rest/FileBlobStoreApiCreateRequest.java and
+# FileBlobStoreApiModel.java (tags 3.29.2 ... 3.77.1), validated by FileBlobStoreResource's
+# ``createFileBlobStore(@Valid ...)``; only the 3.94 OpenAPI lists them as required.
 BLOB_STORE_FIELDS = (
-    Field("name", NOT_EMPTY),
-    Field("path", NOT_EMPTY, since=V3_94),
+    Field("name", "Name is required"),
+    Field("path", "Path is required"),
 )
 ANONYMOUS_FIELDS = (
     Field("realmName", NOT_EMPTY, since=V3_94),
@@ -198,6 +207,28 @@ ANONYMOUS_FIELDS = (
 )
 # what Nexus uses when nobody changed them (AnonymousConfiguration defaults)
 ANONYMOUS_DEFAULTS = {"userId": "anonymous", "realmName": "NexusAuthorizingRealm"}
+
+
+# Fields that a version's published API does not mark required, but that a real Nexus of such
+# a version was seen to refuse without: linted as warnings for those versions, with the evidence.
+UNPUBLISHED: dict[tuple[str, str], tuple[tuple[Field, str], ...]] = {
+    ("docker", "proxy"): (
+        (
+            Field("dockerProxy.indexType", NOT_EMPTY, until=V3_94),
+            "a Nexus of early 2022 answered 400 'PARAMETER indexType: must not be empty' "
+            "without it (datadrivers/go-nexus-client#83)",
+        ),
+    ),
+}
+
+
+def unpublished_fields(
+    fmt: str, rtype: str, version: Version | None = None
+) -> tuple[tuple[Field, str], ...]:
+    """``(field, evidence)`` that Nexus ``version`` may require although its published API
+    does not say so."""
+    v = max(version or NEWEST, OLDEST)
+    return tuple((f, why) for f, why in UNPUBLISHED.get((fmt, rtype), ()) if f.applies(v))
 
 
 def _all_fields(fmt: str, rtype: str) -> tuple[Field, ...]:
@@ -345,6 +376,12 @@ ROUTING_RULE_NOTE = (
 )
 
 
+# The published API of 3.90.1 and 3.93.2 says proxy.preserveEncodedCharacters "is only
+# available when nexus.proxy.urlEncodingMode.enabled=true is set"; 3.94.0 and 3.96.3 do not.
+URL_ENCODING_PROPERTY = "nexus.proxy.urlEncodingMode.enabled=true"
+URL_ENCODING_GATED = (_V3_82, V3_94)
+
+
 def versioned_key(obj: str, key: str) -> VersionedKey | None:
     return next((k for k in VERSIONED_KEYS if k.obj == obj and k.key == key), None)
 
@@ -360,10 +397,19 @@ def accepted_keys(obj: str, version: Version | None = None) -> tuple[str, ...]:
 
 
 # (object path, key) -> where the key belongs. "" is the repository body itself.
+# HttpClientConnectionAttributes holds retries, timeout, useTrustStore ... in every published
+# API (3.67.1 ... 3.96.3): anywhere else Nexus drops them without a word (Jackson's
+# FAIL_ON_UNKNOWN_PROPERTIES is off), and the chart's config Job posts the body as it is.
 MISPLACED: dict[tuple[str, str], str] = {}
-for _k in _CONNECTION:
-    MISPLACED["httpClient", _k] = f"httpClient.connection.{_k}"
-    MISPLACED["", _k] = f"httpClient.connection.{_k}"
+for _obj in ("", *KNOWN_KEYS):
+    if _obj == "httpClient.connection":
+        continue
+    for _k in _CONNECTION:
+        MISPLACED[_obj, _k] = f"httpClient.connection.{_k}"
+    if _obj != "httpClient":
+        MISPLACED[_obj, "connection"] = "httpClient.connection"
+        if _obj != "httpClient.authentication":
+            MISPLACED[_obj, "authentication"] = "httpClient.authentication"
 for _k in _AUTHENTICATION:
     MISPLACED["httpClient", _k] = f"httpClient.authentication.{_k}"
 for _obj, _keys in KNOWN_KEYS.items():

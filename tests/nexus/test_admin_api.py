@@ -178,8 +178,11 @@ def test_file_blob_stores(admin: Admin) -> None:
     assert resp.json() == [
         {"id": "name", "message": "Name is already used, must be unique (ignoring case)"}
     ]
+    # FileBlobStoreApiModel: @NotEmpty(message = "Path is required") path, in every version
     resp = call(admin, "POST", "/blobstores/file", {"name": "x"})
-    assert resp.json() == [{"id": "PARAMETER path", "message": "must not be empty"}]
+    assert resp.json() == [{"id": "PARAMETER path", "message": "Path is required"}]
+    resp = call(admin, "PUT", "/blobstores/file/pypi", {})
+    assert resp.json() == [{"id": "PARAMETER path", "message": "Path is required"}]
 
 
 def test_repository_names_are_checked_whole(admin: Admin) -> None:

@@ -87,3 +87,34 @@ def test_double_requires_nothing_the_table_lacks(admin: Admin, key: tuple[str, s
     else:  # the pypi block is ignored for other formats
         table.discard(("PARAMETER removeQuarantined", "must not be null"))
     assert got == table
+
+
+@pytest.mark.parametrize("field", schema.BLOB_STORE_FIELDS, ids=lambda f: f.path)
+def test_blob_store_without_a_required_field_fails_lint_and_nexus(
+    admin: Admin, field: schema.Field
+) -> None:
+    store = {"name": "pypi-blobs", "type": "file", "path": "pypi-blobs"}
+    del store[field.path]
+    doc = values.values(values.Options(blob_store="pypi-blobs"))
+    doc["config"]["blobStores"] = [store]
+    found = lint.lint_text(yaml.safe_dump(doc, sort_keys=False), VERSION)
+    assert any(f"config.blobStores[0].{field.path}: {field.message}" in d.message for d in found)
+    with requests.Session() as s:
+        s.trust_env = False
+        resp = s.post(
+            f"{admin.url}/service/rest/v1/blobstores/file",
+            json={k: v for k, v in store.items() if k != "type"},
+            auth=("admin", ADMIN_PASSWORD),
+            timeout=10,
+        )
+    assert resp.status_code == 400
+    assert resp.json() == [{"id": f"PARAMETER {field.leaf}", "message": field.message}]
+
+
+def test_preserve_encoded_characters_set_over_rest_is_kept(admin: Admin) -> None:
+    repo = copy.deepcopy(REPOS["raw", "proxy"])
+    repo["proxy"]["preserveEncodedCharacters"] = True
+    assert lint_repo(repo) == []
+    assert post(admin, "raw", "proxy", rest_body(repo)).status_code == 201
+    stored = admin.double.repositories[repo["name"]]
+    assert stored["proxy"]["preserveEncodedCharacters"] is True

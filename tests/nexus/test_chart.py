@@ -321,6 +321,27 @@ def test_misindented_retries_are_silently_ignored_as_lint_predicts(
     assert "httpClient.connection.retries" in said
 
 
+def test_retries_under_proxy_are_silently_ignored_as_lint_predicts(
+    upstream: Upstream, tools: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = MISINDENTED.replace("        retries: 3\n        useTrustStore: false\n", "").replace(
+        "        metadataMaxAge: 1440\n", "        metadataMaxAge: 1440\n        retries: 3\n"
+    )
+    assert text.count("retries: 3") == 1 and "useTrustStore" not in text
+    path = tmp_path / "values.yaml"
+    path.write_text(text)
+    run = configure(render(path, tmp_path), upstream, tmp_path, tools, anonymous_before=False)
+    assert run.rc == 0, run.output  # the Job succeeds ...
+    (sent,) = [b for m, p, b in run.api.bodies if p == "/repositories/pypi/proxy"]
+    assert sent["proxy"]["retries"] == 3  # ... posting the key where it was written ...
+    stored = run.double.repositories["pypi-proxy"]
+    assert "retries" not in str(stored)  # ... and Nexus keeps nothing of it
+    rc, said = lint(path, capsys)
+    assert rc == 1
+    assert "proxy.retries is ignored by Nexus at this level" in said
+    assert "did you mean httpClient.connection.retries?" in said
+
+
 def test_missing_required_field_fails_the_job_as_lint_predicts(
     upstream: Upstream, tools: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -352,6 +373,46 @@ def test_config_under_root_password_renders_no_job_as_lint_predicts(
     rc, said = lint(path, capsys)
     assert rc == 1
     assert "config" in said and "rootPassword" in said
+
+
+@pytest.mark.parametrize("enabled", ["  enabled: false\n", ""])
+def test_config_disabled_renders_no_job_as_lint_predicts(
+    enabled: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # templates/job-config.yaml: `if and .Values.config.enabled .Values.rootPassword.secret`;
+    # values.yaml's default for config.enabled is false
+    text = MISINDENTED.replace("  enabled: true\n  anonymous:", enabled + "  anonymous:")
+    assert text != MISINDENTED
+    path = tmp_path / "values.yaml"
+    for values_text, rendered_job in ((MISINDENTED, True), (text, False)):
+        path.write_text(values_text)
+        docs = render(path, tmp_path).docs
+        kinds_names = {(d["kind"], d["metadata"]["name"]) for d in docs}
+        assert any(kind == "Job" for kind, _ in kinds_names) is rendered_job
+        # the ConfigMap with the request bodies (templates/configmap-config.yaml)
+        assert (("ConfigMap", "rel-nexus3-conf") in kinds_names) is rendered_job
+    rc, said = lint(path, capsys)
+    assert rc == 1
+    assert "the chart renders no config Job" in said and "[config-disabled]" in said
+
+
+@pytest.mark.parametrize("tag", ["3.90", "3"])
+def test_numeric_image_tag_fails_helm_as_lint_predicts(
+    tag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "values.yaml"
+    path.write_text(f"image:\n  tag: {tag}\n" + MISINDENTED)
+    done = subprocess.run(
+        [thirdparty.helm(), "template", "r", str(thirdparty.chart_dir("nexus3")), "-f", str(path)],
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+    )
+    assert done.returncode != 0
+    assert "incompatible types for comparison" in done.stderr  # _helpers.tpl: ne .tag "-"
+    rc, said = lint(path, capsys)
+    assert rc == 1 and f'quote it: tag: "{tag}"' in said
+    path.write_text(f'image:\n  tag: "{tag}"\n' + MISINDENTED)
+    assert helm_template(thirdparty.chart_dir("nexus3"), path, tmp_path)  # quoted: renders
 
 
 @pytest.mark.parametrize("variant", ["docker-hub", "blob-store"])

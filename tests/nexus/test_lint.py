@@ -536,3 +536,226 @@ def test_every_code_is_in_the_table_and_documented() -> None:
     assert used <= set(CODES), used - set(CODES)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "nexus.md").read_text()
     assert not [code for code in used if f"`{code}`" not in docs]
+
+
+@pytest.mark.parametrize("version", ["3.67.1", "3.77.1", "3.90.1", "3.94.0", "3.96.3"])
+def test_file_blob_store_path_is_required_by_every_version(
+    version: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # @NotEmpty(message = "Path is required") path in FileBlobStoreApiModel at every
+    # sonatype/nexus-public tag from 3.29.2 to 3.77.1 (components/nexus-blobstore-file/src/main/
+    # java/org/sonatype/nexus/blobstore/file/rest/), although the OpenAPI lists it only from 3.94
+    text = values.render(Options(blob_store="pypi-blobs")).replace("      path: pypi-blobs\n", "")
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "--nexus-version", version)
+    assert rc == 1
+    assert lines == [
+        f"F:{line_of(text, '- name: pypi-blobs')}:7: error: config.blobStores[0].path: Path is "
+        f"required (required by every Nexus version, linted for {version}) [missing-field]"
+    ]
+
+
+ENABLED = "  # Needs rootPassword.secret: the Job logs in as admin.\n  enabled: true\n"
+
+
+@pytest.mark.parametrize(
+    "old, new, what",
+    [
+        (ENABLED, "  enabled: false\n", "is false"),
+        (ENABLED, "", "is not set (the chart's default: false)"),
+    ],
+)
+def test_config_disabled_with_repositories_is_an_error(
+    old: str, new: str, what: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # stevehipwell/helm-charts: charts/nexus3/templates/job-config.yaml renders the Job only
+    # `if and .Values.config.enabled .Values.rootPassword.secret` (test_chart checks it with helm)
+    text = values_with(new, old)
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1
+    at = line_of(text, "  enabled: false") if "false" in new else line_of(text, "config:")
+    col = 3 if "false" in new else 1
+    assert lines == [
+        f"F:{at}:{col}: error: config.enabled {what}: the chart renders no config Job, so "
+        "config.repos is never applied; set config.enabled: true [config-disabled]"
+    ]
+
+
+def test_config_disabled_names_blob_stores_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = values.render(Options(blob_store="pypi-blobs")).replace(ENABLED, "  enabled: false\n")
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "-q")
+    assert rc == 1
+    (line,) = lines
+    assert "so config.blobStores and config.repos are never applied" in line
+
+
+@pytest.mark.parametrize("value, said", [("", "is empty"), ("0", "is 0"), ("false", "is false")])
+def test_config_disabled_says_the_value_as_written(
+    value: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = values_with(f"  enabled: {value}\n", ENABLED)
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "-q")
+    assert rc == 1
+    assert [line for line in lines if f"config.enabled {said}: the chart" in line], lines
+
+
+def test_config_disabled_without_repositories_is_fine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "persistence:\n  enabled: true\nconfig:\n  enabled: false\n  repos: []\n"
+    text += "  blobStores: []\n"
+    assert run_lint(tmp_path, text, capsys) == (0, [], "")
+
+
+@pytest.mark.parametrize(
+    "block, raw",
+    [
+        ("image:\n  tag: 3.90\n", "3.90"),
+        ("image:\n  tag: 3\n", "3"),
+        ("image: {tag: 3.90, digest: ''}\n", "3.90"),
+        ("bashImage:\n  tag: 5.2  # pinned\n", "5.2"),
+        ("jdkImage:\n  tag: 21\n", "21"),
+        ("image:\n  tag: true\n", "true"),
+    ],
+)
+def test_non_string_image_tag_is_an_error(
+    block: str, raw: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # stevehipwell/helm-charts: charts/nexus3/templates/_helpers.tpl "nexus3.image" compares
+    # the tag with a string (`ne .tag "-"`); helm 4 then fails with "incompatible types for
+    # comparison: float64 and string" (test_chart runs the real helm on it)
+    text = block + CURRENT_CHART
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1
+    (line,) = lines
+    name = block.split(":", 1)[0]
+    col = 3 if block.startswith(f"{name}:\n") else line.split(":")[2]
+    assert line.startswith(f"F:{line_of(text, 'tag:')}:{col}: error: {name}.tag: {raw} is ")
+    assert line.endswith(f'quote it: tag: "{raw}" [invalid-value]')
+
+
+def test_string_image_tags_are_fine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for block in ('image:\n  tag: "3.95"\n', "image:\n  tag: 3.95.1\n", "image:\n  tag:\n"):
+        assert run_lint(tmp_path, block + CURRENT_CHART, capsys) == (0, [], ""), block
+
+
+def test_non_string_config_job_image_tag_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = "  job:\n    image:\n      tag: 1.31\n"
+    text = CURRENT_CHART.replace("  anonymous:", f"{job}  anonymous:")
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1
+    (line,) = lines
+    assert 'config.job.image.tag: 1.31 is a number' in line and 'tag: "1.31"' in line
+
+
+# where a key lands in CURRENT_CHART's repository: (object path, text to append it to, indent)
+PLACES = {
+    "proxy": ("        metadataMaxAge: 60\n", "        "),
+    "storage": ("        strictContentTypeValidation: true\n", "        "),
+    "negativeCache": ("        timeToLive: 10\n", "        "),
+    "httpClient": (CURRENT_CHART + "      httpClient:\n", "        "),
+    "httpClient.authentication": (
+        CURRENT_CHART + "      httpClient:\n        authentication:\n          type: username\n",
+        "          ",
+    ),
+    "": (CURRENT_CHART, "      "),
+}
+
+
+def put_in(where: str, line: str) -> str:
+    anchor, indent = PLACES[where]
+    if anchor.startswith(CURRENT_CHART):
+        return anchor + indent + line
+    assert CURRENT_CHART.count(anchor) == 1
+    return CURRENT_CHART.replace(anchor, anchor + indent + line)
+
+
+@pytest.mark.parametrize("key", ["retries", "timeout", "useTrustStore"])
+@pytest.mark.parametrize("where", sorted(PLACES))
+def test_connection_keys_anywhere_but_connection_are_misplaced(
+    key: str, where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # HttpClientConnectionAttributes holds retries, timeout and useTrustStore in every published
+    # API (3.67.1 ... 3.96.3); anywhere else the chart posts them as-is and Nexus (Jackson with
+    # FAIL_ON_UNKNOWN_PROPERTIES off) drops them without a word: test_chart shows it
+    value = {"retries": "3", "timeout": "30", "useTrustStore": "true"}[key]
+    text = put_in(where, f"{key}: {value}\n")
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1, lines
+    here = f"{where}.{key}" if where else key
+    expected = (
+        f"F:{line_of(text, f'{key}: {value}')}:{len(PLACES[where][1]) + 1}: error: "
+        f"config.repos[0] (pypi-proxy): {here} is ignored by Nexus at this level; did you mean "
+        f"httpClient.connection.{key}? [misplaced-key]"
+    )
+    assert expected in lines, lines
+
+
+@pytest.mark.parametrize("where", ["proxy", ""])
+def test_connection_block_anywhere_but_http_client_is_misplaced(
+    where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    indent = PLACES[where][1]
+    text = put_in(where, f"connection:\n{indent}  retries: 3\n")
+    rc, lines, _ = run_lint(tmp_path, text, capsys)
+    assert rc == 1
+    assert any(
+        "connection is ignored by Nexus at this level; did you mean httpClient.connection" in line
+        and line.endswith("[misplaced-key]")
+        for line in lines
+    ), lines
+
+
+@pytest.mark.parametrize(
+    "version, severity",
+    [("3.67.1", "warning"), ("3.90.1", "warning"), ("3.93.2", "warning"),
+     ("3.94.0", "error"), ("3.96.3", "error")],
+)
+def test_docker_index_type_follows_the_published_api(
+    version: str, severity: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # DockerProxyAttributes lists indexType as required in the 3.94.0 OpenAPI and the npm
+    # 3.96.3 models only; 3.67.1 ... 3.93.2 list no required field there
+    text = values.render(Options(docker_hub=True))
+    text = text.replace("        indexType: HUB\n", "")
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "--nexus-version", version)
+    hits = [line for line in lines if "dockerProxy.indexType" in line]
+    assert len(hits) == 1, lines
+    assert f": {severity}: " in hits[0] and hits[0].endswith("[missing-field]")
+    assert rc == (1 if severity == "error" else 0)
+    if severity == "warning":
+        assert "datadrivers/go-nexus-client#83" in hits[0]
+
+
+@pytest.mark.parametrize(
+    "version, properties, warned",
+    [
+        ("3.90.1", "", True),
+        ("3.93.2", "", True),
+        ("3.93.2", "properties:\n  - nexus.proxy.urlEncodingMode.enabled=true\n", False),
+        ("3.94.0", "", False),
+        ("3.96.3", "", False),
+    ],
+)
+def test_preserve_encoded_characters_needs_the_property_on_3_82_to_3_93(
+    version: str, properties: str, warned: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the 3.90.1 and 3.93.2 OpenAPI: "only available when nexus.proxy.urlEncodingMode.enabled=true
+    # is set" (test_schema_published checks the text per version); the chart's properties list
+    # goes into nexus.properties (charts/nexus3/templates/configmap-properties.yaml)
+    text = properties + values.render(Options()).replace(
+        "        metadataMaxAge: -1\n",
+        "        metadataMaxAge: -1\n        preserveEncodedCharacters: true\n",
+    )
+    assert "preserveEncodedCharacters" in text
+    rc, lines, _ = run_lint(tmp_path, text, capsys, "--nexus-version", version)
+    assert rc == 0
+    if warned:
+        (line,) = lines
+        assert "honour it only when nexus.proxy.urlEncodingMode.enabled=true is set" in line
+        assert line.endswith("[version-specific]")
+    else:
+        assert lines == []

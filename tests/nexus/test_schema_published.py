@@ -45,10 +45,10 @@ ATTRIBUTES = {
 # Nexus's bean validation, which the specs do not always reflect:
 # * proxy.remoteUrl: ``@NotEmpty`` in sonatype/nexus-public: components/nexus-repository-services/
 #   src/main/java/org/sonatype/nexus/repository/rest/api/model/ProxyAttributes.java (3.94 and
-#   3.96 then list it as required);
-# * dockerProxy.indexType: Nexus answers "PARAMETER indexType" / "must not be empty"
-#   (https://github.com/datadrivers/go-nexus-client/pull/83); 3.94 and 3.96 list it.
-SOURCE_ONLY = {"proxy.remoteUrl", "dockerProxy.indexType"}
+#   3.96 then list it as required).
+# (dockerProxy.indexType, whose Java source is not public, follows the files: required where
+# they list it, a warning before, schema.UNPUBLISHED.)
+SOURCE_ONLY = {"proxy.remoteUrl"}
 
 
 def load_schemas(version: str) -> dict[str, Any]:
@@ -104,8 +104,12 @@ def test_blob_store_and_anonymous_match_the_openapi_file(version: str) -> None:
     ):
         required = set(schemas[name].get("required") or ())
         table = {f.path for f in schema.select(fields, v)}
-        # the chart needs a blob store's name in every version (it is in the REST URL)
-        assert required <= table and table - required <= {"name"}, (name, version)
+        # a file blob store's name and path are @NotEmpty in the Java source of every version
+        # (sonatype/nexus-public: components/nexus-blobstore-file/src/main/java/org/sonatype/
+        # nexus/blobstore/file/rest/FileBlobStoreApiCreateRequest.java, FileBlobStoreApiModel
+        # .java), which the OpenAPI generator lists only from 3.94
+        source_only = {"name", "path"} if name == "FileBlobStoreApiCreateRequest" else set()
+        assert required <= table and table - required <= source_only, (name, version)
 
 
 @pytest.mark.parametrize("version", thirdparty.NEXUS_VERSIONS)
@@ -185,3 +189,38 @@ def test_npm_models_are_the_newest_known_version() -> None:
 def test_every_openapi_version_is_known() -> None:
     for version in thirdparty.NEXUS_VERSIONS:
         assert schema.parse_version(version) in schema.KNOWN_VERSIONS
+
+
+@pytest.mark.parametrize("version", thirdparty.NEXUS_VERSIONS)
+def test_preserve_encoded_characters_gate_is_the_published_one(version: str) -> None:
+    prop = load_schemas(version)["ProxyAttributes"]["properties"].get("preserveEncodedCharacters")
+    v = schema.parse_version(version)
+    since, until = schema.URL_ENCODING_GATED
+    if prop is None:
+        assert v < since, version
+        return
+    gated = schema.URL_ENCODING_PROPERTY in prop.get("description", "")
+    assert gated == (since <= v < until), version
+
+
+def test_preserve_encoded_characters_is_not_gated_in_the_npm_models() -> None:
+    text = (thirdparty.npm_models_dir() / "ProxyAttributes.d.ts").read_text(encoding="utf-8")
+    assert "preserveEncodedCharacters" in text
+    assert "urlEncodingMode" not in text
+    assert schema.URL_ENCODING_GATED[1] <= NPM_VERSION
+
+
+@pytest.mark.parametrize("version", thirdparty.NEXUS_VERSIONS)
+def test_connection_settings_live_under_http_client_connection(version: str) -> None:
+    """Where lint sends misplaced retries/timeout/useTrustStore: the same place in every
+    version (so the misplaced-key rule needs no version range)."""
+    schemas = load_schemas(version)
+    connection = set(schemas["HttpClientConnectionAttributes"]["properties"])
+    assert connection == set(schema.KNOWN_KEYS["httpClient.connection"]), version
+    assert set(schemas["HttpClientAttributes"]["properties"]) == set(
+        schema.KNOWN_KEYS["httpClient"]
+    ), version
+    for key in ("retries", "timeout", "useTrustStore"):
+        for obj in ("", *schema.KNOWN_KEYS):
+            if obj != "httpClient.connection":
+                assert schema.misplaced(obj, key) == f"httpClient.connection.{key}", (obj, key)

@@ -478,7 +478,9 @@ def test_raw_proxy_pulls_through_once_and_caches_for_ever(nexus: NexusDouble) ->
         for _ in range(2):
             resp = get(url)
             assert (resp.status, resp.body) == (200, archive)
-        assert releases.requests == [("GET", build.path, 200)]  # '+' stays percent-encoded
+        # Nexus decodes %2B and RawProxyFacet.getUrl re-escapes only %, : and space: the remote
+        # is asked for a literal '+' (tests/testbed/test_nexus_raw.py)
+        assert releases.requests == [("GET", build.path.replace("%2B", "+"), 200)]
         assert nexus.upstream_bytes == len(archive)
         # missing upstream: 404, then the negative cache answers without asking again
         for _ in range(2):
