@@ -125,8 +125,10 @@ class Registry:
         return [Request(m[1], m[2], int(m[3]), int(m[4])) for m in _ACCESS.finditer(text)]
 
     def blob_gets(self) -> list[Request]:
-        """The blob downloads (``GET /v2/<name>/blobs/sha256:…``) served so far."""
-        return [r for r in self.requests() if r.method == "GET" and _BLOB.match(r.path)]
+        """The blob downloads (``GET /v2/<name>/blobs/sha256:…``, any query: containerd adds
+        ``?ns=docker.io`` on a mirror) served so far."""
+        return [r for r in self.requests()
+                if r.method == "GET" and _BLOB.match(r.path.partition("?")[0])]
 
 
 def _blob(layout: Path, data: bytes) -> tuple[str, int]:

@@ -1,0 +1,258 @@
+"""Real container runtimes pulling Docker Hub images through a real pull-through cache, in a
+network namespace where nothing can leave the machine.
+
+Debian's ``containerd`` (1.6) and ``docker.io`` (``dockerd`` 20.10, with its built-in BuildKit)
+run as root with their own root, state, sockets and data under a work folder. A stand-in
+"Docker Hub" (``testbed.registry.Registry``, a plain ``distribution`` registry holding tiny
+images pushed with ``skopeo``) sits behind a pull-through cache (the same server in proxy mode)
+that plays the Nexus Docker connector. Everything runs under ``unshare -mn`` (testbed/netns.py:
+only loopback, a private mount table, a DNS stub that records every name asked for): a runtime
+that falls back to ``registry-1.docker.io`` is refused at once and the stub keeps the name.
+
+``run_isolated(scenario, work, params)`` runs one scenario in a fresh namespace and returns its
+steps (``Step._asdict()``): what each command printed, how many blob downloads the stand-in hub
+and the cache served meanwhile, the body bytes the hub sent, and the DNS names asked for.
+Scenarios: ``containerd`` (``ctr images pull --hosts-dir`` with a given ``hosts.toml``) and
+``dockerd`` (``dockerd`` with given arguments; ``docker pull`` and ``docker build``).
+``python -m testbed.runtimes CONFIG.json`` is the child side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import string
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from testbed import netns, registry
+from testbed.registry import Registry
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+STEP_TIMEOUT = 180.0
+DOCKER = "/usr/bin/docker"  # Debian's 20.10 CLI: a newer one elsewhere on PATH may lack buildx
+TOOLS = ("containerd", "ctr", "dockerd", DOCKER, "docker-registry", "skopeo")
+
+
+def missing() -> str | None:
+    """Why the runtime scenarios cannot run here, or ``None``."""
+    absent = [t for t in TOOLS if shutil.which(t) is None]
+    if absent:
+        return (f"{', '.join(absent)} not installed (apt-get install -y containerd docker.io "
+                "skopeo docker-registry; .ci/run does it where apt works)")
+    return netns.why_unavailable()
+
+
+class Step(NamedTuple):
+    name: str
+    rc: int
+    output: str  # the command's last lines
+    hub_blob_gets: int  # blob downloads the stand-in Docker Hub served during the step
+    hub_bytes: int  # body bytes it sent (blobs and manifests)
+    cache_blob_gets: int  # blob downloads the pull-through cache served
+    dns: list[str]  # names the step's processes asked the resolver for
+
+
+class Daemon:
+    """A daemon with a log, ready when its socket exists; stopped with SIGTERM, then SIGKILL."""
+
+    def __init__(self, cmd: list[str], socket: Path, log: Path) -> None:
+        self.socket = socket
+        self.log = log
+        with open(log, "ab") as out:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                          stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + START_TIMEOUT
+        while not socket.exists():
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{cmd[0]} did not start:\n"
+                                   f"{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(STOP_TIMEOUT)
+
+
+def containerd(work: Path) -> Daemon:
+    """containerd with everything under ``work`` and the CRI plugin off (no kubelet here)."""
+    work.mkdir(parents=True, exist_ok=True)
+    config = work / "containerd.toml"
+    config.write_text(
+        "version = 2\n"
+        f'root = "{work}/root"\nstate = "{work}/state"\n'
+        'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+        f'[grpc]\n  address = "{work}/containerd.sock"\n'
+        f'[plugins."io.containerd.internal.v1.opt"]\n  path = "{work}/opt"\n')
+    return Daemon(["containerd", "--config", str(config)], work / "containerd.sock",
+                  work / "containerd.log")
+
+
+def dockerd(work: Path, containerd_socket: Path, args: Sequence[str]) -> Daemon:
+    """dockerd with ``args`` plus what keeps it to ``work``: no iptables, no bridge, vfs. Its
+    socket is ``work/docker.sock``: an ``args`` that sets ``--host`` must say so."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "daemon.json").write_text("{}")  # --config-file /dev/null fails with EOF
+    socket = work / "docker.sock"
+    if not any(a.startswith(("--host", "-H")) for a in args):
+        args = [*args, f"--host=unix://{socket}"]
+    return Daemon(
+        ["dockerd", *args, "--config-file", str(work / "daemon.json"),
+         "--data-root", str(work / "data"), "--exec-root", str(work / "exec"),
+         "--pidfile", str(work / "docker.pid"), "--iptables=false", "--ip6tables=false",
+         "--ip-masq=false", "--bridge=none", "--storage-driver=vfs",
+         "--containerd", str(containerd_socket)],
+        socket, work / "dockerd.log")
+
+
+class Bed:
+    """The stand-in hub with ``images`` pushed (``library/NAME:latest``), the cache in front."""
+
+    def __init__(self, stack: ExitStack, work: Path, images: Sequence[str],
+                 dns: netns.DnsStub) -> None:
+        self.work = work
+        self.dns = dns
+        self.hub = stack.enter_context(Registry(work, name="hub"))
+        for name in images:
+            layout = work / "oci" / name
+            registry.write_image(layout, {f"{name}.txt": f"{name}\n".encode()})
+            registry.push(layout, self.hub.host, f"library/{name}")
+        self.cache = stack.enter_context(Registry(work, upstream=self.hub.url, name="cache"))
+        self.steps: list[Step] = []
+
+    def run(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> Step:
+        hub_gets, hub_bytes = len(self.hub.blob_gets()), self._hub_bytes()
+        cache_gets, dns_mark = len(self.cache.blob_gets()), self.dns.count()
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=STEP_TIMEOUT, env=env)
+            rc, output = proc.returncode, proc.stdout + proc.stderr
+        except subprocess.TimeoutExpired as e:
+            rc, output = -1, f"timed out after {e.timeout} s"
+        step = Step(name, rc, "\n".join(output.strip().splitlines()[-15:]),
+                    len(self.hub.blob_gets()) - hub_gets, self._hub_bytes() - hub_bytes,
+                    len(self.cache.blob_gets()) - cache_gets, self.dns.since(dns_mark))
+        self.steps.append(step)
+        return step
+
+    def _hub_bytes(self) -> int:
+        return sum(r.size for r in self.hub.requests())
+
+
+def expand(text: str, bed: Bed) -> str:
+    """``${cache_url}``, ``${cache_host}``, ``${hub_url}``, ``${hub_host}`` and
+    ``${docker_socket}`` (the dockerd scenario's) filled in."""
+    return string.Template(text).safe_substitute(
+        cache_url=bed.cache.url, cache_host=bed.cache.host, hub_url=bed.hub.url,
+        hub_host=bed.hub.host, docker_socket=bed.work / "docker" / "docker.sock")
+
+
+def containerd_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> None:
+    """``ctr images pull --hosts-dir`` with ``params["hosts_toml"]`` as
+    ``certs.d/docker.io/hosts.toml``: a cold pull, then the same after ``images rm --sync``
+    (the content store's garbage collection drops the blobs)."""
+    work = bed.work / "containerd"
+    certs = work / "certs.d" / "docker.io"
+    certs.mkdir(parents=True)
+    (certs / "hosts.toml").write_text(expand(params["hosts_toml"], bed))
+    daemon = containerd(work)
+    stack.callback(daemon.stop)
+    ctr = ["ctr", "--address", str(daemon.socket)]
+    image = "docker.io/library/tiny:latest"
+    for attempt in ("cold", "warm"):
+        bed.run(f"ctr pull ({attempt})",
+                [*ctr, "images", "pull", "--hosts-dir", str(work / "certs.d"), image])
+        bed.run(f"ctr rm ({attempt})", [*ctr, "images", "rm", "--sync", image])
+
+
+def dockerd_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> None:
+    """``dockerd`` with ``params["args"]``: ``docker pull`` cold, then again after
+    ``docker rmi``; ``docker build`` (BuildKit) with ``FROM`` another image, cold, then again
+    after removing it and pruning the build cache."""
+    work = bed.work / "docker"
+    inner = containerd(work / "containerd")
+    stack.callback(inner.stop)
+    daemon = dockerd(work, inner.socket, [expand(a, bed) for a in params["args"]])
+    stack.callback(daemon.stop)
+    env = dict(os.environ, DOCKER_CONFIG=str(work / "cli"), DOCKER_BUILDKIT="1")
+    docker = [DOCKER, "-H", f"unix://{daemon.socket}"]
+    for attempt in ("cold", "warm"):
+        bed.run(f"docker pull ({attempt})", [*docker, "pull", "tiny"], env)
+        bed.run(f"docker rmi ({attempt})", [*docker, "rmi", "tiny"], env)
+    context = work / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM built\nCOPY hello.txt /hello.txt\n")
+    (context / "hello.txt").write_text("hello\n")
+    for attempt in ("cold", "warm"):
+        bed.run(f"docker build ({attempt})",
+                [*docker, "build", "--quiet", "-t", "result", str(context)], env)
+        # BuildKit keeps the base image in its own cache, not in dockerd's image store
+        bed.run(f"docker rmi ({attempt} build)", [*docker, "rmi", "result"], env)
+        bed.run(f"docker builder prune ({attempt})", [*docker, "builder", "prune", "-af"], env)
+
+
+SCENARIOS = {"containerd": containerd_scenario, "dockerd": dockerd_scenario}
+IMAGES = {"containerd": ("tiny",), "dockerd": ("tiny", "built")}
+
+
+def run_isolated(scenario: str, work: Path, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run ``scenario`` in a fresh network namespace; its steps as dicts."""
+    work.mkdir(parents=True, exist_ok=True)
+    config, out = work / "runtime-config.json", work / "runtime-steps.json"
+    config.write_text(json.dumps({"scenario": scenario, "work": str(work / "inside"),
+                                  "out": str(out), "params": params}))
+    # a session of its own: on a timeout the whole group (daemons included) is killed
+    proc = subprocess.Popen(["unshare", "-mn", sys.executable, "-m", "testbed.runtimes",
+                             str(config)], env=netns.child_env(), cwd=netns.REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise RuntimeError(f"the {scenario} scenario timed out") from None
+    if proc.returncode or not out.exists():
+        raise RuntimeError(f"the {scenario} scenario failed ({proc.returncode}):\n"
+                           f"{output.decode(errors='replace')[-4000:]}")
+    steps: list[dict[str, Any]] = json.loads(out.read_text())
+    return steps
+
+
+def _child(config_path: str) -> int:
+    config = json.loads(Path(config_path).read_text())
+    work = Path(config["work"])
+    netns.enter(work / "etc")
+    # dockerd 20.10 keeps its trust key in /etc/docker and its plugin sockets in /run/docker
+    # whatever its options say: give it its own, in this private mount table
+    etc_docker = work / "etc" / "docker"
+    etc_docker.mkdir(parents=True)
+    for cmd in (["mount", "--bind", str(etc_docker), "/etc/docker"],
+                ["mount", "-t", "tmpfs", "tmpfs", "/run"]):
+        subprocess.run(cmd, check=True, capture_output=True, timeout=20)
+    with ExitStack() as stack:
+        dns = stack.enter_context(netns.DnsStub())
+        bed = Bed(stack, work / "bed", IMAGES[config["scenario"]], dns)
+        try:
+            SCENARIOS[config["scenario"]](stack, bed, config["params"])
+        finally:
+            Path(config["out"]).write_text(json.dumps([s._asdict() for s in bed.steps]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child(sys.argv[1]))

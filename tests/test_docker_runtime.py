@@ -1,0 +1,154 @@
+"""The Docker examples run by the real daemons: Debian's containerd 1.6 and dockerd 20.10 (with
+its built-in BuildKit) pull a Docker Hub image through a real pull-through cache, configured by
+the files in examples/docker/ changed only in the addresses.
+
+A stand-in "Docker Hub" (a plain ``distribution`` registry holding tiny images) sits behind a
+``distribution`` registry in proxy mode that plays the Nexus Docker connector
+(testbed/registry.py); the daemons run in a network namespace with only loopback and a DNS stub
+(testbed/runtimes.py), so a fallback to the real Docker Hub cannot leave the machine and the
+stub records the name it would have used. The Nexus double models only the connector's
+``/v2/`` and token realm (testbed/docker_connector.py), not manifests or blobs, so it cannot
+play the cache here. The standalone ``buildkitd`` that buildkitd.toml configures has no Debian
+package: only dockerd's built-in BuildKit runs.
+
+Every step is counted at both registries (blob downloads from their access logs): the first
+pull fetches the blobs upstream through the cache, a second pull after removing the image gets
+them from the cache and fetches no blob upstream.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from testbed import runtimes
+from tests.test_docker_examples import EXAMPLES, MIRROR_HOST, config_snippets
+
+pytestmark = [
+    pytest.mark.skipif(runtimes.missing() is not None, reason=runtimes.missing() or ""),
+]
+# containerd and the pull-through cache ask for no name at all; a Docker pull resolves the
+# index name docker.io (a lookup, never a connection: there is no route). registry-1.docker.io,
+# the endpoint both daemons fall back to, must never be asked for.
+INDEX_LOOKUPS = {"docker.io"}
+
+
+def _steps(scenario: str, tmp: Path, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    steps = runtimes.run_isolated(scenario, tmp, params)
+    return {s["name"]: s for s in steps}
+
+
+@pytest.fixture(scope="module")
+def containerd_steps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    hosts = (EXAMPLES / "hosts.toml").read_text()
+    (mirror,) = re.findall(r'^\[host\."([^"]+)"\]', hosts, re.MULTILINE)
+    # only the mirror's address changes; `server` stays https://registry-1.docker.io
+    adapted = hosts.replace(mirror, "${cache_url}")
+    return _steps("containerd", tmp_path_factory.mktemp("containerd"), {"hosts_toml": adapted})
+
+
+def dind_args() -> list[str]:
+    """The dind container's dockerd arguments in arc-dind-values.yaml, with the pod's socket,
+    group and the connector's address replaced by the test bed's."""
+    values = yaml.safe_load((EXAMPLES / "arc-dind-values.yaml").read_text())
+    (dind,) = [c for c in values["template"]["spec"]["initContainers"] if c["name"] == "dind"]
+    command, *args = dind["args"]
+    assert command == "dockerd"
+    replace = {
+        "unix:///var/run/docker.sock": "unix://${docker_socket}",
+        "$(DOCKER_GROUP_GID)": "0",  # the pod's docker group; root here
+        f"http://{MIRROR_HOST}": "${cache_url}",
+        MIRROR_HOST: "${cache_host}",
+    }
+    adapted = []
+    for arg in args:
+        for old, new in replace.items():
+            arg = arg.replace(old, new)
+        adapted.append(arg)
+    return adapted
+
+
+@pytest.fixture(scope="module")
+def dockerd_steps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    return _steps("dockerd", tmp_path_factory.mktemp("dockerd"), {"args": dind_args()})
+
+
+def _ok(step: dict[str, Any]) -> None:
+    assert step["rc"] == 0, step["output"]
+
+
+def test_containerd_pulls_through_the_hosts_toml_mirror(
+    containerd_steps: dict[str, dict[str, Any]],
+) -> None:
+    cold = containerd_steps["ctr pull (cold)"]
+    _ok(cold)
+    assert cold["cache_blob_gets"] == 2  # the config and the one layer, from the mirror
+    assert cold["hub_blob_gets"] >= 1  # the cache's misses, fetched upstream
+    assert cold["dns"] == []
+
+
+def test_containerd_second_pull_fetches_no_blob_upstream(
+    containerd_steps: dict[str, dict[str, Any]],
+) -> None:
+    _ok(containerd_steps["ctr rm (cold)"])
+    warm = containerd_steps["ctr pull (warm)"]
+    _ok(warm)
+    assert warm["cache_blob_gets"] == 2  # `images rm --sync` dropped them from the store
+    assert warm["hub_blob_gets"] == 0
+    assert warm["dns"] == []
+
+
+def test_dind_daemon_flags_pull_docker_hub_images_through_the_mirror(
+    dockerd_steps: dict[str, dict[str, Any]],
+) -> None:
+    cold = dockerd_steps["docker pull (cold)"]
+    _ok(cold)
+    assert cold["cache_blob_gets"] == 2
+    assert cold["hub_blob_gets"] >= 1
+    assert set(cold["dns"]) <= INDEX_LOOKUPS
+
+
+def test_dind_second_pull_fetches_no_blob_upstream(
+    dockerd_steps: dict[str, dict[str, Any]],
+) -> None:
+    _ok(dockerd_steps["docker rmi (cold)"])
+    warm = dockerd_steps["docker pull (warm)"]
+    _ok(warm)
+    assert warm["cache_blob_gets"] == 2
+    assert warm["hub_blob_gets"] == 0
+    assert set(warm["dns"]) <= INDEX_LOOKUPS
+
+
+def test_docker_build_pulls_its_from_image_through_the_mirror(
+    dockerd_steps: dict[str, dict[str, Any]],
+) -> None:
+    cold = dockerd_steps["docker build (cold)"]
+    _ok(cold)
+    assert cold["cache_blob_gets"] == 2
+    assert cold["hub_blob_gets"] >= 1
+    assert set(cold["dns"]) <= INDEX_LOOKUPS
+    for step in ("docker rmi (cold build)", "docker builder prune (cold)"):
+        _ok(dockerd_steps[step])
+    warm = dockerd_steps["docker build (warm)"]
+    _ok(warm)
+    assert warm["cache_blob_gets"] == 2  # the prune emptied BuildKit's cache
+    assert warm["hub_blob_gets"] == 0
+    assert set(warm["dns"]) <= INDEX_LOOKUPS
+
+
+def test_containerd_1x_reads_the_config_path_the_example_gives(tmp_path: Path) -> None:
+    # containerd 1.x decodes the config with unknown keys dropped silently: `config dump`
+    # prints what it understood.
+    snippet = config_snippets()["1.x"]
+    config = tmp_path / "config.toml"
+    config.write_text(f'version = 2\nroot = "{tmp_path}/root"\nstate = "{tmp_path}/state"\n'
+                      + snippet)
+    dump = subprocess.run(["containerd", "--config", str(config), "config", "dump"],
+                          capture_output=True, text=True, timeout=60, check=True).stdout
+    section = dump.split('[plugins."io.containerd.grpc.v1.cri".registry]', 1)[1]
+    assert section.split("\n", 2)[1].strip() == 'config_path = "/etc/containerd/certs.d"'
