@@ -12,8 +12,9 @@ that falls back to ``registry-1.docker.io`` is refused at once and the stub keep
 ``run_isolated(scenario, work, params)`` runs one scenario in a fresh namespace and returns its
 steps (``Step._asdict()``): what each command printed, how many blob downloads the stand-in hub
 and the cache served meanwhile, the body bytes the hub sent, and the DNS names asked for.
-Scenarios: ``containerd`` (``ctr images pull --hosts-dir`` with a given ``hosts.toml``) and
-``dockerd`` (``dockerd`` with given arguments; ``docker pull`` and ``docker build``).
+Scenarios: ``containerd`` (``ctr images pull --hosts-dir`` with a given ``hosts.toml``),
+``dockerd`` (``dockerd`` with given arguments; ``docker pull`` and ``docker build``) and
+``image_jobs`` (the egress benchmark's image pulls, cold and warm, per set-up).
 ``python -m testbed.runtimes CONFIG.json`` is the child side.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import string
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from testbed import netns, registry
+from testbed.interpreters import GITHUB_CACHE, PIPNEXUS
 from testbed.registry import Registry
 
 START_TIMEOUT = 60.0
@@ -59,6 +62,9 @@ class Step(NamedTuple):
     hub_bytes: int  # body bytes it sent (blobs and manifests)
     cache_blob_gets: int  # blob downloads the pull-through cache served
     dns: list[str]  # names the step's processes asked the resolver for
+    inside: int = 0  # body bytes the cache sent (to the runner)
+    archive_down: int = 0  # image archive restored (the image_jobs scenario's GitHub cache)
+    archive_up: int = 0  # image archive saved
 
 
 class Daemon:
@@ -120,23 +126,35 @@ def dockerd(work: Path, containerd_socket: Path, args: Sequence[str]) -> Daemon:
 
 
 class Bed:
-    """The stand-in hub with ``images`` pushed (``library/NAME:latest``), the cache in front."""
+    """The stand-in hub with ``images`` pushed (``library/NAME:latest``; the value is the size
+    of an incompressible file the layer carries besides a small one), the cache in front."""
 
-    def __init__(self, stack: ExitStack, work: Path, images: Sequence[str],
+    def __init__(self, stack: ExitStack, work: Path, images: dict[str, int],
                  dns: netns.DnsStub) -> None:
         self.work = work
         self.dns = dns
+        self.stack = stack
         self.hub = stack.enter_context(Registry(work, name="hub"))
-        for name in images:
+        for name, size in images.items():
             layout = work / "oci" / name
-            registry.write_image(layout, {f"{name}.txt": f"{name}\n".encode()})
+            files = {f"{name}.txt": f"{name}\n".encode()}
+            if size:
+                files[f"{name}.bin"] = random.Random(name).randbytes(size)
+            registry.write_image(layout, files)
             registry.push(layout, self.hub.host, f"library/{name}")
-        self.cache = stack.enter_context(Registry(work, upstream=self.hub.url, name="cache"))
+        self.cache = self.new_cache("cache")
         self.steps: list[Step] = []
 
+    def new_cache(self, name: str) -> Registry:
+        """A fresh, empty pull-through cache of the hub; ``cache`` from now on."""
+        self.cache = self.stack.enter_context(Registry(self.work, upstream=self.hub.url,
+                                                       name=name))
+        return self.cache
+
     def run(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> Step:
-        hub_gets, hub_bytes = len(self.hub.blob_gets()), self._hub_bytes()
-        cache_gets, dns_mark = len(self.cache.blob_gets()), self.dns.count()
+        hub_gets, hub_bytes = len(self.hub.blob_gets()), _body_bytes(self.hub)
+        cache_gets, cache_bytes = len(self.cache.blob_gets()), _body_bytes(self.cache)
+        dns_mark = self.dns.count()
         try:
             proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                   timeout=STEP_TIMEOUT, env=env)
@@ -144,13 +162,15 @@ class Bed:
         except subprocess.TimeoutExpired as e:
             rc, output = -1, f"timed out after {e.timeout} s"
         step = Step(name, rc, "\n".join(output.strip().splitlines()[-15:]),
-                    len(self.hub.blob_gets()) - hub_gets, self._hub_bytes() - hub_bytes,
-                    len(self.cache.blob_gets()) - cache_gets, self.dns.since(dns_mark))
+                    len(self.hub.blob_gets()) - hub_gets, _body_bytes(self.hub) - hub_bytes,
+                    len(self.cache.blob_gets()) - cache_gets, self.dns.since(dns_mark),
+                    _body_bytes(self.cache) - cache_bytes)
         self.steps.append(step)
         return step
 
-    def _hub_bytes(self) -> int:
-        return sum(r.size for r in self.hub.requests())
+
+def _body_bytes(server: Registry) -> int:
+    return sum(r.size for r in server.requests())
 
 
 def expand(text: str, bed: Bed) -> str:
@@ -205,8 +225,64 @@ def dockerd_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> None
         bed.run(f"docker builder prune ({attempt})", [*docker, "builder", "prune", "-af"], env)
 
 
-SCENARIOS = {"containerd": containerd_scenario, "dockerd": dockerd_scenario}
-IMAGES = {"containerd": ("tiny",), "dockerd": ("tiny", "built")}
+# containerd 1.6 and 1.7 ignore a hosts.toml without a [host] table (remotes/docker/config/
+# hosts.go getSortedHosts: "invalid `host` tree", then the defaults: registry-1.docker.io)
+HOSTS = 'server = "${hub_url}"\n[host."${%s}"]\n  capabilities = ["pull", "resolve"]\n'
+DIRECT_HOSTS, MIRROR_HOSTS = HOSTS % "hub_url", HOSTS % "cache_url"
+
+
+def image_jobs_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> None:
+    """Ephemeral runners pulling one image (``library/app``) with containerd, per set-up
+    (bench/egress_docker.py): build 1 ``cold_runs`` times, each from nothing, then builds
+    2..``builds`` (warm); the image is removed (``images rm --sync``) after every build.
+
+    * ``no cache``: ``hosts.toml`` sends the pull to the hub (``server``);
+    * ``GitHub cache``: the same for a cold build, then ``ctr images export`` (the archive a
+      cache action would save); a warm build imports that archive instead of pulling;
+    * ``pipnexus``: the hub behind the pull-through cache (a ``[host]``, as
+      examples/docker/hosts.toml), a fresh cache per cold run.
+
+    Steps are named ``SETUP|BUILD|COLD_RUN`` (``COLD_RUN`` 0 for a warm build)."""
+    work = bed.work / "jobs"
+    daemon = containerd(work)
+    stack.callback(daemon.stop)
+    ctr = ["ctr", "--address", str(daemon.socket)]
+    image, archive = "docker.io/library/app:latest", work / "app.tar"
+    plan = [(1, k) for k in range(1, params["cold_runs"] + 1)] + \
+        [(i, 0) for i in range(2, params["builds"] + 1)]
+    for setup in params["setups"]:
+        certs = work / setup.replace(" ", "-") / "docker.io"
+        certs.mkdir(parents=True)
+        hosts = certs / "hosts.toml"
+        for number, cold_run in plan:
+            if setup == PIPNEXUS and cold_run:
+                bed.new_cache(f"cache-{cold_run}")
+            hosts.write_text(expand(MIRROR_HOSTS if setup == PIPNEXUS else DIRECT_HOSTS, bed))
+            name = f"{setup}|{number}|{cold_run}"
+            if setup == GITHUB_CACHE and not cold_run:
+                step = bed.run(name, [*ctr, "images", "import", str(archive)])
+                bed.steps[-1] = step._replace(archive_down=archive.stat().st_size)
+            else:
+                step = bed.run(name, [*ctr, "images", "pull", "--hosts-dir", str(certs.parent),
+                                      image])
+            if setup == GITHUB_CACHE and cold_run:
+                exported = subprocess.run([*ctr, "images", "export", str(archive), image],
+                                          capture_output=True, timeout=STEP_TIMEOUT)
+                up = archive.stat().st_size if exported.returncode == 0 else 0
+                bed.steps[-1] = step._replace(archive_up=up, rc=step.rc or exported.returncode)
+            subprocess.run([*ctr, "images", "rm", "--sync", image], capture_output=True,
+                           timeout=STEP_TIMEOUT)
+
+
+SCENARIOS = {"containerd": containerd_scenario, "dockerd": dockerd_scenario,
+             "image_jobs": image_jobs_scenario}
+SMALL = {"containerd": {"tiny": 0}, "dockerd": {"tiny": 0, "built": 0}}
+
+
+def _images(config: dict[str, Any]) -> dict[str, int]:
+    if config["scenario"] == "image_jobs":
+        return {"app": int(config["params"]["size"])}
+    return SMALL[config["scenario"]]
 
 
 def run_isolated(scenario: str, work: Path, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -246,7 +322,7 @@ def _child(config_path: str) -> int:
         subprocess.run(cmd, check=True, capture_output=True, timeout=20)
     with ExitStack() as stack:
         dns = stack.enter_context(netns.DnsStub())
-        bed = Bed(stack, work / "bed", IMAGES[config["scenario"]], dns)
+        bed = Bed(stack, work / "bed", _images(config), dns)
         try:
             SCENARIOS[config["scenario"]](stack, bed, config["params"])
         finally:

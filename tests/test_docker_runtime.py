@@ -152,3 +152,27 @@ def test_containerd_1x_reads_the_config_path_the_example_gives(tmp_path: Path) -
                           capture_output=True, text=True, timeout=60, check=True).stdout
     section = dump.split('[plugins."io.containerd.grpc.v1.cri".registry]', 1)[1]
     assert section.split("\n", 2)[1].strip() == 'config_path = "/etc/containerd/certs.d"'
+
+
+@pytest.mark.slow
+def test_image_jobs_warm_pulls_through_the_cache_fetch_no_blob_upstream(tmp_path: Path) -> None:
+    # the egress benchmark's image kind (bench/egress_docker.py), with a small image
+    size = 256 * 1024
+    steps = _steps("image_jobs", tmp_path, {"size": size, "builds": 3, "cold_runs": 2,
+                                            "setups": ["no cache", "GitHub cache", "pipnexus"]})
+    for name, step in steps.items():
+        _ok(step)
+        assert step["dns"] == [], name
+    for name in ("no cache|1|1", "no cache|1|2", "no cache|2|0", "no cache|3|0"):
+        assert steps[name]["hub_bytes"] >= size  # every ephemeral runner pulls it again
+    exported = steps["GitHub cache|1|1"]["archive_up"]
+    assert exported >= size
+    for name in ("GitHub cache|2|0", "GitHub cache|3|0"):
+        assert steps[name]["hub_bytes"] == 0
+        assert steps[name]["archive_down"] == exported  # the archive crosses the NAT instead
+    for name in ("pipnexus|1|1", "pipnexus|1|2"):  # a fresh cache per cold run
+        assert steps[name]["hub_blob_gets"] >= 2 and steps[name]["hub_bytes"] >= size
+    for name in ("pipnexus|2|0", "pipnexus|3|0"):
+        assert steps[name]["hub_blob_gets"] == 0
+        assert steps[name]["hub_bytes"] < 4096  # the manifest, revalidated
+        assert steps[name]["inside"] >= size
