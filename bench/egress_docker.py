@@ -121,9 +121,9 @@ def report(jobs: Mapping[Key, ImageJob]) -> str:
     cold_pn = [j for j in jobs.values() if j.setup == PIPNEXUS and j.number == 1]
     if cold_pn and any(j.upstream_blob_gets > 2 for j in cold_pn):
         out.append("")
-        out.append("- cold pipnexus builds: distribution 2.8's pull-through cache fetches "
-                   "each blob from upstream twice on a miss (one copy served, one stored); "
-                   "the warm builds fetch no blob upstream, only the manifest is revalidated")
+        out.append("- cold pipnexus builds: the docker-registry (distribution 2.8) playing the "
+                   "cache fetched each blob from upstream twice on a miss (see the blob GETs); "
+                   "warm builds fetch no blob upstream, the cache only revalidates the manifest")
     return "\n".join(out)
 
 

@@ -55,7 +55,7 @@ class Request(NamedTuple):
     method: str
     path: str
     status: int
-    size: int  # response body bytes
+    size: int  # response body bytes as logged (a HEAD answer's Content-Length)
 
 
 class Registry:

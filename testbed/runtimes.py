@@ -170,7 +170,8 @@ class Bed:
 
 
 def _body_bytes(server: Registry) -> int:
-    return sum(r.size for r in server.requests())
+    # the access log gives a HEAD answer's Content-Length, but no body was sent
+    return sum(r.size for r in server.requests() if r.method != "HEAD")
 
 
 def expand(text: str, bed: Bed) -> str:
