@@ -3,7 +3,8 @@
 * ``Registry(work)``: a plain registry (the stand-in "Docker Hub");
   ``Registry(work, upstream=url)``: a pull-through cache of ``url`` (distribution's proxy mode,
   https://distribution.github.io/distribution/recipes/mirror/); ``htpasswd=path``: basic auth
-  from a bcrypt htpasswd file (distribution's ``auth.htpasswd``). A context manager; ``url``,
+  from a bcrypt htpasswd file (distribution's ``auth.htpasswd``); ``address``: another local
+  address to listen on than 127.0.0.1 (in a network namespace). A context manager; ``url``,
   ``host`` (``127.0.0.1:PORT``). distribution 2.8.2 in proxy mode pings the upstream while it
   starts and exits when that fails: for a cache whose upstream is down, start the upstream,
   then the cache, then ``stop()`` the upstream. ``requests()`` parses its access log (combined
@@ -62,12 +63,13 @@ class Registry:
     """``docker-registry serve`` on a free loopback port, its storage and log under ``work``."""
 
     def __init__(self, work: Path, *, upstream: str | None = None,
-                 htpasswd: Path | None = None, name: str = "registry") -> None:
+                 htpasswd: Path | None = None, name: str = "registry",
+                 address: str = HOST) -> None:
         self.work = work / name
         self.work.mkdir(parents=True, exist_ok=True)
         self.upstream = upstream
         self.port = free_port()
-        self.host = f"{HOST}:{self.port}"
+        self.host = f"{address}:{self.port}"
         self.url = f"http://{self.host}"
         self.log = self.work / "registry.log"
         config: dict[str, object] = {

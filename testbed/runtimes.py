@@ -13,13 +13,15 @@ that falls back to ``registry-1.docker.io`` is refused at once and the stub keep
 steps (``Step._asdict()``): what each command printed, how many blob downloads the stand-in hub
 and the cache served meanwhile, the body bytes the hub sent, and the DNS names asked for.
 Scenarios: ``containerd`` (``ctr images pull --hosts-dir`` with a given ``hosts.toml``),
-``dockerd`` (``dockerd`` with given arguments; ``docker pull`` and ``docker build``) and
+``dockerd`` (``dockerd`` with given arguments; ``docker pull`` and ``docker build``),
+``dockerd_named`` (a pull by Docker Hub name and one that names the cache) and
 ``image_jobs`` (the egress benchmark's image pulls, cold and warm, per set-up).
 ``python -m testbed.runtimes CONFIG.json`` is the child side.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -68,16 +70,18 @@ class Step(NamedTuple):
 
 
 class Daemon:
-    """A daemon with a log, ready when its socket exists; stopped with SIGTERM, then SIGKILL."""
+    """A daemon with a log, ready when its socket exists (and ``probe`` succeeds); stopped with
+    SIGTERM, then SIGKILL."""
 
-    def __init__(self, cmd: list[str], socket: Path, log: Path) -> None:
+    def __init__(self, cmd: list[str], socket: Path, log: Path,
+                 probe: list[str] | None = None) -> None:
         self.socket = socket
         self.log = log
         with open(log, "ab") as out:
             self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
                                           stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
-        while not socket.exists():
+        while not (socket.exists() and _succeeds(probe)):
             if self._proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"{cmd[0]} did not start:\n"
@@ -94,6 +98,19 @@ class Daemon:
                 self._proc.wait(STOP_TIMEOUT)
 
 
+def _succeeds(probe: list[str] | None) -> bool:
+    return probe is None or subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+
+
+def socket_path(work: Path, name: str) -> Path:
+    """A short path for a daemon's socket or a folder of sockets (a unix socket's path has at
+    most 107 bytes; pytest's folders are longer): under /run, which the child mounts as its own
+    tmpfs."""
+    folder = Path("/run/pipnexus") / hashlib.sha256(str(work).encode()).hexdigest()[:12]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
 def containerd(work: Path) -> Daemon:
     """containerd with everything under ``work`` and the CRI plugin off (no kubelet here)."""
     work.mkdir(parents=True, exist_ok=True)
@@ -102,27 +119,29 @@ def containerd(work: Path) -> Daemon:
         "version = 2\n"
         f'root = "{work}/root"\nstate = "{work}/state"\n'
         'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
-        f'[grpc]\n  address = "{work}/containerd.sock"\n'
+        f'[grpc]\n  address = "{socket_path(work, "containerd.sock")}"\n'
         f'[plugins."io.containerd.internal.v1.opt"]\n  path = "{work}/opt"\n')
-    return Daemon(["containerd", "--config", str(config)], work / "containerd.sock",
+    return Daemon(["containerd", "--config", str(config)], socket_path(work, "containerd.sock"),
                   work / "containerd.log")
 
 
 def dockerd(work: Path, containerd_socket: Path, args: Sequence[str]) -> Daemon:
     """dockerd with ``args`` plus what keeps it to ``work``: no iptables, no bridge, vfs. Its
-    socket is ``work/docker.sock``: an ``args`` that sets ``--host`` must say so."""
+    socket is ``socket_path(work, "docker.sock")``: an ``args`` that sets ``--host`` must say
+    so."""
     work.mkdir(parents=True, exist_ok=True)
     (work / "daemon.json").write_text("{}")  # --config-file /dev/null fails with EOF
-    socket = work / "docker.sock"
+    socket = socket_path(work, "docker.sock")
     if not any(a.startswith(("--host", "-H")) for a in args):
         args = [*args, f"--host=unix://{socket}"]
     return Daemon(
         ["dockerd", *args, "--config-file", str(work / "daemon.json"),
-         "--data-root", str(work / "data"), "--exec-root", str(work / "exec"),
+         "--data-root", str(work / "data"), "--exec-root", str(socket_path(work, "exec")),
          "--pidfile", str(work / "docker.pid"), "--iptables=false", "--ip6tables=false",
          "--ip-masq=false", "--bridge=none", "--storage-driver=vfs",
          "--containerd", str(containerd_socket)],
-        socket, work / "dockerd.log")
+        # dockerd creates its socket before it serves the API
+        socket, work / "dockerd.log", [DOCKER, "-H", f"unix://{socket}", "version"])
 
 
 class Bed:
@@ -130,11 +149,12 @@ class Bed:
     of an incompressible file the layer carries besides a small one), the cache in front."""
 
     def __init__(self, stack: ExitStack, work: Path, images: dict[str, int],
-                 dns: netns.DnsStub) -> None:
+                 dns: netns.DnsStub, address: str = "127.0.0.1") -> None:
         self.work = work
         self.dns = dns
         self.stack = stack
-        self.hub = stack.enter_context(Registry(work, name="hub"))
+        self.address = address
+        self.hub = stack.enter_context(Registry(work, name="hub", address=address))
         for name, size in images.items():
             layout = work / "oci" / name
             files = {f"{name}.txt": f"{name}\n".encode()}
@@ -148,7 +168,7 @@ class Bed:
     def new_cache(self, name: str) -> Registry:
         """A fresh, empty pull-through cache of the hub; ``cache`` from now on."""
         self.cache = self.stack.enter_context(Registry(self.work, upstream=self.hub.url,
-                                                       name=name))
+                                                       name=name, address=self.address))
         return self.cache
 
     def run(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> Step:
@@ -179,7 +199,7 @@ def expand(text: str, bed: Bed) -> str:
     ``${docker_socket}`` (the dockerd scenario's) filled in."""
     return string.Template(text).safe_substitute(
         cache_url=bed.cache.url, cache_host=bed.cache.host, hub_url=bed.hub.url,
-        hub_host=bed.hub.host, docker_socket=bed.work / "docker" / "docker.sock")
+        hub_host=bed.hub.host, docker_socket=socket_path(bed.work / "docker", "docker.sock"))
 
 
 def containerd_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> None:
@@ -224,6 +244,20 @@ def dockerd_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> None
         # BuildKit keeps the base image in its own cache, not in dockerd's image store
         bed.run(f"docker rmi ({attempt} build)", [*docker, "rmi", "result"], env)
         bed.run(f"docker builder prune ({attempt})", [*docker, "builder", "prune", "-af"], env)
+
+
+def dockerd_named_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> None:
+    """``dockerd`` with ``params["args"]``: ``docker pull tiny`` (Docker Hub's name: the
+    mirror) and ``docker pull <cache host>/library/tiny`` (an image that names the registry)."""
+    work = bed.work / "docker"
+    inner = containerd(work / "containerd")
+    stack.callback(inner.stop)
+    daemon = dockerd(work, inner.socket, [expand(a, bed) for a in params["args"]])
+    stack.callback(daemon.stop)
+    env = dict(os.environ, DOCKER_CONFIG=str(work / "cli"))
+    docker = [DOCKER, "-H", f"unix://{daemon.socket}"]
+    bed.run("docker pull (mirror)", [*docker, "pull", "tiny"], env)
+    bed.run("docker pull (named)", [*docker, "pull", f"{bed.cache.host}/library/tiny"], env)
 
 
 # containerd 1.6 and 1.7 ignore a hosts.toml without a [host] table (remotes/docker/config/
@@ -276,8 +310,9 @@ def image_jobs_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> N
 
 
 SCENARIOS = {"containerd": containerd_scenario, "dockerd": dockerd_scenario,
-             "image_jobs": image_jobs_scenario}
-SMALL = {"containerd": {"tiny": 0}, "dockerd": {"tiny": 0, "built": 0}}
+             "dockerd_named": dockerd_named_scenario, "image_jobs": image_jobs_scenario}
+SMALL = {"containerd": {"tiny": 0}, "dockerd": {"tiny": 0, "built": 0},
+         "dockerd_named": {"tiny": 0}}
 
 
 def _images(config: dict[str, Any]) -> dict[str, int]:
@@ -321,9 +356,15 @@ def _child(config_path: str) -> int:
     for cmd in (["mount", "--bind", str(etc_docker), "/etc/docker"],
                 ["mount", "-t", "tmpfs", "tmpfs", "/run"]):
         subprocess.run(cmd, check=True, capture_output=True, timeout=20)
+    # params["address"]: the registries listen there (on lo) instead of 127.0.0.1, which
+    # dockerd treats as insecure whatever its options say
+    address = config["params"].get("address", "127.0.0.1")
+    if address != "127.0.0.1":
+        subprocess.run(["ip", "addr", "add", f"{address}/32", "dev", "lo"], check=True,
+                       capture_output=True, timeout=20)
     with ExitStack() as stack:
         dns = stack.enter_context(netns.DnsStub())
-        bed = Bed(stack, work / "bed", _images(config), dns)
+        bed = Bed(stack, work / "bed", _images(config), dns, address)
         try:
             SCENARIOS[config["scenario"]](stack, bed, config["params"])
         finally:

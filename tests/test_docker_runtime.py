@@ -176,3 +176,25 @@ def test_image_jobs_warm_pulls_through_the_cache_fetch_no_blob_upstream(tmp_path
         assert steps[name]["hub_blob_gets"] == 0
         assert steps[name]["hub_bytes"] < 1024  # /v2/ and the manifest's HEAD (revalidation)
         assert steps[name]["inside"] >= size
+
+
+def test_the_http_mirror_needs_no_insecure_registry_an_image_naming_the_connector_does(
+    tmp_path: Path,
+) -> None:
+    # On 127.0.0.0/8 dockerd treats every registry as insecure: the registries listen on a
+    # documentation address (192.0.2.10, on the namespace's loopback) instead.
+    # moby v20.10.24 registry/service_v2.go lookupV2Endpoints keeps the mirror's http:// scheme;
+    # a registry named in the image is tried over HTTPS, plain HTTP only when insecure.
+    args = dind_args()
+    insecure = [a for a in args if a.startswith("--insecure-registry=")]
+    assert len(insecure) == 1
+    without = _steps("dockerd_named", tmp_path / "without", {
+        "address": "192.0.2.10", "args": [a for a in args if a not in insecure]})
+    _ok(without["docker pull (mirror)"])
+    assert without["docker pull (mirror)"]["cache_blob_gets"] == 2
+    named = without["docker pull (named)"]
+    assert named["rc"] != 0
+    assert "server gave HTTP response to HTTPS client" in named["output"]
+    with_it = _steps("dockerd_named", tmp_path / "with", {"address": "192.0.2.10", "args": args})
+    _ok(with_it["docker pull (mirror)"])
+    _ok(with_it["docker pull (named)"])
