@@ -205,7 +205,8 @@ def expand(text: str, bed: Bed) -> str:
 def containerd_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> None:
     """``ctr images pull --hosts-dir`` with ``params["hosts_toml"]`` as
     ``certs.d/docker.io/hosts.toml``: a cold pull, then the same after ``images rm --sync``
-    (the content store's garbage collection drops the blobs)."""
+    (the content store's garbage collection drops the blobs); then one with the cache
+    stopped."""
     work = bed.work / "containerd"
     certs = work / "certs.d" / "docker.io"
     certs.mkdir(parents=True)
@@ -218,12 +219,15 @@ def containerd_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> N
         bed.run(f"ctr pull ({attempt})",
                 [*ctr, "images", "pull", "--hosts-dir", str(work / "certs.d"), image])
         bed.run(f"ctr rm ({attempt})", [*ctr, "images", "rm", "--sync", image])
+    bed.cache.stop()
+    bed.run("ctr pull (mirror down)",
+            [*ctr, "images", "pull", "--hosts-dir", str(work / "certs.d"), image])
 
 
 def dockerd_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> None:
     """``dockerd`` with ``params["args"]``: ``docker pull`` cold, then again after
     ``docker rmi``; ``docker build`` (BuildKit) with ``FROM`` another image, cold, then again
-    after removing it and pruning the build cache."""
+    after removing it and pruning the build cache; a pull with the cache stopped."""
     work = bed.work / "docker"
     inner = containerd(work / "containerd")
     stack.callback(inner.stop)
@@ -244,6 +248,8 @@ def dockerd_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> None
         # BuildKit keeps the base image in its own cache, not in dockerd's image store
         bed.run(f"docker rmi ({attempt} build)", [*docker, "rmi", "result"], env)
         bed.run(f"docker builder prune ({attempt})", [*docker, "builder", "prune", "-af"], env)
+    bed.cache.stop()
+    bed.run("docker pull (mirror down)", [*docker, "pull", "tiny"], env)
 
 
 def dockerd_named_scenario(stack: ExitStack, bed: Bed, params: dict[str, Any]) -> None:

@@ -34,7 +34,7 @@ pytestmark = [
 ]
 # containerd and the pull-through cache ask for no name at all; a Docker pull resolves the
 # index name docker.io (a lookup, never a connection: there is no route). registry-1.docker.io,
-# the endpoint both daemons fall back to, must never be asked for.
+# the endpoint both daemons fall back to, must not be asked for while the mirror is up.
 INDEX_LOOKUPS = {"docker.io"}
 
 
@@ -103,6 +103,17 @@ def test_containerd_second_pull_fetches_no_blob_upstream(
     assert warm["dns"] == []
 
 
+def test_containerd_falls_back_to_docker_hub_when_the_mirror_is_down(
+    containerd_steps: dict[str, dict[str, Any]],
+) -> None:
+    # the example's "When the mirror fails, containerd falls back to `server`": here the
+    # fallback can only ask the DNS stub, which says no such host
+    down = containerd_steps["ctr pull (mirror down)"]
+    assert down["rc"] != 0
+    assert "registry-1.docker.io" in down["dns"]
+    assert down["hub_blob_gets"] == 0
+
+
 def test_dind_daemon_flags_pull_docker_hub_images_through_the_mirror(
     dockerd_steps: dict[str, dict[str, Any]],
 ) -> None:
@@ -139,6 +150,14 @@ def test_docker_build_pulls_its_from_image_through_the_mirror(
     assert warm["cache_blob_gets"] == 2  # the prune emptied BuildKit's cache
     assert warm["hub_blob_gets"] == 0
     assert set(warm["dns"]) <= INDEX_LOOKUPS
+
+
+def test_dockerd_falls_back_to_docker_hub_when_the_mirror_is_down(
+    dockerd_steps: dict[str, dict[str, Any]],
+) -> None:
+    down = dockerd_steps["docker pull (mirror down)"]
+    assert down["rc"] != 0
+    assert "registry-1.docker.io" in down["dns"]
 
 
 def test_containerd_1x_reads_the_config_path_the_example_gives(tmp_path: Path) -> None:
