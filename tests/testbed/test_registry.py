@@ -4,7 +4,9 @@ upstream is down answers ``/v2/`` but not the manifest."""
 
 from __future__ import annotations
 
+import base64
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,20 @@ def test_a_pull_through_cache_does_not_start_with_its_upstream_down(tmp_path: Pa
     # the app starts and panics when that fails: a "dead upstream" must die after start-up.
     with pytest.raises(RuntimeError, match="connection refused"):
         Registry(tmp_path, upstream=closed_url()).start()
+
+
+def test_a_registry_with_htpasswd_asks_for_basic_credentials(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        crypt = pytest.importorskip("crypt", reason="the crypt module is gone from Python 3.13")
+    hashed = crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH))
+    if not hashed or not hashed.startswith("$2"):
+        pytest.skip("this libc's crypt() makes no bcrypt hashes (distribution needs them)")
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_text(f"ci:{hashed}\n")
+    with Registry(tmp_path, htpasswd=htpasswd) as reg:
+        anonymous = fetch(f"{reg.url}/v2/")
+        assert anonymous.status == 401
+        assert anonymous.headers["WWW-Authenticate"] == 'Basic realm="pipnexus-test"'
+        token = base64.b64encode(b"ci:s3cret").decode()
+        assert fetch(f"{reg.url}/v2/", headers={"Authorization": f"Basic {token}"}).status == 200
