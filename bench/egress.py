@@ -8,7 +8,8 @@ uv)::
     python -m bench.egress --runners 1,4,16   # N parallel cold builds (bench/egress_concurrency.py)
     python -m bench.egress --metadata         # expiring metadata (bench/egress_metadata.py)
     python -m bench.egress --wan              # a modelled WAN (bench/egress_wan.py)
-    python -m bench.egress --all              # all four tables, one after the other
+    python -m bench.egress --docker           # Docker images alone (bench/egress_docker.py)
+    python -m bench.egress --all              # all five tables, one after the other
 
 ``-n`` and ``--installers`` apply to every table but the concurrency one (which takes
 ``--installers`` only).
@@ -43,6 +44,10 @@ The per-kind table:
   fresh devpi index and a fresh Nexus double): cold NAT bytes vary between runs (devpi
   downloads a wheel twice when requests for it overlap), so they are printed as min–max.
   Warm builds start from the last cold run's caches.
+* Images: every build also pulls a Docker image, measured once for all installers by
+  bench/egress_docker.py (containerd and real registries in a network namespace; skipped, with
+  the reason, where they are missing): "images" is what "Docker Hub" sent, and the
+  GitHub-cache set-ups carry the image in their archive.
 
 It prints tables and never asserts anything about time.
 """
@@ -57,11 +62,12 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
 
+from bench import egress_docker
 from bench._common import (
     CACHE,
     REPO,
@@ -153,6 +159,7 @@ class Build(NamedTuple):
     archive_down: int  # cache archives restored (packages + interpreter)
     archive_up: int  # cache archives saved
     inside: int
+    images: int = 0  # Docker image bytes from "Docker Hub" (bench/egress_docker.py)
 
     @property
     def packages(self) -> int:
@@ -164,7 +171,7 @@ class Build(NamedTuple):
 
     @property
     def nat(self) -> int:
-        return self.packages + self.interpreter + self.archives
+        return self.packages + self.interpreter + self.images + self.archives
 
     @property
     def cold(self) -> bool:
@@ -200,12 +207,13 @@ def setups(installer: str) -> tuple[str, ...]:
 def bench_installer(
     installer: str, n: int, cold_runs: int, work: Path, reqs: Path, up: CountingIndex,
     relay: CountingRelay, new_bed: Callable[[], InterpreterBed],
+    images: Mapping[egress_docker.Key, egress_docker.ImageJob] | None = None,
 ) -> list[Build]:
     """``cold_runs`` cold builds (each from nothing), then ``n - 1`` warm ones, per set-up.
 
     ``relay`` leads to devpi, which has one mirror index per cold run (``index_name``);
     ``new_bed()`` returns a fresh interpreter bed (cold Nexus double) for each pipnexus cold
-    run, the other set-ups share one.
+    run, the other set-ups share one. ``images``: each build's image pull (none: not counted).
     """
     builds: list[Build] = []
     cache_var = "PIP_CACHE_DIR" if installer == "pip" else "UV_CACHE_DIR"
@@ -266,11 +274,17 @@ def bench_installer(
                 upl = pack(cache_dir, archive)
             wall = time.perf_counter() - start
             inside = relay.downstream_bytes() - in_before if setup == PIPNEXUS else 0
-            b = Build(setup, number, cold_run, ok, wall, up.counts() - up_before, step.upstream,
-                      down + step.archive_down, upl + step.archive_up, inside + step.inside)
+            img = (images or {}).get((GITHUB_CACHE if github else setup, number, cold_run))
+            b = Build(setup, number, cold_run, ok and (img is None or img.ok), wall,
+                      up.counts() - up_before, step.upstream,
+                      down + step.archive_down + (img.archive_down if img else 0),
+                      upl + step.archive_up + (img.archive_up if img else 0),
+                      inside + step.inside + (img.inside if img else 0),
+                      img.images if img else 0)
             builds.append(b)
             print(f"  {setup:{WIDTH}} build {label(b)}: {'ok' if ok else 'FAILED'}, packages "
-                  f"{human(b.packages)}, interpreter {human(b.interpreter)}, archives "
+                  f"{human(b.packages)}, interpreter {human(b.interpreter)}, images "
+                  f"{human(b.images)}, archives "
                   f"{human(b.archives)}, NAT {human(b.nat)}, inside {human(b.inside)}, "
                   f"{wall:.1f} s", flush=True)
             if not github:
@@ -305,11 +319,11 @@ def report(installer: str, builds: list[Build]) -> str:
     for b in builds:
         rows.append([
             b.setup, label(b), "ok" if b.ok else "FAILED", human(b.packages),
-            human(b.interpreter),
+            human(b.interpreter), human(b.images),
             f"{human(b.archives)} ({human(b.archive_down)} down, {human(b.archive_up)} up)",
             human(b.nat), human(b.inside), f"{b.wall:.1f} s",
         ])
-    out = [table(["set-up", "build", "result", "packages", "interpreter",
+    out = [table(["set-up", "build", "result", "packages", "interpreter", "images",
                   "cache archive", "NAT total", "inside cluster", "wall"], rows)]
 
     def warm_mean(setup: str, attr: str) -> float:
@@ -330,12 +344,13 @@ def report(installer: str, builds: list[Build]) -> str:
         warm_total = sum(b.nat for b in builds if b.setup == setup and not b.cold)
         summary.append([
             setup, span(cold(setup)), human(warm_mean(setup, "packages")),
-            human(warm_mean(setup, "interpreter")), human(warm_mean(setup, "archives")),
+            human(warm_mean(setup, "interpreter")), human(warm_mean(setup, "images")),
+            human(warm_mean(setup, "archives")),
             human(warm_mean(setup, "nat")), span([c + warm_total for c in cold(setup)]),
         ])
     out.append("")
     out.append(table(["set-up", f"NAT cold (min–max, {runs} runs)", "warm: packages",
-                      "warm: interpreter", "warm: cache archive", "warm: NAT total",
+                      "warm: interpreter", "warm: images", "warm: cache archive", "warm: NAT total",
                       f"NAT, 1 cold + {warm_builds} warm"], summary))
     pn_warm = warm_mean(PIPNEXUS, "nat")
     pn_files = sum(b.upstream.files for b in builds if b.setup == PIPNEXUS and not b.cold)
@@ -408,6 +423,9 @@ def per_kind(args: argparse.Namespace, installers: list[str]) -> int:
         reqs = work / "requirements.txt"
         reqs.write_text("\n".join(requirements) + "\n")
         names = [index_name(i, k) for i in installers for k in range(1, args.cold_runs + 1)]
+        images = egress_docker.image_jobs(args.builds, args.cold_runs, work / "images")
+        print(f"images not counted: {images}\n" if isinstance(images, str) else
+              egress_docker.describe(egress_docker.IMAGE_SIZE) + "\n", flush=True)
         with CountingIndex(wheels) as up, devpi(up.index_url, names, work) as cache:
             port = int(cache.rsplit(":", 1)[1])
             with CountingRelay(port) as relay:
@@ -422,7 +440,8 @@ def per_kind(args: argparse.Namespace, installers: list[str]) -> int:
                               f"{PYTHON_MIRROR_REPOSITORY} plays the in-cluster interpreter "
                               "mirror", flush=True)
                         builds = bench_installer(installer, args.builds, args.cold_runs, work,
-                                                 reqs, up, relay, new_bed)
+                                                 reqs, up, relay, new_bed,
+                                                 None if isinstance(images, str) else images)
                     print()
                     print(report(installer, builds))
                     print(flush=True)
@@ -444,12 +463,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="print the expiring-metadata table (bench/egress_metadata.py)")
     parser.add_argument("--wan", action="store_true",
                         help="print the modelled-WAN table (bench/egress_wan.py)")
+    parser.add_argument("--docker", action="store_true",
+                        help="print the Docker image table alone (bench/egress_docker.py)")
     parser.add_argument("--all", action="store_true",
-                        help="print every table: per kind, --runners 1,4,16, --metadata, --wan")
+                        help="every table: per kind, --runners 1,4,16, --metadata, --wan, --docker")
     args, installers = parse_builds(parser, argv)
     if args.cold_runs < 1:
         parser.error("--cold-runs must be at least 1")
-    chosen = bool(args.runners or args.metadata or args.wan)
+    chosen = bool(args.runners or args.metadata or args.wan or args.docker)
     # the other tables' modules import this one: import them here, not at the top
     sections: list[Callable[[], int]] = []
     if args.all or not chosen:
@@ -465,6 +486,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.all or args.wan:
         from bench import egress_wan
         sections.append(lambda: egress_wan.main(common))
+    if args.all or args.docker:
+        sections.append(lambda: egress_docker.main([*common[:2], "--cold-runs",
+                                                    str(args.cold_runs)]))
     status = 0
     for section in sections:
         status = section() or status

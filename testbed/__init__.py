@@ -18,6 +18,9 @@
   the interpreter part of the egress benchmark; ``relay``: a byte-counting TCP relay.
   (``python -m bench.leaks`` reports every case; tests/test_leaks.py runs the quick ones).
 * ``docker_connector``: a Nexus Docker connector (``/v2/`` and its token realm).
+* ``registry``: the real ``distribution`` registry (``docker-registry``) as a plain registry, a
+  pull-through cache or with htpasswd, and tiny OCI images pushed into it with ``skopeo``;
+  ``runtimes``: the real containerd and dockerd pulling through it, in a network namespace.
 * ``thirdparty``: finds the optional corpus beside the repository, and skips with the reason.
 
 The direction is one way: tests/ and bench/ import ``testbed``; ``testbed`` imports neither
