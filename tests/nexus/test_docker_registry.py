@@ -9,16 +9,8 @@ registry behind htpasswd. Skipped, with the reason, where ``docker-registry``, `
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
-import json
 import shutil
-import socket
 import subprocess
-import tarfile
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,129 +18,19 @@ from typing import NamedTuple
 
 import pytest
 
+from testbed.registry import Registry, missing, push, write_image
 from tests.nexus.conftest import Admin
 from tests.nexus.test_status import docker_line
 
 pytestmark = pytest.mark.slow
 
 CANARY = "library/hello-world:latest"
-START_TIMEOUT = 20.0
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not installed (apt-get install docker-registry skopeo apache2-utils)")
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Registry(NamedTuple):
-    url: str
-    process: subprocess.Popen[bytes]
-
-
-def _start(work: Path, name: str, extra: dict[str, object]) -> Registry:
-    """``docker-registry serve`` with a config of ``extra`` on a free 127.0.0.1 port."""
-    port = _free_port()
-    config = {
-        "version": 0.1,
-        "log": {"level": "error"},
-        "storage": {"filesystem": {"rootdirectory": str(work / name)}},
-        "http": {"addr": f"127.0.0.1:{port}"},
-        **extra,
-    }
-    path = work / f"{name}.yml"
-    path.write_text(json.dumps(config))  # JSON is YAML
-    log = (work / f"{name}.log").open("wb")
-    proc = subprocess.Popen(
-        [_tool("docker-registry"), "serve", str(path)], stdout=log, stderr=subprocess.STDOUT
-    )
-    log.close()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            urllib.request.urlopen(url + "/v2/", timeout=1).close()
-            return Registry(url, proc)
-        except urllib.error.HTTPError:  # 401 behind htpasswd: it is up
-            return Registry(url, proc)
-        except OSError:
-            time.sleep(0.1)
-    _stop(proc)
-    pytest.fail(f"docker-registry did not start: {(work / f'{name}.log').read_text()[-2000:]}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-
-
-def _blob(layout: Path, data: bytes) -> tuple[str, int]:
-    digest = hashlib.sha256(data).hexdigest()
-    (layout / "blobs" / "sha256" / digest).write_bytes(data)
-    return f"sha256:{digest}", len(data)
-
-
-def oci_layout(layout: Path) -> None:
-    """A one-layer OCI image (a text file) in an OCI layout, tagged ``latest``."""
-    (layout / "blobs" / "sha256").mkdir(parents=True)
-    tar_bytes = io.BytesIO()
-    with tarfile.open(fileobj=tar_bytes, mode="w") as tar:
-        content = b"hello from the stand-in Docker Hub\n"
-        info = tarfile.TarInfo("hello.txt")
-        info.size = len(content)
-        tar.addfile(info, io.BytesIO(content))
-    raw = tar_bytes.getvalue()
-    layer, layer_size = _blob(layout, gzip.compress(raw, mtime=0))
-    config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(raw).hexdigest()]},
-        "config": {},
-    }
-    config_digest, config_size = _blob(layout, json.dumps(config).encode())
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": config_digest,
-            "size": config_size,
-        },
-        "layers": [
-            {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": layer,
-                "size": layer_size,
-            }
-        ],
-    }
-    manifest_digest, manifest_size = _blob(layout, json.dumps(manifest).encode())
-    index = {
-        "schemaVersion": 2,
-        "manifests": [
-            {
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": manifest_digest,
-                "size": manifest_size,
-                "annotations": {"org.opencontainers.image.ref.name": "latest"},
-            }
-        ],
-    }
-    (layout / "index.json").write_text(json.dumps(index))
-    (layout / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+def _require(*tools: str) -> None:
+    why = missing(*tools)
+    if why is not None:
+        pytest.skip(why)
 
 
 class Hub(NamedTuple):
@@ -159,22 +41,13 @@ class Hub(NamedTuple):
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """A plain registry with ``library/hello-world:latest`` pushed by skopeo."""
-    skopeo = _tool("skopeo")
+    _require()
     work = tmp_path_factory.mktemp("registries")
-    registry = _start(work, "hub", {})
-    try:
-        oci_layout(work / "oci")
-        subprocess.run(
-            [
-                skopeo, "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false",
-                f"oci:{work / 'oci'}:latest",
-                f"docker://{registry.url.removeprefix('http://')}/{CANARY}",
-            ],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+    with Registry(work, name="hub") as registry:
+        write_image(work / "oci", {"hello.txt": b"hello from the stand-in Docker Hub\n"})
+        name, _, tag = CANARY.partition(":")
+        push(work / "oci", registry.host, name, tag)
         yield Hub(registry, work)
-    finally:
-        _stop(registry.process)
 
 
 @pytest.fixture
@@ -188,15 +61,17 @@ def cache(hub: Hub, request: pytest.FixtureRequest) -> Iterator[Registry]:
     """A pull-through cache of the hub (``request.param``: "up"), or of a remote that stops
     once the cache has started ("down": distribution 2.8 does not start while its remote is
     unreachable, it asks the remote's /v2/ for its challenge first)."""
-    name = f"cache-{request.param}-{_free_port()}"
-    remote = hub.registry if request.param == "up" else _start(hub.work, f"{name}-remote", {})
-    registry = _start(hub.work, name, {"proxy": {"remoteurl": remote.url}})
-    if request.param == "down":
-        _stop(remote.process)
+    name = f"cache-{request.param}"
+    if request.param == "up":
+        with Registry(hub.work, upstream=hub.registry.url, name=name) as registry:
+            yield registry
+        return
+    with Registry(hub.work, name=f"{name}-remote") as remote:
+        registry = Registry(hub.work, upstream=remote.url, name=name).start()
     try:
         yield registry
     finally:
-        _stop(registry.process)
+        registry.stop()
 
 
 def test_plain_registry_with_the_canary(
@@ -251,17 +126,14 @@ def test_pull_through_cache_with_its_remote_down(
 def test_htpasswd_registry(
     served: Admin, hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    _require("htpasswd")
     entry = subprocess.run(
-        [_tool("htpasswd"), "-Bbn", "puller", "pull-pw"],
+        [shutil.which("htpasswd") or "htpasswd", "-Bbn", "puller", "pull-pw"],
         check=True, capture_output=True, text=True, timeout=30,
     ).stdout.strip()  # fmt: skip
     (tmp_path / "htpasswd").write_text(entry + "\n")
-    auth = {"htpasswd": {"realm": "test-registry", "path": str(tmp_path / "htpasswd")}}
-    registry = _start(tmp_path, "private", {"auth": auth})
-    try:
+    with Registry(tmp_path, htpasswd=tmp_path / "htpasswd", name="private") as registry:
         rc, line = docker_line(capsys, served, registry.url)
-    finally:
-        _stop(registry.process)
     assert rc == 1
     assert line.startswith(
         f"error: docker {registry.url}/v2/: 401 with a Basic challenge: anonymous docker "
