@@ -386,3 +386,81 @@ def test_the_zipapp_is_deterministic_and_carries_only_the_actions_modules():
     assert "__main__.py" in names and "pipnexus/hook/__init__.py" in names
     assert not [n for n in names if n.startswith(("pipnexus/migrate/", "pipnexus/nexus/"))]
     assert not [n for n in names if n.endswith(".pyc")]
+
+
+def _cpythons() -> list[str]:
+    """CPython 3.9 and newer on this machine (pyenv's), this interpreter first."""
+    import glob
+
+    found = [sys.executable]
+    for minor in range(9, 15):
+        found += sorted(glob.glob(os.path.expanduser(
+            f"~/.pyenv/versions/3.{minor}.*/bin/python3.{minor}")))[-1:]
+    return list(dict.fromkeys(found))
+
+
+def _check_zipapp(python: str, pyz: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([python, str(ROOT / "scripts" / "action_bytecode.py"), "check-zipapp",
+                           str(pyz)], capture_output=True, text=True, timeout=180)
+
+
+@pytest.mark.slow
+def test_zipapp_bytecode_is_used_by_its_python_and_ignored_by_the_others(tmp_path):
+    """zipimport (Lib/zipimport.py, 3.9-3.13) loads the checked-hash .pyc beside a source
+    when its magic number and the source's hash match, and compiles the source otherwise:
+    the zipapp built with one version's bytecode runs on every version."""
+    pythons = _cpythons()
+    if len(pythons) < 2:
+        pytest.skip("needs a second CPython (pyenv) to run another version's bytecode")
+    boot = ("import sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main; "
+            "sys.exit(main(sys.argv[2:]))")
+    for i, python in enumerate(pythons):
+        pyz = tmp_path / f"hook-{i}.pyz"
+        # built by that python from the source tree, as the release workflow does
+        subprocess.run([python, "-I", "-S", "-c", boot, str(ROOT), "hook", "--build-zipapp",
+                        str(pyz), "--bytecode"], check=True, capture_output=True, timeout=120)
+        own = _check_zipapp(python, pyz)
+        assert own.returncode == 0, (python, own.stderr)
+        other = _check_zipapp(pythons[(i + 1) % len(pythons)], pyz)
+        assert other.returncode == 1  # from source ...
+        assert "compiled from source" in other.stderr and "exited" not in other.stderr  # ... works
+    # a source changed after compiling: its bytecode is not used, the rest is
+    import zipfile
+
+    tampered = tmp_path / "tampered.pyz"
+    with zipfile.ZipFile(tmp_path / "hook-0.pyz") as src, zipfile.ZipFile(tampered, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "pipnexus/urls.py":
+                data += b"# edited after compiling\n"
+            dst.writestr(info, data)
+    after = _check_zipapp(pythons[0], tampered)
+    assert after.returncode == 1
+    problems = after.stderr.splitlines()
+    assert [p for p in problems if "compiled from source" in p] == [
+        f"{sys.implementation.cache_tag}: {tampered}/pipnexus/urls.py: compiled from source"]
+
+
+def test_the_release_job_builds_checks_and_ships_the_hooks_files(tmp_path):
+    """The release workflow's hook-zipapp step, run here with this interpreter as its
+    python: it writes both files, the zipapp loads its own bytecode, and the GitHub release
+    gets them."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    job = workflow["jobs"]["hook-zipapp"]
+    (step,) = [s for s in job["steps"] if "run" in s]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+           "HOME": str(tmp_path), "RUNNER_TEMP": str(tmp_path / "temp")}
+    proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", step["run"]], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = tmp_path / "temp" / "hook"
+    assert (out / delivery.SCRIPT_NAME).read_text() == delivery.SCRIPT
+    assert (out / delivery.ZIPAPP_NAME).read_bytes() == delivery.build_zipapp(bytecode=True)
+    assert "bytecode loaded from" in proc.stdout
+    release = "\n".join(s.get("run", "") for s in workflow["jobs"]["github-release"]["steps"])
+    assert f'"$RUNNER_TEMP"/hook/{delivery.ZIPAPP_NAME}' in release
+    assert f'"$RUNNER_TEMP"/hook/{delivery.SCRIPT_NAME}' in release
+    assert "hook-zipapp" in workflow["jobs"]["github-release"]["needs"]
