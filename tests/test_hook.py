@@ -246,6 +246,39 @@ def test_no_python3_on_the_runner(tmp_path, hook_dir):
     assert run_hook(hook_dir, env).rc == 1
 
 
+def test_a_python3_older_than_3_9_changes_nothing(tmp_path, hook_dir):
+    import glob
+
+    old = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.[5-8].*/bin/python3")))
+    if not old:
+        pytest.skip("no CPython older than 3.9 on this machine (pyenv)")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(old[-1])
+    env = runner_env(tmp_path, PIPNEXUS_NEXUS_URL=closed_url())
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    job = run_hook(hook_dir, env)
+    assert (job.rc, job.env) == (0, {})
+    (line,) = shown(job)
+    assert line.startswith("::warning title=pipnexus hook::python3 is 3.")
+    assert run_hook(hook_dir, {**env, "PIPNEXUS_REQUIRE_NEXUS": "on"}).rc == 1
+
+
+def test_the_zipapp_runs_as_a_script_too(tmp_path, hook_dir):
+    pyz = str(hook_dir / delivery.ZIPAPP_NAME)
+    version = subprocess.run([sys.executable, "-I", "-S", pyz, "--version"],
+                             capture_output=True, text=True, timeout=60)
+    assert version.stdout.startswith("pipnexus ") and version.returncode == 0
+    other = subprocess.run([sys.executable, "-I", "-S", pyz, "migrate"],
+                           capture_output=True, text=True, timeout=60)
+    assert other.returncode == 2 and other.stderr.startswith("usage:")
+    env = runner_env(tmp_path, PIPNEXUS_NEXUS_URL=closed_url())
+    hooked = subprocess.run([sys.executable, "-I", "-S", pyz], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert hooked.returncode == 0, hooked.stderr
+    assert "PIPNEXUS_HOOK_SOURCE=fallback" in Path(env["GITHUB_ENV"]).read_text()
+
+
 # --- a job whose workflow also has the action step ---------------------------------------
 
 

@@ -27,42 +27,49 @@ NOT_SHIPPED = ("migrate", "nexus", "examples", "demo.py")
 # a fixed time for every archive member: the same sources give the same bytes
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
-SCRIPT = """\
+# what the shell hook and the zipapp's __main__ run: refuses an old python3 without failing
+# the job (unless required), then `pipnexus hook` (argv: the zipapp, then the arguments)
+BOOT = """\
+import os, sys
+if sys.version_info < (3, 9):
+    print("::warning title=pipnexus hook::python3 is %s; pipnexus needs 3.9 or newer: the "
+          "installers of this job keep their defaults" % sys.version.split()[0])
+    required = os.environ.get("PIPNEXUS_REQUIRE_NEXUS", "").strip().lower()
+    sys.exit(1 if required in ("1", "true", "yes", "on") else 0)
+sys.path.insert(0, sys.argv[1])
+from pipnexus.cli import main
+argv = sys.argv[2:] or ["hook"]
+if argv == ["--version"]:
+    from pipnexus import __version__
+    print("pipnexus " + __version__)
+    sys.exit(0)
+if argv[0] not in ("hook", "configure", "probe"):
+    sys.stderr.write("usage: python3 -I -S pipnexus-hook.pyz [hook|configure|probe] ...\\n")
+    sys.exit(2)
+sys.exit(main(argv))
+"""
+
+SCRIPT = f"""\
 #!/bin/bash
 # pipnexus job-started hook. The runner runs it (bash -e) at the start of every job when
 # ACTIONS_RUNNER_HOOK_JOB_STARTED names it: it points the job's Python installers at the Nexus
 # PyPI proxy of the runner's PIPNEXUS_* variables (or the fallback index) through GITHUB_ENV.
 # It fails the job only when PIPNEXUS_REQUIRE_NEXUS=true. Made by `pipnexus hook --print-script`.
-pyz="${PIPNEXUS_HOOK_ZIPAPP:-$(dirname -- "${BASH_SOURCE[0]}")/pipnexus-hook.pyz}"
+pyz="${{PIPNEXUS_HOOK_ZIPAPP:-$(dirname -- "${{BASH_SOURCE[0]}}")/pipnexus-hook.pyz}}"
 if ! command -v python3 >/dev/null 2>&1; then
-  echo "::warning title=pipnexus hook::python3 was not found on PATH:" \
-    "this job's installers keep their defaults"
-  case "${PIPNEXUS_REQUIRE_NEXUS,,}" in 1|true|yes|on) exit 1 ;; esac
+  echo "::warning title=pipnexus hook::python3 was not found on PATH:" \\
+    "the installers of this job keep their defaults"
+  case "${{PIPNEXUS_REQUIRE_NEXUS,,}}" in 1|true|yes|on) exit 1 ;; esac
   exit 0
 fi
 # -I: no PYTHON* variables, no user site; -S: no site-packages. Only the standard library.
-exec python3 -I -S "$pyz" hook
+# -c rather than running the zipapp as a script: that would import runpy, a cost in every job.
+exec python3 -I -S -c '
+{BOOT}' "$pyz" hook
 """
 
-# the zipapp's __main__: runs on any python3, says so when it is too old
-MAIN = """\
-import os
-import sys
-
-if sys.version_info < (3, 9):
-    print("::warning title=pipnexus hook::python3 is %s; pipnexus needs 3.9 or newer: this "
-          "job's installers keep their defaults" % sys.version.split()[0])
-    required = os.environ.get("PIPNEXUS_REQUIRE_NEXUS", "").strip().lower()
-    sys.exit(1 if required in ("1", "true", "yes", "on") else 0)
-
-from pipnexus.cli import main
-
-argv = sys.argv[1:] or ["hook"]
-if argv[0] not in ("hook", "configure", "probe", "--version"):
-    sys.stderr.write("usage: python3 -I -S pipnexus-hook.pyz [hook|configure|probe] ...\\n")
-    sys.exit(2)
-sys.exit(main(argv))
-"""
+# the zipapp's __main__ (python3 -I -S pipnexus-hook.pyz ARGS): the same program
+MAIN = "import sys\nsys.argv.insert(1, sys.path[0])\n" + BOOT
 
 
 def package_dir() -> str:
