@@ -25,6 +25,7 @@ import yaml
 from pipnexus.hook import delivery
 from testbed.httpbase import HangingListener, closed_url
 from tests.hardening_helpers import leaks, runner_parse, without_masks
+from tests.pythons import action_pythons
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "pä ss@w:rd/%41&x+y"
@@ -97,8 +98,15 @@ def shown(job: Job) -> list[str]:
     return without_masks(job.log).splitlines()
 
 
-def test_healthy_nexus_every_installer_and_one_line(tmp_path, hook_dir, nexus):
-    job = run_hook(hook_dir, runner_env(tmp_path, PIPNEXUS_NEXUS_URL=nexus.base_url))
+@pytest.mark.parametrize("python", action_pythons())
+def test_healthy_nexus_every_installer_and_one_line(tmp_path, hook_dir, nexus, python):
+    """With the runner's python3 (this interpreter, and 3.9, the oldest the hook runs on)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(python)
+    env = runner_env(tmp_path, PIPNEXUS_NEXUS_URL=nexus.base_url)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    job = run_hook(hook_dir, env)
     assert job.rc == 0, job.log
     index = nexus.index_url()
     for name in ("PIP_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIPENV_PYPI_MIRROR",
@@ -188,6 +196,13 @@ def test_not_configured_runner_changes_nothing(tmp_path, hook_dir):
     assert (job.rc, job.env) == (0, {})
     assert shown(job) == ["pipnexus: no PIPNEXUS_INDEX_URL or PIPNEXUS_NEXUS_URL on this runner: "
                           "nothing is configured"]
+
+
+def test_not_configured_runner_fails_the_job_only_when_required(tmp_path, hook_dir):
+    job = run_hook(hook_dir, runner_env(tmp_path, PIPNEXUS_REQUIRE_NEXUS="true"))
+    assert (job.rc, job.env) == (1, {})
+    (line,) = shown(job)
+    assert line.startswith("::error title=pipnexus hook [not-configured]::no PIPNEXUS_INDEX_URL")
 
 
 def test_bad_runner_setting_warns_and_the_job_goes_on(tmp_path, hook_dir, nexus):
@@ -324,6 +339,21 @@ def test_the_action_step_reports_the_hooks_decision_without_probing(tmp_path, ho
     assert step.env["source"] == "fallback" and step.env["reason"] == "timeout"
     assert step.env["index-url"] == "https://pypi.org/simple"
     assert "the runner's job-started hook configured this job" in step.log
+    assert "Nexus was unhealthy (timeout)" in Path(env["GITHUB_STEP_SUMMARY"]).with_name(
+        "github_step_summary-step").read_text()
+
+
+def test_the_action_step_still_warns_about_the_checked_out_project(tmp_path, hook_dir):
+    env = runner_env(tmp_path, PIPNEXUS_NEXUS_URL=closed_url())
+    job = run_hook(hook_dir, env)
+    # checked out after the hook: a requirements file that overrides the index
+    (Path(env["GITHUB_WORKSPACE"]) / "requirements.txt").write_text(
+        "--index-url https://example.org/simple\nrequests\n")
+    step = run_action_step({**env, **job.env})
+    assert step.rc == 0, step.log
+    assert step.raw_env == ""
+    (warning,) = [line for line in step.log.splitlines() if "[requirements-index]" in line]
+    assert warning.startswith("::warning file=requirements.txt,line=1")
 
 
 def test_the_action_step_with_its_own_index_probes_and_wins(tmp_path, hook_dir, nexus):

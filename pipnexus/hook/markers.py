@@ -51,7 +51,8 @@ def defers_to_hook(settings: Settings) -> bool:
 
 
 def report_hooked(settings: Settings, environ: Mapping[str, str]) -> int:
-    """The step's outputs, one log line and the summary from the hook's markers; no probe,
+    """The step's outputs, one log line and the summary from the hook's markers, and the
+    warnings about the checked-out project's settings that bypass the index; no probe,
     GITHUB_ENV untouched. Exit 1 when the step requires Nexus and the hook did not use it."""
     values = {name: environ.get(name, "") for name in NAMES}
     source, shown = values[SOURCE], values[INDEX_URL]
@@ -86,6 +87,14 @@ def report_hooked(settings: Settings, environ: Mapping[str, str]) -> int:
     except OSError as e:
         raise InputError(f"can't write the runner's files: {os_reason(e)}") from None
     print(gha.escape_data(line), flush=True)
+    if settings.warnings:
+        # the workspace is checked out by now (it was empty when the hook ran)
+        from pipnexus.configure import scan
+        from pipnexus.configure.render import annotation
+
+        bases = [environ.get("GITHUB_WORKSPACE"), settings.project_dir]
+        for d in scan.bypass_warnings(settings.project_dir):
+            print(annotation(d, bases), flush=True)
     if failed:
         message = (
             f"the job-started hook did not use Nexus ({values[REASON]}) and require-nexus is "
