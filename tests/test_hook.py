@@ -439,6 +439,32 @@ def test_the_configmap_holds_the_script_and_the_zipapp_under_the_limit(tmp_path,
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
 
 
+def test_the_documented_kubectl_line_makes_the_same_configmap(tmp_path, hook_dir):
+    """docs/runner-hook.md's `kubectl create configmap --from-file` line and `pipnexus hook
+    --configmap`, run from the zipapp itself, give the same data and binary data."""
+    import json
+    import shutil
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    made = subprocess.run(
+        [kubectl, "create", "configmap", "pipnexus-hook", "--from-file=job-started.sh",
+         "--from-file=pipnexus-hook.pyz", "--dry-run=client", "-o", "json"],
+        cwd=hook_dir, env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    ours = subprocess.run(
+        [sys.executable, "-I", "-S", str(hook_dir / delivery.ZIPAPP_NAME), "hook",
+         "--configmap", "pipnexus-hook"], capture_output=True, text=True, timeout=60)
+    assert ours.returncode == 0, ours.stderr
+    theirs, mine = json.loads(made.stdout), json.loads(ours.stdout)
+    assert (mine["data"], mine["binaryData"]) == (theirs["data"], theirs["binaryData"])
+    docs = (ROOT / "docs" / "runner-hook.md").read_text(encoding="utf-8")
+    assert "create configmap pipnexus-hook \\\n     --from-file=job-started.sh " \
+        "--from-file=pipnexus-hook.pyz" in docs
+
+
 def test_the_zipapp_is_deterministic_and_carries_only_the_actions_modules():
     first, second = delivery.build_zipapp(), delivery.build_zipapp()
     assert first == second
