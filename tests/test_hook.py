@@ -122,6 +122,19 @@ def test_healthy_nexus_every_installer_and_one_line(tmp_path, hook_dir, nexus, p
     assert "interpreter mirror" in line
 
 
+def test_the_interpreter_mirror_is_set_when_healthy(tmp_path, hook_dir, nexus):
+    from testbed.pbs import Releases
+
+    with Releases({}) as github:  # python-build-standalone's releases, none needed here
+        nexus.add_raw_proxy("python-build-standalone", github.base_url)
+        job = run_hook(hook_dir, runner_env(tmp_path, PIPNEXUS_NEXUS_URL=nexus.base_url))
+    mirror = f"{nexus.base_url}/repository/python-build-standalone"
+    assert job.env["UV_PYTHON_INSTALL_MIRROR"] == mirror
+    assert job.env["PIPNEXUS_HOOK_PYTHON_MIRROR"] == mirror
+    (line,) = shown(job)
+    assert line.endswith(f"; interpreter mirror {mirror}: healthy")
+
+
 def test_dead_nexus_falls_back_and_the_job_goes_on(tmp_path, hook_dir):
     job = run_hook(hook_dir, runner_env(tmp_path, PIPNEXUS_NEXUS_URL=closed_url()))
     assert job.rc == 0
