@@ -40,7 +40,6 @@ ENV_OPTIONS = (
 )
 SWITCH = "PIPNEXUS_HOOK"  # off: the hook does nothing on this runner
 SKIP = "PIPNEXUS_HOOK_SKIP"  # blank-separated OWNER/REPO[:JOB] patterns the hook leaves alone
-_TRUE = ("1", "true", "yes", "on")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _required(environ: Mapping[str, str]) -> bool:
+    from pipnexus.configure.settings import _TRUE
+
     return environ.get("PIPNEXUS_REQUIRE_NEXUS", "").strip().lower() in _TRUE
 
 
