@@ -21,9 +21,14 @@ whose own start-up would be measured too):
 
    plus the bytes of the release tree a runner downloads (the git archive GitHub serves,
    gzip), without and with the bytecode;
+
+   and the runner hook (docs/runner-hook.md) as the runner runs it at the start of every job:
+   ``bash -e job-started.sh``, which runs the zipapp with ``python3 -I -S`` (``hook``, the
+   index in PIPNEXUS_INDEX_URL), with this interpreter's bytecode in the zipapp (the release
+   asset carries 3.12's) and sources only (another ``python3``);
 2. decision time (resolve + probe + decide, in process) with a refused port (goal <= 0.1 s);
 3. decision time with a listener that accepts and never answers (goal <= deadline + 0.2 s),
-   also as the whole command's wall time.
+   also as the whole command's wall time, and the runner hook's.
 
 The healthy Nexus double (with its upstream) runs in a separate child process (``DOUBLE``, killed
 in ``finally``): in this process its server threads would compete with the timing loop for the
@@ -83,6 +88,8 @@ RELEASE_WORKFLOW = REPO / ".github" / "workflows" / "release.yml"
 FLOOR_ROW = "floor: python3 -I -S -c 'import ...'"
 RELEASE_ROW = "action, release tree (bytecode)"
 SOURCE_ROW = "action, source only (compiles)"
+HOOK_ROW = "runner hook, zipapp with bytecode"
+HOOK_SOURCE_ROW = "runner hook, zipapp sources only"
 
 
 def release_pythons() -> tuple[str, ...]:
@@ -174,6 +181,27 @@ def runner_env(tmp: Path) -> dict[str, str]:
     return env
 
 
+def hook_command(tmp: Path, python: str, bytecode: bool, index: str) -> tuple[list[str],
+                                                                            dict[str, str]]:
+    """The runner hook's files (as the ConfigMap carries them) and its command and
+    environment; ``python3`` on PATH is ``python``."""
+    from pipnexus.hook import delivery
+
+    where = tmp / ("hook-bytecode" if bytecode else "hook-source")
+    (where / "bin").mkdir(parents=True)
+    (where / "bin" / "python3").symlink_to(python)
+    script = where / delivery.SCRIPT_NAME
+    script.write_text(delivery.SCRIPT)
+    # the zipapp is built by the interpreter timed, so its bytecode is that interpreter's
+    subprocess.run([python, "-I", "-S", "-c", BOOT, str(REPO), "hook", "--build-zipapp",
+                    str(where / delivery.ZIPAPP_NAME), *(["--bytecode"] if bytecode else [])],
+                   check=True, capture_output=True, timeout=120)
+    env = runner_env(where)
+    env["PATH"] = f"{where / 'bin'}{os.pathsep}{env['PATH']}"
+    env["PIPNEXUS_INDEX_URL"] = index
+    return ["bash", "-e", str(script)], env
+
+
 def decision_seconds(index: str, timeout: float) -> tuple[float, str]:
     parser = argparse.ArgumentParser()
     settings.add_arguments(parser)
@@ -215,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     FLOOR_ROW: ([python, "-B", "-I", "-S", "-c", FLOOR], env),
                     RELEASE_ROW: (released, runner_env(tmp_path)),
                     SOURCE_ROW: (source_only, runner_env(tmp_path)),
+                    HOOK_ROW: hook_command(tmp_path, python, True, index),
+                    HOOK_SOURCE_ROW: hook_command(tmp_path, python, False, index),
                 }
                 for cmd, cmd_env in commands.values():  # warm caches (page cache, the double's)
                     wall(cmd, cmd_env, REPO)
@@ -235,6 +265,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "--format", "dotenv", "--no-warnings", "--timeout",
                              str(opts.deadline), "--index-url", never]
                 never_wall = [wall(never_cmd, env, REPO) for _ in range(3)]
+                hook_cmd, hook_env = commands[HOOK_ROW]
+                hook_env = {**hook_env, "PIPNEXUS_INDEX_URL": never,
+                            "PIPNEXUS_TIMEOUT": str(opts.deadline)}
+                never_hook = [wall(hook_cmd, hook_env, REPO) for _ in range(3)]
         finally:
             stop_double(double)
 
@@ -266,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{(opts.deadline + 0.2) * 1000:.0f} ms)")
     print(f"  whole command, same listener:     median "
           f"{statistics.median(never_wall) * 1000:7.1f} ms")
+    print(f"  runner hook, same listener:       median "
+          f"{statistics.median(never_hook) * 1000:7.1f} ms (what a job waits before its steps)")
     return 0
 
 

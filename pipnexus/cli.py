@@ -49,6 +49,16 @@ COMMANDS = (
         "nothing (source none, reason not-configured) and exits 0, 1 with --require-nexus.",
     ),
     Command(
+        "hook",
+        "pipnexus.hook",
+        "the runner's job-started hook: configure every job of a runner, no workflow edited",
+        "Run by the shell hook that ACTIONS_RUNNER_HOOK_JOB_STARTED names on a self-hosted "
+        "runner: probe the Nexus of the runner's PIPNEXUS_* variables and point the job's "
+        "installers at it (or the fallback) through GITHUB_ENV, with one line in the job log. "
+        "Exit 0 even when nothing could be configured, unless PIPNEXUS_REQUIRE_NEXUS=true. "
+        "--print-script, --build-zipapp and --configmap deliver it to runner pods.",
+    ),
+    Command(
         "migrate",
         "pipnexus.migrate.main",
         "rewrite workflows to stop downloading GitHub caches for Python and use the action",

@@ -58,6 +58,8 @@ CODES: dict[str, str] = {
     "no-healthy-index": "no candidate is healthy and require-nexus is set",
     "python-mirror-unhealthy": "the interpreter mirror is unhealthy: uv downloads from GitHub",
     "not-configured": "no package index is given: nothing is configured",
+    # pipnexus hook (docs/runner-hook.md)
+    "hook-error": "the job-started hook could not configure the job: installers keep defaults",
     # pipnexus nexus lint
     "yaml-syntax": "the values file is not valid YAML",
     "unknown-key": "a key Nexus or the chart does not know, which it ignores",

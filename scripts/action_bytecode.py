@@ -16,6 +16,7 @@ Usage (standard library only, Python 3.9 or newer; run it with each interpreter)
 
     python3.X scripts/action_bytecode.py compile TREE   # write bytecode for this interpreter
     python3.X scripts/action_bytecode.py check TREE     # exit 1 unless the action uses it
+    python3.X scripts/action_bytecode.py check-zipapp PYZ  # the runner hook's zipapp, likewise
 
 ``check`` reads every ``.pyc`` header, then runs the action's command from TREE under
 ``python -v`` (a fallback run: the probe finds a closed port) and fails if the interpreter
@@ -130,13 +131,47 @@ def check_tree(tree: Path, index_url: str | None) -> int:
     return 0
 
 
+# run from a zipapp (the runner hook's, ``pipnexus hook --build-zipapp --bytecode``): zipimport
+# sets ``__file__`` to the member it loaded, ``x.pyc`` or ``x.py`` (Lib/zipimport.py)
+ZIPAPP_PROBE = (
+    "import contextlib, io, sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main\n"
+    "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+    "    rc = main(sys.argv[2:])\n"
+    "print(rc, *sorted(m.__file__ for n, m in sys.modules.items()\n"
+    "                  if n.startswith('pipnexus') and getattr(m, '__file__', None)))\n"
+)
+
+
+def check_zipapp(pyz: Path) -> int:
+    """Run the zipapp's configure (a fallback run) with this interpreter: exit 1 unless every
+    pipnexus module it loaded came from its bytecode."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp}
+        proc = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", ZIPAPP_PROBE, str(pyz), "configure",
+             "--format", "json", f"--index-url={closed_url()}", "--timeout=5",
+             "--no-warnings"], env=env, capture_output=True, text=True, timeout=120)
+    rc, *loaded = (proc.stdout.split() or ["none"])
+    problems = [] if rc == "0" else [f"the zipapp's command exited {rc}: {proc.stderr[-500:]}"]
+    problems += [f"{path}: compiled from source" for path in loaded if not path.endswith(".pyc")]
+    for problem in problems:
+        print(f"{sys.implementation.cache_tag}: {problem}", file=sys.stderr)
+    if problems or not loaded:
+        return 1
+    print(f"{len(loaded)} modules: {sys.implementation.cache_tag} bytecode loaded from {pyz}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("compile", "check"))
-    parser.add_argument("tree", type=Path, help="the action's tree (holds pipnexus/)")
+    parser.add_argument("command", choices=("compile", "check", "check-zipapp"))
+    parser.add_argument("tree", type=Path,
+                        help="the action's tree (holds pipnexus/); for check-zipapp, the zipapp")
     parser.add_argument("--index-url", help="check: the index the action probes "
                         "(default: a closed port, the fallback path)")
     opts = parser.parse_args(argv)
+    if opts.command == "check-zipapp":
+        return check_zipapp(opts.tree)
     if not (opts.tree / "pipnexus" / "cli.py").is_file():
         parser.error(f"{opts.tree} does not hold pipnexus/cli.py")
     if opts.command == "compile":

@@ -36,9 +36,12 @@ from pipnexus.errors import InputError
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import TextIO
 
     from pipnexus.configure import pipconf
+
+    Render = Callable[[Report, Settings, Mapping[str, str]], None]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,16 +62,25 @@ def run(args: argparse.Namespace) -> int:
         raise
 
 
-def configure(settings: Settings, environ: Mapping[str, str]) -> int:
-    """Mask, resolve, probe, decide, apply, report; the exit code."""
+def configure(
+    settings: Settings, environ: Mapping[str, str], render: Render | None = None
+) -> int:
+    """Mask, resolve, probe, decide, apply, report (with ``render``, by default the format's
+    renderer; the runner hook passes its own); the exit code."""
+    render = render or _render
     secrets = collect_secrets(settings, environ)
     masks = _mask_stream(settings, environ)
     if masks:
         print_masks(secrets, masks)
     if settings.fmt == "github" and not environ.get("GITHUB_ENV"):
         raise InputError("--format github needs GITHUB_ENV (run it inside GitHub Actions)")
+    if render is _render and environ.get("PIPNEXUS_HOOK_SOURCE"):
+        from pipnexus.hook import markers
+
+        if markers.defers_to_hook(settings):
+            return markers.report_hooked(settings, environ)
     if not decide_.configured(settings, environ):
-        return _not_configured(settings, environ)
+        return _not_configured(settings, environ, render)
     candidates = decide_.resolve(settings, environ)
     if masks and secrets:
         # the whole credentialed URLs too (the password alone already hides them)
@@ -77,11 +89,11 @@ def configure(settings: Settings, environ: Mapping[str, str]) -> int:
     decision = decide_.decide(settings, candidates, environ)
     applied = apply(settings, environ, decision, secrets)
     report = build_report(settings, environ, decision, applied, candidates.notes, secrets)
-    _render(report, settings, environ)
+    render(report, settings, environ)
     return 1 if decision.source == "none" else 0
 
 
-def _not_configured(settings: Settings, environ: Mapping[str, str]) -> int:
+def _not_configured(settings: Settings, environ: Mapping[str, str], render: Render) -> int:
     """No index given (a GitHub-hosted runner, a laptop): change nothing and say so once.
     Only ``require-nexus`` makes it a failure."""
     where = (
@@ -106,7 +118,7 @@ def _not_configured(settings: Settings, environ: Mapping[str, str]) -> int:
         )
     decision = decide_.not_configured()
     report = Report(decision, "", {}, {}, {}, [], [], verdict, None)
-    _render(report, settings, environ)
+    render(report, settings, environ)
     return 1 if settings.require_nexus else 0
 
 
