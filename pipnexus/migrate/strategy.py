@@ -17,7 +17,12 @@ from pipnexus.migrate import conditional
 from pipnexus.migrate.model import Change, DataOp, PathKey
 from pipnexus.migrate.spans import remove_item, remove_keys, trim_block
 from pipnexus.migrate.tree import Step, StepList
-from pipnexus.migrate.workflow import SETUP_ACTIONS, CacheStep, cache_steps, installs
+from pipnexus.migrate.workflow import (
+    SETUP_ACTIONS,
+    CacheStep,
+    cache_steps,
+    first_possible_install,
+)
 
 if TYPE_CHECKING:
     from pipnexus.migrate.plugin import Context, Item
@@ -66,12 +71,10 @@ class Strategy(Protocol):
     ) -> Iterator[Item]:
         """The changes (named `rule`) for the actions/cache steps of Python package caches."""
 
-    def insert_position(self, steps: StepList, caches: frozenset[str]) -> tuple[int, bool] | None:
+    def insert_position(
+        self, steps: StepList, caches: frozenset[str], action_ref: str
+    ) -> tuple[int, bool] | None:
         """(step index, after it?) for the pipnexus step; None when the job installs nothing."""
-
-
-def _first_install(steps: StepList) -> int | None:
-    return next((s.position for s in steps.steps if installs(s)), None)
 
 
 def _setups(steps: StepList) -> list[int]:
@@ -114,9 +117,12 @@ class Remove:
                 left -= 1
             yield item
 
-    def insert_position(self, steps: StepList, caches: frozenset[str]) -> tuple[int, bool] | None:
-        # after the last setup step that comes before the first install, else before the install
-        first = _first_install(steps)
+    def insert_position(
+        self, steps: StepList, caches: frozenset[str], action_ref: str
+    ) -> tuple[int, bool] | None:
+        # after the last setup step that comes before the first step that may install (an
+        # install command, or another action), else before that step
+        first = first_possible_install(steps, action_ref)
         before = [i for i in _setups(steps) if first is None or i < first]
         if before:
             return before[-1], True
@@ -176,14 +182,16 @@ class Conditional:
             if gated:
                 yield gated
 
-    def insert_position(self, steps: StepList, caches: frozenset[str]) -> tuple[int, bool] | None:
-        # before every step that reads its output: the setup steps and the gated caches
-        first = _first_install(steps)
-        setups = _setups(steps)
-        if not setups and first is None:
-            return None
+    def insert_position(
+        self, steps: StepList, caches: frozenset[str], action_ref: str
+    ) -> tuple[int, bool] | None:
+        # before every step that reads its output (the setup steps and the gated caches) and
+        # every step that may install; a list that only restores a cache gets it too, or the
+        # gates would read a step that does not exist
+        first = first_possible_install(steps, action_ref)
         gated = [c.step.position for c in cache_steps(steps, caches) if not c.kept(caches)]
-        return min([*setups, *gated, *([] if first is None else [first])]), False
+        found = [*_setups(steps), *gated, *([] if first is None else [first])]
+        return (min(found), False) if found else None
 
 
 STRATEGIES: dict[str, Strategy] = {s.name: s for s in (Remove(), Conditional())}

@@ -12,6 +12,7 @@ from pipnexus.migrate import (
     Change,
     DataOp,
     Edit,
+    Options,
     driver,
     migrate_text,
 )
@@ -22,7 +23,7 @@ SIMPLE = """\
 on: push
 jobs:
   test:
-    runs-on: ubuntu-latest
+    runs-on: arc-runner-set
     steps:
       - uses: actions/setup-python@v5
         with:
@@ -257,7 +258,7 @@ def test_non_ascii_text_before_the_edits() -> None:
     result = migrate_text(text)
     assert result.error is None
     assert result.new_text == (
-        'name: "🐍 tests — ünïcode"\non: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n'
+        'name: "🐍 tests — ünïcode"\non: push\njobs:\n  test:\n    runs-on: arc-runner-set\n'
         "    steps:\n      - uses: actions/setup-python@v5\n        with:\n"
         '          python-version: "3.12"\n      - name: Use the in-cluster PyPI proxy\n'
         "        id: pipnexus\n        uses: pipnexus/pipnexus@v1\n"
@@ -296,6 +297,6 @@ runs:
         path: ~/.cache/pip
         key: k
 """
-    result = migrate_text(text)
+    result = migrate_text(text, options=Options(all_jobs=True))  # the remove strategy
     assert result.error is None
     assert [(f.line, f.col, f.code) for f in result.findings] == [(6, 16, "cache-hit-reference")]
