@@ -22,6 +22,7 @@ from pipnexus.migrate.workflow import (
     CacheStep,
     cache_steps,
     first_possible_install,
+    read_by_another_step,
 )
 
 if TYPE_CHECKING:
@@ -82,7 +83,8 @@ def _setups(steps: StepList) -> list[int]:
 
 
 class Remove:
-    """Delete the caches: the inputs, the steps, and the steps that only fed them."""
+    """Delete the caches: the inputs, the steps, and the steps that only fed them. A cache step
+    whose outputs another step reads is gated instead, so that `steps.<id>` still names a step."""
 
     name = "remove"
 
@@ -112,6 +114,17 @@ class Remove:
             if target.kept(caches):
                 yield trim_block(ctx.doc, target, caches, rule)
                 continue
+            if read_by_another_step(steps, target.step):
+                # kept, so that `steps.<id>` still names a step, but skipped when using Nexus
+                step = target.step
+                gated = conditional.gate_step(
+                    ctx.doc, step, rule,
+                    f"{step.uses}: restore {target.names(caches)} only when not using Nexus "
+                    "(kept: another step reads its outputs)",
+                )
+                if gated:
+                    yield gated
+                continue
             item = _remove_step(ctx, steps, target, rule, last=left <= 1)
             if isinstance(item, Change):
                 left -= 1
@@ -124,9 +137,13 @@ class Remove:
         # install command, or another action), else before that step
         first = first_possible_install(steps, action_ref)
         before = [i for i in _setups(steps) if first is None or i < first]
-        if before:
-            return before[-1], True
-        return None if first is None else (first, False)
+        at = (before[-1], True) if before else None if first is None else (first, False)
+        # and before the cache steps it gates rather than removes (their ids are read)
+        gated = [c.step.position for c in cache_steps(steps, caches)
+                 if not c.kept(caches) and read_by_another_step(steps, c.step)]
+        if gated and (at is None or min(gated) < at[0] + at[1]):
+            return min(gated), False
+        return at
 
 
 def _remove_step(

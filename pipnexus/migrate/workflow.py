@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pipnexus import ACTION_REPOSITORY
 from pipnexus.migrate.model import STEP_ID
@@ -95,6 +95,36 @@ def is_pipnexus_step(step: Step, action_ref: str) -> bool:
 def installs(step: Step) -> bool:
     """Whether the step is a script that installs Python packages."""
     return bool(step.run) and not step.uses and bool(INSTALL.search(step.run))
+
+
+def _scalars(node: Node, seen: set[int]) -> Iterator[str]:
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, ScalarNode):
+        yield str(node.value)
+    elif isinstance(node, MappingNode):
+        for key, value in node.value:
+            yield from _scalars(key, seen)
+            yield from _scalars(value, seen)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            yield from _scalars(item, seen)
+
+
+def read_by_another_step(steps: StepList, step: Step) -> bool:
+    """Whether another step of the list reads `steps.<id>.` of this one (its `if:`, `run:`,
+    `with:`, `env:`): removing the step would leave that a reference to no step, which GitHub
+    reads as '' but actionlint reports (`property "<id>" is not defined`)."""
+    step_id = scalar(get(step.node, "id"))
+    if not step_id:
+        return False
+    rx = re.compile(rf"\bsteps\.{re.escape(step_id)}\.")
+    return any(
+        rx.search(text)
+        for other in steps.steps if other.position != step.position
+        for text in _scalars(other.node, set())
+    )
 
 
 def other_action(step: Step, action_ref: str) -> bool:

@@ -329,6 +329,15 @@ def _setup_uv(step: dict[str, Any], w: dict[str, Any], conditional: bool,
         _drop_with_keys(step, tuple(dict.fromkeys(drop)), counts)
 
 
+def _read(steps: list[Any], i: int) -> bool:
+    """Another step reads `steps.<id>.` of step i."""
+    sid = steps[i].get("id") if isinstance(steps[i], dict) else None
+    if not isinstance(sid, str) or not sid:
+        return False
+    rx = re.compile(rf"\bsteps\.{re.escape(sid)}\.")
+    return any(rx.search(json.dumps(o, default=str)) for j, o in enumerate(steps) if j != i)
+
+
 QUIET = {"actions/checkout", "actions/cache", "actions/cache/restore", "actions/cache/save",
          "actions/upload-artifact", "actions/download-artifact", "actions/setup-node",
          "actions/setup-go", "actions/setup-java", "actions/setup-dotnet"}
@@ -341,6 +350,7 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
     conditional = strategy == "conditional"
     original = [json.dumps(s, default=str) for s in steps]
     snapshot = copy.deepcopy(steps) if conditional else None
+    undo: list[tuple[dict[str, Any], Any]] = []
     removed: set[int] = set()
     gated: list[int] = []
     for i, step in enumerate(steps):
@@ -374,17 +384,19 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
             _setup_uv(step, w, conditional, counts)
         elif name in ("actions/cache", "actions/cache/restore", "actions/cache/save"):
             path = w.get("path") if isinstance(w, dict) else None
-            if not isinstance(path, str) or (w_frozen and not conditional):
+            if not isinstance(path, str):
                 continue
             entries = path_entries(path)
             python = [e for e in entries if e.strip() and tool_of(e, steps) in caches]
             others = [e for e in entries if e.strip() and e not in python]
             if not python:
                 continue
-            if conditional:
+            # `remove` keeps (gated) a cache step whose outputs another step reads
+            if conditional or (not others and _read(steps, i)):
                 if others:
                     continue
                 gated.append(i)
+                undo.append((step, step.get("if")))
                 cond = step.get("if")
                 if cond is None:
                     step["if"] = GATE
@@ -393,23 +405,26 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
                     if inner.startswith("${{") and inner.endswith("}}"):
                         inner = inner[3:-2].strip()
                     step["if"] = f"({inner}) && {GATE}"
+            elif w_frozen:
+                continue
             elif not others:
                 if counts.get(id(step), 1) == 1:
                     removed.add(i)
             elif path in literal and isinstance(w, dict):
                 w["path"] = "\n".join(e for e in entries if e not in python)
-    if conditional:
-        # the step goes before every gated-looking cache step, aliases of other lists' included
-        gated = []
-        for i, step in enumerate(steps):
-            w = step.get("with") if isinstance(step, dict) else None
-            path = w.get("path") if isinstance(w, dict) else None
-            if action(step) in ("actions/cache", "actions/cache/restore", "actions/cache/save") \
-                    and isinstance(path, str):
-                entries = [e for e in path_entries(path) if e.strip()]
-                python = [e for e in entries if tool_of(e, steps) in caches]
-                if python and len(python) == len(entries):
-                    gated.append(i)
+    # the step goes before every gated-looking cache step, aliases of other lists' included
+    gated = []
+    for i, step in enumerate(steps):
+        if not conditional and not _read(steps, i):
+            continue
+        w = step.get("with") if isinstance(step, dict) else None
+        path = w.get("path") if isinstance(w, dict) else None
+        if action(step) in ("actions/cache", "actions/cache/restore", "actions/cache/save") \
+                and isinstance(path, str):
+            entries = [e for e in path_entries(path) if e.strip()]
+            python = [e for e in entries if tool_of(e, steps) in caches]
+            if python and len(python) == len(entries):
+                gated.append(i)
     # helper steps (`pip cache dir` into an output) that fed only removed or trimmed caches
     helpers: set[int] = set()
     if not conditional:
@@ -455,14 +470,21 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
         if conditional:
             points = setups + gated + ([limit] if limit is not None else [])
             at = min(points) if points else None
-        elif setups or install is not None:
+        elif setups or install is not None or gated:
             before = [i for i in setups if limit is None or i < limit]
             at = before[-1] + 1 if before else limit
-    if conditional and at is None and not any(
-            isinstance(s, dict) and s.get("id") == "pipnexus" for s in steps):
-        assert snapshot is not None
-        steps[:] = snapshot  # no step for a gate to read: nothing is gated
-        return
+            if gated and (at is None or min(gated) < at):
+                at = min(gated)
+    if at is None and not any(isinstance(s, dict) and s.get("id") == "pipnexus" for s in steps):
+        if conditional:
+            assert snapshot is not None
+            steps[:] = snapshot  # no step for a gate to read: nothing is gated
+            return
+        for step, cond in undo:  # the same with `remove`, for the steps it kept gated
+            if cond is None:
+                step.pop("if", None)
+            else:
+                step["if"] = cond
     step = {**STEP, "uses": action_ref, **({"with": dict(step_inputs)} if step_inputs else {})}
     new: list[Any] = []
     for i, s in enumerate(steps):

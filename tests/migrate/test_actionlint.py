@@ -51,19 +51,7 @@ def test_actionlint_sees_a_gate_without_its_step(linted: dict[str, list[Finding]
                                                       "object type {}"]
 
 
-# Known gap: `remove` deletes a cache step whose id a later step still reads
-# (`steps.cache.outputs.cache-hit`); GitHub evaluates that to '' at run time (migrate warns,
-# cache-hit-reference), but actionlint reports `property "cache" is not defined`.
-DANGLING_ID = {"cache-dir-step", "crlf-cache-steps"}
-CASES = [
-    pytest.param(fx, marks=pytest.mark.xfail(strict=True, reason="a removed cache step's id is "
-                                             "still read: actionlint reports it"))
-    if fx.name in DANGLING_ID else fx
-    for fx in FIXTURES
-]
-
-
-@pytest.mark.parametrize("fx", CASES, ids=IDS)
+@pytest.mark.parametrize("fx", FIXTURES, ids=IDS)
 def test_golden_output_adds_no_actionlint_error(
     fx: Fixture, linted: dict[str, list[Finding]]
 ) -> None:

@@ -120,23 +120,26 @@ def test_errors(text: str, line: int, col: int, start: str) -> None:
 
 
 def test_cache_hit_reference_warning_explains() -> None:
+    """A removed cache step read outside the steps (a job output): removed, with the warning.
+    (Read by another step, it is kept and gated: test_rules.)"""
     text = """\
 on: push
 jobs:
   t:
     runs-on: x
+    outputs:
+      hit: ${{ steps.pip-cache.outputs.cache-hit != 'true' }}
     steps:
       - uses: actions/setup-python@v5
       - id: pip-cache
         uses: actions/cache@v4
         with: {path: ~/.cache/pip, key: k}
-      - if: ${{ steps.pip-cache.outputs.cache-hit != 'true' }}
-        run: pip install .
+      - run: pip install .
 """
     result = migrate_text(text)
     hits = [f for f in result.findings if f.code == "cache-hit-reference"]
     assert len(hits) == 1
-    assert (hits[0].line, hits[0].col) == (10, 17)
+    assert (hits[0].line, hits[0].col) == (6, 16)
     assert "`!= 'true'` is now always true" in hits[0].message
     assert "uses: actions/cache" not in result.new_text
 
