@@ -47,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="remove: drop the caches (default); conditional: keep them, used "
                         "only when the pipnexus step did not pick Nexus")
     jobs = parser.add_argument_group(
-        "which jobs (default: self-hosted ones; jobs on GitHub-hosted runners are left as they "
-        "are, and jobs whose runner is unknown get the conditional form)")
+        "which jobs", "default: those on self-hosted runners; jobs on GitHub-hosted runners are "
+        "left as they are, and jobs whose runner is unknown get the conditional form")
     jobs.add_argument("--runners", metavar="LABEL,...",
                       help="comma-separated labels (or runner group names) of your self-hosted "
                       "runners, e.g. an ARC scale set's name: only jobs that ask for one of them "
@@ -56,8 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     jobs.add_argument("--all-jobs", action="store_true",
                       help="migrate every job with --strategy, GitHub-hosted ones included")
     step = parser.add_argument_group(
-        "inputs written into the inserted step, for runners without PIPNEXUS_* settings "
-        "(never a password: URLs with credentials are refused)")
+        "the inserted step's inputs", "written into its `with:`, for runners without "
+        "PIPNEXUS_* settings (never a password: URLs with credentials are refused)")
+    # the shared options; a group takes the same add_argument calls as the parser it is of
     add_index_location(step)  # type: ignore[arg-type]
 
 

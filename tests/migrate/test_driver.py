@@ -303,3 +303,15 @@ runs:
     result = migrate_text(text, options=Options(all_jobs=True))  # the remove strategy
     assert result.error is None
     assert [(f.line, f.col, f.code) for f in result.findings] == [(6, 16, "cache-hit-reference")]
+
+
+def test_a_hosted_job_with_nothing_to_migrate_gets_no_note() -> None:
+    """The note says what --all-jobs would change: a job without Python gets none."""
+    text = ("on: push\njobs:\n  docs:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - run: make html\n  py:\n    runs-on: windows-latest\n    steps:\n"
+            "      - run: pip install .\n")
+    result = migrate_text(text)
+    assert result.new_text == text
+    assert [(f.line, f.code, f.severity) for f in result.findings] == [
+        (8, "hosted-job-skipped", "note")]
+    assert migrate_text(text, options=Options(all_jobs=True)).changed
