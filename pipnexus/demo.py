@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     for change in result.changes:
         print(f"{EXAMPLE}:{change.line}: {change.message}")
     for finding in result.findings:
-        print(f"{EXAMPLE}:{finding.line}:{finding.col}: warning: {finding.message}")
+        print(f"{EXAMPLE}:{finding.line}:{finding.col}: {finding.severity}: {finding.message}")
 
     _heading("Nothing was changed. Next steps")
     print(

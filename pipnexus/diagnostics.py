@@ -39,6 +39,11 @@ CODES: dict[str, str] = {
     "unsupported-shape": "a YAML shape the rewriter does not edit: left alone",
     "anchor-kept": "a YAML anchor or alias is involved: left alone",
     "conflict": "two edits overlap: the later one is skipped",
+    "hosted-job-skipped": "a job on GitHub-hosted runners is left as is (no NAT to save)",
+    "runner-not-listed": "a job on runners --runners does not name is left as is",
+    "runner-unknown": "a job (or composite action) whose runner may be GitHub-hosted gets the "
+                      "conditional form",
+    "gate-without-step": "a cache is not gated: no pipnexus step in the job for the gate to read",
     # pipnexus migrate: the rules, named on each change they make
     "setup-python-cache": "setup-python's cache input is removed (or gated)",
     "setup-uv-cache": "setup-uv's enable-cache and cache-python inputs are removed (or gated), "

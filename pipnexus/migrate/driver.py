@@ -12,14 +12,15 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode
 
 from pipnexus.diagnostics import Diagnostic
+from pipnexus.migrate import scope
 from pipnexus.migrate.model import Change, DataOp, Edit, MigrateResult, Options
 from pipnexus.migrate.plugin import Context, Rule, registered
 from pipnexus.migrate.strategy import STRATEGIES
 from pipnexus.migrate.text import Text
-from pipnexus.migrate.tree import Doc, compose, get, load, step_lists
+from pipnexus.migrate.tree import Doc, StepList, compose, get, load, step_lists
 
 # The diagnostics the driver itself emits (the rules' are in their registrations).
-CODES = ("error", "conflict", "anchor-kept")
+CODES = ("error", "conflict", "anchor-kept", *scope.CODES)
 # Files without any of these words cannot need a change: they are not even parsed.
 TRIGGER = re.compile(r"setup-python|actions/cache|setup-uv|pip|\buvx?\b|poetry|pdm|tox|nox|hatch")
 
@@ -59,7 +60,7 @@ def migrate_text(
         return _error(text, path, 1, 1, "empty file")
     if "\0" in body:
         return _error(text, path, 1, 1, "binary file (contains NUL bytes)")
-    if not TRIGGER.search(body):
+    if not options.parse_all and not TRIGGER.search(body):
         return MigrateResult(text, (), (), None)
     try:
         root, aliases, data = compose(body)
@@ -74,15 +75,29 @@ def migrate_text(
         return _error(text, path, 1, 1,
                       "not a GitHub Actions workflow or action (no `jobs:` or `runs:`)")
     doc = Doc(Text(body), root, aliases)
-    ctx = Context(doc, tuple(step_lists(doc)), options, STRATEGIES[options.strategy], path)
-    items = [item for rule in (registered() if rules is None else rules) for item in rule.fix(ctx)]
+    every = tuple(step_lists(doc))
+    plan = scope.plan(doc, data, every, options, path)
+    requested = STRATEGIES[options.strategy]
+    ctx = Context(doc, plan.lists, options, requested, path, plan.strategies, every)
+    chosen = registered() if rules is None else rules
+    items = [item for rule in chosen for item in rule.fix(ctx)]
     # a helper may not know the file's path: every diagnostic gets it here
     findings = [
         d if d.path is not None else d._replace(path=path)
         for d in items if isinstance(d, Diagnostic)
     ]
     candidates = [c for c in items if isinstance(c, Change)]
-    changes = sorted(_select(doc, path, candidates, findings), key=lambda c: c.line)
+    changes = scope.drop_shared(doc, plan, _select(doc, path, candidates, findings), findings,
+                                path)
+    if any(r.name == scope.INSERT_RULE for r in chosen):  # (tests may run one rule alone)
+        changes = scope.drop_ungated(plan.lists, changes, findings, options, path)
+
+    def would_change(steps: StepList) -> bool:
+        alone = ctx._replace(lists=(steps,), strategies=(requested,))
+        return any(isinstance(i, Change) for r in chosen if r.per_list for i in r.fix(alone))
+
+    findings += scope.notes(plan, changes, would_change)
+    changes.sort(key=lambda c: c.line)
     findings = sorted(set(findings), key=lambda f: (f.line or 0, f.col or 0, f.code, f.message))
     if not changes:
         return MigrateResult(text, (), tuple(findings), None)

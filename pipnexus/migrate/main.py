@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from pipnexus.diagnostics import Diagnostic, as_json, format_text
 from pipnexus.errors import InputError
 from pipnexus.migrate.model import ALL_CACHES, DEFAULT_ACTION_REF, STRATEGIES, Options
+from pipnexus.options import add_index_location, given
 
 # OWNER/REPO[/PATH]@REF or ./PATH, optionally followed by ` # comment` (e.g. a SHA's version)
 _ACTION_REF = re.compile(
@@ -45,6 +46,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", choices=STRATEGIES, default="remove",
                         help="remove: drop the caches (default); conditional: keep them, used "
                         "only when the pipnexus step did not pick Nexus")
+    jobs = parser.add_argument_group(
+        "which jobs", "default: those on self-hosted runners; jobs on GitHub-hosted runners are "
+        "left as they are, and jobs whose runner is unknown get the conditional form")
+    jobs.add_argument("--runners", metavar="LABEL,...",
+                      help="comma-separated labels (or runner group names) of your self-hosted "
+                      "runners, e.g. an ARC scale set's name: only jobs that ask for one of them "
+                      "(or for `self-hosted`) are migrated")
+    jobs.add_argument("--all-jobs", action="store_true",
+                      help="migrate every job with --strategy, GitHub-hosted ones included")
+    step = parser.add_argument_group(
+        "the inserted step's inputs", "written into its `with:`, for runners without "
+        "PIPNEXUS_* settings (never a password: URLs with credentials are refused)")
+    # the shared options; a group takes the same add_argument calls as the parser it is of
+    add_index_location(step)  # type: ignore[arg-type]
 
 
 class FileReport(NamedTuple):
@@ -67,7 +82,9 @@ def _options(args: argparse.Namespace) -> Options:
     if bad or not caches:
         raise InputError(f"--caches: unknown cache {', '.join(bad) or '(empty)'}; "
                          f"choose from {','.join(ALL_CACHES)}")
-    options = Options(caches=frozenset(caches), strategy=args.strategy)
+    options = Options(caches=frozenset(caches), strategy=args.strategy,
+                      runners=_runners(args.runners), all_jobs=bool(args.all_jobs),
+                      step_inputs=_step_inputs(args))
     if args.action_ref is None:
         return options
     m = _ACTION_REF.match(args.action_ref.strip())
@@ -76,6 +93,45 @@ def _options(args: argparse.Namespace) -> Options:
                          "OWNER/REPO[/PATH]@REF or ./PATH, optionally followed by ' # COMMENT'")
     return options._replace(action_ref=m.group("ref"),
                             action_comment=(m.group("comment") or "").strip(), repin=True)
+
+
+def _runners(value: str | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    labels = frozenset(x.strip().lower() for x in value.split(",") if x.strip())
+    if not labels:
+        raise InputError("--runners: give at least one runner label, e.g. --runners arc-runner-set")
+    if any(any(c.isspace() or c in "\"'{}[]$#" for c in x) for x in labels):
+        raise InputError("--runners: a label has a blank or a YAML special character")
+    return labels
+
+
+def _step_inputs(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    """The `with:` of the inserted step, validated as the action would read it."""
+    from pipnexus.probe.candidates import resolve_candidates
+    from pipnexus.urls import parse_url
+
+    index_urls = [u for value in args.index_url for u in value.split()]
+    nexus_url, repository = given(args.nexus_url), given(args.repository)
+    if not (index_urls or nexus_url or repository):
+        return ()
+    if repository and not nexus_url:
+        raise InputError("--repository goes with --nexus-url (or give the whole --index-url)")
+    if index_urls and nexus_url:
+        raise InputError("give --index-url or --nexus-url, not both (the action would use only "
+                         "the index URL)")
+    for value, what in [*((u, "--index-url") for u in index_urls), (nexus_url, "--nexus-url")]:
+        if value and parse_url(value, what).has_credentials:
+            raise InputError(
+                f"{what} has a user name or password: migrate writes it into the workflow, "
+                "which is no place for a secret; give the URL without them and pass the "
+                "action's `username`/`password` inputs from secrets by hand"
+            )
+    resolve_candidates(index_urls, nexus_url, repository, {})  # the action's own checks
+    if index_urls:
+        return (("index-url", " ".join(index_urls)),)
+    assert nexus_url is not None
+    return (("nexus-url", nexus_url), *((("repository", repository),) if repository else ()))
 
 
 def process(path: str, options: Options, write: bool, want_diff: bool, color: bool) -> FileReport:
@@ -120,11 +176,11 @@ def _process(path: str, options: Options, write: bool, want_diff: bool, color: b
     return FileReport(path, result.changed, False, None, changes, findings, diff)
 
 
-def _run_all(paths: list[str], options: Options, write: bool, want_diff: bool,
+def _run_all(paths: list[str], options: list[Options], write: bool, want_diff: bool,
              color: bool) -> list[FileReport]:
     workers = min(os.cpu_count() or 1, 8)
     if len(paths) < _POOL_MIN_FILES or workers < 2:
-        return [process(p, options, write, want_diff, color) for p in paths]
+        return [process(p, o, write, want_diff, color) for p, o in zip(paths, options)]
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -132,13 +188,13 @@ def _run_all(paths: list[str], options: Options, write: bool, want_diff: bool,
     try:
         with ProcessPoolExecutor(workers) as pool:
             return list(pool.map(
-                process, paths, [options] * n, [write] * n, [want_diff] * n, [color] * n,
+                process, paths, options, [write] * n, [want_diff] * n, [color] * n,
                 chunksize=max(1, n // (workers * 4)),
             ))
     except (OSError, NotImplementedError, BrokenProcessPool):
         # no usable process pool here (sandbox, no /dev/shm): do the work in this process;
         # files already written are unchanged by a second pass (idempotent)
-        return [process(p, options, write, want_diff, color) for p in paths]
+        return [process(p, o, write, want_diff, color) for p, o in zip(paths, options)]
 
 
 def _problem(path: str, message: str) -> Diagnostic:
@@ -163,7 +219,11 @@ def run(args: argparse.Namespace) -> int:
     found, problems = files.discover(raw_paths)
     write = not (args.check or args.diff)
     color = bool(args.diff) and args.format == "text" and sys.stdout.isatty()
-    reports = _run_all([str(p) for p in found], options, write, bool(args.diff), color)
+    # a file named on the command line is always parsed, so an invalid one is an error even
+    # without any of the words that let the others be skipped unparsed
+    named = {os.path.realpath(p) for p in raw_paths if os.path.isfile(p)}
+    each = [options._replace(parse_all=os.path.realpath(p) in named) for p in found]
+    reports = _run_all([str(p) for p in found], each, write, bool(args.diff), color)
     errors = len(problems) + sum(1 for r in reports if r.error)
     changed = sum(1 for r in reports if r.changed)
 

@@ -38,6 +38,15 @@ class Options(NamedTuple):
     action_comment: str = ""
     # --action-ref was given: existing pipnexus steps are re-pinned to it (rule `repin`).
     repin: bool = False
+    # --runners: the (lower-cased) labels of the self-hosted runners; None: any label GitHub
+    # does not host (see runners.py)
+    runners: frozenset[str] | None = None
+    # --all-jobs: migrate every job, GitHub-hosted and unknown runners included
+    all_jobs: bool = False
+    # `with:` inputs of the inserted step (--index-url, --nexus-url, --repository), in order
+    step_inputs: tuple[tuple[str, str], ...] = ()
+    # parse the file even without a trigger word (a file named on the command line)
+    parse_all: bool = False
 
     @property
     def uses(self) -> str:

@@ -29,13 +29,21 @@ RULE_MODULES = ("setup_python", "setup_uv", "actions_cache", "insert_step", "rep
 
 
 class Context(NamedTuple):
-    """What a rule sees: the document, its step lists, the options and the strategy."""
+    """What a rule sees: the document, its step lists, the options and the strategy.
+
+    `lists` are the step lists to migrate (the jobs `migrate` leaves alone are not there);
+    `strategies`, when given, is the strategy of each of them (a job whose runner is unknown
+    gets `conditional` whatever --strategy says), and a steps rule sees its list's strategy as
+    `strategy`.
+    """
 
     doc: Doc
     lists: tuple[StepList, ...]
     options: Options
     strategy: Strategy
     path: str
+    strategies: tuple[Strategy, ...] = ()
+    every: tuple[StepList, ...] = ()  # every step list of the file, migrated or not
 
     def warning(self, line: int, col: int, code: str, message: str) -> Diagnostic:
         """A warning about this file at 1-based `line`, `col`."""
@@ -52,6 +60,7 @@ class Rule(NamedTuple):
     codes: tuple[str, ...]  # the diagnostic codes it may emit
     fix: DocumentFix
     module: str  # the module that registered it (sets the order)
+    per_list: bool = True  # registered with `register` (runs on each steps list)
 
     @property
     def order(self) -> int:
@@ -68,7 +77,7 @@ def register_document(
     """Register a rule that looks at the whole document once."""
 
     def decorator(func: DocumentFix) -> DocumentFix:
-        RULES.append(Rule(name, codes, func, func.__module__))
+        RULES.append(Rule(name, codes, func, func.__module__, per_list=False))
         return func
 
     return decorator
@@ -79,8 +88,9 @@ def register(name: str, codes: tuple[str, ...] = ()) -> Callable[[StepsFix], Ste
 
     def decorator(func: StepsFix) -> StepsFix:
         def each_list(ctx: Context) -> Iterator[Item]:
-            for steps in ctx.lists:
-                yield from func(ctx, steps)
+            strategies = ctx.strategies or (ctx.strategy,) * len(ctx.lists)
+            for steps, strategy in zip(ctx.lists, strategies):
+                yield from func(ctx._replace(strategy=strategy), steps)
 
         RULES.append(Rule(name, codes, each_list, func.__module__))
         return func

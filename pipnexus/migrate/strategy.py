@@ -17,7 +17,13 @@ from pipnexus.migrate import conditional
 from pipnexus.migrate.model import Change, DataOp, PathKey
 from pipnexus.migrate.spans import remove_item, remove_keys, trim_block
 from pipnexus.migrate.tree import Step, StepList
-from pipnexus.migrate.workflow import SETUP_ACTIONS, CacheStep, cache_steps, installs
+from pipnexus.migrate.workflow import (
+    SETUP_ACTIONS,
+    CacheStep,
+    cache_steps,
+    first_possible_install,
+    read_by_another_step,
+)
 
 if TYPE_CHECKING:
     from pipnexus.migrate.plugin import Context, Item
@@ -66,12 +72,10 @@ class Strategy(Protocol):
     ) -> Iterator[Item]:
         """The changes (named `rule`) for the actions/cache steps of Python package caches."""
 
-    def insert_position(self, steps: StepList, caches: frozenset[str]) -> tuple[int, bool] | None:
+    def insert_position(
+        self, steps: StepList, caches: frozenset[str], action_ref: str
+    ) -> tuple[int, bool] | None:
         """(step index, after it?) for the pipnexus step; None when the job installs nothing."""
-
-
-def _first_install(steps: StepList) -> int | None:
-    return next((s.position for s in steps.steps if installs(s)), None)
 
 
 def _setups(steps: StepList) -> list[int]:
@@ -79,7 +83,8 @@ def _setups(steps: StepList) -> list[int]:
 
 
 class Remove:
-    """Delete the caches: the inputs, the steps, and the steps that only fed them."""
+    """Delete the caches: the inputs, the steps, and the steps that only fed them. A cache step
+    whose outputs another step reads is gated instead, so that `steps.<id>` still names a step."""
 
     name = "remove"
 
@@ -109,18 +114,36 @@ class Remove:
             if target.kept(caches):
                 yield trim_block(ctx.doc, target, caches, rule)
                 continue
+            if read_by_another_step(steps, target.step):
+                # kept, so that `steps.<id>` still names a step, but skipped when using Nexus
+                step = target.step
+                gated = conditional.gate_step(
+                    ctx.doc, step, rule,
+                    f"{step.uses}: restore {target.names(caches)} only when not using Nexus "
+                    "(kept: another step reads its outputs)",
+                )
+                if gated:
+                    yield gated
+                continue
             item = _remove_step(ctx, steps, target, rule, last=left <= 1)
             if isinstance(item, Change):
                 left -= 1
             yield item
 
-    def insert_position(self, steps: StepList, caches: frozenset[str]) -> tuple[int, bool] | None:
-        # after the last setup step that comes before the first install, else before the install
-        first = _first_install(steps)
+    def insert_position(
+        self, steps: StepList, caches: frozenset[str], action_ref: str
+    ) -> tuple[int, bool] | None:
+        # after the last setup step that comes before the first step that may install (an
+        # install command, or another action), else before that step
+        first = first_possible_install(steps, action_ref)
         before = [i for i in _setups(steps) if first is None or i < first]
-        if before:
-            return before[-1], True
-        return None if first is None else (first, False)
+        at = (before[-1], True) if before else None if first is None else (first, False)
+        # and before the cache steps it gates rather than removes (their ids are read)
+        gated = [c.step.position for c in cache_steps(steps, caches)
+                 if not c.kept(caches) and read_by_another_step(steps, c.step)]
+        if gated and (at is None or min(gated) < at[0] + at[1]):
+            return min(gated), False
+        return at
 
 
 def _remove_step(
@@ -176,14 +199,16 @@ class Conditional:
             if gated:
                 yield gated
 
-    def insert_position(self, steps: StepList, caches: frozenset[str]) -> tuple[int, bool] | None:
-        # before every step that reads its output: the setup steps and the gated caches
-        first = _first_install(steps)
-        setups = _setups(steps)
-        if not setups and first is None:
-            return None
+    def insert_position(
+        self, steps: StepList, caches: frozenset[str], action_ref: str
+    ) -> tuple[int, bool] | None:
+        # before every step that reads its output (the setup steps and the gated caches) and
+        # every step that may install; a list that only restores a cache gets it too, or the
+        # gates would read a step that does not exist
+        first = first_possible_install(steps, action_ref)
         gated = [c.step.position for c in cache_steps(steps, caches) if not c.kept(caches)]
-        return min([*setups, *gated, *([] if first is None else [first])]), False
+        found = [*_setups(steps), *gated, *([] if first is None else [first])]
+        return (min(found), False) if found else None
 
 
 STRATEGIES: dict[str, Strategy] = {s.name: s for s in (Remove(), Conditional())}

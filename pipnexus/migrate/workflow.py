@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pipnexus import ACTION_REPOSITORY
 from pipnexus.migrate.model import STEP_ID
@@ -19,6 +19,12 @@ from pipnexus.migrate.tree import Step, StepList, action_name, get, scalar
 
 CACHE_ACTIONS = ("actions/cache", "actions/cache/restore", "actions/cache/save")
 SETUP_ACTIONS = ("actions/setup-python", "astral-sh/setup-uv", "pdm-project/setup-pdm")
+# actions that install no Python package; any other action may (it may run pip or poetry
+# itself, as networktocode/gh-action-setup-poetry-environment runs `poetry install`)
+QUIET_ACTIONS = (
+    "actions/checkout", *CACHE_ACTIONS, "actions/upload-artifact", "actions/download-artifact",
+    "actions/setup-node", "actions/setup-go", "actions/setup-java", "actions/setup-dotnet",
+)
 VENV = "venv"
 INSTALL = re.compile(
     r"""(?x)
@@ -72,6 +78,9 @@ _DIR_COMMANDS = (
 _OUTPUT_NAMES = (
     re.compile(r"::set-output\s+name=([\w-]+)::"),
     re.compile(r"""["']?([\w-]+)=["']?\$\("""),
+    # printf 'cache-dir=%s\n' "$(poetry config cache-dir)" (python-poetry/poetry-core), and
+    # echo/printf forms whose value is not right after the `=`
+    re.compile(r"""\b(?:echo|printf)(?:\s+-[A-Za-z]+)*\s+["']?([\w-]+)="""),
 )
 _WRITES_OUTPUT = re.compile(r"GITHUB_OUTPUT|::set-output")
 
@@ -86,6 +95,62 @@ def is_pipnexus_step(step: Step, action_ref: str) -> bool:
 def installs(step: Step) -> bool:
     """Whether the step is a script that installs Python packages."""
     return bool(step.run) and not step.uses and bool(INSTALL.search(step.run))
+
+
+def _scalars(node: Node, seen: set[int]) -> Iterator[str]:
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, ScalarNode):
+        yield str(node.value)
+    elif isinstance(node, MappingNode):
+        for key, value in node.value:
+            yield from _scalars(key, seen)
+            yield from _scalars(value, seen)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            yield from _scalars(item, seen)
+
+
+def read_by_another_step(steps: StepList, step: Step) -> bool:
+    """Whether another step of the list reads `steps.<id>.` of this one (its `if:`, `run:`,
+    `with:`, `env:`): removing the step would leave that a reference to no step, which GitHub
+    reads as '' but actionlint reports (`property "<id>" is not defined`)."""
+    step_id = scalar(get(step.node, "id"))
+    if not step_id:
+        return False
+    rx = re.compile(rf"\bsteps\.{re.escape(step_id)}\.")
+    return any(
+        rx.search(text)
+        for other in steps.steps if other.position != step.position
+        for text in _scalars(other.node, set())
+    )
+
+
+def other_action(step: Step, action_ref: str) -> bool:
+    """Whether the step uses an action that may install Python packages: any action but the
+    setup actions, the pipnexus step and QUIET_ACTIONS (a local `./` or `docker://` one too)."""
+    uses = scalar(get(step.node, "uses"))
+    if not uses or not uses.strip():
+        return False
+    if step.uses in SETUP_ACTIONS or step.uses in QUIET_ACTIONS:
+        return False
+    return not is_pipnexus_step(step, action_ref)
+
+
+def first_possible_install(steps: StepList, action_ref: str) -> int | None:
+    """Where the pipnexus step must come before: the first install command, or an action that
+    may install (after the first setup step, or anywhere before the first install command when
+    there is no setup step). None when the list shows no sign of Python at all."""
+    setups = [s.position for s in steps.steps if s.uses in SETUP_ACTIONS]
+    first = next((s.position for s in steps.steps if installs(s)), None)
+    if not setups and first is None:
+        return None
+    after = setups[0] if setups else -1
+    actions = [s.position for s in steps.steps
+               if s.position > after and other_action(s, action_ref)]
+    found = [p for p in (first, *actions) if p is not None]
+    return min(found) if found else None
 
 
 class PathEntry(NamedTuple):
@@ -174,24 +239,35 @@ def helper_output(step: Step) -> tuple[str, str] | None:
     return found
 
 
+def _under(tool: str | None, rest: str) -> str | None:
+    """The tool of `rest` (empty or `/sub/path`) under the cache directory of `tool`: a
+    package cache, or a virtual environment (Poetry keeps them in `<cache-dir>/virtualenvs`)."""
+    if not rest or tool is None or tool not in _CACHE_DIRS:
+        return tool
+    return classify_path(_CACHE_DIRS[tool][0] + rest)
+
+
 def classify_entry(entry: str, steps: StepList) -> str | None:
     e = entry.strip()
     exprs = _EXPR.findall(e)
     if not exprs:
         return classify_path(e)
     rest = _EXPR.sub("", e).strip()
-    if len(exprs) == 1 and not rest:
+    # the expression alone, or a path under it (`${{ steps.x.outputs.cache-dir }}/artifacts`)
+    under = rest.startswith("/") and e.startswith("${{")
+    if len(exprs) == 1 and (not rest or under):
         inner = exprs[0]
         m = _STEP_OUTPUT.match(inner)
         if m:
             for step in steps.steps:
                 if scalar(get(step.node, "id")) == m.group(1):
-                    return output_tool(step, m.group(2))
+                    return _under(output_tool(step, m.group(2)), rest)
             return None
         m = _ENV.match(inner)
         if m:
             name = m.group(1).lower()
-            return "uv" if name == "uv_cache_dir" else VENV if name == "pythonlocation" else None
+            tool = "uv" if name == "uv_cache_dir" else VENV if name == "pythonlocation" else None
+            return _under(tool, rest)
     if rest and not rest.startswith("/"):
         return None
     # an expression choosing the directory per OS: every path literal must be the same cache

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from pipnexus.migrate import DEFAULT_ACTION_REF, Options, migrate_text
+from pipnexus.migrate.model import STEP_ID, STEP_NAME
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
@@ -65,7 +66,31 @@ def fixture_options(raw: dict[str, Any]) -> Options:
         opts = opts._replace(action_comment=raw["action_comment"])
     if "repin" in raw:
         opts = opts._replace(repin=raw["repin"])
+    if "all_jobs" in raw:
+        opts = opts._replace(all_jobs=raw["all_jobs"])
+    if "runners" in raw:
+        opts = opts._replace(runners=frozenset(x.lower() for x in raw["runners"]))
+    if "step_inputs" in raw:
+        opts = opts._replace(step_inputs=tuple((k, v) for k, v in raw["step_inputs"]))
     return opts
+
+
+def oracle_options(options: Options) -> dict[str, Any]:
+    """The keyword arguments of `oracle.expected` for these options."""
+    return {
+        "action_ref": options.action_ref, "repin": options.repin, "all_jobs": options.all_jobs,
+        "runners": None if options.runners is None else set(options.runners),
+        "step_inputs": dict(options.step_inputs),
+    }
+
+
+def inserted_lines(options: Options) -> set[str]:
+    """The lines (stripped, without `- `) an inserted step may add."""
+    lines = {"", f"name: {STEP_NAME}", f"id: {STEP_ID}", f"uses: {options.uses}"}
+    if options.step_inputs:
+        lines.add("with:")
+        lines |= {f"{k}: {v}" for k, v in options.step_inputs}
+    return lines
 
 
 def fixtures() -> list[Fixture]:

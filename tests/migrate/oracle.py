@@ -7,6 +7,8 @@ tell — whether a `path:` was written as a `|` block — comes from PyYAML's ow
 
 from __future__ import annotations
 
+import copy
+import itertools
 import json
 import re
 from typing import Any
@@ -73,26 +75,43 @@ def literal_block_paths(text: str) -> set[str]:
 
 
 DIR_COMMANDS = {"pip cache dir": "pip", "poetry config cache-dir": "poetry", "uv cache dir": "uv"}
+HOME_DIRS = {"pip": "~/.cache/pip", "poetry": "~/.cache/pypoetry", "uv": "~/.cache/uv"}
+
+
+def _names_output(line: str, output: str) -> bool:
+    """`echo "dir=$(...)"`, `printf 'dir=%s\\n' "$(...)"`, `::set-output name=dir::`"""
+    if f"{output}=$(" in line or f"name={output}::" in line:
+        return True
+    return bool(re.search(rf"(echo|printf)( +-[a-zA-Z]+)* +[\"']?{re.escape(output)}=", line))
 
 
 def _dir_of(steps: list[Any], step_id: str, output: str) -> str | None:
     for s in steps:
         if isinstance(s, dict) and s.get("id") == step_id and isinstance(s.get("run"), str):
             for line in s["run"].splitlines():
-                if f"{output}=$(" in line or f"name={output}::" in line:
+                writes = "GITHUB_OUTPUT" in line or "set-output" in line
+                if writes and _names_output(line, output):
                     for command, tool in DIR_COMMANDS.items():
                         if command in line:
                             return tool
     return None
 
 
+def _below(tool: str | None, sub: str | None) -> str | None:
+    """A path `sub` (`/artifacts`) under the cache directory of `tool`."""
+    if not sub or tool not in HOME_DIRS:
+        return tool
+    return tool_of(HOME_DIRS[tool] + sub, [])
+
+
 def tool_of(entry: str, steps: list[Any]) -> str | None:
     e = entry.strip()
-    m = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}", e)
+    m = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}(/.*)?", e)
     if m:
-        return _dir_of(steps, m.group(1), m.group(2))
-    if re.fullmatch(r"\$\{\{\s*env\.UV_CACHE_DIR\s*\}\}", e, re.I):
-        return "uv"
+        return _below(_dir_of(steps, m.group(1), m.group(2)), m.group(3))
+    m = re.fullmatch(r"\$\{\{\s*env\.UV_CACHE_DIR\s*\}\}(/.*)?", e, re.I)
+    if m:
+        return _below("uv", m.group(1))
     if "${{" in e:
         quoted = [q for q in re.findall(r"'([^']*)'", e)
                   if q.lower() not in ("linux", "macos", "windows", "")]
@@ -100,7 +119,9 @@ def tool_of(entry: str, steps: list[Any]) -> str | None:
         return tools.pop() if len(tools) == 1 else None
     p = e.replace("\\", "/").rstrip("/").lower()
     p = re.sub(r"^(\$home|\$\{home\})", "~", p)
-    return CACHE_DIRS.get(p)
+    if "/virtualenvs" in p:
+        return None  # poetry's environments, under its cache directory
+    return next((t for d, t in CACHE_DIRS.items() if p == d or p.startswith(d + "/")), None)
 
 
 def path_entries(value: str) -> list[str]:
@@ -113,11 +134,89 @@ def path_entries(value: str) -> list[str]:
     return entries
 
 
+HOSTED = re.compile(r"ubuntu-(latest|slim|[0-9]+\.[0-9]+)(-arm)?"
+                    r"|windows-(latest|[0-9]{4}|11)(-arm)?"
+                    r"|macos-(latest|[0-9]+)(-intel|-large|-xlarge)?", re.I)
+
+
+def _matrix(job: dict[str, Any], key: str) -> list[Any] | None:
+    matrix = (job.get("strategy") or {}).get("matrix") if isinstance(
+        job.get("strategy"), dict) else None
+    if not isinstance(matrix, dict):
+        return None
+    values = list(matrix[key]) if isinstance(matrix.get(key), list) else []
+    if key in matrix and not isinstance(matrix[key], list):
+        return None
+    include = matrix.get("include") or []
+    if not isinstance(include, list) or not all(isinstance(x, dict) for x in include):
+        return None
+    values += [x[key] for x in include if key in x]
+    return values or None
+
+
+def _kind(labels: list[str], runners: set[str] | None) -> str:
+    low = {x.strip().lower() for x in labels}
+    if "self-hosted" in low or (runners is not None and low & runners):
+        return "self"
+    if low and all(HOSTED.fullmatch(x) for x in low):
+        return "hosted"
+    return "self" if runners is None and low else "skip"
+
+
+def runner_kind(job: Any, runners: set[str] | None) -> str:
+    """self (migrate), hosted or skip (leave alone), unknown (the conditional form)."""
+    r = job.get("runs-on") if isinstance(job, dict) else None
+    if isinstance(r, dict):
+        labels = r.get("labels", [])
+        labels = [labels] if isinstance(labels, str) else labels
+        literal = isinstance(labels, list) and all(
+            isinstance(x, str) and "${{" not in x for x in labels)
+        if literal and labels and _kind(labels, runners) == "self":
+            return "self"
+        group = r.get("group")
+        if runners is not None and isinstance(group, str) and group.lower() in runners:
+            return "self"
+        return "unknown"
+    given = r if isinstance(r, list) else [r]
+    values: list[str] = [v for v in given if isinstance(v, str)]
+    if not values or len(values) != len(given):
+        return "unknown"
+    plain = [v for v in values if "${{" not in v]
+    if any(v.lower() == "self-hosted" for v in plain) or (
+            runners is not None and {v.lower() for v in plain} & runners):
+        return "self"
+    options: list[list[list[str]]] = []
+    for v in values:
+        if "${{" not in v:
+            options.append([[v]])
+            continue
+        m = re.fullmatch(r"\$\{\{ *matrix\.([\w-]+) *\}\}", v.strip())
+        found = _matrix(job, m.group(1)) if m else None
+        if found is None:
+            return "unknown"
+        choice = []
+        for x in found:
+            labels = [x] if isinstance(x, str) else x
+            if not isinstance(labels, list) or not all(
+                    isinstance(y, str) and "${{" not in y for y in labels):
+                return "unknown"
+            choice.append(labels)
+        options.append(choice)
+    kinds = {_kind([y for part in combo for y in part], runners)
+             for combo in itertools.product(*options)}
+    return kinds.pop() if len(kinds) == 1 else "unknown"
+
+
 def expected(data: Any, text: str, caches: set[str], strategy: str = "remove",
-             action_ref: str = DEFAULT_ACTION_REF, repin: bool = False) -> Any:
+             action_ref: str = DEFAULT_ACTION_REF, repin: bool = False,
+             all_jobs: bool = False, runners: set[str] | None = None,
+             step_inputs: dict[str, str] | None = None) -> Any:
     """`data` (loaded from `text`) as the migration must leave it. Mutates and returns data.
 
     With `repin` (--action-ref given), the pipnexus steps already there use `action_ref`.
+    Without `all_jobs`, jobs on GitHub-hosted runners (or, with `runners`, on runners it does
+    not name) are left alone, and jobs on unknown runners and composite actions get the
+    conditional form.
     """
     literal = literal_block_paths(text)
     counts: dict[int, int] = {}
@@ -130,22 +229,50 @@ def expected(data: Any, text: str, caches: set[str], strategy: str = "remove",
             count(v)
 
     count(data)
-    lists: list[list[Any]] = []
+    lists: list[tuple[list[Any], str]] = []
     if isinstance(data.get("jobs"), dict):
         for job in data["jobs"].values():
             if isinstance(job, dict) and "uses" not in job and isinstance(job.get("steps"), list):
-                lists.append(job["steps"])
+                lists.append((job["steps"], "self" if all_jobs else runner_kind(job, runners)))
     runs = data.get("runs")
     composite = isinstance(runs, dict) and str(runs.get("using")).lower() == "composite"
     if composite and isinstance(runs.get("steps"), list):
-        lists.append(runs["steps"])
+        lists.append((runs["steps"], "self" if all_jobs else "unknown"))
+    # what a job left alone reaches (through aliases too) is not edited for another job
+    frozen: set[int] = set()
+
+    def freeze(x: Any) -> None:
+        if id(x) not in frozen and isinstance(x, (dict, list)):
+            frozen.add(id(x))
+            for v in x.values() if isinstance(x, dict) else x:
+                freeze(v)
+
+    for steps, kind in lists:
+        if kind not in ("self", "unknown"):
+            for step in steps:
+                freeze(step)
+    # a step (or a `with:`) reused through an alias is edited where it is written first, with
+    # that list's strategy
+    owners: dict[int, int] = {}
+    for index, (steps, _kind) in enumerate(lists):
+        for step in steps:
+            owners.setdefault(id(step), index)
+            if isinstance(step, dict) and isinstance(step.get("with"), dict):
+                owners.setdefault(id(step["with"]), index)
     done: set[int] = set()
-    for steps in lists:
+    for index, (steps, kind) in enumerate(lists):
         if id(steps) not in done:
             done.add(id(steps))
             if repin:
                 _repin(steps, action_ref)
-            _steps(steps, caches, strategy, action_ref, literal, counts)
+            if kind in ("self", "unknown"):
+                chosen = strategy if kind == "self" else "conditional"
+                mine = {i for i, step in enumerate(steps) if owners.get(id(step)) == index}
+                shared = {id(step["with"]) for step in steps if isinstance(step, dict)
+                          and isinstance(step.get("with"), dict)
+                          and owners.get(id(step["with"])) != index}
+                _steps(steps, caches, chosen, action_ref, literal, counts, step_inputs or {},
+                       frozen, mine, shared)
     return data
 
 
@@ -202,30 +329,58 @@ def _setup_uv(step: dict[str, Any], w: dict[str, Any], conditional: bool,
         _drop_with_keys(step, tuple(dict.fromkeys(drop)), counts)
 
 
+def _read(steps: list[Any], i: int) -> bool:
+    """Another step reads `steps.<id>.` of step i."""
+    sid = steps[i].get("id") if isinstance(steps[i], dict) else None
+    if not isinstance(sid, str) or not sid:
+        return False
+    rx = re.compile(rf"\bsteps\.{re.escape(sid)}\.")
+    return any(rx.search(json.dumps(o, default=str)) for j, o in enumerate(steps) if j != i)
+
+
+QUIET = {"actions/checkout", "actions/cache", "actions/cache/restore", "actions/cache/save",
+         "actions/upload-artifact", "actions/download-artifact", "actions/setup-node",
+         "actions/setup-go", "actions/setup-java", "actions/setup-dotnet"}
+SETUPS = ("actions/setup-python", "astral-sh/setup-uv", "pdm-project/setup-pdm")
+
+
 def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
-           literal: set[str], counts: dict[int, int]) -> None:
+           literal: set[str], counts: dict[int, int], step_inputs: dict[str, str],
+           frozen: set[int], mine: set[int], shared: set[int]) -> None:
     conditional = strategy == "conditional"
     original = [json.dumps(s, default=str) for s in steps]
+    snapshot = copy.deepcopy(steps) if conditional else None
+    undo: list[tuple[dict[str, Any], Any]] = []
     removed: set[int] = set()
     gated: list[int] = []
     for i, step in enumerate(steps):
-        if not isinstance(step, dict):
+        if not isinstance(step, dict) or id(step) in frozen or i not in mine:
             continue
         w = step.get("with")
         name = action(step)
-        if name == "actions/setup-python" and isinstance(w, dict):
+        # its inputs stay; an actions/cache step may still be gated (the `if:` goes outside)
+        w_frozen = isinstance(w, dict) and id(w) in frozen
+        w_shared = w_frozen or id(w) in shared
+        if name == "actions/setup-python" and isinstance(w, dict) and not w_shared:
             cache = w.get("cache")
             if isinstance(cache, str) and "steps.pipnexus.outputs.source" in cache:
                 # written by the conditional strategy: `remove` takes it out
                 cache = None if conditional else re.findall(r"'(\w+)'", cache)[-1]
-            if isinstance(cache, str) and "${{" not in cache:
+            off = cache is None or (isinstance(cache, str) and not cache.strip())
+            if off and not conditional and "cache-dependency-path" in w \
+                    and caches & SETUP_PYTHON_TOOLS:
+                # setup-python reads it only when `cache` is set
+                _drop_with_keys(step, ("cache-dependency-path",), counts)
+            elif isinstance(cache, str) and "${{" not in cache:
                 tool = cache.strip().lower()
                 if tool in SETUP_PYTHON_TOOLS and tool in caches:
                     if conditional:
                         w["cache"] = "${{ " + GATE + f" && '{tool}' || '' " + "}}"
                     else:
                         _drop_with_keys(step, ("cache", "cache-dependency-path"), counts)
-        elif name == "astral-sh/setup-uv" and isinstance(w, dict) and "uv" in caches:
+
+        elif name == "astral-sh/setup-uv" and isinstance(w, dict) and "uv" in caches \
+                and not w_shared:
             _setup_uv(step, w, conditional, counts)
         elif name in ("actions/cache", "actions/cache/restore", "actions/cache/save"):
             path = w.get("path") if isinstance(w, dict) else None
@@ -236,10 +391,12 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
             others = [e for e in entries if e.strip() and e not in python]
             if not python:
                 continue
-            if conditional:
+            # `remove` keeps (gated) a cache step whose outputs another step reads
+            if conditional or (not others and _read(steps, i)):
                 if others:
                     continue
                 gated.append(i)
+                undo.append((step, step.get("if")))
                 cond = step.get("if")
                 if cond is None:
                     step["if"] = GATE
@@ -248,11 +405,26 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
                     if inner.startswith("${{") and inner.endswith("}}"):
                         inner = inner[3:-2].strip()
                     step["if"] = f"({inner}) && {GATE}"
+            elif w_frozen:
+                continue
             elif not others:
                 if counts.get(id(step), 1) == 1:
                     removed.add(i)
             elif path in literal and isinstance(w, dict):
                 w["path"] = "\n".join(e for e in entries if e not in python)
+    # the step goes before every gated-looking cache step, aliases of other lists' included
+    gated = []
+    for i, step in enumerate(steps):
+        if not conditional and not _read(steps, i):
+            continue
+        w = step.get("with") if isinstance(step, dict) else None
+        path = w.get("path") if isinstance(w, dict) else None
+        if action(step) in ("actions/cache", "actions/cache/restore", "actions/cache/save") \
+                and isinstance(path, str):
+            entries = [e for e in path_entries(path) if e.strip()]
+            python = [e for e in entries if tool_of(e, steps) in caches]
+            if python and len(python) == len(entries):
+                gated.append(i)
     # helper steps (`pip cache dir` into an output) that fed only removed or trimmed caches
     helpers: set[int] = set()
     if not conditional:
@@ -274,25 +446,52 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
         removed.discard(max(helpers) if helpers else max(removed))
     # the pipnexus step
     ref_names = {"pipnexus/pipnexus", action_ref.split("@", 1)[0].lower()}
-    has = any(isinstance(s, dict) and (s.get("id") == "pipnexus" or action(s) in ref_names)
-              for s in steps)
-    setups = [i for i, s in enumerate(steps) if action(s) in
-              ("actions/setup-python", "astral-sh/setup-uv", "pdm-project/setup-pdm")]
+
+    def ours(s: Any) -> bool:
+        return isinstance(s, dict) and (s.get("id") == "pipnexus" or action(s) in ref_names)
+
+    def other_action(s: Any) -> bool:  # an action that may install packages itself
+        uses = s.get("uses") if isinstance(s, dict) else None
+        return (isinstance(uses, str) and bool(uses.strip()) and action(s) not in SETUPS
+                and action(s) not in QUIET and not ours(s))
+
+    has = any(ours(s) for s in steps)
+    setups = [i for i, s in enumerate(steps) if action(s) in SETUPS]
     install = next((i for i, s in enumerate(steps) if isinstance(s, dict) and "uses" not in s
                     and isinstance(s.get("run"), str) and INSTALLS.search(s["run"])), None)
+    limit = None
+    if setups or install is not None:
+        after = setups[0] if setups else -1
+        found = [i for i, s in enumerate(steps) if i > after and other_action(s)]
+        found += [install] if install is not None else []
+        limit = min(found) if found else None
     at = None
-    if not has and (setups or install is not None):
+    if not has:
         if conditional:
-            at = min(setups + gated + ([install] if install is not None else []))
-        else:
-            before_install = [i for i in setups if install is None or i < install]
-            at = before_install[-1] + 1 if before_install else install
+            points = setups + gated + ([limit] if limit is not None else [])
+            at = min(points) if points else None
+        elif setups or install is not None or gated:
+            before = [i for i in setups if limit is None or i < limit]
+            at = before[-1] + 1 if before else limit
+            if gated and (at is None or min(gated) < at):
+                at = min(gated)
+    if at is None and not any(isinstance(s, dict) and s.get("id") == "pipnexus" for s in steps):
+        if conditional:
+            assert snapshot is not None
+            steps[:] = snapshot  # no step for a gate to read: nothing is gated
+            return
+        for step, cond in undo:  # the same with `remove`, for the steps it kept gated
+            if cond is None:
+                step.pop("if", None)
+            else:
+                step["if"] = cond
+    step = {**STEP, "uses": action_ref, **({"with": dict(step_inputs)} if step_inputs else {})}
     new: list[Any] = []
     for i, s in enumerate(steps):
         if i == at:
-            new.append({**STEP, "uses": action_ref})
+            new.append(step)
         if i not in removed:
             new.append(s)
     if at == len(steps):
-        new.append({**STEP, "uses": action_ref})
+        new.append(step)
     steps[:] = new

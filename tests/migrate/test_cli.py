@@ -20,7 +20,7 @@ WORKFLOW = """\
 on: push
 jobs:
   test:
-    runs-on: ubuntu-latest
+    runs-on: [self-hosted, linux]
     steps:
       - uses: actions/setup-python@v5
         with:
@@ -32,7 +32,7 @@ MIGRATED = """\
 on: push
 jobs:
   test:
-    runs-on: ubuntu-latest
+    runs-on: [self-hosted, linux]
     steps:
       - uses: actions/setup-python@v5
         with:
@@ -64,14 +64,19 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_default_rewrites_dot_github(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate"]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out == [
-        "rewrote .github/actions/setup/action.yml (setup-python-cache, insert-step)",
+    out, err = capsys.readouterr()
+    # a composite action runs on its callers' runners, which may be GitHub-hosted: its cache
+    # gets the conditional form (the step goes first, so it is named first)
+    assert out.splitlines() == [
+        "rewrote .github/actions/setup/action.yml (insert-step, setup-python-cache)",
         "rewrote .github/workflows/ci.yml (setup-python-cache, insert-step)",
     ]
+    assert "[runner-unknown]" in err
     assert (repo / ".github/workflows/ci.yml").read_text() == MIGRATED
     assert (repo / ".github/workflows/node.yaml").read_text() == NOTHING_TO_DO
-    assert "pipnexus" in (repo / ".github/actions/setup/action.yml").read_text()
+    action = (repo / ".github/actions/setup/action.yml").read_text()
+    assert "uses: " + DEFAULT_ACTION_REF in action
+    assert "steps.pipnexus.outputs.source != 'nexus' && 'pip'" in action
     assert main(["migrate", "--check"]) == 0  # idempotent
 
 
@@ -365,3 +370,122 @@ def test_bad_action_ref_comment(repo: Path, ref: str, capsys: pytest.CaptureFixt
     assert main(["migrate", "--action-ref", ref]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- which jobs, the step's inputs
+
+TWO_RUNNERS = """\
+on: push
+jobs:
+  hosted:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/setup-python@v5
+        with:
+          cache: pip
+      - run: pip install .
+  arc:
+    runs-on: arc-runner-set
+    steps:
+      - uses: actions/setup-python@v5
+        with:
+          cache: pip
+      - run: pip install .
+"""
+
+
+def _jobs(path: Path) -> dict[str, str]:
+    """Each job's text, by name (the file's jobs are at two spaces)."""
+    out: dict[str, str] = {}
+    name = ""
+    for line in path.read_text().splitlines(keepends=True)[2:]:
+        if line.startswith("  ") and not line.startswith("   "):
+            name = line.strip().rstrip(":")
+        out[name] = out.get(name, "") + line
+    return out
+
+
+def test_only_self_hosted_jobs_by_default(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    ci = tmp_path / "ci.yml"
+    ci.write_text(TWO_RUNNERS)
+    before = _jobs(ci)
+    assert main(["migrate", str(ci)]) == 0
+    err = capsys.readouterr().err
+    after = _jobs(ci)
+    assert after["hosted"] == before["hosted"]
+    assert "cache: pip" not in after["arc"] and "id: pipnexus" in after["arc"]
+    assert f"{ci}:4:5: note: job `hosted` runs on GitHub-hosted runners" in err
+    assert err.rstrip().endswith("[hosted-job-skipped]")
+
+
+def test_runners_names_the_self_hosted_labels(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    ci = tmp_path / "ci.yml"
+    ci.write_text(TWO_RUNNERS)
+    assert main(["migrate", "--check", "--runners", "gpu-pool,other", str(ci)]) == 0
+    assert "job `arc` runs on arc-runner-set, which --runners does not name" in (
+        capsys.readouterr().err)
+    assert main(["migrate", "--check", "--runners", "ARC-runner-set", str(ci)]) == 1
+    assert main(["migrate", "--runners", " , ", str(ci)]) == 2
+    assert "--runners: give at least one runner label" in capsys.readouterr().err
+    assert ci.read_text() == TWO_RUNNERS
+
+
+def test_all_jobs_migrates_the_hosted_job_too(tmp_path: Path) -> None:
+    ci = tmp_path / "ci.yml"
+    ci.write_text(TWO_RUNNERS)
+    assert main(["migrate", "--all-jobs", str(ci)]) == 0
+    assert ci.read_text().count("id: pipnexus") == 2
+    assert "cache: pip" not in ci.read_text()
+
+
+def test_step_inputs_are_written(tmp_path: Path) -> None:
+    ci = tmp_path / "ci.yml"
+    ci.write_text(TWO_RUNNERS)
+    assert main(["migrate", "--nexus-url", "http://nexus3.ops.svc:8081", "--repository",
+                 "pypi-all", str(ci)]) == 0
+    assert ("        uses: " + DEFAULT_ACTION_REF + "\n        with:\n"
+            "          nexus-url: http://nexus3.ops.svc:8081\n"
+            "          repository: pypi-all\n") in _jobs(ci)["arc"]
+    ci.write_text(TWO_RUNNERS)
+    assert main(["migrate", "--index-url", "http://a.svc/simple/ http://b.svc/simple/",
+                 str(ci)]) == 0
+    assert "          index-url: http://a.svc/simple/ http://b.svc/simple/\n" in ci.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--index-url", "https://user:s3cr3t@nexus.example/simple/"],
+         "--index-url has a user name or password"),
+        (["--nexus-url", "http://tok3n@nexus.svc:8081"], "--nexus-url has a user name or password"),
+        (["--repository", "pypi-all"], "--repository goes with --nexus-url"),
+        (["--index-url", "http://a/simple/", "--nexus-url", "http://b:8081"],
+         "give --index-url or --nexus-url, not both"),
+        (["--nexus-url", "ftp://nexus"], "--nexus-url has scheme 'ftp'"),
+        (["--nexus-url", "http://n:8081", "--repository", "_bad"], "repository name is invalid"),
+    ],
+)
+def test_bad_step_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+                         message: str) -> None:
+    ci = tmp_path / "ci.yml"
+    ci.write_text(TWO_RUNNERS)
+    assert main(["migrate", *args, str(ci)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1
+    assert "s3cr3t" not in err and "tok3n" not in err
+    assert ci.read_text() == TWO_RUNNERS
+
+
+def test_a_named_file_is_always_parsed(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """No trigger word (pip, setup-python, ...) lets a file named on the command line be
+    skipped: an invalid one is an error; found by walking a directory, it is still skipped."""
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    bad = wf / "deploy.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: x\n    steps: [run: make\n")
+    assert main(["migrate", "--check", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"{bad}:6:1: error: invalid YAML")
+    assert main(["migrate", "--check", str(tmp_path / ".github")]) == 0

@@ -1,5 +1,8 @@
 """The real-world corpus of workflows (optional, beside the repository): no crash, idempotent,
-oracle, schema; skipped with the reason when the corpus is absent."""
+oracle, schema; skipped with the reason when the corpus is absent.
+
+Most corpus jobs run on GitHub-hosted runners, which migrate leaves alone by default: the
+rules are exercised with --all-jobs, and the default is checked against the oracle too."""
 
 from __future__ import annotations
 
@@ -24,34 +27,50 @@ def _read(path: Path) -> str:
     return path.read_bytes().decode("utf-8")
 
 
+@pytest.mark.parametrize("all_jobs", [True, False], ids=["all-jobs", "default"])
 @pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
-def test_corpus_idempotent_and_oracle(path: Path, strategy: str) -> None:
+def test_corpus_idempotent_and_oracle(path: Path, strategy: str, all_jobs: bool) -> None:
     text = _read(path)
-    options = Options(strategy=strategy)
+    options = Options(strategy=strategy, all_jobs=all_jobs)
     result = migrate_text(text, path.name, options)
     assert result.error is None
     again = migrate_text(result.new_text, path.name, options)
     assert again.error is None
     assert again.changes == ()
     assert again.new_text == result.new_text
-    want = oracle.expected(pyyaml_load(text), text, set(options.caches), strategy)
+    want = oracle.expected(pyyaml_load(text), text, set(options.caches), strategy,
+                           all_jobs=all_jobs)
     assert pyyaml_load(result.new_text) == want
     # every other byte is the original's: new lines are only the inserted step (and, for the
     # conditional strategy, the gated values)
     allowed = {"", f"name: {STEP_NAME}", f"id: {STEP_ID}", f"uses: {options.action_ref}"}
     foreign = foreign_lines(text, result.new_text, allowed)
-    if strategy == "conditional":
+    if strategy == "conditional" or not all_jobs:
         foreign = [x for x in foreign if "steps.pipnexus.outputs.source" not in x]
     assert foreign == []
 
 
 def test_corpus_changes_something() -> None:
     """Most corpus files cache Python packages: the migration must find work in them."""
-    changed = [p.name for p in FILES if migrate_text(_read(p), p.name).changed]
+    every = Options(all_jobs=True)
+    changed = [p.name for p in FILES if migrate_text(_read(p), p.name, every).changed]
     assert len(changed) >= len(FILES) - 3
     noop = next(p for p in FILES if p.name == "ansys__actions__doc-deploy-to-repo__action.yml")
-    assert migrate_text(_read(noop)).new_text == _read(noop)
+    assert migrate_text(_read(noop), options=every).new_text == _read(noop)
+
+
+def test_corpus_hosted_jobs_are_left_alone() -> None:
+    """By default a file whose jobs all run on GitHub-hosted runners is not changed at all,
+    and each job that --all-jobs would change is reported once."""
+    hosted = [p for p in FILES if p.name == "psf__requests__.github__workflows__run-tests.yml"]
+    assert hosted, "the corpus lost psf/requests run-tests.yml"
+    text = _read(hosted[0])
+    result = migrate_text(text, hosted[0].name)
+    assert result.new_text == text and not result.changes
+    notes = [f for f in result.findings if f.code == "hosted-job-skipped"]
+    assert notes and all(f.severity == "note" for f in notes)
+    assert migrate_text(text, hosted[0].name, Options(all_jobs=True)).changed
 
 
 def test_corpus_schema(tmp_path: Path) -> None:
@@ -63,7 +82,8 @@ def test_corpus_schema(tmp_path: Path) -> None:
         action = "runs" in pyyaml_load(text)
         schema = "vendor.github-actions" if action else "vendor.github-workflows"
         for strategy in STRATEGIES:
-            new = migrate_text(text, path.name, Options(strategy=strategy)).new_text
+            options = Options(strategy=strategy, all_jobs=True)
+            new = migrate_text(text, path.name, options).new_text
             out = tmp_path / f"{strategy}.{path.name}"
             out.write_text(new.lstrip("\ufeff"), encoding="utf-8", newline="")
             groups[schema].append(out)

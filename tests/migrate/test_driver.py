@@ -12,6 +12,7 @@ from pipnexus.migrate import (
     Change,
     DataOp,
     Edit,
+    Options,
     driver,
     migrate_text,
 )
@@ -22,7 +23,7 @@ SIMPLE = """\
 on: push
 jobs:
   test:
-    runs-on: ubuntu-latest
+    runs-on: arc-runner-set
     steps:
       - uses: actions/setup-python@v5
         with:
@@ -119,23 +120,26 @@ def test_errors(text: str, line: int, col: int, start: str) -> None:
 
 
 def test_cache_hit_reference_warning_explains() -> None:
+    """A removed cache step read outside the steps (a job output): removed, with the warning.
+    (Read by another step, it is kept and gated: test_rules.)"""
     text = """\
 on: push
 jobs:
   t:
     runs-on: x
+    outputs:
+      hit: ${{ steps.pip-cache.outputs.cache-hit != 'true' }}
     steps:
       - uses: actions/setup-python@v5
       - id: pip-cache
         uses: actions/cache@v4
         with: {path: ~/.cache/pip, key: k}
-      - if: ${{ steps.pip-cache.outputs.cache-hit != 'true' }}
-        run: pip install .
+      - run: pip install .
 """
     result = migrate_text(text)
     hits = [f for f in result.findings if f.code == "cache-hit-reference"]
     assert len(hits) == 1
-    assert (hits[0].line, hits[0].col) == (10, 17)
+    assert (hits[0].line, hits[0].col) == (6, 16)
     assert "`!= 'true'` is now always true" in hits[0].message
     assert "uses: actions/cache" not in result.new_text
 
@@ -257,7 +261,7 @@ def test_non_ascii_text_before_the_edits() -> None:
     result = migrate_text(text)
     assert result.error is None
     assert result.new_text == (
-        'name: "🐍 tests — ünïcode"\non: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n'
+        'name: "🐍 tests — ünïcode"\non: push\njobs:\n  test:\n    runs-on: arc-runner-set\n'
         "    steps:\n      - uses: actions/setup-python@v5\n        with:\n"
         '          python-version: "3.12"\n      - name: Use the in-cluster PyPI proxy\n'
         "        id: pipnexus\n        uses: pipnexus/pipnexus@v1\n"
@@ -296,6 +300,18 @@ runs:
         path: ~/.cache/pip
         key: k
 """
-    result = migrate_text(text)
+    result = migrate_text(text, options=Options(all_jobs=True))  # the remove strategy
     assert result.error is None
     assert [(f.line, f.col, f.code) for f in result.findings] == [(6, 16, "cache-hit-reference")]
+
+
+def test_a_hosted_job_with_nothing_to_migrate_gets_no_note() -> None:
+    """The note says what --all-jobs would change: a job without Python gets none."""
+    text = ("on: push\njobs:\n  docs:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - run: make html\n  py:\n    runs-on: windows-latest\n    steps:\n"
+            "      - run: pip install .\n")
+    result = migrate_text(text)
+    assert result.new_text == text
+    assert [(f.line, f.code, f.severity) for f in result.findings] == [
+        (8, "hosted-job-skipped", "note")]
+    assert migrate_text(text, options=Options(all_jobs=True)).changed

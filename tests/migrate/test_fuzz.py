@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from pipnexus.migrate import ALL_CACHES, Options, migrate_text
 from tests.migrate import oracle
-from tests.migrate.helpers import pyyaml_load
+from tests.migrate.helpers import oracle_options, pyyaml_load
 
 FUZZ = settings(
     max_examples=70, deadline=None, derandomize=True, database=None,
@@ -209,9 +209,21 @@ def workflows(draw: Any) -> str:
         d.full_comment(d.ind)
         d.lines.append(" " * d.ind + f"job{j}:")
         inner = 2 * d.ind
-        d.mapping([("runs-on", q("ubuntu-latest"))], inner)
+        # GitHub-hosted, an ARC scale set, self-hosted labels, a matrix value, an expression
+        runs_on: Value = draw(st.sampled_from([
+            q("ubuntu-latest"), q("arc-runner-set"), ["self-hosted", "linux"],
+            q("${{ matrix.os }}"), q("${{ inputs.runner }}"),
+        ]))
+        d.mapping([("runs-on", runs_on)], inner)
+        matrix: list[tuple[str, Value]] = []
         if draw(st.booleans()):
-            d.mapping([("strategy", [("matrix", [("python", ["'3.11'", "'3.12'"])])])], inner)
+            matrix.append(("python", ["'3.11'", "'3.12'"]))
+        if "matrix.os" in str(runs_on) and draw(st.integers(0, 3)):
+            matrix.append(("os", draw(st.sampled_from([
+                ["ubuntu-latest", "windows-2022"], ["arc-a", "arc-b"],
+                ["ubuntu-24.04-arm", "arc-runner-set"]]))))
+        if matrix:
+            d.mapping([("strategy", [("matrix", matrix)])], inner)
         steps = job_steps()
         if anchor_step and j == 0:
             # an anchored setup-python step, reused by alias in the later jobs
@@ -244,7 +256,7 @@ def check(text: str, options: Options) -> None:
     new = result.new_text
     got = pyyaml_load(new)
     want = oracle.expected(pyyaml_load(text), text, set(options.caches), options.strategy,
-                           options.action_ref, options.repin)
+                           **oracle_options(options))
     assert got == want, (text, new)
     again = migrate_text(new, "fuzz.yml", options)
     assert again.error is None and again.changes == () and again.new_text == new, (text, new)
@@ -258,6 +270,14 @@ def check(text: str, options: Options) -> None:
 @given(text=workflows())
 def test_fuzz_remove(text: str) -> None:
     check(text, Options())
+
+
+@FUZZ
+@given(text=workflows(), runners=st.sampled_from([None, ["arc-runner-set"], ["arc-a", "linux"]]))
+def test_fuzz_all_jobs_and_runners(text: str, runners: list[str] | None) -> None:
+    check(text, Options(all_jobs=True))
+    check(text, Options(runners=None if runners is None else frozenset(runners),
+                        step_inputs=(("nexus-url", "http://nexus.ops.svc:8081"),)))
 
 
 @FUZZ

@@ -17,6 +17,8 @@ from tests.migrate.helpers import (
     finding_lines,
     fixtures,
     foreign_lines,
+    inserted_lines,
+    oracle_options,
     pyyaml_load,
 )
 
@@ -31,8 +33,9 @@ def test_golden_output(fx: Fixture) -> None:
     assert fx.after is not None, "run `python -m tests.migrate.helpers regen` and review"
     assert result.new_text.encode("utf-8") == fx.after
     assert finding_lines(result) == fx.findings
-    allowed = {"", f"name: {STEP_NAME}", f"id: {STEP_ID}", f"uses: {fx.options.uses}"}
-    foreign = foreign_lines(decode(fx.before), result.new_text, allowed)
+    allowed = inserted_lines(fx.options)
+    foreign = [x for x in foreign_lines(decode(fx.before), result.new_text, allowed)
+               if not x.strip().startswith(f"- {{name: {STEP_NAME}, id: {STEP_ID}, ")]
     repinned = f"uses: {fx.options.action_ref}"  # in its own quotes, with its comment
     assert [x for x in foreign if "steps.pipnexus.outputs.source" not in x
             and not (fx.options.repin and repinned in x.replace('"', "").replace("'", ""))] == []
@@ -54,14 +57,15 @@ def test_golden_oracle(fx: Fixture) -> None:
     before_text = decode(fx.before)
     want = oracle.expected(
         pyyaml_load(before_text), before_text, set(fx.options.caches), fx.options.strategy,
-        fx.options.action_ref, fx.options.repin,
+        **oracle_options(fx.options),
     )
     assert pyyaml_load(decode(fx.after)) == want
 
 
 def test_golden_files_differ_where_expected() -> None:
     unchanged = {f.name for f in FIXTURES if f.after == f.before}
-    assert unchanged == {"non-composite-action"}
+    # gate-without-step: the gates are refused, and the step is there already
+    assert unchanged == {"non-composite-action", "gate-without-step"}
 
 
 def test_golden_schema(tmp_path: Path) -> None:

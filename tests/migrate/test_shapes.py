@@ -23,7 +23,7 @@ STEPS = [
     ["uses: actions/cache/restore@v4", "with:", "  path: |", "    ~/.cache/pip", "    .tox",
      "  key: k2"],
     ["uses: astral-sh/setup-uv@v6", "with:", "  enable-cache: true"],
-    ["if: steps.pip-cache.outputs.cache-hit != 'true'", "run: |",
+    ["if: github.event_name == 'push'", "run: |",
      "  python -m pip install -r req.txt", "  pytest"],
 ]
 
@@ -32,7 +32,7 @@ def build(job_indent: int, dash: int, gap: int, blank: bool, comment: bool) -> s
     """One workflow with the steps laid out as asked (comment = keep the comment item)."""
     pad = " " * job_indent
     lines = ["name: shapes", "on: [push]", "jobs:", f"{pad}test:",
-             f"{pad}{pad}runs-on: ubuntu-latest", f"{pad}{pad}steps:"]
+             f"{pad}{pad}runs-on: arc-runner-set", f"{pad}{pad}steps:"]
     base = " " * (2 * job_indent + dash)
     for step in STEPS:
         if step[0].startswith("#"):

@@ -1,9 +1,10 @@
 """Insert the pipnexus step once in every job (or composite action) that installs packages.
 
 The strategy chooses the place: with `remove`, right after the last setup-python/setup-uv/
-setup-pdm step that comes before the first install command, else before the first install
-command; with `conditional`, before the first of those steps and of the gated actions/cache
-steps, so the gates can read its output.
+setup-pdm step that comes before the first step that may install (an install command, or an
+action that may run one itself, workflow.first_possible_install), else before that step; with
+`conditional`, before the first of those steps and of the gated actions/cache steps, so the
+gates can read its output. `--nexus-url`/`--repository`/`--index-url` become its `with:`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ruamel.yaml.nodes import MappingNode
 from pipnexus.migrate.model import STEP_ID, STEP_NAME, Change, DataOp, Options
 from pipnexus.migrate.plugin import Context, Item, register
 from pipnexus.migrate.spans import comments_above, extend_comments_below, item_lines
+from pipnexus.migrate.text import yaml_scalar
 from pipnexus.migrate.tree import Doc, StepList
 from pipnexus.migrate.workflow import is_pipnexus_step
 
@@ -43,18 +45,33 @@ def _style(doc: Doc, steps: StepList, near: int) -> tuple[int, int, bool, bool] 
     return fallback
 
 
+def _flow_value(value: str) -> str:
+    """A value inside `{...}`: double-quoted when it has a `:` (a URL), which some YAML 1.1
+    parsers read as a mapping indicator in flow context."""
+    if ":" in value:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return yaml_scalar(value, flow=True)
+
+
 def step_lines(options: Options, dash: int, col: int, flow: bool, padded: bool) -> list[str]:
+    inputs = options.step_inputs
     if flow:  # a comment cannot go inside the braces: it follows them
         inner = f"name: {STEP_NAME}, id: {STEP_ID}, uses: {options.action_ref}"
+        if inputs:
+            inner += ", with: {" + ", ".join(f"{k}: {_flow_value(v)}" for k, v in inputs) + "}"
         body = "{ " + inner + " }" if padded else "{" + inner + "}"
         comment = options.uses[len(options.action_ref) :]
         return [" " * dash + "- " + body + comment]
     gap = max(col - dash - 1, 1)
-    return [
+    lines = [
         " " * dash + "-" + " " * gap + f"name: {STEP_NAME}",
         " " * col + f"id: {STEP_ID}",
         " " * col + f"uses: {options.uses}",
     ]
+    if inputs:
+        lines.append(" " * col + "with:")
+        lines += [" " * (col + 2) + f"{k}: {yaml_scalar(v)}" for k, v in inputs]
+    return lines
 
 
 @register(RULE, ("unsupported-shape",))
@@ -62,7 +79,7 @@ def fix(ctx: Context, steps: StepList) -> Iterator[Item]:
     doc, options = ctx.doc, ctx.options
     if not steps.steps or any(is_pipnexus_step(s, options.action_ref) for s in steps.steps):
         return
-    pos = ctx.strategy.insert_position(steps, options.caches)
+    pos = ctx.strategy.insert_position(steps, options.caches, options.action_ref)
     if pos is None:
         return
     index, after = pos
@@ -90,7 +107,9 @@ def fix(ctx: Context, steps: StepList) -> Iterator[Item]:
             lines = [*lines, ""]
         data_index = index
     edit = text.insert_lines(at, lines)
-    value = {"name": STEP_NAME, "id": STEP_ID, "uses": options.action_ref}
+    value: dict[str, object] = {"name": STEP_NAME, "id": STEP_ID, "uses": options.action_ref}
+    if options.step_inputs:
+        value["with"] = dict(options.step_inputs)
     where = "job" if steps.kind == "job" else "composite action"
     label = f"`{steps.name}`" if steps.kind == "job" else ""
     yield Change(

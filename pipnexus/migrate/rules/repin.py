@@ -10,6 +10,9 @@ own quotes. The comment after it on the same line follows the ref:
   keeps any other comment.
 
 A flow step (`- {uses: ...}`) gets the new ref but no comment: the comment would follow the `}`.
+
+It re-pins the steps of every job, those on GitHub-hosted runners too: a pipnexus step already
+there was put there on purpose.
 """
 
 from __future__ import annotations
@@ -20,20 +23,20 @@ from collections.abc import Iterator
 from ruamel.yaml.nodes import ScalarNode
 
 from pipnexus.migrate.model import Change, DataOp, Edit
-from pipnexus.migrate.plugin import Context, Item, register
+from pipnexus.migrate.plugin import Context, Item, register_document
 from pipnexus.migrate.text import yaml_scalar
-from pipnexus.migrate.tree import Step, StepList, get_pair, is_flow
+from pipnexus.migrate.tree import Step, get_pair, is_flow
 from pipnexus.migrate.workflow import is_pipnexus_step
 
 RULE = "repin"
 _VERSION_COMMENT = re.compile(r"^#\s*v?\d+(?:\.\d+)*\S*$")
 
 
-@register(RULE)
-def fix(ctx: Context, steps: StepList) -> Iterator[Item]:
+@register_document(RULE)
+def fix(ctx: Context) -> Iterator[Item]:
     if not ctx.options.repin:
         return
-    for step in steps.steps:
+    for step in (s for steps in ctx.every or ctx.lists for s in steps.steps):
         pair = get_pair(step.node, "uses")
         if step.alias or pair is None or not isinstance(pair[2], ScalarNode):
             continue

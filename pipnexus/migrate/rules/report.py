@@ -40,12 +40,18 @@ CODES = ("index-env", "index-url-in-run", "uv-frozen-lock", "poetry-no-mirror")
 
 @register_document("report", CODES)
 def findings(ctx: Context) -> Iterator[Item]:
+    """Only about the jobs migrate changes: a job it leaves alone does not use the proxy."""
     doc, text = ctx.doc, ctx.doc.text
+    if not ctx.lists:
+        return
     yield from _env_findings(ctx, doc.root, "workflow")
     jobs = get(doc.root, "jobs")
+    left_alone = {sl.name for sl in ctx.every if sl.kind == "job"} - {
+        sl.name for sl in ctx.lists if sl.kind == "job"}
     if isinstance(jobs, MappingNode):
         for key, job in jobs.value:
-            yield from _env_findings(ctx, job, f"job `{key_str(key)}`")
+            if key_str(key) not in left_alone:
+                yield from _env_findings(ctx, job, f"job `{key_str(key)}`")
     for sl in ctx.lists:
         for step in sl.steps:
             if step.alias:
@@ -87,7 +93,11 @@ def findings(ctx: Context) -> Iterator[Item]:
                         "on lock files",
                     )
     if not _POETRY_MIRROR.search(text.text):
-        poetry = _POETRY.search(text.text)
+        poetry = min(
+            (m for m in (_POETRY.search(text.text, sl.owner_start, sl.owner_end)
+                         for sl in ctx.lists) if m),
+            key=lambda m: m.start(), default=None,
+        )
         if poetry:
             yield ctx.warning_at(
                 poetry.start(), "poetry-no-mirror",

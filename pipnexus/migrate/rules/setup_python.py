@@ -1,4 +1,9 @@
-"""actions/setup-python: drop `cache:` (pip, pipenv, poetry) and `cache-dependency-path:`."""
+"""actions/setup-python: drop `cache:` (pip, pipenv, poetry) and `cache-dependency-path:`.
+
+`cache-dependency-path` without a `cache:` (absent or empty) does nothing: setup-python reads
+it only in `cacheDependencies`, which it calls only when `cache` is set (actions/setup-python:
+src/setup-python.ts), so `remove` takes it out too.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pipnexus.migrate.setup_input import SetupInput, fix_inputs
 from pipnexus.migrate.tree import StepList
 
 TOOLS = ("pip", "pipenv", "poetry")  # what setup-python can cache
+COMPANIONS = ("cache-dependency-path",)
 
 
 def _tool(value: str) -> str | None:
@@ -21,11 +27,13 @@ SPEC = SetupInput(
     rule="setup-python-cache",
     action="actions/setup-python",
     key="cache",
-    companions=("cache-dependency-path",),
+    companions=COMPANIONS,
     tools=TOOLS,
     tool=_tool,
     gated_tool=conditional.gated_tool,
     gate=conditional.cache_expression,
+    unused=COMPANIONS,
+    off=lambda value: value is None or value.strip().lower() in ("", "null", "~"),
 )
 
 
