@@ -12,6 +12,7 @@ Two witnesses per step:
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -62,9 +63,14 @@ def make_bed(work: Path, nexus: NexusDouble, proxy: DeadProxy,
         nexus.add_raw_proxy(PYTHON_MIRROR_REPOSITORY, releases.base_url)
     for loopback in (False, True):
         base = installers.isolated_env(work / ("env-uv" if loopback else "env-py"))
-        # The bed disables these self-update checks; the audit wants to see them.
-        for name in ("PDM_CHECK_UPDATE", "PIP_DISABLE_PIP_VERSION_CHECK"):
+        # The bed disables these self-update checks, uv's config discovery and its interpreter
+        # downloads; the action sets none of them, so the audit runs the tools without them.
+        for name in ("PDM_CHECK_UPDATE", "PIP_DISABLE_PIP_VERSION_CHECK", "UV_NO_CONFIG",
+                     "UV_PYTHON_DOWNLOADS"):
             base.pop(name, None)
+        # the runner's interpreter first on PATH, as after actions/setup-python (uv finds it
+        # without --python; a pyenv shim under the bed's fresh HOME would not run)
+        base["PATH"] = os.pathsep.join((str(Path(sys.base_prefix) / "bin"), base["PATH"]))
         if dns is None:  # no namespace: Python children resolve the names by a sitecustomize
             base = installers.alias_host_env(base, work / "alias", ALIASES)
         base.update(proxy_env(proxy, ["nexus.test"]))
@@ -115,6 +121,38 @@ def _served(bed: Bed) -> int:
 
 _versions: dict[str, str] = {}
 
+CONSTRAINTS = Path(__file__).resolve().parent.parent / "bench" / "constraints.txt"
+# executable -> the distribution pinned in bench/constraints.txt
+DISTRIBUTIONS = {"pip-compile": "pip-tools", "pip-sync": "pip-tools", "pre-commit": "pre-commit",
+                 "uvx": "uv"}
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins(path: Path = CONSTRAINTS) -> dict[str, str]:
+    """``name==version`` lines of a constraints file (canonical names)."""
+    found = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", line)
+        if m:
+            found[_canonical(m.group(1))] = m.group(2)
+    return found
+
+
+def unpinned(rows: list[Row]) -> list[str]:
+    """``tool version (pinned X)`` for every row whose tool differs from bench/constraints.txt."""
+    pinned = pins()
+    out = []
+    for r in rows:
+        tool = r.label.split(" ", 1)[0]
+        dist = _canonical(DISTRIBUTIONS.get(tool, tool))
+        want = pinned.get(dist)
+        if want is not None and r.version not in ("-", "?", want):
+            out.append(f"{dist} {r.version} (pinned {want})")
+    return sorted(set(out))
+
 
 def version_of(tool: str, env: dict[str, str]) -> str:
     if tool not in _versions:
@@ -150,8 +188,12 @@ def run_case(case: Case, bed: Bed, work: Path,
     for name in case.unset:
         env.pop(name, None)
     env.update(extra_env or {})
-    warns = "yes" if any(str(steps[0].cwd) in w or any(k in w for k in runner)
-                         for w in found.warnings) else "no"
+    if case.expect:
+        warns = "yes" if all(any(w.endswith(f" [{code}]") for w in found.warnings)
+                             for code in case.expect) else "no"
+    else:
+        warns = "yes" if any(str(steps[0].cwd) in w or any(k in w for k in runner)
+                             for w in found.warnings) else "no"
     cleared = [k for k in runner if found.env.get(k) == ""]
     override = f"configure set {', '.join(cleared)} empty" if cleared else ""
     if runner.get("PIP_CONFIG_FILE") and found.env.get("PIP_CONFIG_FILE", "") not in (

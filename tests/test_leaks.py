@@ -6,6 +6,7 @@ loopback only, strace, a DNS stub) must fail a tool that leaks without any proxy
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from testbed import leakaudit as leaks
 from testbed import leakrun, netns, pbs
+from testbed.leakshapes import SHAPE_CASES
 from testbed.nexus_double import NexusDouble
 from testbed.proxies import DeadProxy
 from testbed.wheels import BACKEND_PROJECT
@@ -188,3 +190,52 @@ def test_uv_python_install_uses_the_mirror_configure_printed(
     assert "github.com:443" in {b.target for b in off.bypassed}, off
     assert off.via_cache == 0
     assert mirror_bed.releases.count(build.path.split("%")[0]) == 1
+
+
+# the host each leaking shape reaches (through the HTTPS_PROXY trap, which answers 502)
+SHAPE_HOSTS = {
+    "uv-user-index": "pypi.org", "uv-project-index": "download.pytorch.org",
+    "uv-direct-reference": "files.pythonhosted.org", "pip-req-include": "pypi.org",
+    "pip-direct-reference": "files.pythonhosted.org", "pdm-source": "download.pytorch.org",
+    "tox-set-env": "pypi.org", "poetry-source": "download.pytorch.org",
+    "hatch-python": "github.com", "pre-commit-github": "github.com",
+}
+
+
+@pytest.mark.parametrize("case", SHAPE_CASES, ids=[c.name for c in SHAPE_CASES])
+def test_project_shape_leaks_exactly_where_configure_warns(
+    case: leaks.Case, bed: leakrun.Bed, tmp_path: Path
+) -> None:
+    """Every bypass-scan warning's premise, shown by the real tool on that file with config
+    discovery on: a "known" shape reaches a host besides the cache and configure reported its
+    code; the other shapes (a default index, index-url) stay on the cache and configure is
+    silent about them."""
+    if case.tool not in ("pip", "git") and leaks.tool_path(case.tool) is None:
+        pytest.skip(f"{case.tool} is not installed (pip install -e '.[bench]')")
+    rows = leakrun.run_case(case, bed, tmp_path / "case",
+                            extra_env={"PIP_RETRIES": "0", "UV_HTTP_RETRIES": "0"})
+    targets = {b.target for r in rows for b in r.bypassed}
+    if case.known:
+        assert rows[0].warns == "yes", rows[0]
+        assert f"{SHAPE_HOSTS[case.name]}:443" in targets, rows
+    else:
+        assert rows[0].warns == "no", rows[0]
+        for row in rows:
+            assert row.result == "ok", f"{row.label}: {row.result}\n{row.detail}"
+            assert row.bypassed == [], row
+        assert rows[-1].via_cache > 0
+
+
+def test_every_bench_tool_is_pinned_and_drift_is_reported() -> None:
+    """bench/constraints.txt pins every distribution of the bench extra (the published audit
+    comes from a run with those pins); a row whose tool version differs is named."""
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is new in Python 3.11")
+    extra = tomllib.loads((netns.REPO / "pyproject.toml").read_text())[
+        "project"]["optional-dependencies"]["bench"]
+    pinned = leakrun.pins()
+    names = {leakrun._canonical(re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0]) for req in extra}
+    assert names - set(pinned) == set()
+    assert pinned["pip-tools"] == "7.6.2"  # 7.7.0's pip-sync refuses ensurepip's pip
+    row = leaks.Row("pip-sync", "7.7.0", "ok", 1, [], "", "no", "", "")
+    assert leakrun.unpinned([row, row._replace(label="tox", version=pinned["tox"])]) == [
+        "pip-tools 7.7.0 (pinned 7.6.2)"]

@@ -62,9 +62,11 @@ def poetry_warnings(path: str, found: list[Entry], text: str) -> Iterator[Diagno
         if source.get("priority") == "explicit" and not re.search(
                 r"source\s*=\s*[\"']" + re.escape(str(name)) + r"[\"']", text):
             continue  # an explicit source no dependency names is never asked
+        when = (" for the packages the primary sources lack"
+                if source.get("priority") == "supplemental" else "")
         yield Diagnostic(
             "warning",
-            f"[[tool.poetry.source]] {name} = {urls.redact(url)}: Poetry fetches from it "
+            f"[[tool.poetry.source]] {name} = {urls.redact(url)}: Poetry fetches from it{when} "
             "as configured; the mirror plugin replaces PyPI only", "poetry-source", path, line)
 
 
