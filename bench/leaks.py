@@ -36,7 +36,7 @@ def _short(items: Sequence[str]) -> str:
 
 
 def leaked(r: Row) -> bool:
-    return bool(r.bypassed or r.connects or r.queries)
+    return bool(r.bypassed or r.connects or r.queries or r.packets)
 
 
 def failed(r: Row) -> bool:
@@ -66,10 +66,12 @@ def report(rows: list[Row]) -> tuple[str, bool]:
             r.label, r.version, r.result, verdict(r), r.via_cache,
             _short([b.target for b in r.bypassed]),
             _short(r.connects) if r.isolated else "-", _short(r.queries) if r.isolated else "-",
-            r.warns, "; ".join(x for x in (r.known, r.remark) if x),
+            "-" if r.packets is None else r.packets, r.warns,
+            "; ".join(x for x in (r.known, r.remark) if x),
         ])
     out = table(["tool", "version", "result", "row", "requests via cache", "via HTTPS_PROXY",
-                 "connects (strace)", "DNS queries", "configure warns", "note"], lines)
+                 "connects (strace)", "DNS queries", "packets out", "configure warns", "note"],
+                lines)
     # a known case passes when one of its steps leaked and configure warned about it
     good = all(verdict(r) != "FAIL" for r in rows) and all(
         any(verdict(x) == "warned" for x in rows if x.known == r.known)
@@ -119,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine: {machine()}")
     rows: list[Row] = []
     if why is None:
-        print("witnesses: network namespace with only loopback (strace connect/sendto, "
+        print("witnesses: network namespace, default route to nowhere (nftables counts every "
+              "packet leaving loopback; strace connect/sendto/sendmsg/sendmmsg/io_uring_setup; "
               "DNS stub) + HTTPS_PROXY trap")
     else:
         print(f"witnesses: HTTPS_PROXY trap only (no namespace: {why})")
@@ -143,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for r in new:
                     print(f"  {r.label}: {r.result}, {r.via_cache} via cache, "
                           f"{len(r.bypassed)} via HTTPS_PROXY, {len(r.connects)} connects, "
-                          f"{len(r.queries)} DNS queries", flush=True)
+                          f"{len(r.queries)} DNS queries, {r.packets} packets out", flush=True)
                 rows.extend(new)
             time.sleep(1)  # anything a tool left running in the background
             late = proxy.count() - sum(len(r.bypassed) for r in rows)

@@ -91,6 +91,9 @@ class Row(NamedTuple):
     connects: list[str] = []  # noqa: RUF012
     queries: list[str] = []  # noqa: RUF012
     isolated: bool = False
+    # packets the step sent to anywhere but loopback (testbed/netns.py's nftables counter);
+    # None without the packet witness
+    packets: int | None = None
 
 
 def tool_path(name: str) -> str | None:

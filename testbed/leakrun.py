@@ -107,8 +107,9 @@ def isolated_bed(work: Path) -> Iterator[Bed]:
 
 def find_case(name: str) -> Case:
     from testbed.leakmore import ALL_CASES, PROBES
+    from testbed.leakprobes import PACKET_PROBES
 
-    for case in (*ALL_CASES, *PROBES):
+    for case in (*ALL_CASES, *PROBES, *PACKET_PROBES):
         if case.name == name:
             return case
     raise KeyError(name)
@@ -210,6 +211,7 @@ def run_case(case: Case, bed: Bed, work: Path,
             return rows
         before_cache, before_proxy = _served(bed), bed.proxy.count()
         before_dns = bed.dns.count() if bed.dns else 0
+        before_packets = netns.packets() if bed.dns else None
         log = work / f"strace-{i}.log"
         cmd = [exe, *step.cmd[1:]]
         r = run(netns.traced(cmd, log) if bed.dns else cmd, env, cwd=step.cwd, timeout=300)
@@ -219,14 +221,17 @@ def run_case(case: Case, bed: Bed, work: Path,
         connects = [t for t in netns.strace_targets(log)
                     if t not in allowed and t != "127.0.0.1:53"]
         queries = bed.dns.since(before_dns) if bed.dns else []
+        after_packets = netns.packets() if before_packets is not None else None
+        packets = (after_packets - before_packets
+                   if after_packets is not None and before_packets is not None else None)
         result = "ok" if r.rc == 0 else f"FAILED ({r.rc})"
         remark = step.check() if step.check and r.rc == 0 else ""
         remark = "; ".join(x for x in (override, remark) if x)
-        clean = not bypassed and not connects and not queries
+        clean = not bypassed and not connects and not queries and not packets
         detail = "" if r.rc == 0 and clean else r.output[-1500:]
         rows.append(Row(step.label, version_of(step.tool, env), result, via, bypassed,
                         case.known, warns, remark, detail, connects, queries,
-                        bed.dns is not None))
+                        bed.dns is not None, packets))
         if r.rc:
             break
     return rows
