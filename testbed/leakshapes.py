@@ -63,6 +63,52 @@ def uv_direct_reference(work: Path) -> list[Step]:
                  ["uv", "lock"], proj)]
 
 
+def uv_source_url(work: Path) -> list[Step]:
+    proj = _project(work, f'[tool.uv.sources]\n{PKG} = {{ url = "{WHEEL}" }}\n')
+    return [Step("uv lock ([tool.uv.sources] url = https://files.pythonhosted.org/...)", "uv",
+                 ["uv", "lock"], proj)]
+
+
+def uv_toml_extra(work: Path) -> list[Step]:
+    proj = _project(work)
+    _write(proj / "uv.toml", f'extra-index-url = ["{PYPI}"]\n')
+    return [Step("uv lock (uv.toml extra-index-url = pypi)", "uv", ["uv", "lock"], proj)]
+
+
+def _uv_explicit(work: Path, pinned: bool) -> list[Step]:
+    pin = f'[tool.uv.sources]\n{PKG} = {{ index = "torch" }}\n\n' if pinned else ""
+    proj = _project(work, f'{pin}[[tool.uv.index]]\nname = "torch"\nurl = "{TORCH}"\n'
+                          'explicit = true\n')
+    how = "a package pinned to it" if pinned else "no package pinned to it"
+    return [Step(f"uv lock (explicit [[tool.uv.index]] torch, {how})", "uv", ["uv", "lock"],
+                 proj)]
+
+
+def uv_explicit_pinned(work: Path) -> list[Step]:
+    return _uv_explicit(work, pinned=True)
+
+
+def uv_explicit_unused(work: Path) -> list[Step]:
+    return _uv_explicit(work, pinned=False)
+
+
+def tox_install_command(work: Path) -> list[Step]:
+    ini = _write(work / "proj" / "tox.ini", f"""\
+[tox]
+skipsdist = true
+envlist = leak
+
+[testenv:leak]
+runner = virtualenv
+skip_install = true
+install_command = python -m pip install --index-url {PYPI} {{opts}} {{packages}}
+deps = {PKG}
+commands = python -c "import pipnexus_demo_pkg"
+""")
+    return [Step("tox (install_command --index-url pypi)", "tox",
+                 ["tox", "-c", str(ini), "-e", "leak"], ini.parent)]
+
+
 def pip_req_include(work: Path) -> list[Step]:
     proj = work / "proj"
     _write(proj / "requirements" / "base.txt", f"--extra-index-url {PYPI}\n{PKG}\n")
@@ -169,6 +215,17 @@ SHAPE_CASES = (
     Case("uv-direct-reference", "uv", True, True,
          _known("direct-reference", "uv fetches a direct reference from its URL"),
          uv_direct_reference, expect=("direct-reference",)),
+    Case("uv-source-url", "uv", True, True,
+         _known("direct-reference", "uv fetches a [tool.uv.sources] url from there"),
+         uv_source_url, expect=("direct-reference",)),
+    Case("uv-toml-extra", "uv", True, True,
+         _known("uv-config-index", "uv searches a uv.toml extra-index-url first"),
+         uv_toml_extra, expect=("uv-config-index",)),
+    Case("uv-explicit-pinned", "uv", True, True,
+         _known("uv-config-index", "uv fetches packages pinned to an explicit index there"),
+         uv_explicit_pinned, expect=("uv-config-index",)),
+    Case("uv-explicit-unused", "uv", True, True, "", uv_explicit_unused,
+         expect=("uv-config-index",)),
     Case("pip-req-include", "pip", False, True,
          _known("requirements-index", "--extra-index-url in an -r include adds pypi.org"),
          pip_req_include, expect=("requirements-index",)),
@@ -181,6 +238,9 @@ SHAPE_CASES = (
     Case("tox-set-env", "tox", True, False,
          _known("tox-index", "tox lays set_env over the environment"),
          tox_set_env, expect=("tox-index",)),
+    Case("tox-install-command", "tox", True, False,
+         _known("tox-index", "install_command's --index-url replaces PIP_INDEX_URL"),
+         tox_install_command, expect=("tox-index",)),
     Case("poetry-source", "poetry", False, False,
          _known("poetry-source", "the mirror plugin replaces PyPI only"),
          poetry_source, expect=("poetry-source",)),

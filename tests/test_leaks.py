@@ -237,6 +237,8 @@ SHAPE_HOSTS = {
     "pip-direct-reference": "files.pythonhosted.org", "pdm-source": "download.pytorch.org",
     "tox-set-env": "pypi.org", "poetry-source": "download.pytorch.org",
     "hatch-python": "github.com", "pre-commit-github": "github.com",
+    "uv-source-url": "files.pythonhosted.org", "uv-toml-extra": "pypi.org",
+    "uv-explicit-pinned": "download.pytorch.org", "tox-install-command": "pypi.org",
 }
 
 
