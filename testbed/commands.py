@@ -74,7 +74,7 @@ def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str],
                        project_dir: Path | None = None, args: Sequence[str] = ()) -> Configured:
     """Run the real ``pipnexus configure`` (decision as JSON, variables as dotenv).
 
-    ``warnings`` are the warning diagnostic lines of the dotenv run (the one that
+    ``warnings`` are the warning and note diagnostic lines of the dotenv run (the one that
     configures, e.g. writes a pip config file) about ``project_dir`` and the environment.
     """
     base = [sys.executable, "-m", "pipnexus", "configure", "--index-url", index_url,
@@ -96,7 +96,8 @@ def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str],
         if fmt == "dotenv":
             # diagnostics: "path:line: warning: ..." or, about no file, "warning: ..."
             warnings = [ln for ln in proc.stderr.splitlines()
-                        if ln.startswith("warning: ") or ": warning: " in ln]
+                        if ln.startswith(("warning: ", "note: "))
+                        or ": warning: " in ln or ": note: " in ln]
     data = json.loads(outputs[0])
     return Configured(str(data.get("source")), str(data.get("index_url")),
                       parse_dotenv(outputs[1]), warnings)

@@ -18,6 +18,7 @@ from pathlib import Path
 from testbed import pbs
 from testbed.commands import run
 from testbed.leakaudit import CASES, PKG, Case, Step, _backend_project, _project, _write
+from testbed.leakshapes import SHAPE_CASES
 from testbed.wheels import make_wheel
 
 TOOL_PKG = "pipnexus-demo-tool"  # a wheel with a console script, for uvx/pipx
@@ -41,18 +42,18 @@ def _tool_env(work: Path) -> dict[str, str]:
 
 def uv_run(work: Path) -> list[Step]:
     proj = _project(work)
-    cmd = ["uv", "run", "--python", sys.executable, "python", "-c", "import pipnexus_demo_pkg"]
+    cmd = ["uv", "run", "python", "-c", "import pipnexus_demo_pkg"]
     return [Step("uv run", "uv", cmd, proj)]
 
 
 def uv_lock(work: Path) -> list[Step]:
     proj = _project(work)
-    return [Step("uv lock", "uv", ["uv", "lock", "--python", sys.executable], proj)]
+    return [Step("uv lock", "uv", ["uv", "lock"], proj)]
 
 
 def uv_pip_compile(work: Path) -> list[Step]:
     req_in = _write(work / "proj" / "requirements.in", f"{PKG}\n")
-    cmd = ["uv", "pip", "compile", "--python", sys.executable, "-o",
+    cmd = ["uv", "pip", "compile", "-o",
            str(req_in.with_suffix(".txt")), str(req_in)]
     return [Step("uv pip compile", "uv", cmd, req_in.parent)]
 
@@ -61,9 +62,9 @@ def uvx(work: Path) -> list[Step]:
     for d in _tool_env(work).values():
         Path(d).mkdir(parents=True, exist_ok=True)
     return [
-        Step("uvx (uv tool run)", "uv", ["uvx", "--python", sys.executable, TOOL_EXE], work),
+        Step("uvx (uv tool run)", "uv", ["uvx", TOOL_EXE], work),
         Step("uv tool install", "uv",
-             ["uv", "tool", "install", "--python", sys.executable, TOOL_PKG], work),
+             ["uv", "tool", "install", TOOL_PKG], work),
     ]
 
 
@@ -235,4 +236,4 @@ MORE_CASES = (
          case_env={"PRE_COMMIT_HOME": "{work}/pre-commit"}),
 )
 
-ALL_CASES = (*CASES, *MORE_CASES)
+ALL_CASES = (*CASES, *MORE_CASES, *SHAPE_CASES)

@@ -12,6 +12,7 @@ Two witnesses per step:
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -62,9 +63,14 @@ def make_bed(work: Path, nexus: NexusDouble, proxy: DeadProxy,
         nexus.add_raw_proxy(PYTHON_MIRROR_REPOSITORY, releases.base_url)
     for loopback in (False, True):
         base = installers.isolated_env(work / ("env-uv" if loopback else "env-py"))
-        # The bed disables these self-update checks; the audit wants to see them.
-        for name in ("PDM_CHECK_UPDATE", "PIP_DISABLE_PIP_VERSION_CHECK"):
+        # The bed disables these self-update checks, uv's config discovery and its interpreter
+        # downloads; the action sets none of them, so the audit runs the tools without them.
+        for name in ("PDM_CHECK_UPDATE", "PIP_DISABLE_PIP_VERSION_CHECK", "UV_NO_CONFIG",
+                     "UV_PYTHON_DOWNLOADS"):
             base.pop(name, None)
+        # the runner's interpreter first on PATH, as after actions/setup-python (uv finds it
+        # without --python; a pyenv shim under the bed's fresh HOME would not run)
+        base["PATH"] = os.pathsep.join((str(Path(sys.base_prefix) / "bin"), base["PATH"]))
         if dns is None:  # no namespace: Python children resolve the names by a sitecustomize
             base = installers.alias_host_env(base, work / "alias", ALIASES)
         base.update(proxy_env(proxy, ["nexus.test"]))
@@ -101,8 +107,9 @@ def isolated_bed(work: Path) -> Iterator[Bed]:
 
 def find_case(name: str) -> Case:
     from testbed.leakmore import ALL_CASES, PROBES
+    from testbed.leakprobes import PACKET_PROBES
 
-    for case in (*ALL_CASES, *PROBES):
+    for case in (*ALL_CASES, *PROBES, *PACKET_PROBES):
         if case.name == name:
             return case
     raise KeyError(name)
@@ -114,6 +121,38 @@ def _served(bed: Bed) -> int:
 
 
 _versions: dict[str, str] = {}
+
+CONSTRAINTS = Path(__file__).resolve().parent.parent / "bench" / "constraints.txt"
+# executable -> the distribution pinned in bench/constraints.txt
+DISTRIBUTIONS = {"pip-compile": "pip-tools", "pip-sync": "pip-tools", "pre-commit": "pre-commit",
+                 "uvx": "uv"}
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins(path: Path = CONSTRAINTS) -> dict[str, str]:
+    """``name==version`` lines of a constraints file (canonical names)."""
+    found = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", line)
+        if m:
+            found[_canonical(m.group(1))] = m.group(2)
+    return found
+
+
+def unpinned(rows: list[Row]) -> list[str]:
+    """``tool version (pinned X)`` for every row whose tool differs from bench/constraints.txt."""
+    pinned = pins()
+    out = []
+    for r in rows:
+        tool = r.label.split(" ", 1)[0]
+        dist = _canonical(DISTRIBUTIONS.get(tool, tool))
+        want = pinned.get(dist)
+        if want is not None and r.version not in ("-", "?", want):
+            out.append(f"{dist} {r.version} (pinned {want})")
+    return sorted(set(out))
 
 
 def version_of(tool: str, env: dict[str, str]) -> str:
@@ -150,8 +189,12 @@ def run_case(case: Case, bed: Bed, work: Path,
     for name in case.unset:
         env.pop(name, None)
     env.update(extra_env or {})
-    warns = "yes" if any(str(steps[0].cwd) in w or any(k in w for k in runner)
-                         for w in found.warnings) else "no"
+    if case.expect:
+        warns = "yes" if all(any(w.endswith(f" [{code}]") for w in found.warnings)
+                             for code in case.expect) else "no"
+    else:
+        warns = "yes" if any(str(steps[0].cwd) in w or any(k in w for k in runner)
+                             for w in found.warnings) else "no"
     cleared = [k for k in runner if found.env.get(k) == ""]
     override = f"configure set {', '.join(cleared)} empty" if cleared else ""
     if runner.get("PIP_CONFIG_FILE") and found.env.get("PIP_CONFIG_FILE", "") not in (
@@ -168,6 +211,7 @@ def run_case(case: Case, bed: Bed, work: Path,
             return rows
         before_cache, before_proxy = _served(bed), bed.proxy.count()
         before_dns = bed.dns.count() if bed.dns else 0
+        before_packets = netns.packets() if bed.dns else None
         log = work / f"strace-{i}.log"
         cmd = [exe, *step.cmd[1:]]
         r = run(netns.traced(cmd, log) if bed.dns else cmd, env, cwd=step.cwd, timeout=300)
@@ -177,14 +221,17 @@ def run_case(case: Case, bed: Bed, work: Path,
         connects = [t for t in netns.strace_targets(log)
                     if t not in allowed and t != "127.0.0.1:53"]
         queries = bed.dns.since(before_dns) if bed.dns else []
+        after_packets = netns.packets() if before_packets is not None else None
+        packets = (after_packets - before_packets
+                   if after_packets is not None and before_packets is not None else None)
         result = "ok" if r.rc == 0 else f"FAILED ({r.rc})"
         remark = step.check() if step.check and r.rc == 0 else ""
         remark = "; ".join(x for x in (override, remark) if x)
-        clean = not bypassed and not connects and not queries
+        clean = not bypassed and not connects and not queries and not packets
         detail = "" if r.rc == 0 and clean else r.output[-1500:]
         rows.append(Row(step.label, version_of(step.tool, env), result, via, bypassed,
                         case.known, warns, remark, detail, connects, queries,
-                        bed.dns is not None))
+                        bed.dns is not None, packets))
         if r.rc:
             break
     return rows

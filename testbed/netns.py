@@ -9,10 +9,16 @@ dead proxy) runs in there too. ``enter`` brings ``lo`` up and bind-mounts
 * ``/etc/resolv.conf``: ``nameserver 127.0.0.1``, where ``DnsStub`` records each query and
   answers NXDOMAIN; any query is a name the tool wanted besides the cache.
 
-Each tool runs under ``strace -f -e trace=connect,sendto``: ``strace_targets`` lists every
-IPv4/IPv6 address it tried (nothing can leave: there is no route, the attempt fails at once,
-but the log keeps it). UDP "connects" to port 0 are glibc's address selection in
-``getaddrinfo`` (RFC 6724), not traffic, and are skipped, as are AF_UNIX sockets.
+Each tool runs under ``strace -f -e trace=connect,sendto,sendmsg,sendmmsg,io_uring_setup``:
+``strace_targets`` lists every IPv4/IPv6 address it tried. UDP "connects" to port 0 are glibc's
+address selection in ``getaddrinfo`` (RFC 6724), not traffic, and are skipped, as are AF_UNIX
+sockets. The packet witness: with ``nft`` installed, the namespace has a default route through
+a veth pair (so nothing fails early with "network unreachable") and an nftables counter on
+every packet that leaves loopback (``packets``); TCP to anywhere gets a reset at once, other
+packets die on the link. Nothing can leave the machine: the veth's far end is in the namespace
+too, with nothing behind it. What no witness here sees: a request handed over a Unix socket to
+a daemon outside the namespace (a Docker or containerd daemon, an SSH agent), which makes the
+connection itself.
 
 ``python -m testbed.netns CONFIG.json`` is the child side used by tests/test_leaks.py: it enters
 the namespace, starts the bed and runs the named cases; ``run_isolated`` starts it.
@@ -73,7 +79,56 @@ def enter(work: Path) -> None:
                 ["mount", "--bind", str(hosts), "/etc/hosts"],
                 ["mount", "--bind", str(resolv), "/etc/resolv.conf"]):
         subprocess.run(cmd, check=True, capture_output=True, timeout=20)
+    if shutil.which("nft"):
+        _default_route(work)
     os.environ[INSIDE] = "1"
+
+
+# Every packet the tools send that is not on loopback goes out of a veth with the default
+# route (no "network unreachable" shortcut) and is counted here first: TCP is answered with a
+# reset at once (no SYN timeouts), everything else dies on the link (no neighbour answers).
+# Kernel neighbour discovery and MLD are not a tool's traffic.
+NFT_RULES = """\
+table inet pipnexus_audit {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    oifname "lo" accept
+    icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert,
+                  mld-listener-report, mld2-listener-report } accept
+    meta l4proto tcp counter reject with tcp reset
+    counter accept
+  }
+}
+"""
+_COUNTER = re.compile(r"counter packets (\d+)")
+
+
+def _default_route(work: Path) -> None:
+    rules = work / "audit.nft"
+    rules.write_text(NFT_RULES)
+    # no "dummy" module on every kernel: a veth pair whose far end nobody listens on
+    for cmd in (["ip", "link", "add", "pn0", "type", "veth", "peer", "name", "pn1"],
+                ["ip", "link", "set", "pn1", "up"],
+                ["ip", "addr", "add", "10.254.0.1/24", "dev", "pn0"],
+                ["ip", "link", "set", "pn0", "up"],
+                ["ip", "route", "add", "default", "dev", "pn0"],
+                ["nft", "-f", str(rules)]):
+        subprocess.run(cmd, check=True, capture_output=True, timeout=20)
+    for cmd in (["ip", "-6", "addr", "add", "fd00:254::1/64", "dev", "pn0", "nodad"],
+                ["ip", "-6", "route", "add", "default", "dev", "pn0"]):
+        subprocess.run(cmd, capture_output=True, timeout=20)  # IPv6 may be off: then v4 only
+
+
+def packets() -> int | None:
+    """Packets sent so far to anywhere but loopback (None: no packet witness here)."""
+    try:
+        out = subprocess.run(["nft", "list", "chain", "inet", "pipnexus_audit", "out"],
+                             capture_output=True, text=True, timeout=20)
+    except OSError:
+        return None
+    if out.returncode:
+        return None
+    return sum(int(n) for n in _COUNTER.findall(out.stdout))
 
 
 class DnsStub:
@@ -131,28 +186,36 @@ def _question(data: bytes) -> tuple[str | None, int]:
         return None, 0
 
 
+# every call that can send to an address; io_uring's own operations (IORING_OP_CONNECT,
+# IORING_OP_SENDMSG) are not system calls: its setup is counted, the packet witness sees the rest
+TRACED = ("connect", "sendto", "sendmsg", "sendmmsg", "io_uring_setup")
+_CALL = re.compile(r"\b(" + "|".join(TRACED) + r")\(")
+
+
 def traced(cmd: list[str], log: Path) -> list[str]:
-    return ["strace", "-f", "-qq", "-e", "trace=connect,sendto", "-o", str(log), *cmd]
+    return ["strace", "-f", "-qq", "-e", f"trace={','.join(TRACED)}", "-o", str(log), *cmd]
 
 
 def strace_targets(log: Path) -> list[str]:
-    """``addr:port`` of every IPv4/IPv6 connect or addressed sendto in an strace log."""
+    """``addr:port`` of every IPv4/IPv6 address a traced call sent to or connected to (each
+    message of a ``sendmmsg`` batch), and ``io_uring_setup`` for each ring a process made."""
     if not log.exists():
         return []
     found = []
     for line in log.read_text(errors="replace").splitlines():
-        if "connect(" not in line and "sendto(" not in line:
+        call = _CALL.search(line)
+        if not call:
             continue
-        m = _INET.search(line)
-        if m:
+        if call.group(1) == "io_uring_setup":
+            found.append("io_uring_setup")
+            continue
+        for m in _INET.finditer(line):
             port, addr = m.groups()
-        else:
-            m6 = _INET6.search(line)
-            if not m6:
-                continue
-            port, addr = m6.group(1), f"[{m6.group(2)}]"
-        if port != "0":
-            found.append(f"{addr}:{port}")
+            if port != "0":
+                found.append(f"{addr}:{port}")
+        for m6 in _INET6.finditer(line):
+            if m6.group(1) != "0":
+                found.append(f"[{m6.group(2)}]:{m6.group(1)}")
     return found
 
 

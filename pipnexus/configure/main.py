@@ -186,7 +186,7 @@ def build_report(
         diagnostics = (
             scan.env_warnings(environ, applied.cleared, secrets)
             + scan.pip_conf_warnings(applied.pip_sources, secrets)
-            + scan.bypass_warnings(settings.project_dir)
+            + scan.bypass_warnings(settings.project_dir, {**environ, **applied.env})
             + diagnostics
         )
     mirror = decision.mirror

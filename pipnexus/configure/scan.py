@@ -1,5 +1,9 @@
-"""What would bypass the chosen index: project files, extra sources in the environment and
-in pip's config files. Everything found is a :class:`~pipnexus.diagnostics.Diagnostic`."""
+"""What would bypass the chosen index: project files, uv's config files, extra sources in the
+environment and in pip's config files. Everything found is a
+:class:`~pipnexus.diagnostics.Diagnostic`. The readers of each tool's files are beside this:
+scan_uv, scan_requirements (requirements files, ``-r`` includes, direct references),
+scan_tools (pdm, Poetry, tox, pre-commit, interpreter downloads); scan_toml reads TOML with
+line numbers on Python 3.9. Only files that exist are read, each up to 1 MB."""
 
 from __future__ import annotations
 
@@ -8,16 +12,13 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 
 from pipnexus import urls
+from pipnexus.configure import scan_requirements, scan_tools, scan_uv
 from pipnexus.configure.installers import EXTRA_SOURCE_VARS, is_public_pypi
 from pipnexus.configure.pipconf import SOURCE_KEYS, PipConfSource
+from pipnexus.configure.scan_toml import entries, read_text, under
 from pipnexus.diagnostics import Diagnostic
 
 _SKIP_DIRS = {"node_modules", "venv", "site-packages", "__pycache__", "build", "dist"}
-_REQ_FILE = re.compile(r"(.*requirements.*|constraints.*)\.(txt|in)\Z", re.IGNORECASE)
-_REQ_OPTION = re.compile(
-    r"\s*(?P<opt>-i|--index-url|--extra-index-url|-f|--find-links)(?=[\s=]|\Z)"
-    r"|\s*(?P<short>-i)\S"
-)
 MAX_WALK_FILES = 20000
 MAX_DEPTH = 6
 
@@ -48,11 +49,7 @@ def _walk(top: str) -> Iterator[tuple[str, list[str]]]:
 
 
 def _read_lines(path: str) -> list[str]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read(1_000_000).splitlines()
-    except OSError:
-        return []
+    return read_text(path).splitlines()
 
 
 def _pip_tools_quiet(lines: list[str]) -> bool:
@@ -63,17 +60,13 @@ def _pip_tools_quiet(lines: list[str]) -> bool:
     )
 
 
-def _requirements(path: str) -> Iterator[Diagnostic]:
-    for number, line in enumerate(_read_lines(path), 1):
-        match = _REQ_OPTION.match(line)
-        if match:
-            opt = match.group("opt") or match.group("short")
-            yield _warning(
-                "requirements-index",
-                f"{opt} in a requirements file overrides PIP_INDEX_URL: pip will fetch from "
-                "the URL given there, not through the Nexus proxy",
-                path, number,
-            )
+def _is_requirements(root: str, name: str) -> bool:
+    """``*requirements*.txt``/``.in``, ``constraints*``, or any .txt/.in in a directory
+    named like ``requirements/`` (included files are followed wherever they are)."""
+    if scan_requirements.NAME.match(name):
+        return True
+    return name.lower().endswith((".txt", ".in")) and "requirements" in \
+        os.path.basename(root).lower()
 
 
 def _poetry(root: str, path: str, lines: list[str]) -> Iterator[Diagnostic]:
@@ -90,20 +83,45 @@ def _poetry(root: str, path: str, lines: list[str]) -> Iterator[Diagnostic]:
         )
 
 
-def bypass_warnings(project_dir: str) -> list[Diagnostic]:
-    """Things in the project that make installers skip the configured index."""
+def _pyproject(root: str, path: str, environ: Mapping[str, str]) -> list[Diagnostic]:
+    text = read_text(path)
+    lines = text.splitlines()
+    found = list(_poetry(root, path, lines))
+    toml = entries(text)
+    # a uv.toml beside it wins: uv ignores this file's [tool.uv] then
+    if not os.path.isfile(os.path.join(root, "uv.toml")):
+        found += scan_uv.settings_warnings(under(toml, "tool", "uv"), path, "tool.uv.")
+    found += scan_tools.pdm_warnings(path, toml)
+    found += scan_tools.poetry_warnings(path, toml, text)
+    found += scan_requirements.pyproject_warnings(path, lines)
+    tox = scan_tools.pyproject_tox_range(lines)
+    if tox is not None:
+        found += scan_tools.tox_warnings(path, lines, *tox)
+    found += scan_tools.hatch_notes(path, toml, environ, pyproject=True)
+    return found
+
+
+def bypass_warnings(
+    project_dir: str, environ: Mapping[str, str] | None = None
+) -> list[Diagnostic]:
+    """Things in the project (and in uv's user and system config files, read as uv would in
+    ``environ``, the job's environment after configure) that make installers skip the
+    configured index."""
     found: list[Diagnostic] = []
+    environ = {} if environ is None else environ
+    found += scan_uv.user_system_warnings(environ)
     if not os.path.isdir(project_dir):
         return found
+    requirements: list[str] = []
     pip_tools_inputs: list[str] = []
     pip_tools_quiet = False
     for root, files in _walk(project_dir):
         for name in files:
             path = os.path.join(root, name)
-            if _REQ_FILE.match(name):
+            if _is_requirements(root, name):
                 if name.lower().endswith(".in"):
                     pip_tools_inputs.append(path)
-                found += _requirements(path)
+                requirements.append(path)
             elif name == "uv.lock":
                 found.append(_warning(
                     "uv-lock-urls",
@@ -112,13 +130,24 @@ def bypass_warnings(project_dir: str) -> list[Diagnostic]:
                     "with `uv export --frozen | uv pip install -r -` instead",
                     path, 1,
                 ))
+            elif name == "uv.toml":
+                found += scan_uv.file_warnings(path, pyproject=False)
             elif name == "pyproject.toml":
+                found += _pyproject(root, path, environ)
                 lines = _read_lines(path)
-                found += _poetry(root, path, lines)
                 if any(line.strip() == "[tool.pip-tools]" for line in lines):
                     pip_tools_quiet = pip_tools_quiet or _pip_tools_quiet(lines)
             elif name == ".pip-tools.toml":
                 pip_tools_quiet = pip_tools_quiet or _pip_tools_quiet(_read_lines(path))
+            elif name in ("tox.ini", "tox.toml"):
+                found += scan_tools.tox_warnings(path, _read_lines(path))
+            elif name == "hatch.toml":
+                found += scan_tools.hatch_notes(path, entries(read_text(path)), environ, False)
+            elif name == ".pre-commit-config.yaml" and root == project_dir:
+                found += scan_tools.pre_commit_notes(path)
+            elif name == ".python-version" and root == project_dir:
+                found += scan_tools.python_version_note(path, environ)
+    found += scan_requirements.requirements_warnings(requirements)
     if not pip_tools_quiet:
         found += [
             _warning(
