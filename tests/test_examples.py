@@ -2,9 +2,9 @@
 runner at the Nexus that examples/nexus/values.yaml gives.
 
 The charts (actions/actions-runner-controller ``charts/gha-runner-scale-set`` 0.14.2,
-stevehipwell/helm-charts ``charts/nexus3`` 5.25.1) are read from the optional
-../shared/thirdparty and helm from ``.tools/`` (bash .ci/run); the tests skip with the reason
-otherwise.
+stevehipwell/helm-charts ``charts/nexus3`` 5.25.1) are the pinned third-party files
+(``testbed/thirdparty.json``) and helm comes from ``.tools/`` (bash .ci/run fetches both); the
+tests skip with the reason otherwise.
 """
 
 from __future__ import annotations

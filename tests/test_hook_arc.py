@@ -3,8 +3,8 @@ it is and in its dind and kubernetes container modes, mounts the ConfigMap ``pip
 --configmap`` prints where ACTIONS_RUNNER_HOOK_JOB_STARTED points, and the runner environment
 it renders runs the hook.
 
-The chart is read from the optional ../shared/thirdparty and helm from ``.tools/``; the tests
-skip with the reason otherwise.
+The chart is one of the pinned third-party files (``testbed/thirdparty.json``) and helm comes
+from ``.tools/`` (bash .ci/run fetches both); the tests skip with the reason otherwise.
 """
 
 from __future__ import annotations

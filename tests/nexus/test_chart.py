@@ -1,7 +1,7 @@
 """The real stevehipwell/nexus3 chart and its own config script, against the Nexus double.
 
 ``helm template`` renders the chart (stevehipwell/helm-charts ``charts/nexus3`` 5.25.1, for
-Nexus 3.95.1; a copy is read from the optional ../shared/thirdparty) with our values; the
+Nexus 3.95.1, pinned in ``testbed/thirdparty.json``) with our values; the
 rendered config Job's ConfigMaps give ``CONFIG_DIR/conf/*.json`` and the chart's
 ``configure.sh`` (with its Groovy scripts), which runs under bash with curl and jq against a
 double playing the chart's Nexus version, exactly as the Job would (NEXUS_HOST, NEXUS_USER,
@@ -11,7 +11,7 @@ Two documented text substitutions in a copy of the script, each asserted to have
 its ``sleep 5`` (start) and ``sleep 15`` (status poll) become ``sleep 0``, and the Job's
 absolute ``/scripts/*.groovy`` mount becomes the test's own directory.
 
-Skips with the reason when ../shared/thirdparty, helm (bash .ci/run), jq or curl is absent.
+Skips with the reason when the chart, helm (bash .ci/run fetches both), jq or curl is absent.
 """
 
 from __future__ import annotations

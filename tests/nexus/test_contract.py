@@ -3,8 +3,8 @@ published contracts.
 
 * The OpenAPI document of each Nexus version (``/service/rest/swagger.json`` of a live 3.67.1,
   3.81.1, 3.90.1, 3.93.2 and 3.94.0 server, as kept by
-  sonatype-nexus-community/nexus-repo-api-client-go ``api/openapi.yaml``), read from the optional
-  ``../shared/thirdparty/nexus-openapi/``.
+  sonatype-nexus-community/nexus-repo-api-client-go ``api/openapi.yaml``), pinned by commit
+  and checksum in ``testbed/thirdparty.json``.
 * The npm package ``@sonatype/nexus-repo-api-client`` 3.96.3 (Sonatype's generated client for
   Nexus 3.96.0): ``dist/models/*.js`` ``instanceOf…`` functions list the required fields.
   ``.ci/run`` installs it into ``.tools/``.
@@ -19,7 +19,7 @@ the proxy request's routing rule field is ``routingRule`` in the Java source up 
 repository/rest/api/model/ProxyRepositoryApiRequest.java) and in the OpenAPI up to 3.93, but
 ``routingRuleName`` in the 3.94 OpenAPI.
 
-Tests skip with the reason when ../shared/thirdparty or the npm package is absent.
+Tests skip with the reason when those files or the npm package are absent.
 """
 
 from __future__ import annotations
