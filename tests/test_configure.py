@@ -22,6 +22,7 @@ import pytest
 from pipnexus import gha
 from pipnexus.configure import ca as ca_bundle
 from pipnexus.configure import decide, installers, pipconf, render, summary
+from pipnexus.configure.report import Report
 from pipnexus.errors import InputError
 from testbed.httpbase import HangingListener, closed_url
 from testbed.nexus_double import NexusDouble
@@ -775,8 +776,8 @@ def test_summary_keeps_server_text_inert():
         "fallback", parse_url(FALLBACK), "bad-response", 5,
         [Result("http://h/simple/", False, "bad-response", hostile, 5)], False,
     )
-    report = render.Report(decision, FALLBACK, {}, {"PIP_INDEX_URL": FALLBACK}, {}, [], [],
-                           None, None)
+    report = Report(decision, FALLBACK, {}, {"PIP_INDEX_URL": FALLBACK}, {}, [], [],
+                    None, None)
     text = summary.summary_markdown(report)
     row = next(line for line in text.splitlines() if line.startswith("| `http://h"))
     assert row.count(" | ") == 4  # still five cells

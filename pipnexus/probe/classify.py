@@ -16,11 +16,7 @@ from collections.abc import Sequence
 from pipnexus import urls
 from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
-
-if TYPE_CHECKING:
-    from pipnexus.probe.transport import Attempt
+from pipnexus.probe.attempt import Attempt, Deadline
 
 REASONS: tuple[str, ...] = (
     "dns",
@@ -49,10 +45,6 @@ class Failure(Exception):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
-
-
-class Deadline(Exception):
-    """The total deadline (or the shorter wait for an error page) passed."""
 
 
 class Answer(NamedTuple):

@@ -12,7 +12,8 @@ cannot guarantee is kept by the small adapters below, each naming its test:
 - :func:`_read_body`: bodies are read in bounded steps (MAX_BODY, MAX_ERROR_BODY), an error
   page gets at most ERROR_BODY_SECONDS;
 - :func:`_decode_content`: gzip/deflate decoded by zlib with an output bound;
-- :meth:`Attempt.abort`: the watchdog, called at the deadline, shuts the socket down.
+- :meth:`pipnexus.probe.attempt.Attempt.abort`: the watchdog, called at the deadline, shuts
+  the socket down.
 
 Requests carry ``Accept-Encoding: gzip`` and ``Connection: close``; redirects are followed
 only within the same origin (:func:`get_following`).
@@ -20,7 +21,6 @@ only within the same origin (:func:`get_following`).
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import io
 import socket
@@ -30,10 +30,10 @@ from collections.abc import Mapping
 from pipnexus import __version__, urls
 from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
+from pipnexus.probe.attempt import Attempt, Deadline
 from pipnexus.probe.classify import (
     MAX_ERROR_BODY,
     Answer,
-    Deadline,
     Failure,
     clean,
     echo_forms,
@@ -58,39 +58,6 @@ READ_SIZE = 64 * 1024
 ERROR_BODY_SECONDS = 0.5
 USER_AGENT = f"pipnexus/{__version__}"
 _REDIRECTS = (301, 302, 303, 307, 308)
-
-
-class Attempt:
-    """State of one candidate's probe, shared with the thread that enforces the deadline."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.until: float | None = None  # an earlier end, while reading an error page
-        self.what = "request"
-        self.stage = "starting"
-        self.where = ""
-        self.url = ""  # the URL asked now, without userinfo (for scheme_mixup)
-        self.sock: socket.socket | None = None
-        self.cancelled = False
-
-    def remaining(self) -> float:
-        end = self.deadline if self.until is None else min(self.deadline, self.until)
-        left = end - time.monotonic()
-        if left <= 0 or self.cancelled:
-            raise Deadline()
-        return left
-
-    def abort(self) -> None:
-        """The watchdog, called by the waiting thread at the deadline: wake a read blocked in
-        this probe, e.g. on a server that trickles a header that never ends, where no single
-        read times out (tests/test_probe.py::test_headers_trickle,
-        test_worker_threads_are_daemons_and_end)."""
-        self.cancelled = True
-        sock = self.sock
-        if sock is not None:
-            # the plain socket method also works on an SSLSocket without touching TLS state
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class Endpoint(NamedTuple):
