@@ -107,14 +107,18 @@ import uuid
 from html.parser import HTMLParser
 from typing import Any, Callable, NamedTuple, Optional
 
+from pipnexus.nexus import schema
 from testbed import nexus_raw
 from testbed.cooperation import Cooperation
 from testbed.httpbase import LoopbackServer, QuietHandler, Response
 from testbed.wheels import normalize
 
 # Nexus versions whose REST contract the double knows (testbed/nexus_admin.py has the per-version
-# required fields): the published OpenAPI files, the chart 5.25.1 appVersion, and the npm models.
-KNOWN_VERSIONS = ("3.67.1", "3.81.1", "3.90.1", "3.93.2", "3.94.0", "3.95.1", "3.96.0")
+# required fields): those of pipnexus.nexus.schema (the published OpenAPI files and the npm
+# models) and the chart's appVersion, oldest first.
+KNOWN_VERSIONS = tuple(
+    str(v) for v in sorted({*schema.KNOWN_VERSIONS, schema.CHART_NEXUS_VERSION})
+)
 DEFAULT_VERSION = KNOWN_VERSIONS[-1]
 # The version whose answer is being built, per serving thread (every response names it).
 _serving = threading.local()
