@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from pipnexus.diagnostics import Diagnostic, as_json, format_text
 from pipnexus.errors import InputError
 from pipnexus.migrate.model import ALL_CACHES, DEFAULT_ACTION_REF, STRATEGIES, Options
+from pipnexus.options import add_format
 
 # OWNER/REPO[/PATH]@REF or ./PATH, optionally followed by ` # comment` (e.g. a SHA's version)
 _ACTION_REF = re.compile(
@@ -33,8 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="print a unified diff (coloured on a terminal), change nothing")
     mode.add_argument("--check", action="store_true",
                       help="change nothing, exit 1 if any file would change")
-    parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="report format (default: text)")
+    add_format(parser, "report format (default: text)")
     parser.add_argument("--action-ref", metavar="OWNER/REPO@REF",
                         help="what the inserted step uses, optionally with a comment "
                         "('OWNER/REPO@SHA # v1.0.0'); given, it also re-pins the pipnexus steps "
