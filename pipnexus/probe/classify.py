@@ -18,7 +18,9 @@ from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
 from pipnexus.probe.attempt import Attempt, Deadline
 
-REASONS: tuple[str, ...] = (
+# The one list of reason codes: action.yml, README.md, docs/action.md and `pipnexus probe --help`
+# name them in this order (tests/test_docs.py checks each).
+PROBE_REASONS: tuple[str, ...] = (
     "dns",
     "refused",
     "timeout",
@@ -31,9 +33,9 @@ REASONS: tuple[str, ...] = (
     "not-an-index",
     "redirect",
     "bad-response",
-    # configure's, not the probe's: no index was given at all, nothing was probed or changed
-    "not-configured",
 )
+# configure's, not the probe's: no index was given at all, nothing was probed or changed
+REASONS: tuple[str, ...] = (*PROBE_REASONS, "not-configured")
 MAX_ERROR_BODY = 64 * 1024
 _BLOCKED = r"Remote (?:Auto|Manually) Blocked[^<>\r\n]{0,80}"  # compiled on first use
 
