@@ -37,7 +37,7 @@ from tests import probe_helpers as ph
 from tests.pythons import action_pythons
 
 HANG_SLACK = 5.0  # seconds over the deadline that count as "returned", not "hung"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def target_for(index_url: str) -> Target:

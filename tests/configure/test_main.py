@@ -32,7 +32,7 @@ from tests import probe_helpers
 from tests.hardening_helpers import runner_parse
 from tests.pythons import action_pythons
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main; "
     "sys.exit(main(sys.argv[2:]))"
