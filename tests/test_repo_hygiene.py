@@ -114,6 +114,16 @@ def test_ci_covers_the_supported_pythons_and_uses_the_action_itself() -> None:
     assert "targets=(action.yml)" in script and "targets+=(.github)" in script
 
 
+def test_the_action_modules_job_runs_tests_that_exist() -> None:
+    """The job that runs the hot path's tests on every Python names paths: they follow the
+    tests when those move (tests/probe, tests/configure mirror the packages)."""
+    ci = load(ROOT / ".github" / "workflows" / "ci.yml")
+    runs = " ".join(step.get("run", "") for step in ci["jobs"]["action-modules"]["steps"])
+    paths = re.findall(r"\btests/\S+", runs)
+    assert {"tests/probe", "tests/configure"} <= set(paths), paths
+    assert all((ROOT / path).exists() for path in paths), paths
+
+
 def test_dependabot_watches_actions_and_python() -> None:
     config = load(ROOT / ".github" / "dependabot.yml")
     ecosystems = {u["package-ecosystem"] for u in config["updates"]}

@@ -36,8 +36,8 @@ class Attempt:
     def abort(self) -> None:
         """The watchdog, called by the waiting thread at the deadline: wake a read blocked in
         this probe, e.g. on a server that trickles a header that never ends, where no single
-        read times out (tests/test_probe.py::test_headers_trickle,
-        test_worker_threads_are_daemons_and_end)."""
+        read times out (tests/probe/test_transport.py::test_headers_trickle,
+        tests/probe/test_engine.py::test_worker_threads_are_daemons_and_end)."""
         self.cancelled = True
         sock = self.sock
         if sock is not None:

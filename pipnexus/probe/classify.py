@@ -282,7 +282,7 @@ def scheme_mixup(url: str, problem: BaseException | bytes) -> str | None:
     HTTPS port" page -> "the server speaks TLS: use https://HOST:PORT". Only the origin is
     named, with the port it was reached on (a server on 443 that speaks plain HTTP is
     ``http://host:443``): no path, no credentials.
-    One place for the probe, configure and the nexus commands; tests/test_probe.py
+    One place for the probe, configure and the nexus commands; tests/probe/test_classify.py
     (test_scheme_mixup_*) runs it against real loopback servers.
     """
     inner = getattr(problem, "reason", None)

@@ -93,7 +93,8 @@ def endpoint(url: urls.URL) -> Endpoint:
 
 class _DeadlineFile(io.BufferedReader):
     """The response's socket file. Before every read the socket timeout is set to the time
-    left (tests/test_probe.py::test_listener_that_never_answers, test_nexus_hangs). While the
+    left (tests/probe/test_transport.py::test_listener_that_never_answers,
+    tests/probe/test_classify.py::test_nexus_hangs). While the
     head is read, a line cut by the end of the connection is a bad response, not a shorter
     head, and the head is at most MAX_HEADER_BYTES (test_malformed_answers[cut-headers,
     huge-header])."""
@@ -175,8 +176,8 @@ def _create_connection(
 class _Connection(http.client.HTTPConnection):
     """An HTTP connection (to the server or to the proxy) whose ``connect`` tracks the stage,
     registers the socket for the watchdog and does the TLS handshake under the deadline
-    (tests/test_probe.py::test_tls_handshake_failure, test_proxy_that_refuses,
-    test_https_tunnel_through_proxy)."""
+    (tests/probe/test_transport.py::test_tls_handshake_failure,
+    tests/probe/test_proxies.py::test_proxy_that_refuses, test_https_tunnel_through_proxy)."""
 
     def __init__(
         self,
@@ -246,7 +247,7 @@ class _Connection(http.client.HTTPConnection):
 def _headers_of(resp: http.client.HTTPResponse) -> dict[str, str]:
     """Headers by lower-case name. http.client parses a header line without a colon as the
     start of the body, silently: here it is a bad response
-    (tests/test_probe.py::test_malformed_answers[bad-header])."""
+    (tests/probe/test_transport.py::test_malformed_answers[bad-header])."""
     if resp.msg.defects:
         raise Failure("bad-response", "the response has a malformed header line")
     headers: dict[str, str] = {}
@@ -258,7 +259,7 @@ def _headers_of(resp: http.client.HTTPResponse) -> dict[str, str]:
 
 def _declared_length(resp: http.client.HTTPResponse, headers: Mapping[str, str]) -> int | None:
     """Content-Length, checked: http.client takes an invalid one for "read to the end"
-    (tests/test_probe.py::test_malformed_answers[bad-length])."""
+    (tests/probe/test_transport.py::test_malformed_answers[bad-length])."""
     if resp.chunked or "content-length" not in headers:
         return None
     try:
@@ -275,7 +276,7 @@ def _read_body(
 ) -> bool:
     """Read the body into ``body`` in steps of one socket read at most (``read1``), so that a
     trickling body meets the deadline check between reads; True when it is over ``limit``
-    (tests/test_probe.py::test_body_far_larger_than_an_index_page, test_body_trickles,
+    (tests/probe/test_transport.py::test_body_far_larger_than_an_index_page, test_body_trickles,
     test_error_body_that_trickles_does_not_cost_the_deadline)."""
     if length is not None and length > limit:
         return True
@@ -297,7 +298,8 @@ def _read_body(
 
 def _decode_content(body: bytes, encoding: str, limit: int) -> tuple[bytes, bool]:
     """Undo gzip/deflate with zlib, never producing more than ``limit`` bytes (a small
-    compressed body may inflate to gigabytes): tests/test_probe.py::test_chunked_and_gzip_pages,
+    compressed body may inflate to gigabytes):
+    tests/probe/test_transport.py::test_chunked_and_gzip_pages,
     test_malformed_answers[brotli, bad-gzip]."""
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
