@@ -5,21 +5,17 @@ runner's files parsed by the runner's rules."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
+from tests.cli_process import run_pipnexus
 from tests.hardening_helpers import runner_parse
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main; "
-    "sys.exit(main(sys.argv[2:]))"
-)
 
 
 INSTALLER_VARS = {
@@ -81,11 +77,7 @@ def run_configure(
             files[name] = path
             full[name] = str(path)
         full["GITHUB_ACTIONS"] = "true"
-    proc = subprocess.run(
-        [python, "-I", "-S", "-c", BOOT, str(ROOT), "configure", *args],
-        env=full, capture_output=True, text=True, timeout=60, cwd=tmp_path,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
+    proc = run_pipnexus("configure", *args, python=python, env=full, cwd=tmp_path)
     if not github:
         return Run(proc.returncode, proc.stdout, proc.stderr, None, {}, "")
 

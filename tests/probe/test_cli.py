@@ -16,6 +16,7 @@ import pytest
 from testbed.httpbase import HangingListener
 from testbed.nexus_double import NexusDouble
 from tests import probe_helpers as ph
+from tests.cli_process import run_pipnexus
 from tests.probe_helpers import HANG_SLACK, REPO, serve, with_userinfo
 from tests.pythons import action_pythons
 
@@ -31,18 +32,8 @@ def run_cli(
         for k, v in os.environ.items()
         if not k.startswith(("PIPNEXUS_", "PYTHON")) and not k.lower().endswith("_proxy")
     }
-    env["PYTHONPATH"] = str(REPO)
     env.update(env_extra or {})
-    proc = subprocess.run(
-        [python, "-S", "-m", "pipnexus", "probe", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=str(REPO),
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
+    return run_pipnexus("probe", *args, python=python, env=env, timeout=timeout, cwd=REPO)
 
 
 @pytest.mark.parametrize("python", action_pythons())
