@@ -217,3 +217,19 @@ def test_the_reason_list_reader_sees_a_missing_or_extra_reason() -> None:
     assert _reasons_in("(dns, refused, tls; x)", "dns", "tls") == ["dns", "refused", "tls"]
     assert _reasons_in("`dns`, `refused`, `extra`, `tls`", "dns", "tls") == [
         "dns", "refused", "extra", "tls"]
+
+
+def test_action_md_lists_every_variable_configure_sets() -> None:
+    """docs/action.md's "What it sets" table and its extra-source list follow
+    ``configure.installers`` (the one table of variables)."""
+    from pipnexus.configure import installers
+
+    text = (ROOT / "docs" / "action.md").read_text(encoding="utf-8")
+    table = text.split("| Variable | Value | For |", 1)[1].split("\n\n", 1)[0]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", "\n".join(
+        line.split("|")[1] for line in table.splitlines()[2:])))
+    written = {v.name for v in installers.VARIABLES} | {installers.PYTHON_MIRROR_VARIABLE.name}
+    assert documented == written | {"PIP_CONFIG_FILE"}  # the last only with pip-conf: file
+    extra = text.split("Extra sources already set in the runner's environment", 1)[1]
+    listed = re.findall(r"`([A-Z][A-Z0-9_]+)`", extra.split(":", 1)[0])
+    assert listed == list(installers.EXTRA_SOURCE_VARS)
