@@ -112,7 +112,7 @@ def _process(path: str, options: Options, write: bool, want_diff: bool, color: b
     changes = [(c.line, c.rule, c.message) for c in result.changes]
     diff = unified_diff(path, text, result.new_text, color) if want_diff and result.changed else ""
     if result.changed and write:
-        problem = files.write_atomic(p, result.new_text)
+        problem = files.rewrite(p, result.new_text)
         if problem:
             error = _file_error(path, 1, 1, problem)
             return FileReport(path, True, False, error, changes, findings, diff)
