@@ -23,6 +23,7 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 from urllib.parse import quote
@@ -291,6 +292,28 @@ def forward_proxy(proxy_auth: str | None = None) -> Script:
 
 
 # -- TLS -------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def never_accepts() -> Iterator[str]:
+    """``http://HOST:PORT`` of a listener with backlog 0 whose accept queue is full and that
+    nobody accepts from: new connections stall (no refusal, no answer)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind((HOST, 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(4):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            filler.connect_ex((HOST, port))
+            fillers.append(filler)
+        yield f"http://{HOST}:{port}"
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()
 
 
 class Cert(NamedTuple):

@@ -124,24 +124,9 @@ def test_listener_that_never_answers(hanging_listener: HangingListener) -> None:
 
 
 def test_listener_that_never_accepts() -> None:
-    # backlog 0 and nobody calling accept(): once the queue is full, new connections stall
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    fillers: list[socket.socket] = []
-    try:
-        listener.bind((ph.HOST, 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        for _ in range(4):
-            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            filler.setblocking(False)
-            filler.connect_ex((ph.HOST, port))
-            fillers.append(filler)
-        result = one(f"http://{ph.HOST}:{port}/simple/", timeout=1.0)
+    with ph.never_accepts() as origin:
+        result = one(f"{origin}/simple/", timeout=1.0)
         assert result.reason == "timeout"
-    finally:
-        for s in fillers:
-            s.close()
-        listener.close()
 
 
 def test_headers_trickle(raw: list[ph.RawServer]) -> None:
