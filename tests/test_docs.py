@@ -233,3 +233,16 @@ def test_action_md_lists_every_variable_configure_sets() -> None:
     extra = text.split("Extra sources already set in the runner's environment", 1)[1]
     listed = re.findall(r"`([A-Z][A-Z0-9_]+)`", extra.split(":", 1)[0])
     assert listed == list(installers.EXTRA_SOURCE_VARS)
+
+
+def test_nexus_md_names_the_known_versions() -> None:
+    """docs/nexus.md's "Which Nexus version" follows ``nexus.schema``: the newest and oldest
+    known, and every version the table was checked against."""
+    from pipnexus.nexus import schema
+
+    text = (ROOT / "docs" / "nexus.md").read_text(encoding="utf-8")
+    section = text.split("### Which Nexus version", 1)[1].split("\n#", 1)[0]
+    assert f"the newest known ({schema.NEWEST})" in section
+    assert f"the oldest known rules ({schema.OLDEST})" in section
+    named = set(re.findall(r"\b3\.\d+\.\d+\b", section))
+    assert {str(v) for v in schema.KNOWN_VERSIONS} <= named
