@@ -45,9 +45,11 @@ def base(tmp_path: Path) -> dict[str, str]:
 
 def configured(env: dict[str, str], index: str, fallback: str) -> dict[str, str]:
     """``env`` plus what ``pipnexus configure --format dotenv`` prints."""
+    # with site-packages and PYTHONPATH (module=True): the host alias for nexus.test is a
+    # sitecustomize on PYTHONPATH, which python -I would ignore
     proc = run_pipnexus(
         "configure", "--format", "dotenv", "--index-url", index, "--fallback-index-url", fallback,
-        "--no-warnings", "--timeout", "5", env=env,
+        "--no-warnings", "--timeout", "5", env=env, module=True,
     )
     assert proc.returncode == 0, proc.stderr
     out = dict(env)
