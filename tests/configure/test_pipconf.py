@@ -216,6 +216,7 @@ def _pip_download(tmp_path: Path, env: Mapping[str, str], nexus: NexusDouble) ->
         return proxy.count()
 
 
+@pytest.mark.slow
 @pytest.mark.installers
 def test_pip_conf_modes_override_public_pip_config_as_real_pip_sees_it(tmp_path, nexus):
     """The claims configure makes (overridden / still in effect) match what pip 26 does."""

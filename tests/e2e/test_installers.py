@@ -23,7 +23,7 @@ from testbed.upstream import Upstream
 from tests.cli_process import run_pipnexus
 from tests.e2e.conftest import ONLY_BEHIND, PDM_PROJECT
 
-pytestmark = pytest.mark.installers
+pytestmark = [pytest.mark.installers, pytest.mark.slow]
 
 NAMES = ("nexus.test", "pypi.test")
 

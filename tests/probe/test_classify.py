@@ -259,6 +259,7 @@ public class TlsPort {
 """
 
 
+@pytest.mark.slow
 def test_scheme_mixup_http_to_a_real_jsse_tls_port(tmp_path: Path) -> None:
     # Java's TLS (JSSE) is what Jetty, and so Nexus, serves TLS with
     java, keytool = shutil.which("java"), shutil.which("keytool")
