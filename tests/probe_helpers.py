@@ -34,6 +34,7 @@ from pipnexus.probe import REASONS, Result, Target
 HOST = "127.0.0.1"
 SCRIPT_LIMIT = 30.0
 JOIN_TIMEOUT = 5.0
+TLS_HANDSHAKE = b"\x16\x03"  # a TLS record: handshake, protocol 3.x
 
 Script = Callable[["RawServer", socket.socket, bytes], None]
 
@@ -121,6 +122,10 @@ class RawServer:
                 if not chunk:
                     return
                 data += chunk
+                if self.tls is None and data.startswith(TLS_HANDSHAKE):
+                    # a TLS ClientHello on this plain port: hang up at once, as a server
+                    # that cannot parse it does (rather than wait for a head that never comes)
+                    return
             request = data.split(b"\r\n\r\n", 1)[0] or b"GET / HTTP/1.1"
             with self._lock:
                 self.requests.append(request)
