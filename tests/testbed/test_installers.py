@@ -44,6 +44,7 @@ def test_isolated_env_drops_host_settings(
     assert env["PATH"] == os.environ["PATH"]
 
 
+@pytest.mark.slow
 def test_pip_in_venv_sees_no_host_configuration(venv: Venv) -> None:
     # this machine's global pip.conf and PIP_* variables add indexes, find-links, constraints
     listed = venv.pip("config", "list").stdout
