@@ -42,6 +42,10 @@ NEXUS_RETRIES = 3
 NEXUS_STATUS_RETRIES = 1
 NEXUS_MAX_RETRIES = 10
 MAX_TIMEOUT = 300.0
+# --format: probe, migrate, nexus lint and nexus status report as text (the default) or JSON;
+# configure writes for a consumer, "auto" choosing github inside Actions, else shell
+REPORT_FORMATS = ("text", "json")
+CONFIGURE_FORMATS = ("auto", "github", "shell", "json", "dotenv")
 PASSWORD_ENV = "PIPNEXUS_PASSWORD"
 USERNAME_ENV = "PIPNEXUS_USERNAME"
 
@@ -192,6 +196,18 @@ def add_ca_cert(parser: argparse.ArgumentParser) -> None:
         "--ca-cert", metavar="FILE",
         help="PEM CA certificate to verify an https Nexus with",
     )
+
+
+def add_format(
+    parser: argparse.ArgumentParser, help_text: str, formats: Sequence[str] = REPORT_FORMATS
+) -> None:
+    """``--format``, the first of ``formats`` by default. Configure's value is checked by its
+    settings instead of by argparse: the action passes an empty value for an unset input."""
+    if tuple(formats) == REPORT_FORMATS:
+        parser.add_argument("--format", choices=REPORT_FORMATS, default=formats[0],
+                            help=help_text)
+    else:
+        parser.add_argument("--format", default=formats[0], metavar="FORMAT", help=help_text)
 
 
 # --- parsing values ----------------------------------------------------------------------

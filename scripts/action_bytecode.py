@@ -36,7 +36,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-# Subpackages the action never imports (tests/test_configure.py checks the action's imports)
+# Subpackages the action never imports (tests/configure/test_main.py checks the action's imports)
 NOT_ACTION = ("migrate", "nexus")
 # PEP 552: flags word 0b11 = hash-based, check the source
 CHECKED_HASH = 0b11

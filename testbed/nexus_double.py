@@ -107,14 +107,18 @@ import uuid
 from html.parser import HTMLParser
 from typing import Any, Callable, NamedTuple, Optional
 
+from pipnexus.nexus import schema
 from testbed import nexus_raw
 from testbed.cooperation import Cooperation
 from testbed.httpbase import LoopbackServer, QuietHandler, Response
 from testbed.wheels import normalize
 
 # Nexus versions whose REST contract the double knows (testbed/nexus_admin.py has the per-version
-# required fields): the published OpenAPI files, the chart 5.25.1 appVersion, and the npm models.
-KNOWN_VERSIONS = ("3.67.1", "3.81.1", "3.90.1", "3.93.2", "3.94.0", "3.95.1", "3.96.0")
+# required fields): those of pipnexus.nexus.schema (the published OpenAPI files and the npm
+# models) and the chart's appVersion, oldest first.
+KNOWN_VERSIONS = tuple(
+    str(v) for v in sorted({*schema.KNOWN_VERSIONS, schema.CHART_NEXUS_VERSION})
+)
 DEFAULT_VERSION = KNOWN_VERSIONS[-1]
 # The version whose answer is being built, per serving thread (every response names it).
 _serving = threading.local()
@@ -448,6 +452,18 @@ def version_of(filename: str, project: str) -> str:
 
 
 # -- cache state --------------------------------------------------------------------------
+
+
+class ProxySettings(NamedTuple):
+    """A proxy repository's settings as the pull-through uses them (minutes for ages)."""
+
+    remote: str  # proxy.remoteUrl, with a trailing slash
+    metadata_max_age: float
+    content_max_age: float
+    negative_cache: bool
+    negative_cache_ttl: float
+    blocked: bool  # httpClient.blocked
+    auto_block: bool  # httpClient.autoBlock
 
 
 class Cached(NamedTuple):
@@ -796,7 +812,8 @@ class NexusDouble(LoopbackServer):
         return self._raw_file(repo, sub, req)
 
     def _raw_file(self, repo: str, sub: str, req: Request) -> Response:
-        remote, _, content_age, *_ = self._settings(repo)
+        settings = self._settings(repo)
+        remote, content_age = settings.remote, settings.content_max_age
         with self.lock:
             proxy = dict(self.repositories[repo]["proxy"])
         raw = req.raw_path.split("/", 3)[3] if req.raw_path.count("/") >= 3 else ""
@@ -821,24 +838,22 @@ class NexusDouble(LoopbackServer):
             return fail.response
         return self._content(req, got.body, got.content_type, got.fetched_at, etag=got.etag)
 
-    def _settings(self, repo: str) -> tuple[str, float, float, bool, float, bool, bool]:
+    def _settings(self, repo: str) -> ProxySettings:
         with self.lock:
             cfg = self.repositories[repo]
             remote = str(cfg["proxy"]["remoteUrl"])
             if not remote.endswith("/"):
                 remote += "/"
-            meta_age = float(cfg["proxy"].get("metadataMaxAge", 1440))
-            content_age = float(cfg["proxy"].get("contentMaxAge", 1440))
             nfc = cfg.get("negativeCache") or {}
             client = cfg.get("httpClient") or {}
-            return (
-                remote,
-                meta_age,
-                content_age,
-                bool(nfc.get("enabled", True)),
-                float(nfc.get("timeToLive", 1440)),
-                bool(client.get("blocked", False)),
-                bool(client.get("autoBlock", False)),
+            return ProxySettings(
+                remote=remote,
+                metadata_max_age=float(cfg["proxy"].get("metadataMaxAge", 1440)),
+                content_max_age=float(cfg["proxy"].get("contentMaxAge", 1440)),
+                negative_cache=bool(nfc.get("enabled", True)),
+                negative_cache_ttl=float(nfc.get("timeToLive", 1440)),
+                blocked=bool(client.get("blocked", False)),
+                auto_block=bool(client.get("autoBlock", False)),
             )
 
     def _get(
@@ -884,7 +899,9 @@ class NexusDouble(LoopbackServer):
         store: Callable[[Cached], Cached],
     ) -> Cached:
         """The cooperation leader's work (ProxyFacetSupport.doGet): checks, fetch, store."""
-        remote, _, _, nfc_on, nfc_ttl, blocked, auto_block = self._settings(repo)
+        settings = self._settings(repo)
+        remote, blocked, auto_block = settings.remote, settings.blocked, settings.auto_block
+        nfc_on, nfc_ttl = settings.negative_cache, settings.negative_cache_ttl
         with self.lock:
             current = lookup()
             now = time.time()
@@ -1000,7 +1017,8 @@ class NexusDouble(LoopbackServer):
     def _project_links(self, repo: str, requested: str) -> tuple[Cached, str]:
         """The (validated) cached upstream page for ``requested``; raises _Fail."""
         key = normalize(requested)
-        remote, meta_age, *_ = self._settings(repo)
+        settings = self._settings(repo)
+        remote, meta_age = settings.remote, settings.metadata_max_age
         url = f"{remote}simple/{requested}/"
 
         def store(got: Cached) -> Cached:
@@ -1048,7 +1066,8 @@ class NexusDouble(LoopbackServer):
         return self._content(req, body, "text/html", page.fetched_at)
 
     def _root(self, repo: str, req: Request) -> Response:
-        remote, meta_age, *_ = self._settings(repo)
+        settings = self._settings(repo)
+        remote, meta_age = settings.remote, settings.metadata_max_age
         url = f"{remote}simple/"
 
         def store(got: Cached) -> Cached:
@@ -1071,7 +1090,7 @@ class NexusDouble(LoopbackServer):
         return self._content(req, body, "text/html", got.fetched_at)
 
     def _package(self, repo: str, project: str, filename: str, req: Request) -> Response:
-        _, _, content_age, *_ = self._settings(repo)
+        content_age = self._settings(repo).content_max_age
 
         def lookup() -> Cached | None:
             return self._cache(repo).files.get(filename)

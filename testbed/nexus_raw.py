@@ -19,7 +19,7 @@ sonatype/nexus-public#385 shows the result on a real 3.67.1: a request for
 
 ``proxy.preserveEncodedCharacters`` (in the published API from 3.82; the 3.90.1 and 3.93.2
 descriptions add "only available when nexus.proxy.urlEncodingMode.enabled=true is set", the
-3.94.0 and 3.96.3 ones do not) "preserves encoded characters like %2B (plus), %23 (hash), and
+3.94.0 and 3.96.0 ones do not) "preserves encoded characters like %2B (plus), %23 (hash), and
 %20 (space) in their encoded form when proxying". The source of those versions is not public:
 the double sends the path as the client wrote it, which is what the description says.
 """

@@ -8,6 +8,10 @@ and every script ends by itself within ``SCRIPT_LIMIT`` seconds even if nobody s
 
 ``self_signed_cert(dir)`` makes a certificate for 127.0.0.1/localhost with the ``openssl`` CLI
 (None when it is not installed).
+
+``one(url)`` / ``run_probe(targets)`` probe in this process and check what every result must
+hold (returned in time, a known reason, one line); ``serve(raw, script)`` starts a RawServer
+that the ``raw`` fixture (tests/probe/conftest.py) stops.
 """
 
 from __future__ import annotations
@@ -19,12 +23,18 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
+from urllib.parse import quote
+
+from pipnexus import probe, urls
+from pipnexus.probe import REASONS, Result, Target
 
 HOST = "127.0.0.1"
 SCRIPT_LIMIT = 30.0
 JOIN_TIMEOUT = 5.0
+TLS_HANDSHAKE = b"\x16\x03"  # a TLS record: handshake, protocol 3.x
 
 Script = Callable[["RawServer", socket.socket, bytes], None]
 
@@ -112,6 +122,10 @@ class RawServer:
                 if not chunk:
                     return
                 data += chunk
+                if self.tls is None and data.startswith(TLS_HANDSHAKE):
+                    # a TLS ClientHello on this plain port: hang up at once, as a server
+                    # that cannot parse it does (rather than wait for a head that never comes)
+                    return
             request = data.split(b"\r\n\r\n", 1)[0] or b"GET / HTTP/1.1"
             with self._lock:
                 self.requests.append(request)
@@ -285,6 +299,28 @@ def forward_proxy(proxy_auth: str | None = None) -> Script:
 # -- TLS -------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def never_accepts() -> Iterator[str]:
+    """``http://HOST:PORT`` of a listener with backlog 0 whose accept queue is full and that
+    nobody accepts from: new connections stall (no refusal, no answer)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind((HOST, 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(4):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            filler.connect_ex((HOST, port))
+            fillers.append(filler)
+        yield f"http://{HOST}:{port}"
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()
+
+
 class Cert(NamedTuple):
     cert: Path
     key: Path
@@ -314,3 +350,49 @@ def server_context(cert: Cert) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(cert.cert), str(cert.key))
     return ctx
+
+
+# --- calling the probe ------------------------------------------------------------------------
+
+
+HANG_SLACK = 5.0  # seconds over the deadline that count as "returned", not "hung"
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def target_for(index_url: str) -> Target:
+    return probe.target_for(urls.parse_url(index_url))
+
+
+def run_probe(targets: list[Target], timeout: float = 2.0, **kwargs: Any) -> list[Result]:
+    kwargs.setdefault("environ", {})  # no proxy settings of this machine
+    start = time.monotonic()
+    results = probe.probe(targets, timeout=timeout, **kwargs)
+    elapsed = time.monotonic() - start
+    assert elapsed < timeout + HANG_SLACK, f"probe hung: {elapsed:.1f} s"
+    assert len(results) == len(targets)
+    for r in results:
+        assert r.reason in (("",) if r.healthy else REASONS), r
+        assert "\n" not in r.detail and "\r" not in r.detail
+    return results
+
+
+def one(target: Target | str, timeout: float = 2.0, **kwargs: Any) -> Result:
+    if isinstance(target, str):
+        target = target_for(target)
+    return run_probe([target], timeout, **kwargs)[0]
+
+
+def serve(raw: list[RawServer], script: Script, **kwargs: Any) -> RawServer:
+    server = RawServer(script, **kwargs)
+    raw.append(server)
+    return server
+
+
+def with_userinfo(url: str, user: str, password: str) -> str:
+    return url.replace("http://", f"http://{quote(user, safe='')}:{quote(password, safe='')}@")
+
+
+def mirror(url: str) -> Target:
+    return probe.mirror_target(urls.parse_url(url))

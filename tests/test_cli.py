@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipnexus import __version__
 from pipnexus.cli import COMMANDS, main
+from tests.cli_process import run_pipnexus
 from tests.pythons import action_pythons
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,13 +116,7 @@ def test_action_modules_need_only_the_standard_library(python: str) -> None:
 
 
 def test_python_dash_m_runs_the_cli() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipnexus", "--version"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
+    proc = run_pipnexus("--version", module=True, cwd=ROOT)
     assert proc.returncode == 0
     assert proc.stdout.strip() == f"pipnexus {__version__}"
 

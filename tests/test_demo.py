@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from pipnexus import demo
 from pipnexus.migrate import migrate_text
+from tests.cli_process import run_pipnexus
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,14 +25,7 @@ def test_demo_falls_back_and_shows_the_migration(tmp_path: Path) -> None:
     example = ROOT / "pipnexus" / demo.EXAMPLE
     before = hashlib.sha256(example.read_bytes()).hexdigest()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPNEXUS_", "GITHUB_"))}
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipnexus", "demo"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    proc = run_pipnexus("demo", module=True, cwd=tmp_path, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     out, err = proc.stdout, proc.stderr
     assert "refused" in err
@@ -51,12 +43,7 @@ def test_demo_falls_back_and_shows_the_migration(tmp_path: Path) -> None:
 
 def test_demo_against_a_given_nexus_that_is_down(tmp_path: Path) -> None:
     port = demo.closed_port()
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipnexus", "demo", "--nexus-url", f"http://127.0.0.1:{port}"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    proc = run_pipnexus("demo", "--nexus-url", f"http://127.0.0.1:{port}", module=True,
+                        cwd=tmp_path, timeout=120)
     assert proc.returncode == 0
     assert f"127.0.0.1:{port}" in proc.stderr

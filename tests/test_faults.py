@@ -59,22 +59,8 @@ def unresolvable() -> Iterator[str]:
 
 @contextlib.contextmanager
 def never_accepts() -> Iterator[str]:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    fillers: list[socket.socket] = []
-    try:
-        listener.bind((ph.HOST, 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        for _ in range(4):  # fill the accept queue; nobody calls accept()
-            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            filler.setblocking(False)
-            filler.connect_ex((ph.HOST, port))
-            fillers.append(filler)
-        yield f"http://{ph.HOST}:{port}{INDEX_PATH}"
-    finally:
-        for s in fillers:
-            s.close()
-        listener.close()
+    with ph.never_accepts() as origin:
+        yield origin + INDEX_PATH
 
 
 @contextlib.contextmanager

@@ -199,6 +199,7 @@ def test_encoded_line_breaks_and_delimiters_stay_inert(
     assert assert_exactly_intended(env, outputs)["PIP_INDEX_URL"] == fallback
 
 
+@pytest.mark.slow
 def test_megabyte_environment_values(
     index: ph.RawServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

@@ -23,7 +23,7 @@ from testbed.httpbase import HangingListener, closed_url
 from testbed.nexus_double import NexusDouble
 from testbed.pbs import Build, Releases, make_archive, write_downloads_json
 from testbed.upstream import Upstream
-from tests.test_configure import base_env, run_configure
+from tests.configure.helpers import base_env, run_configure
 
 BUILD = Build()
 MIRROR = values.PYTHON_MIRROR_REPOSITORY

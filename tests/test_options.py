@@ -246,3 +246,36 @@ def test_runtime_named_tuple_is_typings() -> None:
     with pytest.raises(TypeError):  # as typing: a field without a default after one with
         exec("class Bad(Light):\n    a: int = 1\n    b: int\n", {"Light": Light,
                                                                 "__name__": __name__})
+
+
+def test_format_is_defined_only_in_the_option_layer() -> None:
+    """``--format`` is added through ``options.add_format`` by every command that has it."""
+    import ast
+    from pathlib import Path
+
+    package = Path(options.__file__).parent
+    defined = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "add_argument"
+                    and any(isinstance(a, ast.Constant) and a.value == "--format"
+                            for a in node.args)):
+                defined.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert defined and all(d.startswith("options.py:") for d in defined), defined
+
+
+@pytest.mark.parametrize("command", [["probe"], ["migrate"], ["nexus", "lint"],
+                                     ["nexus", "status"], ["configure"]])
+def test_every_format_option_comes_from_add_format(command: list[str]) -> None:
+    from pipnexus.cli import build_parser
+
+    parser = build_parser()
+    for word in command:
+        parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+                      ).choices[word]
+    (action,) = [a for a in parser._actions if "--format" in a.option_strings]
+    if command == ["configure"]:
+        assert action.default == options.CONFIGURE_FORMATS[0] and action.choices is None
+    else:
+        assert action.default == "text" and tuple(action.choices or ()) == options.REPORT_FORMATS

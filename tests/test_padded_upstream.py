@@ -26,6 +26,7 @@ class ChangingPypi(PaddedUpstream, PypiHeaders):
     page_max_age = 1
 
 
+@pytest.mark.slow
 def test_pages_are_padded_change_on_publish_and_pip_still_installs_the_real_release(
     tmp_path: Path,
 ) -> None:

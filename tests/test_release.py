@@ -25,6 +25,7 @@ import yaml
 
 import pipnexus
 from testbed.httpbase import closed_url
+from tests.cli_process import run_pipnexus
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = pipnexus.__version__
@@ -53,8 +54,7 @@ def test_version_is_defined_once_and_is_semver() -> None:
 
 
 def test_cli_version_is_the_package_version() -> None:
-    proc = subprocess.run([sys.executable, "-m", "pipnexus", "--version"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    proc = run_pipnexus("--version", module=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"pipnexus {VERSION}"
 
@@ -223,15 +223,6 @@ def test_release_workflow_grants_write_only_where_needed() -> None:
                 assert step["with"]["persist-credentials"] is False
 
 
-def _action_script() -> str:
-    """The inline program action.yml runs with ``python3 -I -S -c``."""
-    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
-    (step,) = [s for s in action["runs"]["steps"] if s.get("id") == "configure"]
-    m = re.search(r"python3 -I -S -c '\n(.*?)\n' ", step["run"], re.S)
-    assert m, "action.yml runs its program with python3 -I -S -c '...'"
-    return m.group(1)
-
-
 def test_the_action_works_from_the_tree_github_downloads(tmp_path: Path) -> None:
     """GitHub gives an action user the repository's files at the ref (no install step): the
     committed tree runs with python3 -I -S, the standard library only, and falls back."""
@@ -243,11 +234,9 @@ def test_the_action_works_from_the_tree_github_downloads(tmp_path: Path) -> None
     project.mkdir()
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path / "home"),
            "PIP_CONFIG_FILE": os.devnull}
-    proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", _action_script(), str(tree), "configure",
-         "--format", "json", f"--index-url={closed_url()}", "--timeout=2",
-         f"--project-dir={project}", "--no-warnings"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    proc = run_pipnexus(
+        "configure", "--format", "json", f"--index-url={closed_url()}", "--timeout=2",
+        f"--project-dir={project}", "--no-warnings", cwd=tmp_path, env=env, tree=tree,
     )
     assert proc.returncode == 0, proc.stderr
     decision = json.loads(proc.stdout)

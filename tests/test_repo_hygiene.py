@@ -1,8 +1,10 @@
 """The project's own GitHub CI and supply chain: zizmor finds nothing, the schemas hold,
 third-party actions are pinned by SHA, permissions are minimal, the CI covers Python 3.9-3.13
 for the action's modules and uses the action from the repository itself. And the code's
-layers depend one way: tests/ and bench/ use testbed/, never the other way round, and tests/
-never import bench/ (a benchmark may change its output; a test must not depend on it)."""
+layers depend one way: tests/ and bench/ use testbed/, never the other way round, tests/
+never import bench/ (a benchmark may change its output; a test must not depend on it), and
+pipnexus/ imports none of them. Within pipnexus/ no two modules import each other, not even
+for type hints only: a cycle means a type sits in the wrong module."""
 
 from __future__ import annotations
 
@@ -112,6 +114,16 @@ def test_ci_covers_the_supported_pythons_and_uses_the_action_itself() -> None:
     assert "targets=(action.yml)" in script and "targets+=(.github)" in script
 
 
+def test_the_action_modules_job_runs_tests_that_exist() -> None:
+    """The job that runs the hot path's tests on every Python names paths: they follow the
+    tests when those move (tests/probe, tests/configure mirror the packages)."""
+    ci = load(ROOT / ".github" / "workflows" / "ci.yml")
+    runs = " ".join(step.get("run", "") for step in ci["jobs"]["action-modules"]["steps"])
+    paths = re.findall(r"\btests/\S+", runs)
+    assert {"tests/probe", "tests/configure"} <= set(paths), paths
+    assert all((ROOT / path).exists() for path in paths), paths
+
+
 def test_dependabot_watches_actions_and_python() -> None:
     config = load(ROOT / ".github" / "dependabot.yml")
     ecosystems = {u["package-ecosystem"] for u in config["updates"]}
@@ -130,7 +142,8 @@ def _imported_packages(path: Path) -> Iterator[tuple[int, str]]:
 
 @pytest.mark.parametrize(
     ("layer", "forbidden"),
-    [("tests", {"bench"}), ("testbed", {"tests", "bench"})],
+    [("tests", {"bench"}), ("testbed", {"tests", "bench"}),
+     ("pipnexus", {"tests", "testbed", "bench", "scripts"})],
 )
 def test_layers_import_one_way(layer: str, forbidden: set[str]) -> None:
     bad = []
@@ -139,3 +152,87 @@ def test_layers_import_one_way(layer: str, forbidden: set[str]) -> None:
         bad += [f"{rel}:{line}: imports {pkg}" for line, pkg in _imported_packages(path)
                 if pkg in forbidden]
     assert not bad, "\n".join(bad)
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(package: str, root: Path = ROOT) -> dict[str, set[str]]:
+    """Module -> the modules of ``package`` it imports anywhere: at the top, inside functions
+    and under ``if TYPE_CHECKING:``. ``from pkg import mod`` counts as importing ``pkg.mod``."""
+    paths = {_module_name(p, root): p for p in sorted((root / package).rglob("*.py"))}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                deps.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = here.split(".")[: len(here.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, *([node.module] if node.module else [])])
+                deps.update(f"{base}.{a.name}" if f"{base}.{a.name}" in paths else base
+                            for a in node.names)
+        graph[name] = {d for d in deps if d in paths and d != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycles_in_the_package() -> None:
+    graph = import_graph("pipnexus")
+    assert "pipnexus.probe.classify" in graph["pipnexus.probe.engine"]  # the graph is real
+    assert not cycles(graph), cycles(graph)
+
+
+def test_the_cycle_check_finds_type_only_and_function_level_cycles(tmp_path: Path) -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+    # render <-> summary as they were before Report moved: one import only for type hints,
+    # the other inside a function; and a relative import
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "sub" / "render.py").write_text(
+        "def f():\n    from pkg.sub.summary import g\n    return g\n")
+    (pkg / "sub" / "summary.py").write_text(
+        "TYPE_CHECKING = False\nif TYPE_CHECKING:\n    from pkg.sub.render import Report\n")
+    (pkg / "sub" / "main.py").write_text("from . import render\nfrom .summary import g\n")
+    graph = import_graph("pkg", tmp_path)
+    assert graph["pkg.sub.main"] == {"pkg.sub.render", "pkg.sub.summary"}
+    assert cycles(graph) == [["pkg.sub.render", "pkg.sub.summary"]]

@@ -151,6 +151,7 @@ _PASSWORD = st.text(alphabet=st.characters(codec="utf-8"), min_size=6, max_size=
 )
 
 
+@pytest.mark.slow
 @given(user=st.text(min_size=1, max_size=10), password=_PASSWORD)
 def test_credentials_round_trip_and_redaction(user: str, password: str) -> None:
     base = "http://nexus.example:8081/repository/pypi-proxy/simple/"

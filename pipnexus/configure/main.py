@@ -21,7 +21,8 @@ from pipnexus import gha, urls
 from pipnexus._nt import NamedTuple
 from pipnexus.configure import decide as decide_
 from pipnexus.configure.decide import Decision
-from pipnexus.configure.render import Report, print_masks
+from pipnexus.configure.render import print_masks
+from pipnexus.configure.report import Report
 from pipnexus.configure.settings import (
     Settings,
     collect_secrets,

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 
 from pipnexus import gha
-from pipnexus._nt import NamedTuple
 from pipnexus.configure.decide import Decision
+from pipnexus.configure.report import Report
 from pipnexus.configure.settings import os_reason
 from pipnexus.diagnostics import Diagnostic, as_json, format_text
 from pipnexus.errors import InputError
@@ -25,24 +25,6 @@ if TYPE_CHECKING:
     from pipnexus.probe import Result
 
 OUTPUTS = ("source", "index-url", "trusted-host", "reason", "latency-ms", "python-mirror")
-
-
-class Report(NamedTuple):
-    """What configure decided and did, ready to render."""
-
-    decision: Decision
-    shown_url: str  # the chosen index, redacted ("" for source "none")
-    env: dict[str, str]  # the variables to set, with credentials
-    shown_env: dict[str, str]  # the same, redacted
-    cleared: dict[str, str]  # extra-source variables set to empty: name -> old value, redacted
-    notes: list[str]  # one-line notices
-    diagnostics: list[Diagnostic]  # what bypasses the index, and other warnings
-    verdict: Diagnostic | None  # the fallback warning or the no-healthy-index error
-    pip_conf_path: str | None  # the pip config file written
-
-    @property
-    def all_diagnostics(self) -> list[Diagnostic]:
-        return self.diagnostics + ([self.verdict] if self.verdict else [])
 
 
 def say(text: str, stream: TextIO | None = None) -> None:

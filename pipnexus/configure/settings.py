@@ -15,7 +15,6 @@ from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
 from pipnexus.options import Credentials
 
-FORMATS = ("auto", "github", "shell", "json", "dotenv")
 PIP_CONF_MODES = ("none", "user", "global", "file")
 PYTHON_MIRROR_REPOSITORY = "python-build-standalone"
 _TRUE = ("1", "true", "yes", "on")
@@ -34,7 +33,7 @@ class Settings(NamedTuple):
     require_nexus: bool
     pip_conf: str  # one of PIP_CONF_MODES
     pip_conf_path: str | None
-    fmt: str  # one of FORMATS but "auto"
+    fmt: str  # one of options.CONFIGURE_FORMATS but "auto"
     warnings: bool
     project_dir: str
     # uv's interpreter mirror: "" off, "auto", a Nexus repository name or a whole URL
@@ -70,9 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "PIP_CONFIG_FILE); existing keys are kept, extra-index-url/find-links naming only "
         "public PyPI are written empty")
     add("--pip-conf-path", metavar="FILE", help="write the pip config file here instead")
-    add("--format", default="auto", metavar="FORMAT",
-        help="auto (default: github inside GitHub Actions, else shell), github, shell, json, "
-        "dotenv")
+    options.add_format(
+        parser,
+        "auto (default: github inside GitHub Actions, else shell), github, shell, json, dotenv",
+        options.CONFIGURE_FORMATS,
+    )
     add("--python-mirror", metavar="VALUE",
         help="uv's interpreter mirror (UV_PYTHON_INSTALL_MIRROR), probed with the indexes: "
         f"auto (default: <nexus>/repository/{PYTHON_MIRROR_REPOSITORY} when the Nexus URL is "
@@ -86,8 +87,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_format(value: str | None, environ: Mapping[str, str]) -> str:
     fmt = (value or "auto").strip().lower()
-    if fmt not in FORMATS:
-        raise InputError(f"--format must be one of {', '.join(FORMATS)}")
+    if fmt not in options.CONFIGURE_FORMATS:
+        raise InputError(f"--format must be one of {', '.join(options.CONFIGURE_FORMATS)}")
     if fmt == "auto":
         return "github" if environ.get("GITHUB_ACTIONS") == "true" else "shell"
     return fmt

@@ -6,7 +6,7 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
 
 if TYPE_CHECKING:
-    from pipnexus.configure.render import Report
+    from pipnexus.configure.report import Report
 
 _MARKDOWN_ESCAPES = {
     "\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "*": "\\*", "_": "\\_",

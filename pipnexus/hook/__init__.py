@@ -25,7 +25,7 @@ from pipnexus.errors import InputError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
 if TYPE_CHECKING:
-    from pipnexus.configure.render import Report
+    from pipnexus.configure.report import Report
     from pipnexus.configure.settings import Settings
 
 # the runner variables the hook reads besides those configure reads itself

@@ -15,7 +15,7 @@ from pipnexus.errors import InputError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
 if TYPE_CHECKING:
-    from pipnexus.configure.render import Report
+    from pipnexus.configure.report import Report
 
 SOURCE = "PIPNEXUS_HOOK_SOURCE"  # nexus, fallback or none
 INDEX_URL = "PIPNEXUS_HOOK_INDEX_URL"  # redacted

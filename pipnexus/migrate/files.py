@@ -79,8 +79,8 @@ def read_text(path: Path) -> str | ReadError:
         return ReadError(line, col, f"not UTF-8 (byte 0x{data[e.start]:02x})")
 
 
-def write_atomic(path: Path, text: str) -> str | None:
-    """Replace the file's content atomically, keeping its mode; None or a problem.
+def rewrite(path: Path, text: str) -> str | None:
+    """Replace the file's content (fsutil.atomic_write, keeping its mode); None or a problem.
 
     A symlink is written through: its target is replaced, the link stays.
     A file without any write permission bit is refused (left unchanged).

@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 
 from pipnexus.diagnostics import Diagnostic, as_json, format_text
 from pipnexus.errors import InputError
-from pipnexus.migrate.model import ALL_CACHES, DEFAULT_ACTION_REF, STRATEGIES, Options
-from pipnexus.options import add_index_location, given
+from pipnexus.migrate.model import ALL_CACHES, DEFAULT_ACTION_REF, STRATEGIES, Change, Options
+from pipnexus.options import add_format, add_index_location, given
 
 # OWNER/REPO[/PATH]@REF or ./PATH, optionally followed by ` # comment` (e.g. a SHA's version)
 _ACTION_REF = re.compile(
@@ -34,8 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="print a unified diff (coloured on a terminal), change nothing")
     mode.add_argument("--check", action="store_true",
                       help="change nothing, exit 1 if any file would change")
-    parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="report format (default: text)")
+    add_format(parser, "report format (default: text)")
     parser.add_argument("--action-ref", metavar="OWNER/REPO@REF",
                         help="what the inserted step uses, optionally with a comment "
                         "('OWNER/REPO@SHA # v1.0.0'); given, it also re-pins the pipnexus steps "
@@ -67,7 +66,7 @@ class FileReport(NamedTuple):
     changed: bool
     written: bool
     error: Diagnostic | None
-    changes: list[tuple[int, str, str]]
+    changes: tuple[Change, ...]
     findings: list[Diagnostic]
     diff: str
 
@@ -142,7 +141,7 @@ def process(path: str, options: Options, write: bool, want_diff: bool, color: bo
         if os.environ.get("PIPNEXUS_DEBUG"):
             raise
         problem = f"internal error: {type(e).__name__}: {e}; file left unchanged"
-        return FileReport(path, False, False, _file_error(path, 1, 1, problem), [], [], "")
+        return FileReport(path, False, False, _file_error(path, 1, 1, problem), (), [], "")
 
 
 def _process(path: str, options: Options, write: bool, want_diff: bool, color: bool) -> FileReport:
@@ -156,7 +155,7 @@ def _process(path: str, options: Options, write: bool, want_diff: bool, color: b
     text = files.read_text(p)
     if isinstance(text, files.ReadError):
         error = _file_error(path, text.line, text.col, text.message)
-        return FileReport(path, False, False, error, [], [], "")
+        return FileReport(path, False, False, error, (), [], "")
     # the uv.lock only matters to the `uv sync|run|export --frozen` report: skip the file
     # system walk for the (many) files that never mention uv
     if "uv" in text and (files.repo_root(p) / "uv.lock").is_file():
@@ -164,11 +163,11 @@ def _process(path: str, options: Options, write: bool, want_diff: bool, color: b
     result = migrate_text(text, path, options)
     findings = list(result.findings)
     if result.error:
-        return FileReport(path, False, False, result.error, [], findings, "")
-    changes = [(c.line, c.rule, c.message) for c in result.changes]
+        return FileReport(path, False, False, result.error, (), findings, "")
+    changes = result.changes
     diff = unified_diff(path, text, result.new_text, color) if want_diff and result.changed else ""
     if result.changed and write:
-        problem = files.write_atomic(p, result.new_text)
+        problem = files.rewrite(p, result.new_text)
         if problem:
             error = _file_error(path, 1, 1, problem)
             return FileReport(path, True, False, error, changes, findings, diff)
@@ -203,7 +202,7 @@ def _problem(path: str, message: str) -> Diagnostic:
 
 
 def _summary(report: FileReport) -> str:
-    counts = Counter(rule for _line, rule, _msg in report.changes)
+    counts = Counter(change.rule for change in report.changes)
     return ", ".join(f"{rule} x{n}" if n > 1 else rule for rule, n in counts.items())
 
 
@@ -264,7 +263,7 @@ def _json_file(r: FileReport, with_diff: bool) -> dict[str, Any]:
         "changed": r.changed,
         "written": r.written,
         "error": None if r.error is None else as_json(r.error),
-        "changes": [{"line": line, "rule": rule, "message": msg} for line, rule, msg in r.changes],
+        "changes": [{"line": c.line, "rule": c.rule, "message": c.message} for c in r.changes],
         "findings": [as_json(f) for f in r.findings],
     }
     if with_diff:

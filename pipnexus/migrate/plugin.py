@@ -10,49 +10,21 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, NamedTuple, Union
+from typing import TYPE_CHECKING, NamedTuple
 
-from pipnexus.diagnostics import Diagnostic
-from pipnexus.migrate.model import Change, Options
+# rules import what they see and yield from here
+from pipnexus.migrate.context import Context as Context
+from pipnexus.migrate.context import Item as Item
 
 if TYPE_CHECKING:
-    from pipnexus.migrate.strategy import Strategy
-    from pipnexus.migrate.tree import Doc, StepList
+    from pipnexus.migrate.tree import StepList
 
-Item = Union[Change, Diagnostic]
 StepsFix = Callable[["Context", "StepList"], Iterable[Item]]
 DocumentFix = Callable[["Context"], Iterable[Item]]
 
 # The order the rules run in: when two changes overlap the first one wins, so the order is part
 # of the behaviour (the cache inputs go before the step that is inserted next to them).
 RULE_MODULES = ("setup_python", "setup_uv", "actions_cache", "insert_step", "repin", "report")
-
-
-class Context(NamedTuple):
-    """What a rule sees: the document, its step lists, the options and the strategy.
-
-    `lists` are the step lists to migrate (the jobs `migrate` leaves alone are not there);
-    `strategies`, when given, is the strategy of each of them (a job whose runner is unknown
-    gets `conditional` whatever --strategy says), and a steps rule sees its list's strategy as
-    `strategy`.
-    """
-
-    doc: Doc
-    lists: tuple[StepList, ...]
-    options: Options
-    strategy: Strategy
-    path: str
-    strategies: tuple[Strategy, ...] = ()
-    every: tuple[StepList, ...] = ()  # every step list of the file, migrated or not
-
-    def warning(self, line: int, col: int, code: str, message: str) -> Diagnostic:
-        """A warning about this file at 1-based `line`, `col`."""
-        return Diagnostic("warning", message, code, self.path, line, col)
-
-    def warning_at(self, index: int, code: str, message: str) -> Diagnostic:
-        """A warning at character `index` of the text."""
-        line, col = self.doc.text.position(index)
-        return self.warning(line, col, code, message)
 
 
 class Rule(NamedTuple):

@@ -19,9 +19,10 @@ from typing import Any, NamedTuple
 
 from pipnexus.diagnostics import Diagnostic
 from pipnexus.migrate.conditional import GATED
+from pipnexus.migrate.context import Strategy
 from pipnexus.migrate.model import STEP_ID, Change, Options
 from pipnexus.migrate.runners import HOSTED, NOT_LISTED, SELF_HOSTED, classify
-from pipnexus.migrate.strategy import STRATEGIES, Strategy
+from pipnexus.migrate.strategy import STRATEGIES
 from pipnexus.migrate.tree import Doc, StepList, get, get_pair, scalar
 from pipnexus.migrate.workflow import is_pipnexus_step
 

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, NamedTuple
 from ruamel.yaml.nodes import MappingNode
 
 from pipnexus.migrate import conditional
-from pipnexus.migrate.strategy import InputSite, StepInputs
+from pipnexus.migrate.context import InputSite, StepInputs
 from pipnexus.migrate.tree import Step, StepList, editable_with, get_pair, key_str, scalar
 
 if TYPE_CHECKING:
     from pipnexus.diagnostics import Diagnostic
-    from pipnexus.migrate.plugin import Context, Item
+    from pipnexus.migrate.context import Context, Item
 
 
 def _never(_value: str | None) -> bool:

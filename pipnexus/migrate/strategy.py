@@ -9,14 +9,12 @@ when the job fell back to pypi.org (which is why its step goes before them).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple, Protocol
-
-from ruamel.yaml.nodes import MappingNode, Node
 
 from pipnexus.migrate import conditional
-from pipnexus.migrate.model import Change, DataOp, PathKey
+from pipnexus.migrate.context import Context, Item, StepInputs, Strategy
+from pipnexus.migrate.model import Change, DataOp
 from pipnexus.migrate.spans import remove_item, remove_keys, trim_block
-from pipnexus.migrate.tree import Step, StepList
+from pipnexus.migrate.tree import StepList
 from pipnexus.migrate.workflow import (
     SETUP_ACTIONS,
     CacheStep,
@@ -24,58 +22,6 @@ from pipnexus.migrate.workflow import (
     first_possible_install,
     read_by_another_step,
 )
-
-if TYPE_CHECKING:
-    from pipnexus.migrate.plugin import Context, Item
-
-
-class InputSite(NamedTuple):
-    """A setup action's cache input (setup-python `cache:`, setup-uv `enable-cache:`)."""
-
-    rule: str
-    step: Step
-    with_map: MappingNode
-    value: Node
-    keys: tuple[str, ...]  # the input and the inputs that only matter with it
-    action: str  # "setup-python", for messages
-    setting: str  # "`cache: pip`", for messages
-    gate: str  # the value that enables the cache only when the job is not using Nexus
-    gated: bool  # the value is already such a gate (written by `conditional`)
-    line: int
-
-    @property
-    def path(self) -> tuple[PathKey, ...]:
-        return (*self.step.path, "with", self.keys[0])
-
-
-class StepInputs(NamedTuple):
-    """The cache inputs of one setup step: those that turn a cache on, and the unused ones."""
-
-    rule: str
-    step: Step
-    action: str  # "setup-uv", for messages
-    sites: tuple[InputSite, ...]  # inputs that turn a selected cache on (`enable-cache: true`)
-    # inputs present that only matter while the cache is on (`cache-suffix`): dead once a
-    # strategy turns the cache off, so `remove` takes them out too
-    unused: tuple[str, ...]
-    line: int  # where the change is reported when there is no site
-
-
-class Strategy(Protocol):
-    name: str
-
-    def fix_inputs(self, ctx: Context, inputs: StepInputs) -> Iterator[Item]:
-        """The changes (or why not) for a setup step's cache inputs."""
-
-    def fix_cache_steps(
-        self, ctx: Context, steps: StepList, targets: Sequence[CacheStep], rule: str
-    ) -> Iterator[Item]:
-        """The changes (named `rule`) for the actions/cache steps of Python package caches."""
-
-    def insert_position(
-        self, steps: StepList, caches: frozenset[str], action_ref: str
-    ) -> tuple[int, bool] | None:
-        """(step index, after it?) for the pipnexus step; None when the job installs nothing."""
 
 
 def _setups(steps: StepList) -> list[int]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 import urllib.parse
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pipnexus import options
 from pipnexus.errors import InputError
 from pipnexus.nexus import schema
 from pipnexus.nexus import values as values_mod
+
+if TYPE_CHECKING:
+    from pipnexus.nexus.client import Client
 
 API = "/service/rest/v1"
 # Nexus reads these enum-like strings case-insensitively and returns them upper-cased
@@ -117,7 +120,7 @@ def rest_body(repo: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in repo.items() if k not in ("format", "type", "password", "bearerToken")}
 
 
-def plan_blob_store(client: Any, store: dict[str, Any]) -> dict[str, Any] | None:
+def plan_blob_store(client: Client, store: dict[str, Any]) -> dict[str, Any] | None:
     """The POST body when the file blob store is missing, else None."""
     name = store.get("name")
     if store.get("type") != "file" or not isinstance(name, str):
@@ -200,7 +203,7 @@ def repo_path(fmt: str, rtype: str, name: str | None = None) -> str:
     return path
 
 
-def plan_repository(client: Any, repo: dict[str, Any]) -> tuple[Change, dict[str, Any]]:
+def plan_repository(client: Client, repo: dict[str, Any]) -> tuple[Change, dict[str, Any]]:
     from pipnexus.nexus.client import NexusError
 
     fmt, rtype, name = repo.get("format"), repo.get("type"), repo.get("name")
@@ -271,11 +274,11 @@ def _report(err: Any) -> None:
         print(f"  {line}", file=sys.stderr)
 
 
-def nexus_version(client: Any, desired: Desired) -> schema.Version:
+def nexus_version(client: Client, desired: Desired) -> schema.Version:
     """The version the server names in its Server header; else the values' image.tag; else
     the newest known."""
     if client.server is not None:
-        return client.server.version  # type: ignore[no-any-return]
+        return client.server.version
     if desired.source is not None:
         from pipnexus.nexus import lint
 
@@ -300,7 +303,7 @@ def anonymous_body(
     return body
 
 
-def _apply(client: Any, desired: Desired, dry_run: bool) -> int:
+def _apply(client: Client, desired: Desired, dry_run: bool) -> int:
     from pipnexus.nexus.client import STATUS_PATH, NexusError, answer_text, check_nexus
 
     # before anything else, dry run too: a plan computed against something that is not Nexus

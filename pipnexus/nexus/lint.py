@@ -15,7 +15,7 @@ import re
 import sys
 from typing import Any
 
-from pipnexus import diagnostics
+from pipnexus import diagnostics, options
 from pipnexus.diagnostics import Diagnostic
 from pipnexus.errors import InputError
 from pipnexus.nexus import schema
@@ -41,16 +41,6 @@ class YamlSyntaxError(Exception):
         return Diagnostic("error", self.message, "yaml-syntax", path, self.line, self.column)
 
 
-def add_format(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text: one 'FILE:LINE:COL: severity: message [code]' a line (default); json: a "
-        "list of objects with the same fields",
-    )
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="the values file (- for stdin)")
     parser.add_argument(
@@ -62,7 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="check against this Nexus version's rules (default: the version in image.tag, "
         f"else the newest known, {schema.NEWEST})",
     )
-    add_format(parser)
+    options.add_format(
+        parser,
+        "text: one 'FILE:LINE:COL: severity: message [code]' a line (default); json: a list of "
+        "objects with the same fields",
+    )
 
 
 def parse_nexus_version(value: str | None) -> schema.Version | None:

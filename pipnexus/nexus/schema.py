@@ -4,9 +4,10 @@ One table for the linter, the values generator, ``apply`` and the test double. S
 
 * the published REST API of each version: ``/service/rest/swagger.json`` as captured in
   ``sonatype-nexus-community/nexus-repo-api-client: spec/openapi.yaml`` (3.67.1 ... 3.94.0) and
-  the npm package ``@sonatype/nexus-repo-api-client`` 3.96.3 (``dist/models/*.js``: each
-  ``instanceOf...`` function lists the required fields). A test checks this table against
-  every one of them, so it cannot drift silently;
+  the npm package ``@sonatype/nexus-repo-api-client`` 3.96.3, generated from the API of Nexus
+  3.96.0 (its ``dist/runtime.js``: "The version of the OpenAPI document: 3.96.0-09";
+  ``dist/models/*.js``: each ``instanceOf...`` function lists the required fields). A test
+  checks this table against every one of them, so it cannot drift silently;
 * the bean-validation annotations of the request models in ``sonatype/nexus-public:
   components/nexus-repository-services/src/main/java/org/sonatype/nexus/repository/rest/api/
   model/`` (e.g. ``ProxyAttributes.java``: ``@NotEmpty remoteUrl``, which the spec does not
@@ -64,9 +65,10 @@ def parse_version(text: str) -> Version:
     return Version(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
 
 
-# versions whose published REST API the table was checked against (see the module docstring)
+# versions whose published REST API the table was checked against (see the module docstring);
+# the one list of Nexus versions: testbed/nexus_double.py plays these and CHART_NEXUS_VERSION
 KNOWN_VERSIONS = tuple(
-    parse_version(v) for v in ("3.67.1", "3.81.1", "3.90.1", "3.93.2", "3.94.0", "3.96.3")
+    parse_version(v) for v in ("3.67.1", "3.81.1", "3.90.1", "3.93.2", "3.94.0", "3.96.0")
 )
 OLDEST = KNOWN_VERSIONS[0]
 NEWEST = KNOWN_VERSIONS[-1]
@@ -77,7 +79,7 @@ CHART_NEXUS_VERSION = parse_version("3.95.1")
 V3_91 = Version(3, 91)
 # 3.93.2 has pypi.removeQuarantined, 3.94.0 has pypi.indexPath only and a top-level firewall
 V3_94 = Version(3, 94)
-# 3.94.0 still lists httpClient in the pypi proxy request's required fields, 3.96.3 does not
+# 3.94.0 still lists httpClient in the pypi proxy request's required fields, 3.96.0 does not
 # (docker and raw proxies keep it). 3.95 is unpublished: it gets the newer rule, so that the
 # chart's Nexus 3.95.1 is not told about a field it may not need (a false error blocks apply,
 # a missed one only gets Nexus's own 400 with the field named).
@@ -377,7 +379,7 @@ ROUTING_RULE_NOTE = (
 
 
 # The published API of 3.90.1 and 3.93.2 says proxy.preserveEncodedCharacters "is only
-# available when nexus.proxy.urlEncodingMode.enabled=true is set"; 3.94.0 and 3.96.3 do not.
+# available when nexus.proxy.urlEncodingMode.enabled=true is set"; 3.94.0 and 3.96.0 do not.
 URL_ENCODING_PROPERTY = "nexus.proxy.urlEncodingMode.enabled=true"
 URL_ENCODING_GATED = (_V3_82, V3_94)
 
@@ -398,7 +400,7 @@ def accepted_keys(obj: str, version: Version | None = None) -> tuple[str, ...]:
 
 # (object path, key) -> where the key belongs. "" is the repository body itself.
 # HttpClientConnectionAttributes holds retries, timeout, useTrustStore ... in every published
-# API (3.67.1 ... 3.96.3): anywhere else Nexus drops them without a word (Jackson's
+# API (3.67.1 ... 3.96.0): anywhere else Nexus drops them without a word (Jackson's
 # FAIL_ON_UNKNOWN_PROPERTIES is off), and the chart's config Job posts the body as it is.
 MISPLACED: dict[tuple[str, str], str] = {}
 for _obj in ("", *KNOWN_KEYS):

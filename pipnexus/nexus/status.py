@@ -34,7 +34,6 @@ class Settings(NamedTuple):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from pipnexus.nexus.client import add_connection_arguments
-    from pipnexus.nexus.lint import add_format
 
     add_connection_arguments(
         parser,
@@ -56,7 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"the image whose manifest --docker-url must serve (default: {DEFAULT_CANARY}; "
         "a one-part name gets library/, as docker pull gives it)",
     )
-    add_format(parser)
+    options.add_format(
+        parser,
+        "text: one 'severity: message [code]' line a finding, then healthy or unhealthy "
+        "(default); json: one object",
+    )
 
 
 def parse_docker_url(value: str | None) -> str | None:

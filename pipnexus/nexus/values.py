@@ -8,7 +8,6 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from typing import Any, NamedTuple
@@ -446,18 +445,12 @@ def render(opts: Options) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` atomically, keeping the mode of an existing file (else 0o644)."""
-    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-    atomic_write(path, text.encode("utf-8"), mode)
-
-
 def run(args: argparse.Namespace) -> int:
     opts = options_from_args(args)
     text = render(opts)
     if args.output and args.output != "-":
         try:
-            write_atomic(args.output, text)
+            atomic_write(args.output, text.encode("utf-8"))
         except OSError as e:
             raise InputError(f"cannot write {args.output}: {e.strerror}") from None
         print(f"wrote {args.output}", file=sys.stderr)

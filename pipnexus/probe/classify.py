@@ -16,13 +16,11 @@ from collections.abc import Sequence
 from pipnexus import urls
 from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
+from pipnexus.probe.attempt import Attempt, Deadline
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
-
-if TYPE_CHECKING:
-    from pipnexus.probe.transport import Attempt
-
-REASONS: tuple[str, ...] = (
+# The one list of reason codes: action.yml, README.md, docs/action.md and `pipnexus probe --help`
+# name them in this order (tests/test_docs.py checks each).
+PROBE_REASONS: tuple[str, ...] = (
     "dns",
     "refused",
     "timeout",
@@ -35,9 +33,9 @@ REASONS: tuple[str, ...] = (
     "not-an-index",
     "redirect",
     "bad-response",
-    # configure's, not the probe's: no index was given at all, nothing was probed or changed
-    "not-configured",
 )
+# configure's, not the probe's: no index was given at all, nothing was probed or changed
+REASONS: tuple[str, ...] = (*PROBE_REASONS, "not-configured")
 MAX_ERROR_BODY = 64 * 1024
 _BLOCKED = r"Remote (?:Auto|Manually) Blocked[^<>\r\n]{0,80}"  # compiled on first use
 
@@ -49,10 +47,6 @@ class Failure(Exception):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
-
-
-class Deadline(Exception):
-    """The total deadline (or the shorter wait for an error page) passed."""
 
 
 class Answer(NamedTuple):
@@ -288,7 +282,7 @@ def scheme_mixup(url: str, problem: BaseException | bytes) -> str | None:
     HTTPS port" page -> "the server speaks TLS: use https://HOST:PORT". Only the origin is
     named, with the port it was reached on (a server on 443 that speaks plain HTTP is
     ``http://host:443``): no path, no credentials.
-    One place for the probe, configure and the nexus commands; tests/test_probe.py
+    One place for the probe, configure and the nexus commands; tests/probe/test_classify.py
     (test_scheme_mixup_*) runs it against real loopback servers.
     """
     inner = getattr(problem, "reason", None)

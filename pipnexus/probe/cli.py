@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     options.add_timeout(parser)
     options.add_ca_cert(parser)
     options.add_credentials(parser)
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    options.add_format(parser, "text: a table, one candidate a line (default); json: a list of "
+                       "objects, one a candidate")
     parser.epilog = (
         "Without --index-url/--nexus-url the candidates come from PIPNEXUS_INDEX_URL "
         "(space-separated) or PIPNEXUS_NEXUS_URL and PIPNEXUS_REPOSITORY; credentials from "

@@ -3,7 +3,7 @@
 For each candidate: the Nexus status endpoint (when the URL has the shape of a Nexus index),
 then the PEP 503 page of the canary project, which must link files of it. The call returns
 at the deadline even if a socket hangs: the waiting thread records ``timeout`` for every
-candidate still running and shuts its socket down (:meth:`transport.Attempt.abort`).
+candidate still running and shuts its socket down (:meth:`Attempt.abort`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from pipnexus.options import (
     normalize_project,
 )
 from pipnexus.probe import transport
+from pipnexus.probe.attempt import Attempt, Deadline
 from pipnexus.probe.candidates import MIRROR, Result, Target
 from pipnexus.probe.classify import (
-    Deadline,
     Failure,
     basic_auth,
     empty_page_failure,
@@ -49,7 +49,7 @@ _NO_CREDENTIALS = Credentials()
 
 def _check(
     target: Target,
-    attempt: transport.Attempt,
+    attempt: Attempt,
     project: str,
     canary: str,
     tls: ssl.SSLContext | None,
@@ -127,7 +127,7 @@ _CHECKSUM_LINE = rb"[0-9a-f]{64}  [^\s/]+"  # compiled on first use (re's cache)
 
 def _check_mirror(
     target: Target,
-    attempt: transport.Attempt,
+    attempt: Attempt,
     auth: str | None,
     tls: ssl.SSLContext | None,
     environ: Mapping[str, str],
@@ -224,7 +224,7 @@ def probe(
 
     start = time.monotonic()
     deadline = start + timeout
-    attempts = [transport.Attempt(deadline) for _ in targets]
+    attempts = [Attempt(deadline) for _ in targets]
     results: list[Result | None] = [None] * len(targets)
     done = threading.Condition()
 

@@ -12,7 +12,8 @@ cannot guarantee is kept by the small adapters below, each naming its test:
 - :func:`_read_body`: bodies are read in bounded steps (MAX_BODY, MAX_ERROR_BODY), an error
   page gets at most ERROR_BODY_SECONDS;
 - :func:`_decode_content`: gzip/deflate decoded by zlib with an output bound;
-- :meth:`Attempt.abort`: the watchdog, called at the deadline, shuts the socket down.
+- :meth:`pipnexus.probe.attempt.Attempt.abort`: the watchdog, called at the deadline, shuts
+  the socket down.
 
 Requests carry ``Accept-Encoding: gzip`` and ``Connection: close``; redirects are followed
 only within the same origin (:func:`get_following`).
@@ -20,7 +21,6 @@ only within the same origin (:func:`get_following`).
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import io
 import socket
@@ -30,10 +30,10 @@ from collections.abc import Mapping
 from pipnexus import __version__, urls
 from pipnexus._nt import NamedTuple
 from pipnexus.errors import InputError
+from pipnexus.probe.attempt import Attempt, Deadline
 from pipnexus.probe.classify import (
     MAX_ERROR_BODY,
     Answer,
-    Deadline,
     Failure,
     clean,
     echo_forms,
@@ -58,39 +58,6 @@ READ_SIZE = 64 * 1024
 ERROR_BODY_SECONDS = 0.5
 USER_AGENT = f"pipnexus/{__version__}"
 _REDIRECTS = (301, 302, 303, 307, 308)
-
-
-class Attempt:
-    """State of one candidate's probe, shared with the thread that enforces the deadline."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.until: float | None = None  # an earlier end, while reading an error page
-        self.what = "request"
-        self.stage = "starting"
-        self.where = ""
-        self.url = ""  # the URL asked now, without userinfo (for scheme_mixup)
-        self.sock: socket.socket | None = None
-        self.cancelled = False
-
-    def remaining(self) -> float:
-        end = self.deadline if self.until is None else min(self.deadline, self.until)
-        left = end - time.monotonic()
-        if left <= 0 or self.cancelled:
-            raise Deadline()
-        return left
-
-    def abort(self) -> None:
-        """The watchdog, called by the waiting thread at the deadline: wake a read blocked in
-        this probe, e.g. on a server that trickles a header that never ends, where no single
-        read times out (tests/test_probe.py::test_headers_trickle,
-        test_worker_threads_are_daemons_and_end)."""
-        self.cancelled = True
-        sock = self.sock
-        if sock is not None:
-            # the plain socket method also works on an SSLSocket without touching TLS state
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class Endpoint(NamedTuple):
@@ -126,7 +93,8 @@ def endpoint(url: urls.URL) -> Endpoint:
 
 class _DeadlineFile(io.BufferedReader):
     """The response's socket file. Before every read the socket timeout is set to the time
-    left (tests/test_probe.py::test_listener_that_never_answers, test_nexus_hangs). While the
+    left (tests/probe/test_transport.py::test_listener_that_never_answers,
+    tests/probe/test_classify.py::test_nexus_hangs). While the
     head is read, a line cut by the end of the connection is a bad response, not a shorter
     head, and the head is at most MAX_HEADER_BYTES (test_malformed_answers[cut-headers,
     huge-header])."""
@@ -208,8 +176,8 @@ def _create_connection(
 class _Connection(http.client.HTTPConnection):
     """An HTTP connection (to the server or to the proxy) whose ``connect`` tracks the stage,
     registers the socket for the watchdog and does the TLS handshake under the deadline
-    (tests/test_probe.py::test_tls_handshake_failure, test_proxy_that_refuses,
-    test_https_tunnel_through_proxy)."""
+    (tests/probe/test_transport.py::test_tls_handshake_failure,
+    tests/probe/test_proxies.py::test_proxy_that_refuses, test_https_tunnel_through_proxy)."""
 
     def __init__(
         self,
@@ -279,7 +247,7 @@ class _Connection(http.client.HTTPConnection):
 def _headers_of(resp: http.client.HTTPResponse) -> dict[str, str]:
     """Headers by lower-case name. http.client parses a header line without a colon as the
     start of the body, silently: here it is a bad response
-    (tests/test_probe.py::test_malformed_answers[bad-header])."""
+    (tests/probe/test_transport.py::test_malformed_answers[bad-header])."""
     if resp.msg.defects:
         raise Failure("bad-response", "the response has a malformed header line")
     headers: dict[str, str] = {}
@@ -291,7 +259,7 @@ def _headers_of(resp: http.client.HTTPResponse) -> dict[str, str]:
 
 def _declared_length(resp: http.client.HTTPResponse, headers: Mapping[str, str]) -> int | None:
     """Content-Length, checked: http.client takes an invalid one for "read to the end"
-    (tests/test_probe.py::test_malformed_answers[bad-length])."""
+    (tests/probe/test_transport.py::test_malformed_answers[bad-length])."""
     if resp.chunked or "content-length" not in headers:
         return None
     try:
@@ -308,7 +276,7 @@ def _read_body(
 ) -> bool:
     """Read the body into ``body`` in steps of one socket read at most (``read1``), so that a
     trickling body meets the deadline check between reads; True when it is over ``limit``
-    (tests/test_probe.py::test_body_far_larger_than_an_index_page, test_body_trickles,
+    (tests/probe/test_transport.py::test_body_far_larger_than_an_index_page, test_body_trickles,
     test_error_body_that_trickles_does_not_cost_the_deadline)."""
     if length is not None and length > limit:
         return True
@@ -330,7 +298,8 @@ def _read_body(
 
 def _decode_content(body: bytes, encoding: str, limit: int) -> tuple[bytes, bool]:
     """Undo gzip/deflate with zlib, never producing more than ``limit`` bytes (a small
-    compressed body may inflate to gigabytes): tests/test_probe.py::test_chunked_and_gzip_pages,
+    compressed body may inflate to gigabytes):
+    tests/probe/test_transport.py::test_chunked_and_gzip_pages,
     test_malformed_answers[brotli, bad-gzip]."""
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):

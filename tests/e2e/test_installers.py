@@ -20,15 +20,11 @@ from testbed.httpbase import closed_url
 from testbed.leakaudit import PIPFILE
 from testbed.nexus_double import NexusDouble
 from testbed.upstream import Upstream
+from tests.cli_process import run_pipnexus
 from tests.e2e.conftest import ONLY_BEHIND, PDM_PROJECT
 
-pytestmark = pytest.mark.installers
+pytestmark = [pytest.mark.installers, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main; "
-    "sys.exit(main(sys.argv[2:]))"
-)
 NAMES = ("nexus.test", "pypi.test")
 
 
@@ -49,11 +45,11 @@ def base(tmp_path: Path) -> dict[str, str]:
 
 def configured(env: dict[str, str], index: str, fallback: str) -> dict[str, str]:
     """``env`` plus what ``pipnexus configure --format dotenv`` prints."""
-    proc = subprocess.run(
-        [sys.executable, "-c", BOOT, str(ROOT), "configure", "--format", "dotenv",
-         "--index-url", index, "--fallback-index-url", fallback, "--no-warnings",
-         "--timeout", "5"],
-        env=env, capture_output=True, text=True, timeout=60,
+    # with site-packages and PYTHONPATH (module=True): the host alias for nexus.test is a
+    # sitecustomize on PYTHONPATH, which python -I would ignore
+    proc = run_pipnexus(
+        "configure", "--format", "dotenv", "--index-url", index, "--fallback-index-url", fallback,
+        "--no-warnings", "--timeout", "5", env=env, module=True,
     )
     assert proc.returncode == 0, proc.stderr
     out = dict(env)

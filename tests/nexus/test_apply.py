@@ -379,6 +379,7 @@ def flaky(admin: Admin) -> Iterator[FlakyNexus]:
         server.stop()
 
 
+@pytest.mark.slow
 def test_retries_5xx_then_succeeds(flaky: FlakyNexus, capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, err = apply(capsys, flaky.base_url, "--retries", "2")
     assert (rc, err) == (0, "")
@@ -388,6 +389,7 @@ def test_retries_5xx_then_succeeds(flaky: FlakyNexus, capsys: pytest.CaptureFixt
     assert flaky.answers == [("GET", 503), ("GET", 503), ("GET", 200), ("GET", 404), ("POST", 201)]
 
 
+@pytest.mark.slow
 def test_retries_are_bounded(flaky: FlakyNexus, capsys: pytest.CaptureFixture[str]) -> None:
     flaky.failures = 1000
     flaky.status = 502

@@ -202,6 +202,7 @@ GENERATED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", sorted(GENERATED))
 def test_generated_values_provision_what_we_promise(
     variant: str,
@@ -321,6 +322,7 @@ def test_misindented_retries_are_silently_ignored_as_lint_predicts(
     assert "httpClient.connection.retries" in said
 
 
+@pytest.mark.slow
 def test_retries_under_proxy_are_silently_ignored_as_lint_predicts(
     upstream: Upstream, tools: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -415,6 +417,7 @@ def test_numeric_image_tag_fails_helm_as_lint_predicts(
     assert helm_template(thirdparty.chart_dir("nexus3"), path, tmp_path)  # quoted: renders
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["docker-hub", "blob-store"])
 def test_apply_and_the_chart_job_leave_nexus_in_the_same_state(
     variant: str,

@@ -14,6 +14,7 @@ from tests.nexus.conftest import ADMIN_PASSWORD, Admin
 pytestmark = pytest.mark.installers
 
 
+@pytest.mark.slow
 def test_values_apply_configure_pip_install(
     admin: Admin, tmp_path: Path, venv: Venv, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -44,6 +44,7 @@ def test_isolated_env_drops_host_settings(
     assert env["PATH"] == os.environ["PATH"]
 
 
+@pytest.mark.slow
 def test_pip_in_venv_sees_no_host_configuration(venv: Venv) -> None:
     # this machine's global pip.conf and PIP_* variables add indexes, find-links, constraints
     listed = venv.pip("config", "list").stdout
@@ -53,6 +54,7 @@ def test_pip_in_venv_sees_no_host_configuration(venv: Venv) -> None:
     assert venv.python.is_file() and venv.path != Path(sys.prefix)
 
 
+@pytest.mark.slow
 def test_alias_host_name_exercises_pip_trusted_host(
     venv: Venv, nexus: NexusDouble, tmp_path: Path
 ) -> None:
@@ -69,6 +71,7 @@ def test_alias_host_name_exercises_pip_trusted_host(
     assert nexus.count("/repository/pypi-proxy/packages/pipnexus-demo-dep/", "GET") == 1
 
 
+@pytest.mark.slow
 def test_pdm_installs_through_nexus_isolated(
     tmp_path: Path, nexus: NexusDouble, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -105,6 +108,7 @@ def test_pipenv_installs_through_nexus_isolated(tmp_path: Path, nexus: NexusDoub
     assert nexus.count("/repository/pypi-proxy/packages/pipnexus-demo-pkg/", "GET") >= 1
 
 
+@pytest.mark.slow
 def test_alias_host_name_exercises_pdm_plain_http_trust(
     tmp_path: Path, nexus: NexusDouble
 ) -> None:

@@ -15,6 +15,7 @@ from testbed.wheels import StandardPackages
 pytestmark = pytest.mark.installers
 
 
+@pytest.mark.slow
 def test_pip_installs_wheel_and_dependency_from_upstream(venv: Venv, upstream: Upstream) -> None:
     venv.pip_install("pipnexus-demo-pkg", index_url=upstream.index_url)
     assert venv.has("pipnexus-demo-pkg", "1.0")
@@ -27,6 +28,7 @@ def test_pip_installs_wheel_and_dependency_from_upstream(venv: Venv, upstream: U
     assert upstream.bytes_served > 0
 
 
+@pytest.mark.slow
 def test_pip_installs_through_nexus_then_from_its_cache(
     venv_factory: installers.VenvFactory,
     tmp_path: Path,
@@ -58,6 +60,7 @@ def test_pip_installs_through_nexus_then_from_its_cache(
     assert nexus.count("/repository/pypi-proxy/packages/", "GET") == 4
 
 
+@pytest.mark.slow
 def test_uv_installs_through_nexus(venv: Venv, nexus: NexusDouble) -> None:
     venv.uv_pip_install("pipnexus-demo-pkg", index_url=nexus.index_url(), extra_args=["--no-cache"])
     assert venv.has("pipnexus-demo-pkg", "1.0") and venv.has("pipnexus-demo-dep", "1.0")
@@ -68,6 +71,7 @@ def test_uv_installs_through_nexus(venv: Venv, nexus: NexusDouble) -> None:
     assert ("HEAD", wheel, 200) in nexus.requests
 
 
+@pytest.mark.slow
 def test_pip_builds_sdist_with_backend_fetched_through_nexus(
     venv: Venv, nexus: NexusDouble
 ) -> None:
