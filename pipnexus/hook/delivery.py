@@ -92,25 +92,43 @@ def shipped_sources(package: str) -> list[str]:
     return sorted(found)
 
 
-def _checked_hash_pyc(source_path: str, arcname: str, tmp: str) -> bytes:
-    import py_compile
-
-    cfile = os.path.join(tmp, "module.pyc")
-    py_compile.compile(source_path, cfile=cfile, dfile=arcname, doraise=True,
+# marshal's output depends on the compiling process's state (an object referenced more than
+# once is written as a reference: python/cpython#78214), so every build compiles in one fresh
+# interpreter: the same sources and Python give the same bytes, whoever asks
+_COMPILE = """
+import py_compile, sys
+tmp = sys.argv[1]
+for i, (source, arcname) in enumerate(zip(sys.argv[2::2], sys.argv[3::2])):
+    py_compile.compile(source, cfile=f"{tmp}/{i}.pyc", dfile=arcname, doraise=True,
                        invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
-    with open(cfile, "rb") as f:
-        return f.read()
+"""
+
+
+def _checked_hash_pycs(sources: list[tuple[str, str]], tmp: str) -> list[bytes]:
+    """Checked-hash bytecode of each (source path, name in the archive), in order."""
+    import subprocess
+
+    argv = [a for pair in sources for a in pair]
+    subprocess.run([sys.executable, "-I", "-S", "-c", _COMPILE, tmp, *argv], check=True,
+                   stdin=subprocess.DEVNULL, timeout=300)
+    out = []
+    for i in range(len(sources)):
+        with open(os.path.join(tmp, f"{i}.pyc"), "rb") as f:
+            out.append(f.read())
+    return out
 
 
 def build_zipapp(bytecode: bool = False, package: str | None = None) -> bytes:
     """The zipapp's bytes: ``__main__.py`` and the action's modules, with this interpreter's
-    checked-hash bytecode when ``bytecode``. Deterministic for the same sources."""
+    checked-hash bytecode when ``bytecode``. The same for the same sources and Python."""
     import io
     import tempfile
     import zipfile
 
     package = package or package_dir()
     parent = os.path.dirname(package)
+    names = shipped_sources(package)
+    paths = [os.path.join(parent, *arcname.split("/")) for arcname in names]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf, \
             tempfile.TemporaryDirectory() as tmp:
@@ -120,13 +138,13 @@ def build_zipapp(bytecode: bool = False, package: str | None = None) -> bytes:
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
 
+        pycs = _checked_hash_pycs(list(zip(paths, names)), tmp) if bytecode else []
         add("__main__.py", MAIN.encode())
-        for arcname in shipped_sources(package):
-            path = os.path.join(parent, *arcname.split("/"))
+        for i, (arcname, path) in enumerate(zip(names, paths)):
             with open(path, "rb") as f:
                 add(arcname, f.read())
             if bytecode:
-                add(arcname + "c", _checked_hash_pyc(path, arcname, tmp))
+                add(arcname + "c", pycs[i])
     return buf.getvalue()
 
 
