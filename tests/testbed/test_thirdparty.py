@@ -61,7 +61,8 @@ def test_a_matching_offline_copy_is_used_without_the_network(tmp_path: Path) -> 
     (shared / "charts/demo").mkdir(parents=True)
     (shared / item.path).write_bytes(GOOD)
     with RawFiles({}) as raw:
-        got = list(fetch([item], tmp_path / "dest", shared, raw.base_url))
+        # the first folder lacks it: the second is asked
+        got = list(fetch([item], tmp_path / "dest", [tmp_path / "none", shared], raw.base_url))
         assert raw.requests == []
     assert got == [(item, "shared")]
     assert (tmp_path / "dest" / item.path).read_bytes() == GOOD
@@ -112,14 +113,18 @@ def test_the_manifest_pins_every_file_of_the_offline_copy() -> None:
     assert len({p.path for p in items}) == len(items)
     assert all(len(p.commit) == 40 and p.repository.count("/") == 1 for p in items)
     data = json.loads(thirdparty.MANIFEST.read_text(encoding="utf-8"))
-    assert {s["license"] for s in data["sources"]} <= {"MIT", "Apache-2.0"}
+    assert {s["license"] for s in data["sources"]} <= {
+        "MIT", "Apache-2.0", "BSD-3-Clause", "MIT (code; data CC0)"}
     if not thirdparty.SHARED.is_dir():
         pytest.skip("no offline copy beside this clone to compare with")
+    shared = thirdparty.SHARED
     on_disk = {
-        str(p.relative_to(thirdparty.SHARED))
-        for p in thirdparty.SHARED.rglob("*")
-        if p.is_file() and p.relative_to(thirdparty.SHARED) != Path("README.md")
+        str(p.relative_to(shared)) for p in shared.rglob("*")
+        if p.is_file() and p.relative_to(shared) != Path("README.md")
     }
+    corpus = shared.parent / "corpus" / "workflows"
+    on_disk |= {f"corpus/workflows/{p.name}" for p in corpus.glob("*.y*ml")}
     assert on_disk == {p.path for p in items}
     for p in items:
-        assert hashlib.sha256((thirdparty.SHARED / p.path).read_bytes()).hexdigest() == p.sha256
+        where = shared.parent if p.path.startswith("corpus/") else shared
+        assert hashlib.sha256((where / p.path).read_bytes()).hexdigest() == p.sha256
