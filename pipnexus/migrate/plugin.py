@@ -33,8 +33,8 @@ class Context(NamedTuple):
 
     `lists` are the step lists to migrate (the jobs `migrate` leaves alone are not there);
     `strategies`, when given, is the strategy of each of them (a job whose runner is unknown
-    gets `conditional` whatever --strategy says), and a steps rule sees its list's strategy as
-    `strategy`.
+    gets the conditional form of --strategy, strategy.UNKNOWN_RUNNER), and a steps rule sees
+    its list's strategy as `strategy`.
     """
 
     doc: Doc
