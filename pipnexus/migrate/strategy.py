@@ -96,7 +96,7 @@ class Remove:
     gate = STEP_GATE
 
     def fix_inputs(self, ctx: Context, inputs: StepInputs) -> Iterator[Item]:
-        # a gate written by `conditional` is removed too: `remove` undoes `conditional`; one
+        # a gate (of either form) is removed too: `remove` undoes `conditional` and `hook`; one
         # change per step, so that `with:` goes when nothing else is left in it
         keys = [k for site in inputs.sites for k in site.keys]
         unused = [f"`{k}`" for k in inputs.unused if k not in keys]
