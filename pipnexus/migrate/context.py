@@ -12,6 +12,7 @@ from typing import NamedTuple, Protocol, Union
 from ruamel.yaml.nodes import MappingNode, Node
 
 from pipnexus.diagnostics import Diagnostic
+from pipnexus.migrate.conditional import Gate
 from pipnexus.migrate.model import Change, Options, PathKey
 from pipnexus.migrate.tree import Doc, Step, StepList
 from pipnexus.migrate.workflow import CacheStep
@@ -24,8 +25,8 @@ class Context(NamedTuple):
 
     `lists` are the step lists to migrate (the jobs `migrate` leaves alone are not there);
     `strategies`, when given, is the strategy of each of them (a job whose runner is unknown
-    gets `conditional` whatever --strategy says), and a steps rule sees its list's strategy as
-    `strategy`.
+    gets the conditional form of --strategy, strategy.UNKNOWN_RUNNER), and a steps rule sees
+    its list's strategy as `strategy`.
     """
 
     doc: Doc
@@ -57,7 +58,7 @@ class InputSite(NamedTuple):
     action: str  # "setup-python", for messages
     setting: str  # "`cache: pip`", for messages
     gate: str  # the value that enables the cache only when the job is not using Nexus
-    gated: bool  # the value is already such a gate (written by `conditional`)
+    gated: bool  # the value is already a gate (of either form: conditional.GATES)
     line: int
 
     @property
@@ -80,6 +81,7 @@ class StepInputs(NamedTuple):
 
 class Strategy(Protocol):
     name: str
+    gate: Gate  # what the caches it keeps are gated on
 
     def fix_inputs(self, ctx: Context, inputs: StepInputs) -> Iterator[Item]:
         """The changes (or why not) for a setup step's cache inputs."""

@@ -43,11 +43,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated caches to drop, of pip,pipenv,poetry,uv "
                         "(default: all four)")
     parser.add_argument("--strategy", choices=STRATEGIES, default="remove",
-                        help="remove: drop the caches (default); conditional: keep them, used "
-                        "only when the pipnexus step did not pick Nexus")
+                        help="remove: drop the caches and insert the pipnexus step (default); "
+                        "conditional: keep the caches, used only when the pipnexus step did not "
+                        "pick Nexus; hook: for runners with the pipnexus job-started hook, drop "
+                        "the caches and insert no step (what is kept is gated on the hook's "
+                        "env.PIPNEXUS_HOOK_SOURCE)")
     jobs = parser.add_argument_group(
         "which jobs", "default: those on self-hosted runners; jobs on GitHub-hosted runners are "
-        "left as they are, and jobs whose runner is unknown get the conditional form")
+        "left as they are, and jobs whose runner is unknown get the conditional form (with "
+        "hook: gated on the hook's marker, no step)")
     jobs.add_argument("--runners", metavar="LABEL,...",
                       help="comma-separated labels (or runner group names) of your self-hosted "
                       "runners, e.g. an ARC scale set's name: only jobs that ask for one of them "

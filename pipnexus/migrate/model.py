@@ -21,9 +21,7 @@ DEFAULT_ACTION_REF = f"{ACTION_REPOSITORY}@{major_tag(__version__)}"
 STEP_NAME = "Use the in-cluster PyPI proxy"
 STEP_ID = "pipnexus"
 ALL_CACHES = ("pip", "pipenv", "poetry", "uv")
-STRATEGIES = ("remove", "conditional")
-# Expression the conditional strategy gates caches on: true unless the job is using Nexus.
-NOT_NEXUS = f"steps.{STEP_ID}.outputs.source != 'nexus'"
+STRATEGIES = ("remove", "conditional", "hook")
 
 PathKey = Union[str, int]
 

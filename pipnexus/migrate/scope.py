@@ -3,13 +3,14 @@
 A job on GitHub-hosted runners is left exactly as it is: its cache costs no NAT gateway and it
 cannot reach an in-cluster Nexus, so there is nothing to win there (runners.py says how a
 `runs-on` is read). A job whose runner is unknown (an expression, a runner group, or a
-composite action, which runs wherever its callers run) gets the `conditional` form whatever
---strategy says: its caches stay, used only when the pipnexus step did not pick Nexus.
-`--all-jobs` migrates every list with --strategy, as before.
+composite action, which runs wherever its callers run) gets the conditional form of
+--strategy (strategy.UNKNOWN_RUNNER): its caches stay, used only when the job is not using
+Nexus. `--all-jobs` migrates every list with --strategy, as before.
 
-A gate (`steps.pipnexus.outputs.source != 'nexus'`) must read a step that exists in the same
-job or composite action: a change that would write one where there is no such step (none was
-inserted, or the pipnexus step there has no `id: pipnexus`) is dropped and reported.
+A step gate (`steps.pipnexus.outputs.source != 'nexus'`) must read a step that exists in the
+same job or composite action: a change that would write one where there is no such step (none
+was inserted, or the pipnexus step there has no `id: pipnexus`) is dropped and reported. A hook
+gate (`env.PIPNEXUS_HOOK_SOURCE != 'nexus'`) reads no step: it is never dropped.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 from pipnexus.diagnostics import Diagnostic
-from pipnexus.migrate.conditional import GATED
+from pipnexus.migrate.conditional import STEP_GATE
 from pipnexus.migrate.context import Strategy
 from pipnexus.migrate.model import STEP_ID, Change, Options
 from pipnexus.migrate.runners import HOSTED, NOT_LISTED, SELF_HOSTED, classify
-from pipnexus.migrate.strategy import STRATEGIES
+from pipnexus.migrate.strategy import STRATEGIES, UNKNOWN_RUNNER
 from pipnexus.migrate.tree import Doc, StepList, get, get_pair, scalar
 from pipnexus.migrate.workflow import is_pipnexus_step
 
@@ -59,7 +60,7 @@ def plan(doc: Doc, data: Any, lists: Sequence[StepList], options: Options, path:
     requested = STRATEGIES[options.strategy]
     if options.all_jobs:
         return Scope(tuple(lists), (requested,) * len(lists), (), ())
-    conditional = STRATEGIES["conditional"]
+    conditional = UNKNOWN_RUNNER[options.strategy]
     keep: list[StepList] = []
     strategies: list[Strategy] = []
     skipped: list[tuple[StepList, Diagnostic]] = []
@@ -93,10 +94,9 @@ def plan(doc: Doc, data: Any, lists: Sequence[StepList], options: Options, path:
         fix = ("--all-jobs removes them" if kind == "composite"
                else "--runners LABEL,... or --all-jobs removes them")
         unknown.append((steps, Diagnostic(
-            "note", f"{what}: its caches are kept and used only when the pipnexus step did "
-            f"not pick Nexus (the --strategy conditional form); {fix}", "runner-unknown",
-            path, line, col)))
-    if options.strategy == "conditional":
+            "note", f"{what}: its caches are kept and {conditional.kept}; {fix}",
+            "runner-unknown", path, line, col)))
+    if conditional is requested:
         unknown = []  # what was asked for anyway
     return Scope(tuple(keep), tuple(strategies), tuple(skipped), tuple(unknown))
 
@@ -107,7 +107,7 @@ def _mine(steps: StepList, changes: Iterable[Change]) -> list[Change]:
 
 
 def _gates(change: Change) -> bool:
-    return any(isinstance(op.value, str) and GATED in op.value for op in change.ops)
+    return any(isinstance(op.value, str) and STEP_GATE.source in op.value for op in change.ops)
 
 
 def drop_ungated(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ruamel.yaml.nodes import MappingNode
 
 from pipnexus.migrate import conditional
+from pipnexus.migrate.conditional import Gate
 from pipnexus.migrate.context import InputSite, StepInputs
 from pipnexus.migrate.tree import Step, StepList, editable_with, get_pair, key_str, scalar
 
@@ -31,8 +32,8 @@ class SetupInput(NamedTuple):
     companions: tuple[str, ...]  # inputs that only matter with it, removed together
     tools: tuple[str, ...]  # the caches it can enable (the rule is off when none is selected)
     tool: Callable[[str], str | None]  # the cache a plain value enables
-    gated_tool: Callable[[str], str | None]  # the cache of a gate written by `conditional`
-    gate: Callable[[str], str]  # the gate expression for a cache
+    gated_tool: Callable[[str], str | None]  # the cache of a gate (conditional.is_gated)
+    gate: Callable[[str, Gate], str]  # the gated value for a cache
     # other inputs whose values turn on a GitHub cache the same way (setup-uv `cache-python`)
     also: tuple[str, ...] = ()
     # inputs that do nothing while the cache `key` enables is off (setup-uv `cache-suffix`)
@@ -72,8 +73,8 @@ def _classify(
     keys = (key, *spec.companions) if key == spec.key else (key,)
     return SITE, InputSite(
         spec.rule, step, with_map, pair[2], keys, label,
-        f"`{key}`" if expression else f"`{key}: {value.strip()}`", spec.gate(tool),
-        expression, ctx.doc.text.line_of(start) + 1,
+        f"`{key}`" if expression else f"`{key}: {value.strip()}`",
+        spec.gate(tool, ctx.strategy.gate), expression, ctx.doc.text.line_of(start) + 1,
     )
 
 

@@ -3,7 +3,11 @@
 A rule finds a cache (a setup action's input, an actions/cache step) and hands it to the
 strategy in its context; it never tests the strategy's name. `remove` deletes the caches;
 `conditional` keeps them but gates them on the pipnexus step's output, so they are only used
-when the job fell back to pypi.org (which is why its step goes before them).
+when the job fell back to pypi.org (which is why its step goes before them). `hook`, for
+runners that carry the pipnexus job-started hook, deletes them like `remove` and inserts no
+step: what it keeps, it gates on the hook's marker in the `env` context, which needs no step.
+A job whose runner is unknown gets the conditional form of the strategy asked for
+(UNKNOWN_RUNNER).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from pipnexus.migrate import conditional
+from pipnexus.migrate.conditional import HOOK_GATE, STEP_GATE, Gate
 from pipnexus.migrate.context import Context, Item, StepInputs, Strategy
 from pipnexus.migrate.model import Change, DataOp
 from pipnexus.migrate.spans import remove_item, remove_keys, trim_block
@@ -33,9 +38,10 @@ class Remove:
     whose outputs another step reads is gated instead, so that `steps.<id>` still names a step."""
 
     name = "remove"
+    gate = STEP_GATE
 
     def fix_inputs(self, ctx: Context, inputs: StepInputs) -> Iterator[Item]:
-        # a gate written by `conditional` is removed too: `remove` undoes `conditional`; one
+        # a gate (of either form) is removed too: `remove` undoes `conditional` and `hook`; one
         # change per step, so that `with:` goes when nothing else is left in it
         keys = [k for site in inputs.sites for k in site.keys]
         unused = [f"`{k}`" for k in inputs.unused if k not in keys]
@@ -66,7 +72,7 @@ class Remove:
                 gated = conditional.gate_step(
                     ctx.doc, step, rule,
                     f"{step.uses}: restore {target.names(caches)} only when not using Nexus "
-                    "(kept: another step reads its outputs)",
+                    "(kept: another step reads its outputs)", self.gate,
                 )
                 if gated:
                     yield gated
@@ -113,10 +119,28 @@ def _remove_step(
                   (DataOp("delete", step.path),))
 
 
-class Conditional:
-    """Keep the caches, used only when the pipnexus step did not pick Nexus."""
+class Hook(Remove):
+    """`remove` for jobs whose runner carries the job-started hook: the hook configures the
+    installers, so no pipnexus step is inserted (one already there is left as it is: it defers
+    to the hook), and a cache step kept for its outputs is gated on the hook's marker."""
 
-    name = "conditional"
+    name = "hook"
+    gate = HOOK_GATE
+
+    def insert_position(
+        self, steps: StepList, caches: frozenset[str], action_ref: str
+    ) -> tuple[int, bool] | None:
+        return None
+
+
+class Conditional:
+    """Keep the caches, used only when the job is not using Nexus: gated on the pipnexus step's
+    output (inserted before them), or, as the unknown-runner form of `hook`, on the hook's
+    marker (no step)."""
+
+    def __init__(self, name: str, gate: Gate, kept: str, insert: bool) -> None:
+        self.name, self.gate, self.insert = name, gate, insert
+        self.kept = kept  # how the kept caches are used, for the `runner-unknown` note
 
     def fix_inputs(self, ctx: Context, inputs: StepInputs) -> Iterator[Item]:
         # the caches stay (gated), so the inputs that go with them still matter: all kept
@@ -140,7 +164,8 @@ class Conditional:
                 continue
             names = target.names(ctx.options.caches)
             gated = conditional.gate_step(
-                ctx.doc, step, rule, f"{step.uses}: restore {names} only when not using Nexus"
+                ctx.doc, step, rule, f"{step.uses}: restore {names} only when not using Nexus",
+                self.gate,
             )
             if gated:
                 yield gated
@@ -148,6 +173,8 @@ class Conditional:
     def insert_position(
         self, steps: StepList, caches: frozenset[str], action_ref: str
     ) -> tuple[int, bool] | None:
+        if not self.insert:
+            return None
         # before every step that reads its output (the setup steps and the gated caches) and
         # every step that may install; a list that only restores a cache gets it too, or the
         # gates would read a step that does not exist
@@ -157,5 +184,18 @@ class Conditional:
         return (min(found), False) if found else None
 
 
-STRATEGIES: dict[str, Strategy] = {s.name: s for s in (Remove(), Conditional())}
+_CONDITIONAL = Conditional(
+    "conditional", STEP_GATE, "used only when the pipnexus step did not pick Nexus (the "
+    "--strategy conditional form)", insert=True)
+STRATEGIES: dict[str, Strategy] = {s.name: s for s in (Remove(), _CONDITIONAL, Hook())}
+# what a job whose runner is unknown gets, for each --strategy: the caches kept, gated (on a
+# GitHub-hosted runner they are still used; there is no hook there, and its marker is empty)
+UNKNOWN_RUNNER: dict[str, Conditional] = {
+    "remove": _CONDITIONAL,
+    "conditional": _CONDITIONAL,
+    "hook": Conditional(
+        "hook-conditional", HOOK_GATE, "used only when the runner hook did not pick Nexus, as "
+        "on a runner without the hook (the conditional form of --strategy hook: no step)",
+        insert=False),
+}
 

@@ -8,7 +8,6 @@ tell — whether a `path:` was written as a `|` block — comes from PyYAML's ow
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import re
 from typing import Any
@@ -16,9 +15,18 @@ from typing import Any
 import yaml
 
 from pipnexus.migrate.model import DEFAULT_ACTION_REF  # a constant, not logic
+from tests.migrate.oracle_runners import runner_kind
 
 STEP = {"name": "Use the in-cluster PyPI proxy", "id": "pipnexus"}
 GATE = "steps.pipnexus.outputs.source != 'nexus'"
+# the gate of `--strategy hook`: the job-started hook's marker, read from the env context
+HOOK_GATE = "env.PIPNEXUS_HOOK_SOURCE != 'nexus'"
+SOURCES = ("steps.pipnexus.outputs.source", "env.PIPNEXUS_HOOK_SOURCE")
+
+
+def is_gate(text: str) -> bool:
+    """A value that is already a gate, of either form."""
+    return any(source in text for source in SOURCES)
 SETUP_PYTHON_TOOLS = {"pip", "pipenv", "poetry"}
 
 CACHE_DIRS = {
@@ -134,79 +142,6 @@ def path_entries(value: str) -> list[str]:
     return entries
 
 
-HOSTED = re.compile(r"ubuntu-(latest|slim|[0-9]+\.[0-9]+)(-arm)?"
-                    r"|windows-(latest|[0-9]{4}|11)(-arm)?"
-                    r"|macos-(latest|[0-9]+)(-intel|-large|-xlarge)?", re.I)
-
-
-def _matrix(job: dict[str, Any], key: str) -> list[Any] | None:
-    matrix = (job.get("strategy") or {}).get("matrix") if isinstance(
-        job.get("strategy"), dict) else None
-    if not isinstance(matrix, dict):
-        return None
-    values = list(matrix[key]) if isinstance(matrix.get(key), list) else []
-    if key in matrix and not isinstance(matrix[key], list):
-        return None
-    include = matrix.get("include") or []
-    if not isinstance(include, list) or not all(isinstance(x, dict) for x in include):
-        return None
-    values += [x[key] for x in include if key in x]
-    return values or None
-
-
-def _kind(labels: list[str], runners: set[str] | None) -> str:
-    low = {x.strip().lower() for x in labels}
-    if "self-hosted" in low or (runners is not None and low & runners):
-        return "self"
-    if low and all(HOSTED.fullmatch(x) for x in low):
-        return "hosted"
-    return "self" if runners is None and low else "skip"
-
-
-def runner_kind(job: Any, runners: set[str] | None) -> str:
-    """self (migrate), hosted or skip (leave alone), unknown (the conditional form)."""
-    r = job.get("runs-on") if isinstance(job, dict) else None
-    if isinstance(r, dict):
-        labels = r.get("labels", [])
-        labels = [labels] if isinstance(labels, str) else labels
-        literal = isinstance(labels, list) and all(
-            isinstance(x, str) and "${{" not in x for x in labels)
-        if literal and labels and _kind(labels, runners) == "self":
-            return "self"
-        group = r.get("group")
-        if runners is not None and isinstance(group, str) and group.lower() in runners:
-            return "self"
-        return "unknown"
-    given = r if isinstance(r, list) else [r]
-    values: list[str] = [v for v in given if isinstance(v, str)]
-    if not values or len(values) != len(given):
-        return "unknown"
-    plain = [v for v in values if "${{" not in v]
-    if any(v.lower() == "self-hosted" for v in plain) or (
-            runners is not None and {v.lower() for v in plain} & runners):
-        return "self"
-    options: list[list[list[str]]] = []
-    for v in values:
-        if "${{" not in v:
-            options.append([[v]])
-            continue
-        m = re.fullmatch(r"\$\{\{ *matrix\.([\w-]+) *\}\}", v.strip())
-        found = _matrix(job, m.group(1)) if m else None
-        if found is None:
-            return "unknown"
-        choice = []
-        for x in found:
-            labels = [x] if isinstance(x, str) else x
-            if not isinstance(labels, list) or not all(
-                    isinstance(y, str) and "${{" not in y for y in labels):
-                return "unknown"
-            choice.append(labels)
-        options.append(choice)
-    kinds = {_kind([y for part in combo for y in part], runners)
-             for combo in itertools.product(*options)}
-    return kinds.pop() if len(kinds) == 1 else "unknown"
-
-
 def expected(data: Any, text: str, caches: set[str], strategy: str = "remove",
              action_ref: str = DEFAULT_ACTION_REF, repin: bool = False,
              all_jobs: bool = False, runners: set[str] | None = None,
@@ -216,7 +151,7 @@ def expected(data: Any, text: str, caches: set[str], strategy: str = "remove",
     With `repin` (--action-ref given), the pipnexus steps already there use `action_ref`.
     Without `all_jobs`, jobs on GitHub-hosted runners (or, with `runners`, on runners it does
     not name) are left alone, and jobs on unknown runners and composite actions get the
-    conditional form.
+    conditional form (gated on the hook's marker, and no step, with `hook`).
     """
     literal = literal_block_paths(text)
     counts: dict[int, int] = {}
@@ -266,7 +201,8 @@ def expected(data: Any, text: str, caches: set[str], strategy: str = "remove",
             if repin:
                 _repin(steps, action_ref)
             if kind in ("self", "unknown"):
-                chosen = strategy if kind == "self" else "conditional"
+                unknown = "hook-conditional" if strategy == "hook" else "conditional"
+                chosen = strategy if kind == "self" else unknown
                 mine = {i for i, step in enumerate(steps) if owners.get(id(step)) == index}
                 shared = {id(step["with"]) for step in steps if isinstance(step, dict)
                           and isinstance(step.get("with"), dict)
@@ -299,7 +235,7 @@ UV_CACHE_ONLY = ("cache-dependency-glob", "restore-cache", "save-cache", "cache-
 
 
 def _setup_uv(step: dict[str, Any], w: dict[str, Any], conditional: bool,
-              counts: dict[int, int]) -> None:
+              counts: dict[int, int], gate: str) -> None:
     """setup-uv: `enable-cache: true` and `cache-python: true` are gated (conditional) or
     removed, and with `remove` the cache-only inputs go once the cache is off (the key absent,
     `false` or `auto`)."""
@@ -310,7 +246,7 @@ def _setup_uv(step: dict[str, Any], w: dict[str, Any], conditional: bool,
         if isinstance(v, (dict, list)):
             return "expression"
         text = str(v).lower()
-        if "steps.pipnexus" in text:
+        if is_gate(str(v)):
             return "gated"
         return "expression" if "${{" in text else "on" if text == "true" else text
 
@@ -318,7 +254,7 @@ def _setup_uv(step: dict[str, Any], w: dict[str, Any], conditional: bool,
     if conditional:
         for key, s in (("enable-cache", enable), ("cache-python", python)):
             if s == "on":
-                w[key] = "${{ " + GATE + " }}"
+                w[key] = "${{ " + gate + " }}"
         return
     drop = [k for k, s in (("enable-cache", enable), ("cache-python", python))
             if s in ("on", "gated")]
@@ -347,7 +283,10 @@ SETUPS = ("actions/setup-python", "astral-sh/setup-uv", "pdm-project/setup-pdm")
 def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
            literal: set[str], counts: dict[int, int], step_inputs: dict[str, str],
            frozen: set[int], mine: set[int], shared: set[int]) -> None:
-    conditional = strategy == "conditional"
+    # hook: remove, but no step and hook gates; hook-conditional: its unknown-runner form
+    conditional = strategy in ("conditional", "hook-conditional")
+    gate = HOOK_GATE if strategy in ("hook", "hook-conditional") else GATE
+    insert = strategy in ("remove", "conditional")
     original = [json.dumps(s, default=str) for s in steps]
     snapshot = copy.deepcopy(steps) if conditional else None
     undo: list[tuple[dict[str, Any], Any]] = []
@@ -363,7 +302,7 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
         w_shared = w_frozen or id(w) in shared
         if name == "actions/setup-python" and isinstance(w, dict) and not w_shared:
             cache = w.get("cache")
-            if isinstance(cache, str) and "steps.pipnexus.outputs.source" in cache:
+            if isinstance(cache, str) and is_gate(cache):
                 # written by the conditional strategy: `remove` takes it out
                 cache = None if conditional else re.findall(r"'(\w+)'", cache)[-1]
             off = cache is None or (isinstance(cache, str) and not cache.strip())
@@ -375,13 +314,13 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
                 tool = cache.strip().lower()
                 if tool in SETUP_PYTHON_TOOLS and tool in caches:
                     if conditional:
-                        w["cache"] = "${{ " + GATE + f" && '{tool}' || '' " + "}}"
+                        w["cache"] = "${{ " + gate + f" && '{tool}' || '' " + "}}"
                     else:
                         _drop_with_keys(step, ("cache", "cache-dependency-path"), counts)
 
         elif name == "astral-sh/setup-uv" and isinstance(w, dict) and "uv" in caches \
                 and not w_shared:
-            _setup_uv(step, w, conditional, counts)
+            _setup_uv(step, w, conditional, counts, gate)
         elif name in ("actions/cache", "actions/cache/restore", "actions/cache/save"):
             path = w.get("path") if isinstance(w, dict) else None
             if not isinstance(path, str):
@@ -399,12 +338,12 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
                 undo.append((step, step.get("if")))
                 cond = step.get("if")
                 if cond is None:
-                    step["if"] = GATE
-                elif isinstance(cond, str) and "steps.pipnexus.outputs.source" not in cond:
+                    step["if"] = gate
+                elif isinstance(cond, str) and not is_gate(cond):
                     inner = cond.strip()
                     if inner.startswith("${{") and inner.endswith("}}"):
                         inner = inner[3:-2].strip()
-                    step["if"] = f"({inner}) && {GATE}"
+                    step["if"] = f"({inner}) && {gate}"
             elif w_frozen:
                 continue
             elif not others:
@@ -466,7 +405,7 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
         found += [install] if install is not None else []
         limit = min(found) if found else None
     at = None
-    if not has:
+    if not has and insert:
         if conditional:
             points = setups + gated + ([limit] if limit is not None else [])
             at = min(points) if points else None
@@ -475,7 +414,9 @@ def _steps(steps: list[Any], caches: set[str], strategy: str, action_ref: str,
             at = before[-1] + 1 if before else limit
             if gated and (at is None or min(gated) < at):
                 at = min(gated)
-    if at is None and not any(isinstance(s, dict) and s.get("id") == "pipnexus" for s in steps):
+    step_gates = gate == GATE  # a hook gate reads no step: it stays without one
+    if at is None and step_gates and not any(
+            isinstance(s, dict) and s.get("id") == "pipnexus" for s in steps):
         if conditional:
             assert snapshot is not None
             steps[:] = snapshot  # no step for a gate to read: nothing is gated

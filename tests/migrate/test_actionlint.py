@@ -66,6 +66,8 @@ CORPUS_OPTIONS = {
     "default": Options(),
     "remove-all-jobs": Options(all_jobs=True),
     "conditional-all-jobs": Options(strategy="conditional", all_jobs=True),
+    "hook": Options(strategy="hook"),
+    "hook-all-jobs": Options(strategy="hook", all_jobs=True),
 }
 
 

@@ -440,6 +440,25 @@ def test_all_jobs_migrates_the_hosted_job_too(tmp_path: Path) -> None:
     assert "cache: pip" not in ci.read_text()
 
 
+def test_hook_strategy_removes_the_caches_and_inserts_no_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ci = tmp_path / "ci.yml"
+    ci.write_text(TWO_RUNNERS)
+    before = _jobs(ci)
+    assert main(["migrate", "--strategy", "hook", str(ci)]) == 0
+    after = _jobs(ci)
+    assert after["hosted"] == before["hosted"]
+    assert after["arc"] == before["arc"].replace("        with:\n          cache: pip\n", "")
+    assert "pipnexus" not in ci.read_text()
+    assert main(["migrate", "--strategy", "hook", "--check", str(ci)]) == 0  # idempotent
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["migrate", "--help"])
+    assert "hook: for runners with the pipnexus job-started hook" in " ".join(
+        capsys.readouterr().out.split())
+
+
 def test_step_inputs_are_written(tmp_path: Path) -> None:
     ci = tmp_path / "ci.yml"
     ci.write_text(TWO_RUNNERS)

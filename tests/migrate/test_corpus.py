@@ -16,7 +16,7 @@ from tests.migrate import oracle
 from tests.migrate.helpers import CORPUS, check_jsonschema, foreign_lines, pyyaml_load
 
 FILES = sorted(p for p in CORPUS.glob("*.y*ml")) if CORPUS.is_dir() else []
-STRATEGIES = ("remove", "conditional")
+STRATEGIES = ("remove", "conditional", "hook")
 
 pytestmark = pytest.mark.skipif(
     not FILES, reason=f"corpus folder {CORPUS} is absent: real-world workflow checks skipped"
@@ -48,6 +48,8 @@ def test_corpus_idempotent_and_oracle(path: Path, strategy: str, all_jobs: bool)
     foreign = foreign_lines(text, result.new_text, allowed)
     if strategy == "conditional" or not all_jobs:
         foreign = [x for x in foreign if "steps.pipnexus.outputs.source" not in x]
+    if strategy == "hook":
+        foreign = [x for x in foreign if "env.PIPNEXUS_HOOK_SOURCE" not in x]
     assert foreign == []
 
 

@@ -287,6 +287,23 @@ def test_fuzz_conditional(text: str, caches: set[str]) -> None:
 
 
 @FUZZ
+@given(text=workflows(), all_jobs=st.booleans())
+def test_fuzz_hook(text: str, all_jobs: bool) -> None:
+    check(text, Options(strategy="hook", all_jobs=all_jobs))
+
+
+@FUZZ
+@given(text=workflows(), first=st.sampled_from(["remove", "conditional", "hook"]),
+       then=st.sampled_from(["remove", "conditional", "hook"]), all_jobs=st.booleans())
+def test_fuzz_one_strategy_after_another(text: str, first: str, then: str,
+                                         all_jobs: bool) -> None:
+    """A file migrated with one strategy, then with another (every job, or only some, the
+    second time): what the oracle says."""
+    migrated = migrate_text(text, "fuzz.yml", Options(strategy=first)).new_text
+    check(migrated, Options(strategy=then, all_jobs=all_jobs))
+
+
+@FUZZ
 @given(text=workflows())
 def test_fuzz_repin_after_migrating(text: str) -> None:
     """A migrated workflow re-pinned to a SHA with its version comment, then pinned back."""

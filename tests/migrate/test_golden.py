@@ -37,7 +37,8 @@ def test_golden_output(fx: Fixture) -> None:
     foreign = [x for x in foreign_lines(decode(fx.before), result.new_text, allowed)
                if not x.strip().startswith(f"- {{name: {STEP_NAME}, id: {STEP_ID}, ")]
     repinned = f"uses: {fx.options.action_ref}"  # in its own quotes, with its comment
-    assert [x for x in foreign if "steps.pipnexus.outputs.source" not in x
+    gates = ("steps.pipnexus.outputs.source", "env.PIPNEXUS_HOOK_SOURCE")
+    assert [x for x in foreign if not any(gate in x for gate in gates)
             and not (fx.options.repin and repinned in x.replace('"', "").replace("'", ""))] == []
 
 
@@ -64,8 +65,9 @@ def test_golden_oracle(fx: Fixture) -> None:
 
 def test_golden_files_differ_where_expected() -> None:
     unchanged = {f.name for f in FIXTURES if f.after == f.before}
-    # gate-without-step: the gates are refused, and the step is there already
-    assert unchanged == {"non-composite-action", "gate-without-step"}
+    # gate-without-step: the gates are refused, and the step is there already; hook-after-remove:
+    # `remove` left no cache for `hook` to remove, and its step and gates stay
+    assert unchanged == {"non-composite-action", "gate-without-step", "hook-after-remove"}
 
 
 def test_golden_schema(tmp_path: Path) -> None:

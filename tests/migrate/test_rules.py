@@ -330,7 +330,7 @@ def test_repin_leaves_other_actions_and_same_ref_alone() -> None:
     assert result.changes == ()
 
 
-@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+@pytest.mark.parametrize("strategy", ["remove", "conditional"])  # (`hook` inserts no step)
 def test_default_ref_is_this_versions_major_tag(strategy: str) -> None:
     from pipnexus import ACTION_REPOSITORY, __version__
 

@@ -73,7 +73,7 @@ def _lines(text: str) -> list[str]:
     return text.lstrip("\ufeff").splitlines(keepends=True)
 
 
-@pytest.mark.parametrize("strategy", ["remove", "conditional"])
+@pytest.mark.parametrize("strategy", ["remove", "conditional", "hook"])
 @pytest.mark.parametrize(("name", "text"), VARIANTS, ids=[v[0] for v in VARIANTS])
 def test_shape(name: str, text: str, strategy: str) -> None:
     options = Options(strategy=strategy)
@@ -95,7 +95,8 @@ def test_shape(name: str, text: str, strategy: str) -> None:
     # byte preservation: original lines are only deleted, never altered (except the values the
     # conditional strategy rewrites); new lines are only the pipnexus step and a blank line
     inserted_ok = {"", f"name: {STEP_NAME}", f"id: {STEP_ID}", f"uses: {DEFAULT_ACTION_REF}",
-                   "if: steps.pipnexus.outputs.source != 'nexus'"}
+                   "if: steps.pipnexus.outputs.source != 'nexus'",
+                   "if: env.PIPNEXUS_HOOK_SOURCE != 'nexus'"}
     old_lines, new_lines = _lines(text), _lines(new)
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
     for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
@@ -106,7 +107,7 @@ def test_shape(name: str, text: str, strategy: str) -> None:
                     continue
                 assert content in inserted_ok, line
     # the comment describing the removed cache step goes with it; nothing else is lost
-    if strategy == "remove":
+    if strategy in ("remove", "hook"):
         assert "# restore the pip cache" not in new
         assert "# fast" not in new
         assert ".tox" in new and "~/.cache/pip" not in new

@@ -4,7 +4,8 @@ The strategy chooses the place: with `remove`, right after the last setup-python
 setup-pdm step that comes before the first step that may install (an install command, or an
 action that may run one itself, workflow.first_possible_install), else before that step; with
 `conditional`, before the first of those steps and of the gated actions/cache steps, so the
-gates can read its output. `--nexus-url`/`--repository`/`--index-url` become its `with:`.
+gates can read its output; with `hook`, nowhere (the runner hook does the step's work).
+`--nexus-url`/`--repository`/`--index-url` become its `with:`.
 """
 
 from __future__ import annotations

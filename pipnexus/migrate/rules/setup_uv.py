@@ -40,7 +40,7 @@ SPEC = SetupInput(
     tools=("uv",),
     tool=lambda value: "uv" if value.strip().lower() == "true" else None,
     gated_tool=lambda value: "uv" if conditional.is_gated(value) else None,
-    gate=lambda _tool: conditional.enable_cache_expression(),
+    gate=lambda _tool, gate: conditional.enable_cache_expression(gate),
     also=("cache-python",),
     unused=CACHE_ONLY,
     off=_off,
