@@ -49,13 +49,13 @@ from bench._common import (
     tempdir,
 )
 from bench.egress import (
-    NO_PRUNE,
     REQUIREMENTS,
     fetch_wheels,
     install,
     setups,
     uv_bin,
 )
+from bench.egress_table import NO_PRUNE
 from testbed.httpbase import QuietHandler, Response
 from testbed.interpreters import GITHUB_CACHE, NO_CACHE, PIPNEXUS, pack, unpack
 from testbed.nexus_double import NexusDouble
