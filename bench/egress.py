@@ -83,7 +83,6 @@ from bench._common import (
     isolated_env,
     machine,
     parse_builds,
-    pipnexus_configure,
     run,
     tempdir,
 )
@@ -93,6 +92,7 @@ from testbed.interpreters import (
     GITHUB_CACHE,
     PIPNEXUS,
     InterpreterBed,
+    Probe,
     pack,
     unpack,
 )
@@ -195,13 +195,14 @@ def bench_installer(
               "UV_DEFAULT_INDEX": up.index_url}
     shared_bed = new_bed()
 
-    def configure(cold_run: int, bed: InterpreterBed) -> dict[str, str]:
-        """The job's ``pipnexus configure`` step: one run, so one probe (canary page, mirror
-        file), as the action makes in every job; the warm builds use the last cold run's index."""
+    def configure(cold_run: int, bed: InterpreterBed) -> Probe:
+        """The job's ``pipnexus configure`` step and its probe's bytes (testbed/interpreters.py);
+        the warm builds use the last cold run's index."""
         index = f"http://127.0.0.1:{relay.port}/root/" \
                 f"{index_name(installer, cold_run or cold_runs)}/+simple/"
-        configured = pipnexus_configure(index, up.index_url, base, decision=False,
-                                        args=["--python-mirror", bed.mirror_url])
+        probe = bed.probe(index, up.index_url, base,
+                          lambda: (up.counts().total, relay.downstream_bytes()))
+        configured = probe.configured
         if configured.source != "nexus":
             print(f"  warning: pipnexus configure chose {configured.source!r} "
                   f"({configured.index_url}): the numbers below are not through the cache")
@@ -215,7 +216,7 @@ def bench_installer(
             print(f"  pipnexus configure -> {configured.source} {shown}, interpreter mirror: "
                   f"the Nexus double's raw proxy {PYTHON_MIRROR_REPOSITORY}; sets "
                   + " ".join(sorted(configured.env)), flush=True)
-        return configured.env
+        return probe
 
     # one cold build per cold run, then the warm builds from the last cold run's caches
     plan = [(1, k) for k in range(1, cold_runs + 1)] + [(i, 0) for i in range(2, n + 1)]
@@ -235,11 +236,9 @@ def bench_installer(
             probe_nat = probe_inside = 0
             if setup == PIPNEXUS:
                 # every job runs the action, so every pipnexus build probes, in its window
-                before = (up.counts().total + bed.relay.downstream_bytes(),
-                          relay.downstream_bytes() + bed.nexus.bytes_served)
-                pipnexus_env = configure(cold_run, bed)
-                probe_nat = up.counts().total + bed.relay.downstream_bytes() - before[0]
-                probe_inside = relay.downstream_bytes() + bed.nexus.bytes_served - before[1]
+                probe = configure(cold_run, bed)
+                pipnexus_env, probe_nat, probe_inside = probe.configured.env, probe.nat, \
+                    probe.inside
             env = dict(base, **(pipnexus_env if setup == PIPNEXUS else direct))
             up_before, in_before = up.counts(), relay.downstream_bytes()
             down = upl = 0

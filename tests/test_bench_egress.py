@@ -1,29 +1,25 @@
 """The interpreter part of the egress benchmark (testbed/interpreters.py), with a small archive:
 a warm job through pipnexus (the mirror ``pipnexus configure`` printed, a Nexus double's raw
 proxy) downloads 0 interpreter bytes upstream; without a cache every job downloads it; with the
-GitHub cache later jobs download the archive instead. And the per-kind bench function
-(bench/egress.py ``bench_installer``) on two small wheels: every pipnexus build, cold and warm,
-counts its job's probe."""
+GitHub cache later jobs download the archive instead. And every pipnexus job, warm ones too,
+counts its own probe (``InterpreterBed.probe``, which the bench runs in every pipnexus
+build)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from bench._common import CountingIndex, CountingRelay, devpi
-from bench.egress import bench_installer, index_name
+from pipnexus.nexus.values import PYTHON_MIRROR_REPOSITORY
 from pipnexus.probe.engine import MIRROR_PROBE_PATH
 from testbed.commands import pipnexus_configure
-from testbed.devpi import devpi_installed
 from testbed.interpreters import GITHUB_CACHE, NO_CACHE, PIPNEXUS, InterpreterBed
 from testbed.pbs import checksum_list
 from testbed.upstream import Upstream
-from testbed.wheels import make_wheel
 
 
 def _uv() -> str:
@@ -86,47 +82,34 @@ def test_no_cache_downloads_every_job_and_the_github_cache_moves_the_archive(
         assert second.archive_up == 0
 
 
-@pytest.mark.slow
-def test_every_pipnexus_build_of_the_per_kind_bench_counts_its_probe(tmp_path: Path) -> None:
-    """A real runner runs the action in every job, so every job probes: the canary page from
-    the package cache and the mirror's checksum file from the raw proxy are inside-cluster bytes
-    of each build, and what the caches fetch upstream for them NAT bytes of the cold one."""
-    if not devpi_installed():
-        pytest.skip("devpi-server is not installed (the test extra installs it)")
-    uv = _uv()
-    files = tmp_path / "files"
-    make_wheel(files, "pip", "24.0")  # the canary project
-    make_wheel(files, "small-project", "1.0")
-    reqs = tmp_path / "requirements.txt"
-    reqs.write_text("small-project\n")
-    work = tmp_path / "work"
-    beds: list[InterpreterBed] = []
-    with ExitStack() as stack:
-        up = stack.enter_context(CountingIndex(files))
-        cache = stack.enter_context(devpi(up.index_url, [index_name("pip", 1)], tmp_path / "d"))
-        relay = stack.enter_context(CountingRelay(int(cache.rsplit(":", 1)[1])))
 
-        def new_bed() -> InterpreterBed:
-            beds.append(stack.enter_context(InterpreterBed(work / f"py-{len(beds)}", uv)))
-            return beds[-1]
+def test_every_pipnexus_job_counts_its_probe_warm_ones_too(
+    tmp_path: Path, upstream: Upstream
+) -> None:
+    """bench/egress.py runs ``InterpreterBed.probe`` in every pipnexus build: each job's canary
+    page and mirror file are inside-cluster bytes of that job, and what the caches fetch
+    upstream for them NAT bytes (the cold job's only, within the metadata lifetime)."""
+    env = _env(tmp_path)
+    with InterpreterBed(tmp_path / "bed", _uv(), pypi_upstream=upstream.base_url) as bed:
 
-        builds = bench_installer("pip", 3, 1, work, reqs, up, relay, new_bed, which=[PIPNEXUS])
-        assert [(b.setup, b.number) for b in builds] == [(PIPNEXUS, 1), (PIPNEXUS, 2),
-                                                         (PIPNEXUS, 3)]
-        bed = beds[-1]  # the pipnexus cold run's (the first is the other set-ups' shared one)
-        # every build asked the raw proxy for the mirror file; "GitHub" sent it once
-        assert bed.nexus.count("/repository/python-build-standalone/" + MIRROR_PROBE_PATH) == 3
-        assert bed.releases.count("/" + MIRROR_PROBE_PATH) == 1
-    mirror_file = len(checksum_list())
-    cold, *warm = builds
-    assert all(b.ok for b in builds)
-    # cold: the caches fetched the canary page and the mirror file upstream (NAT)
-    assert cold.probe_nat > mirror_file
-    for b in builds:
-        # the canary page (devpi, through the relay) and the mirror file (the double)
-        assert b.probe_inside > mirror_file
-        assert b.inside >= b.probe_inside
-        assert b.nat == (b.packages + b.interpreter + b.images + b.archives + b.probe_nat)
-    for b in warm:
-        assert b.probe_nat == 0  # both caches are warm, within their metadata lifetimes
-        assert (b.packages, b.interpreter) == (0, 0)
+        def packages() -> tuple[int, int]:
+            # the double is the package cache too: its bytes to the runner are counted already
+            return upstream.bytes_served, 0
+
+        probes = [bed.probe(bed.nexus.index_url(), upstream.index_url, env, packages)
+                  for _ in range(3)]
+        mirror_file = f"/repository/{PYTHON_MIRROR_REPOSITORY}/{MIRROR_PROBE_PATH}"
+        assert bed.nexus.count(mirror_file) == 3  # every job probed the mirror ...
+        assert bed.releases.count("/" + MIRROR_PROBE_PATH) == 1  # ... "GitHub" sent it once
+        page = bed.nexus.count("/repository/pypi-proxy/simple/pip/")
+    assert page == 3  # and every job read the canary page
+    size = len(checksum_list())
+    cold, *warm = probes
+    for p in probes:
+        assert p.configured.source == "nexus"
+        assert p.configured.env["UV_PYTHON_INSTALL_MIRROR"] == bed.mirror_url
+        assert p.inside > size  # the canary page and the mirror file, from the caches
+    assert cold.nat > size  # the caches fetched both upstream (the page's bytes and the file's)
+    for p in warm:
+        assert p.nat == 0  # within the caches' metadata lifetimes
+        assert p.inside == cold.inside  # the same page and file, now from the caches
