@@ -38,7 +38,12 @@ The per-kind table:
   3. uv only, the same with ``prune-cache: false``: the archive keeps the wheels;
   4. pipnexus: ``pipnexus configure`` points the installer at the cache and uv's interpreter
      downloads at the raw proxy (``UV_PYTHON_INSTALL_MIRROR``); build 1 finds the caches
-     cold, later builds find them warm.
+     cold, later builds find them warm. Every pipnexus build (cold and warm) runs configure
+     in its measured window, as every job runs the action: its probe (the canary page from
+     the package cache, the mirror's checksum file from the raw proxy, and what the caches
+     fetch upstream for them) is the "probe" column, counted in the NAT and inside totals;
+     "packages" and "interpreter" are the install and interpreter steps alone
+     (bench/egress_table.py).
 
   Build 1 (cold) of every set-up runs ``--cold-runs`` times, each from nothing (no archive, a
   fresh devpi index and a fresh Nexus double): cold NAT bytes vary between runs (devpi
@@ -65,7 +70,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import NamedTuple
 
 from bench import egress_docker
 from bench._common import (
@@ -73,24 +77,22 @@ from bench._common import (
     REPO,
     CountingIndex,
     CountingRelay,
-    Counts,
     builds_parser,
     devpi,
     human,
     isolated_env,
     machine,
     parse_builds,
-    pipnexus_configure,
     run,
-    table,
     tempdir,
 )
+from bench.egress_table import NO_PRUNE, SETUPS, Build, label, report
 from pipnexus.nexus.values import PYTHON_MIRROR_REPOSITORY
 from testbed.interpreters import (
     GITHUB_CACHE,
-    NO_CACHE,
     PIPNEXUS,
     InterpreterBed,
+    Probe,
     pack,
     unpack,
 )
@@ -110,8 +112,6 @@ REQUIREMENTS = (
     "boto3",
 )
 WHEELS = CACHE / "wheels"
-NO_PRUNE = "GitHub cache, prune-cache: false"
-SETUPS = (NO_CACHE, GITHUB_CACHE, NO_PRUNE, PIPNEXUS)
 WIDTH = max(len(s) for s in SETUPS)
 # The interpreter archive: 30 MB of incompressible bytes, the order of python-build-standalone's
 # install_only_stripped CPython 3.12 x86_64 Linux release asset (the archive setup-uv's
@@ -148,36 +148,6 @@ def uv_bin() -> str:
     return found
 
 
-class Build(NamedTuple):
-    setup: str
-    number: int  # 1 = cold, 2.. = warm
-    cold_run: int  # a cold build: which of the --cold-runs (1..K); a warm one: 0
-    ok: bool
-    wall: float
-    upstream: Counts  # packages from "pypi.org"
-    interpreter: int  # interpreter bytes from "GitHub releases"
-    archive_down: int  # cache archives restored (packages + interpreter)
-    archive_up: int  # cache archives saved
-    inside: int
-    images: int = 0  # Docker image bytes from "Docker Hub" (bench/egress_docker.py)
-
-    @property
-    def packages(self) -> int:
-        return self.upstream.total
-
-    @property
-    def archives(self) -> int:
-        return self.archive_down + self.archive_up
-
-    @property
-    def nat(self) -> int:
-        return self.packages + self.interpreter + self.images + self.archives
-
-    @property
-    def cold(self) -> bool:
-        return self.number == 1
-
-
 def install(installer: str, venv: Path, reqs: Path, env: dict[str, str]) -> bool:
     if installer == "pip":
         steps = [
@@ -208,8 +178,10 @@ def bench_installer(
     installer: str, n: int, cold_runs: int, work: Path, reqs: Path, up: CountingIndex,
     relay: CountingRelay, new_bed: Callable[[], InterpreterBed],
     images: Mapping[egress_docker.Key, egress_docker.ImageJob] | None = None,
+    which: Sequence[str] | None = None,
 ) -> list[Build]:
-    """``cold_runs`` cold builds (each from nothing), then ``n - 1`` warm ones, per set-up.
+    """``cold_runs`` cold builds (each from nothing), then ``n - 1`` warm ones, per set-up
+    (``which``, default all of the installer's).
 
     ``relay`` leads to devpi, which has one mirror index per cold run (``index_name``);
     ``new_bed()`` returns a fresh interpreter bed (cold Nexus double) for each pipnexus cold
@@ -223,10 +195,14 @@ def bench_installer(
               "UV_DEFAULT_INDEX": up.index_url}
     shared_bed = new_bed()
 
-    def configure(cold_run: int, bed: InterpreterBed) -> dict[str, str]:
-        index = f"http://127.0.0.1:{relay.port}/root/{index_name(installer, cold_run)}/+simple/"
-        configured = pipnexus_configure(index, up.index_url, base,
-                                        args=["--python-mirror", bed.mirror_url])
+    def configure(cold_run: int, bed: InterpreterBed) -> Probe:
+        """The job's ``pipnexus configure`` step and its probe's bytes (testbed/interpreters.py);
+        the warm builds use the last cold run's index."""
+        index = f"http://127.0.0.1:{relay.port}/root/" \
+                f"{index_name(installer, cold_run or cold_runs)}/+simple/"
+        probe = bed.probe(index, up.index_url, base,
+                          lambda: (up.counts().total, relay.downstream_bytes()))
+        configured = probe.configured
         if configured.source != "nexus":
             print(f"  warning: pipnexus configure chose {configured.source!r} "
                   f"({configured.index_url}): the numbers below are not through the cache")
@@ -240,11 +216,11 @@ def bench_installer(
             print(f"  pipnexus configure -> {configured.source} {shown}, interpreter mirror: "
                   f"the Nexus double's raw proxy {PYTHON_MIRROR_REPOSITORY}; sets "
                   + " ".join(sorted(configured.env)), flush=True)
-        return configured.env
+        return probe
 
     # one cold build per cold run, then the warm builds from the last cold run's caches
     plan = [(1, k) for k in range(1, cold_runs + 1)] + [(i, 0) for i in range(2, n + 1)]
-    for setup in setups(installer):
+    for setup in which or setups(installer):
         github = setup in (GITHUB_CACHE, NO_PRUNE)
         bed, pipnexus_env = shared_bed, {}
         for number, cold_run in plan:
@@ -254,13 +230,18 @@ def bench_installer(
             archive = work / f"{tag}-cache.tar.gz"
             if setup == PIPNEXUS and cold_run:
                 bed = new_bed()
-                pipnexus_env = configure(cold_run, bed)
             venv = work / f"venv-{installer}"
             cache_dir = work / f"{tag}-gh-cache" if github else work / f"{tag}-cache-{number}"
+            start = time.perf_counter()
+            probe_nat = probe_inside = 0
+            if setup == PIPNEXUS:
+                # every job runs the action, so every pipnexus build probes, in its window
+                probe = configure(cold_run, bed)
+                pipnexus_env, probe_nat, probe_inside = probe.configured.env, probe.nat, \
+                    probe.inside
             env = dict(base, **(pipnexus_env if setup == PIPNEXUS else direct))
             up_before, in_before = up.counts(), relay.downstream_bytes()
             down = upl = 0
-            start = time.perf_counter()
             step = bed.job(GITHUB_CACHE if github else setup, env, tag)
             if not step.ok:
                 print(f"  FAILED: uv python install\n{step.output[-2000:]}", flush=True)
@@ -279,12 +260,12 @@ def bench_installer(
                       up.counts() - up_before, step.upstream,
                       down + step.archive_down + (img.archive_down if img else 0),
                       upl + step.archive_up + (img.archive_up if img else 0),
-                      inside + step.inside + (img.inside if img else 0),
-                      img.images if img else 0)
+                      inside + step.inside + (img.inside if img else 0) + probe_inside,
+                      img.images if img else 0, probe_nat, probe_inside)
             builds.append(b)
             print(f"  {setup:{WIDTH}} build {label(b)}: {'ok' if ok else 'FAILED'}, packages "
                   f"{human(b.packages)}, interpreter {human(b.interpreter)}, images "
-                  f"{human(b.images)}, archives "
+                  f"{human(b.images)}, probe {human(b.probe_nat)}, archives "
                   f"{human(b.archives)}, NAT {human(b.nat)}, inside {human(b.inside)}, "
                   f"{wall:.1f} s", flush=True)
             if not github:
@@ -296,87 +277,6 @@ def index_name(installer: str, cold_run: int) -> str:
     """devpi's mirror index for one installer's pipnexus cold run (and the warm builds after
     the last one)."""
     return f"{installer}-{cold_run}"
-
-
-def label(b: Build) -> str:
-    return f"{b.number} (cold, run {b.cold_run})" if b.cold else f"{b.number} (warm)"
-
-
-def span(values: Sequence[float]) -> str:
-    """``min–max`` in bytes (one figure when they are equal)."""
-    lo, hi = human(min(values)), human(max(values))
-    return lo if lo == hi else f"{lo}–{hi}"
-
-
-def _ratio(new: float, old: float) -> str:
-    if old <= 0:
-        return "n/a"
-    return f"{100 * (1 - new / old):.2f} % less"
-
-
-def report(installer: str, builds: list[Build]) -> str:
-    rows = []
-    for b in builds:
-        rows.append([
-            b.setup, label(b), "ok" if b.ok else "FAILED", human(b.packages),
-            human(b.interpreter), human(b.images),
-            f"{human(b.archives)} ({human(b.archive_down)} down, {human(b.archive_up)} up)",
-            human(b.nat), human(b.inside), f"{b.wall:.1f} s",
-        ])
-    out = [table(["set-up", "build", "result", "packages", "interpreter", "images",
-                  "cache archive", "NAT total", "inside cluster", "wall"], rows)]
-
-    def warm_mean(setup: str, attr: str) -> float:
-        vals = [getattr(b, attr) for b in builds if b.setup == setup and not b.cold]
-        return sum(vals) / len(vals) if vals else 0.0
-
-    def cold(setup: str) -> list[float]:
-        return [b.nat for b in builds if b.setup == setup and b.cold]
-
-    def cold_files(setup: str) -> list[float]:
-        return [b.upstream.files for b in builds if b.setup == setup and b.cold]
-
-    present = [s for s in SETUPS if any(b.setup == s for b in builds)]
-    runs = max(b.cold_run for b in builds)
-    warm_builds = max(b.number for b in builds) - 1
-    summary = []
-    for setup in present:
-        warm_total = sum(b.nat for b in builds if b.setup == setup and not b.cold)
-        summary.append([
-            setup, span(cold(setup)), human(warm_mean(setup, "packages")),
-            human(warm_mean(setup, "interpreter")), human(warm_mean(setup, "images")),
-            human(warm_mean(setup, "archives")),
-            human(warm_mean(setup, "nat")), span([c + warm_total for c in cold(setup)]),
-        ])
-    out.append("")
-    out.append(table(["set-up", f"NAT cold (min–max, {runs} runs)", "warm: packages",
-                      "warm: interpreter", "warm: images", "warm: cache archive", "warm: NAT total",
-                      f"NAT, 1 cold + {warm_builds} warm"], summary))
-    pn_warm = warm_mean(PIPNEXUS, "nat")
-    pn_files = sum(b.upstream.files for b in builds if b.setup == PIPNEXUS and not b.cold)
-    pn_interp = sum(b.interpreter for b in builds if b.setup == PIPNEXUS and not b.cold)
-    out.append("")
-    out.append(f"- warm pipnexus builds: {human(pn_files)} of package files and "
-               f"{human(pn_interp)} of interpreter from upstream (goal 0 and 0)")
-    for other in (GITHUB_CACHE, NO_PRUNE, NO_CACHE):
-        if other in present:
-            out.append(f"- NAT per warm build, pipnexus vs {other}: "
-                       f"{_ratio(pn_warm, warm_mean(other, 'nat'))}")
-    pn_files_cold, direct_files = cold_files(PIPNEXUS), cold_files(NO_CACHE)
-    if pn_files_cold and direct_files and max(pn_files_cold) > max(direct_files):
-        out.append(f"- cold pipnexus builds: the cache fetched {span(pn_files_cold)} of files "
-                   f"for {span(direct_files)} of wheels: requests for a wheel that arrive "
-                   "while the cache is still downloading it (uv sends a HEAD and then a GET) "
-                   "start a second upstream download in devpi")
-    if installer == "uv":
-        out.append(f"- uv, {GITHUB_CACHE}: the archive is what setup-uv saves by default, after "
-                   "`uv cache prune --ci` (which drops wheels downloaded from an index), so warm "
-                   f"builds still download every wheel; {NO_PRUNE} keeps them in the archive")
-        out.append("- uv: inside the cluster it moves about twice the wheel bytes: devpi serves "
-                   "no PEP 658 metadata (nor does Nexus, nexus-public#296) and answers no Range "
-                   "requests (Nexus does), so uv downloads each wheel to read its metadata "
-                   "(astral-sh/uv#1596)")
-    return "\n".join(out)
 
 
 def bed_factory(beds: ExitStack, work: Path, installer: str) -> Callable[[], InterpreterBed]:
@@ -412,9 +312,11 @@ def per_kind(args: argparse.Namespace, installers: list[str]) -> int:
           "installer cache each (ephemeral runner)")
     print("every build: `uv python install` (the interpreter step), then a fresh venv and "
           "the install")
-    print("NAT = packages (upstream files + pages + metadata, body bytes) + interpreter (bytes "
-          "from \"GitHub releases\", headers included) + cache archives down + up; "
-          "inside = bytes the caches sent to the runner")
+    print("NAT = packages (the install step: upstream files + pages + metadata, body bytes) + "
+          "interpreter (the interpreter step: bytes from \"GitHub releases\", headers "
+          "included) + images + probe (pipnexus: what the caches fetched upstream for the "
+          "job's `pipnexus configure`) + cache archives down + up; inside = bytes the caches "
+          "sent to the runner, the probe's canary page and mirror file included")
     print("packages cache: devpi-server; interpreter cache: the Nexus double (testbed)\n",
           flush=True)
 

@@ -18,7 +18,10 @@ Here:
 * time is scaled down: the cache's metadata lifetime (devpi ``mirror_cache_expiry``) is
   ``EXPIRY`` s, the pages' ``Cache-Control: max-age`` (pypi.org sends 600) is ``EXPIRY`` s too,
   and builds are ``GAP`` s apart: longer than both, like daily builds against a 24 h lifetime;
-* the WAN bed of bench/egress_wan.py (upstream and GitHub cache store behind the WAN).
+* the WAN bed of bench/egress_wan.py (upstream and GitHub cache store behind the WAN);
+  every pipnexus build runs the job's ``pipnexus configure``, whose probe reads the canary
+  page ``pip`` (padded like the others) through the cache: "probe (NAT)" is what the cache
+  fetched upstream for it, apart from the install step's pages.
 
 It prints tables and never asserts anything.
 """
@@ -65,6 +68,7 @@ def report(installer: str, builds: list[Build]) -> list[list[str]]:
         rows.append([installer, b.setup, f"{b.number} ({'cold' if b.number == 1 else 'warm'})",
                      "ok" if b.ok else "FAILED", human(b.upstream.pages),
                      human(b.upstream.metadata), human(b.upstream.files),
+                     human(b.probe_up.total) if b.setup == PIPNEXUS else "-",
                      human(b.archive_down + b.archive_up), human(b.nat)])
     return rows
 
@@ -89,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows: list[list[str]] = []
     warm_pages: dict[tuple[str, str], list[int]] = {}
+    warm_probe: list[int] = []
     failed: set[str] = set()
     with tempdir("pipnexus-egress-metadata-") as tmp:
         work = Path(tmp)
@@ -106,13 +111,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if b.number > 1:
                         warm_pages.setdefault((installer, b.setup), []).append(
                             b.upstream.pages)
+                        if b.setup == PIPNEXUS:
+                            warm_probe.append(b.probe_up.total)
     print()
     print(table(["installer", "set-up", "build", "result", "index pages (NAT)",
-                 "metadata (NAT)", "files (NAT)", "cache archive (NAT)", "NAT total"], rows))
+                 "metadata (NAT)", "files (NAT)", "probe (NAT)", "cache archive (NAT)",
+                 "NAT total"], rows))
     print()
     summary = [[inst, setup, human(min(v)) + (f"-{human(max(v))}" if max(v) != min(v) else "")]
                for (inst, setup), v in warm_pages.items()]
-    print(table(["installer", "set-up", "index-page bytes per warm build (min-max)"], summary))
+    print(table(["installer", "set-up",
+                 "install step: index-page bytes per warm build (min-max)"], summary))
     pn = [v for (_, s), v in warm_pages.items() if s == PIPNEXUS]
     if failed:
         print(f"\n- FAILED builds ({', '.join(sorted(failed))}): their bytes are no valid "
@@ -123,6 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n- warm pipnexus builds past the cache's metadata lifetime fetch every page "
               "the build needs from upstream again (the proxy revalidates expired metadata); "
               "0 bytes for the install step holds only within the metadata lifetime")
+    if warm_probe:
+        print(f"- warm pipnexus builds, the job's probe (the canary page `pip`, revalidated by "
+              f"the cache past its lifetime): {human(min(warm_probe))}"
+              + (f"-{human(max(warm_probe))}" if max(warm_probe) != min(warm_probe) else "")
+              + " from upstream per build, on top of the install step")
     return 0
 
 

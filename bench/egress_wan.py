@@ -15,7 +15,9 @@ in-cluster cache through one with ``CLUSTER_RATE``/``CLUSTER_RTT`` (assumptions 
   by the runner through the in-cluster link.
 
 Packages only (the interpreter step of bench/egress.py is left out). Each build is an
-ephemeral runner's job: a fresh venv and an empty installer cache. The set-ups take turns
+ephemeral runner's job: a fresh venv and an empty installer cache; a pipnexus build first runs
+the job's ``pipnexus configure`` (its probe reads the canary page through the cache: "probe"
+bytes and seconds, in the build's NAT total and wall). The set-ups take turns
 (build 1 of each, then build 2 of each, ...), so that a slow spell of a shared machine is
 spread over all of them. For pip, ``STALE`` restores the GitHub cache as a job more than
 pypi.org's page max-age after the save would (see ``STALE``). It prints tables and never
@@ -49,13 +51,13 @@ from bench._common import (
     tempdir,
 )
 from bench.egress import (
-    NO_PRUNE,
     REQUIREMENTS,
     fetch_wheels,
     install,
     setups,
     uv_bin,
 )
+from bench.egress_table import NO_PRUNE
 from testbed.httpbase import QuietHandler, Response
 from testbed.interpreters import GITHUB_CACHE, NO_CACHE, PIPNEXUS, pack, unpack
 from testbed.nexus_double import NexusDouble
@@ -161,20 +163,22 @@ class Build(NamedTuple):
     setup: str
     number: int
     ok: bool
-    upstream: Counts
+    upstream: Counts  # the install step's
     archive_down: int
     archive_up: int
     restore: float  # archive download + unpack
     install: float
     save: float  # pack + upload
+    probe_up: Counts = Counts(0, 0, 0, 0)  # pipnexus: what the cache fetched for the probe
+    probe: float = 0.0  # pipnexus: the job's `pipnexus configure` step
 
     @property
     def nat(self) -> int:
-        return self.upstream.total + self.archive_down + self.archive_up
+        return self.upstream.total + self.probe_up.total + self.archive_down + self.archive_up
 
     @property
     def wall(self) -> float:
-        return self.restore + self.install + self.save
+        return self.probe + self.restore + self.install + self.save
 
 
 class Bed(NamedTuple):
@@ -208,10 +212,6 @@ def run_builds(installer: str, n: int, bed: Bed, between: Callable[[], None] | N
     base = isolated_env(work / "home", {"UV_LINK_MODE": "copy"})
     direct = {"PIP_INDEX_URL": bed.wan_index_url, "PIP_TRUSTED_HOST": "127.0.0.1",
               "UV_DEFAULT_INDEX": bed.wan_index_url}
-    configured = pipnexus_configure(bed.cache_index(installer), bed.wan_index_url, base)
-    if configured.source != "nexus":
-        print(f"  warning: pipnexus configure chose {configured.source!r}: the pipnexus "
-              "numbers below are not through the cache", flush=True)
     chosen = list(which or setups(installer))
     width = max(len(s) for s in chosen)
     saved: set[str] = set()  # set-ups whose GitHub cache archive is in the store
@@ -221,7 +221,18 @@ def run_builds(installer: str, n: int, bed: Bed, between: Callable[[], None] | N
         github = setup in (GITHUB_CACHE, STALE, NO_PRUNE)
         venv, cache_dir = work / f"venv-{installer}", work / f"{tag}-cache"
         shutil.rmtree(cache_dir, ignore_errors=True)
-        env = dict(base, **(configured.env if setup == PIPNEXUS else direct))
+        probe_before, probe = bed.up.counts(), 0.0
+        env = dict(base, **direct)
+        if setup == PIPNEXUS:
+            # the job's action step: one probe per job, in the build's window
+            start = time.perf_counter()
+            configured = pipnexus_configure(bed.cache_index(installer), bed.wan_index_url,
+                                            base, decision=False)
+            probe = time.perf_counter() - start
+            if configured.source != "nexus":
+                print(f"  warning: pipnexus configure chose {configured.source!r}: the "
+                      "pipnexus numbers below are not through the cache", flush=True)
+            env = dict(base, **configured.env)
         env[cache_var] = str(cache_dir)
         before = bed.up.counts()
         down = upl = 0
@@ -250,12 +261,13 @@ def run_builds(installer: str, n: int, bed: Bed, between: Callable[[], None] | N
             upload(bed.store_port, tag, archive.read_bytes())
             save = time.perf_counter() - start
             saved.add(setup)
-        b = Build(setup, i, ok, bed.up.counts() - before, down, upl, restore, took, save)
+        b = Build(setup, i, ok, bed.up.counts() - before, down, upl, restore, took, save,
+                  before - probe_before, probe)
         print(f"  {setup:{width}} build {i}: {'ok' if ok else 'FAILED'}, NAT "
-              f"{human(b.nat)} (pages {human(b.upstream.pages)}, {b.upstream.requests} "
-              f"requests to pypi.org), restore "
-              f"{b.restore:.1f} s, install {b.install:.1f} s, save {b.save:.1f} s",
-              flush=True)
+              f"{human(b.nat)} (install step: pages {human(b.upstream.pages)}, "
+              f"{b.upstream.requests} requests to pypi.org; probe {human(b.probe_up.total)}), "
+              f"probe {b.probe:.1f} s, restore {b.restore:.1f} s, install {b.install:.1f} s, "
+              f"save {b.save:.1f} s", flush=True)
         return b
 
     if interleave:
@@ -286,11 +298,14 @@ def report(builds: list[Build]) -> str:
     rows = [[b.setup, f"{b.number} ({'cold' if b.number == 1 else 'warm'})",
              "ok" if b.ok else "FAILED",
              f"{human(b.upstream.total)} ({b.upstream.requests} requests)",
+             human(b.probe_up.total) if b.setup == PIPNEXUS else "-",
              f"{human(b.archive_down)} down, {human(b.archive_up)} up", human(b.nat),
+             f"{b.probe:.1f} s" if b.setup == PIPNEXUS else "-",
              f"{b.restore:.1f} s", f"{b.install:.1f} s", f"{b.save:.1f} s", f"{b.wall:.1f} s"]
             for b in builds]
-    out = [table(["set-up", "build", "result", "packages (NAT)", "cache archive (NAT)",
-                  "NAT total", "restore", "install", "save", "wall"], rows), ""]
+    out = [table(["set-up", "build", "result", "packages (NAT)", "probe (NAT)",
+                  "cache archive (NAT)", "NAT total", "probe", "restore", "install", "save",
+                  "wall"], rows), ""]
     present = list(dict.fromkeys(b.setup for b in builds))
     secs: Callable[[float], str] = lambda v: f"{v:.1f} s"  # noqa: E731
     summary = []
@@ -376,8 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(links())
     print(f"in-cluster cache (plays Nexus): {args.cache}")
     print(f"builds per set-up: {args.builds} (build 1 cold), fresh venv and empty installer "
-          "cache each; wall = restore (archive download + unpack) + install + save (pack + "
-          "upload)\n", flush=True)
+          "cache each; wall = probe (pipnexus: the job's `pipnexus configure`) + restore "
+          "(archive download + unpack) + install + save (pack + upload)\n", flush=True)
     with tempdir("pipnexus-egress-wan-") as tmp:
         work = Path(tmp)
         (work / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n")

@@ -71,11 +71,15 @@ def parse_dotenv(text: str) -> dict[str, str]:
 
 
 def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str],
-                       project_dir: Path | None = None, args: Sequence[str] = ()) -> Configured:
+                       project_dir: Path | None = None, args: Sequence[str] = (),
+                       decision: bool = True) -> Configured:
     """Run the real ``pipnexus configure`` (decision as JSON, variables as dotenv).
 
     ``warnings`` are the warning and note diagnostic lines of the dotenv run (the one that
     configures, e.g. writes a pip config file) about ``project_dir`` and the environment.
+    ``decision=False`` runs the dotenv run only: one probe, as a job's step makes (the egress
+    benchmarks count it); ``source`` is then "nexus" when the index set is ``index_url``,
+    else "fallback".
     """
     base = [sys.executable, "-m", "pipnexus", "configure", "--index-url", index_url,
             "--fallback-index-url", fallback, *args]
@@ -87,7 +91,7 @@ def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str],
     env.pop("GITHUB_ACTIONS", None)
     outputs = []
     warnings: list[str] = []
-    for fmt in ("json", "dotenv"):
+    for fmt in ("json", "dotenv") if decision else ("dotenv",):
         proc = subprocess.run([*base, "--format", fmt], env=env, cwd=REPO, capture_output=True,
                               text=True, timeout=60, stdin=subprocess.DEVNULL)
         if proc.returncode:
@@ -98,6 +102,10 @@ def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str],
             warnings = [ln for ln in proc.stderr.splitlines()
                         if ln.startswith(("warning: ", "note: "))
                         or ": warning: " in ln or ": note: " in ln]
+    variables = parse_dotenv(outputs[-1])
+    if not decision:
+        chosen = variables.get("PIP_INDEX_URL", "")
+        return Configured("nexus" if chosen == index_url else "fallback", chosen, variables,
+                          warnings)
     data = json.loads(outputs[0])
-    return Configured(str(data.get("source")), str(data.get("index_url")),
-                      parse_dotenv(outputs[1]), warnings)
+    return Configured(str(data.get("source")), str(data.get("index_url")), variables, warnings)

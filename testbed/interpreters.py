@@ -12,19 +12,22 @@ counts as NAT traffic. Three set-ups:
   Nexus double's raw proxy repository whose remote is the relay: the first job makes Nexus
   fetch the archive once, later jobs fetch 0 interpreter bytes upstream.
 
-``InterpreterBed`` owns the servers; ``InterpreterBed.job`` runs one job's step.
+``InterpreterBed`` owns the servers; ``InterpreterBed.job`` runs one job's step, and
+``InterpreterBed.probe`` a pipnexus job's ``pipnexus configure`` step before it: every job runs
+the action, so every job probes (the canary page, the mirror's ``SHA256SUMS``), and those bytes
+are the job's too.
 """
 
 from __future__ import annotations
 
 import shutil
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
 from pipnexus.nexus.values import PYTHON_MIRROR_REPOSITORY
-from testbed.commands import run
+from testbed.commands import Configured, pipnexus_configure, run
 from testbed.nexus_double import NexusDouble
 from testbed.pbs import Build, Releases, make_archive, write_downloads_json
 from testbed.relay import CountingRelay
@@ -41,6 +44,14 @@ class Step(NamedTuple):
     archive_up: int  # cache archive saved after the step (first job only)
     inside: int  # bytes the Nexus double sent to the runner
     output: str
+
+
+class Probe(NamedTuple):
+    """One pipnexus job's ``pipnexus configure`` step: what it set, and its probe's bytes."""
+
+    configured: Configured
+    nat: int  # what the caches fetched upstream meanwhile (package side and "GitHub releases")
+    inside: int  # what the caches sent the runner: the canary page and the mirror file
 
 
 def pack(directory: Path, archive: Path) -> int:
@@ -143,3 +154,20 @@ class InterpreterBed:
         if setup == GITHUB_CACHE and ok and not archive.exists():
             up = pack(pythons, archive)
         return Step(ok, upstream, down, up, inside, r.output)
+
+    def probe(self, index_url: str, fallback: str, env: Mapping[str, str],
+              packages: Callable[[], tuple[int, int]]) -> Probe:
+        """A pipnexus job's ``pipnexus configure`` step with this bed's raw proxy as
+        ``--python-mirror``: one run, so one probe, as the action's step makes in every job.
+
+        ``packages()`` gives the package side's byte counters so far, (NAT, inside): what the
+        upstream index sent the package cache, and what that cache sent the runner (0 when the
+        package cache is this bed's double, whose bytes are counted here already).
+        """
+        (nat, inside), relay, served = packages(), self.relay.downstream_bytes(), \
+            self.nexus.bytes_served
+        configured = pipnexus_configure(index_url, fallback, env, decision=False,
+                                        args=["--python-mirror", self.mirror_url])
+        nat_after, inside_after = packages()
+        return Probe(configured, nat_after - nat + self.relay.downstream_bytes() - relay,
+                     inside_after - inside + self.nexus.bytes_served - served)
