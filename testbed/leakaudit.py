@@ -101,15 +101,15 @@ def tool_path(name: str) -> str | None:
     return str(here) if here.exists() else shutil.which(name)
 
 
-def _venv(work: Path) -> Path:
+def pip_venv(work: Path) -> Path:
     # pip's own venv (no ensurepip: the outer pip installs into it with --python)
     venv = work / "venv"
     run([sys.executable, "-m", "venv", "--without-pip", str(venv)], {}, timeout=120)
     return venv / "bin" / "python"
 
 
-def _pip(work: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "pip", "--python", str(_venv(work)), *args]
+def pip_command(work: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "pip", "--python", str(pip_venv(work)), *args]
 
 
 # a project's committed Pipfile names pypi.org (without one, pipenv writes a new Pipfile whose
@@ -126,17 +126,17 @@ name = "pypi"
 """
 
 
-def _write(path: Path, text: str) -> Path:
+def write_file(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text))
     return path
 
 
-def _backend_project(proj: Path, name: str, deps: Sequence[str] = ()) -> Path:
+def backend_project(proj: Path, name: str, deps: Sequence[str] = ()) -> Path:
     """A project ``name`` 0.1 in ``proj`` that builds with the bed's backend (only behind the
     cache)."""
     listed = ", ".join(f'"{d}"' for d in deps)
-    _write(proj / "pyproject.toml", f"""\
+    write_file(proj / "pyproject.toml", f"""\
         [build-system]
         requires = ["{BACKEND_PROJECT}"]
         build-backend = "{BACKEND_MODULE}"
@@ -147,15 +147,16 @@ def _backend_project(proj: Path, name: str, deps: Sequence[str] = ()) -> Path:
         """ + (f"dependencies = [{listed}]\n" if deps else ""))
     # the bed's backend builds from PKG-INFO, as in an sdist
     requires = "".join(f"Requires-Dist: {d}\n" for d in deps)
-    _write(proj / "PKG-INFO", f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n{requires}\n")
-    _write(proj / name.replace("-", "_") / "__init__.py", "")
+    write_file(proj / "PKG-INFO",
+               f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n{requires}\n")
+    write_file(proj / name.replace("-", "_") / "__init__.py", "")
     return proj
 
 
-def _project(work: Path, extra: str = "", deps: Sequence[str] = (PKG,)) -> Path:
+def project(work: Path, extra: str = "", deps: Sequence[str] = (PKG,)) -> Path:
     proj = work / "proj"
     listed = ", ".join(f'"{d}"' for d in deps)
-    _write(proj / "pyproject.toml", f"""\
+    write_file(proj / "pyproject.toml", f"""\
         [project]
         name = "leak-audit"
         version = "0.1"
@@ -169,11 +170,11 @@ def _project(work: Path, extra: str = "", deps: Sequence[str] = (PKG,)) -> Path:
 
 
 def pip_install(work: Path) -> list[Step]:
-    return [Step("pip install", "pip", _pip(work, "install", PKG), work)]
+    return [Step("pip install", "pip", pip_command(work, "install", PKG), work)]
 
 
 def pip_sdist(work: Path) -> list[Step]:
-    return [Step("pip install (sdist, build isolation)", "pip", _pip(work, "install", SDIST),
+    return [Step("pip install (sdist, build isolation)", "pip", pip_command(work, "install", SDIST),
                  work)]
 
 
@@ -188,13 +189,13 @@ def pip_wheel(work: Path) -> list[Step]:
 
 
 def pip_req_index(work: Path) -> list[Step]:
-    req = _write(work / "requirements.txt", f"--index-url {FALLBACK}\n{PKG}\n")
+    req = write_file(work / "requirements.txt", f"--index-url {FALLBACK}\n{PKG}\n")
     return [Step("pip install -r (file has --index-url pypi)", "pip",
-                 _pip(work, "install", "-r", str(req)), work)]
+                 pip_command(work, "install", "-r", str(req)), work)]
 
 
 def python_build(work: Path) -> list[Step]:
-    proj = _backend_project(work / "proj", "leak-audit")
+    proj = backend_project(work / "proj", "leak-audit")
     cmd = [sys.executable, "-m", "build", "--outdir", str(work / "dist"), str(proj)]
     return [Step("python -m build", "build", cmd, proj)]
 
@@ -206,17 +207,17 @@ def python_build_uv(work: Path) -> list[Step]:
 
 
 def uv_pip_install(work: Path) -> list[Step]:
-    cmd = ["uv", "pip", "install", "--python", str(_venv(work)), PKG]
+    cmd = ["uv", "pip", "install", "--python", str(pip_venv(work)), PKG]
     return [Step("uv pip install", "uv", cmd, work)]
 
 
 def uv_pip_sdist(work: Path) -> list[Step]:
-    cmd = ["uv", "pip", "install", "--python", str(_venv(work)), SDIST]
+    cmd = ["uv", "pip", "install", "--python", str(pip_venv(work)), SDIST]
     return [Step("uv pip install (sdist, build isolation)", "uv", cmd, work)]
 
 
 def uv_sync(work: Path) -> list[Step]:
-    proj = _project(work)
+    proj = project(work)
 
     def check() -> str:
         lock = proj / "uv.lock"
@@ -229,10 +230,10 @@ def uv_sync(work: Path) -> list[Step]:
 
 
 def uv_sync_frozen(work: Path) -> list[Step]:
-    proj = _project(work)
+    proj = project(work)
     wheel_url = "https://files.pythonhosted.org/packages/00/00/pipnexus_demo_pkg-0.9-py3-none-any.whl"
     # A lock as a developer's laptop writes it: registry pypi.org, files on pythonhosted.
-    _write(proj / "uv.lock", f"""\
+    write_file(proj / "uv.lock", f"""\
         version = 1
         revision = 3
         requires-python = ">=3.9"
@@ -262,7 +263,7 @@ def uv_sync_frozen(work: Path) -> list[Step]:
 
 def pipenv(work: Path) -> list[Step]:
     proj = work / "proj"
-    _write(proj / "Pipfile", PIPFILE)
+    write_file(proj / "Pipfile", PIPFILE)
     return [
         Step("pipenv install", "pipenv",
              ["pipenv", "install", "--python", sys.executable, PKG], proj),
@@ -272,7 +273,7 @@ def pipenv(work: Path) -> list[Step]:
 
 
 def pdm(work: Path) -> list[Step]:
-    proj = _project(work, "[tool.pdm]\ndistribution = false\n", deps=())
+    proj = project(work, "[tool.pdm]\ndistribution = false\n", deps=())
     return [
         Step("pdm use (select python)", "pdm", ["pdm", "use", "-f", sys.executable], proj),
         Step("pdm add", "pdm", ["pdm", "add", PKG], proj),
@@ -282,7 +283,7 @@ def pdm(work: Path) -> list[Step]:
 
 
 def hatch(work: Path) -> list[Step]:
-    proj = _project(work, """\
+    proj = project(work, """\
         [tool.hatch.envs.default]
         skip-install = true
         dependencies = ["pipnexus-demo-pkg"]
@@ -291,7 +292,7 @@ def hatch(work: Path) -> list[Step]:
 
 
 def hatch_uv(work: Path) -> list[Step]:
-    proj = _project(work, """\
+    proj = project(work, """\
         [tool.hatch.envs.default]
         skip-install = true
         installer = "uv"
@@ -300,24 +301,36 @@ def hatch_uv(work: Path) -> list[Step]:
     return [Step("hatch env create (installer uv)", "hatch", ["hatch", "env", "create"], proj)]
 
 
-def tox(work: Path) -> list[Step]:
-    ini = _write(work / "proj" / "tox.ini", f"""\
-        [tox]
-        skipsdist = true
-        envlist = leak
+def tox_ini(work: Path, settings: str = "", runner: str = "virtualenv",
+            requires: str = "") -> Path:
+    """``proj/tox.ini`` with one environment, ``leak``, that installs the audit's package;
+    ``settings``: more lines of ``[testenv:leak]``, before ``deps``."""
+    head = f"requires = {requires}\n" if requires else ""
+    return write_file(work / "proj" / "tox.ini", (
+        f"[tox]\nskipsdist = true\nenvlist = leak\n{head}\n"
+        f"[testenv:leak]\nrunner = {runner}\nskip_install = true\n{settings}"
+        f'deps = {PKG}\ncommands = python -c "import pipnexus_demo_pkg"\n'))
 
-        [testenv:leak]
-        runner = virtualenv
-        skip_install = true
-        deps = {PKG}
-        commands = python -c "import pipnexus_demo_pkg"
-        """)
+
+def poetry_project(work: Path, extra: str = "") -> Path:
+    """``proj/pyproject.toml`` of a Poetry project (no package) that needs the audit's package;
+    ``extra``: more TOML after its dependencies."""
+    proj = work / "proj"
+    write_file(proj / "pyproject.toml", (
+        '[tool.poetry]\nname = "leak-audit"\nversion = "0.1"\ndescription = ""\n'
+        'authors = []\npackage-mode = false\n\n[tool.poetry.dependencies]\n'
+        f'python = ">=3.9"\n{PKG} = "*"\n{extra}'))
+    return proj
+
+
+def tox(work: Path) -> list[Step]:
     # runner: with tox-uv installed beside tox, uv-venv-runner would be the default
+    ini = tox_ini(work)
     return [Step("tox", "tox", ["tox", "-c", str(ini), "-e", "leak"], ini.parent)]
 
 
 def nox(work: Path, backend: str = "virtualenv") -> list[Step]:
-    noxfile = _write(work / "proj" / "noxfile.py", f"""\
+    noxfile = write_file(work / "proj" / "noxfile.py", f"""\
         import nox
 
 
@@ -335,7 +348,7 @@ def nox_uv(work: Path) -> list[Step]:
 
 
 def pip_compile(work: Path) -> list[Step]:
-    req_in = _write(work / "proj" / "requirements.in", f"{PKG}\n")
+    req_in = write_file(work / "proj" / "requirements.in", f"{PKG}\n")
     out = req_in.with_suffix(".txt")
 
     def check() -> str:
@@ -349,7 +362,7 @@ def pip_compile(work: Path) -> list[Step]:
 
 
 def poetry(work: Path) -> list[Step]:
-    _write(work / "proj" / "pyproject.toml", """\
+    write_file(work / "proj" / "pyproject.toml", """\
         [tool.poetry]
         name = "leak-audit"
         version = "0.1"
@@ -369,22 +382,22 @@ def poetry(work: Path) -> list[Step]:
 
 def pip_install_env(work: Path) -> list[Step]:
     return [Step("pip install (runner env: PIP_EXTRA_INDEX_URL etc. = pypi)", "pip",
-                 _pip(work, "install", PKG), work)]
+                 pip_command(work, "install", PKG), work)]
 
 
 def uv_install_env(work: Path) -> list[Step]:
-    cmd = ["uv", "pip", "install", "--python", str(_venv(work)), PKG]
+    cmd = ["uv", "pip", "install", "--python", str(pip_venv(work)), PKG]
     return [Step("uv pip install (runner env: UV_INDEX etc. = pypi)", "uv", cmd, work)]
 
 
 def pip_conf_extra(work: Path) -> list[Step]:
     return [Step("pip install (pip.conf names pypi; pip-conf: file)", "pip",
-                 _pip(work, "install", PKG), work)]
+                 pip_command(work, "install", PKG), work)]
 
 
 def pip_conf_extra_warned(work: Path) -> list[Step]:
     return [Step("pip install (pip.conf names pypi; pip-conf: none)", "pip",
-                 _pip(work, "install", PKG), work)]
+                 pip_command(work, "install", PKG), work)]
 
 
 PIP_CONF = f"""\

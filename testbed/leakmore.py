@@ -17,7 +17,17 @@ from pathlib import Path
 
 from testbed import pbs
 from testbed.commands import run
-from testbed.leakaudit import CASES, PKG, Case, Step, _backend_project, _project, _write
+from testbed.leakaudit import (
+    CASES,
+    PKG,
+    Case,
+    Step,
+    backend_project,
+    poetry_project,
+    project,
+    tox_ini,
+    write_file,
+)
 from testbed.leakshapes import SHAPE_CASES
 from testbed.wheels import make_wheel
 
@@ -41,18 +51,18 @@ def _tool_env(work: Path) -> dict[str, str]:
 
 
 def uv_run(work: Path) -> list[Step]:
-    proj = _project(work)
+    proj = project(work)
     cmd = ["uv", "run", "python", "-c", "import pipnexus_demo_pkg"]
     return [Step("uv run", "uv", cmd, proj)]
 
 
 def uv_lock(work: Path) -> list[Step]:
-    proj = _project(work)
+    proj = project(work)
     return [Step("uv lock", "uv", ["uv", "lock"], proj)]
 
 
 def uv_pip_compile(work: Path) -> list[Step]:
-    req_in = _write(work / "proj" / "requirements.in", f"{PKG}\n")
+    req_in = write_file(work / "proj" / "requirements.in", f"{PKG}\n")
     cmd = ["uv", "pip", "compile", "-o",
            str(req_in.with_suffix(".txt")), str(req_in)]
     return [Step("uv pip compile", "uv", cmd, req_in.parent)]
@@ -78,7 +88,7 @@ def pipx(work: Path) -> list[Step]:
 
 def pip_sync(work: Path) -> list[Step]:
     venv = work / "venv"
-    req = _write(work / "proj" / "requirements.txt",
+    req = write_file(work / "proj" / "requirements.txt",
                  f"{PKG}==1.0\npipnexus-demo-dep==1.0\n")
     return [
         Step("python -m venv (for pip-sync)", "python",
@@ -90,19 +100,7 @@ def pip_sync(work: Path) -> list[Step]:
 
 
 def poetry_mirror(work: Path) -> list[Step]:
-    proj = work / "proj"
-    _write(proj / "pyproject.toml", f"""\
-        [tool.poetry]
-        name = "leak-audit"
-        version = "0.1"
-        description = ""
-        authors = []
-        package-mode = false
-
-        [tool.poetry.dependencies]
-        python = ">=3.9"
-        {PKG} = "*"
-        """)
+    proj = poetry_project(work)
     return [
         Step("poetry lock (pypi-mirror plugin)", "poetry", ["poetry", "lock"], proj),
         Step("poetry install (pypi-mirror plugin)", "poetry", ["poetry", "install"], proj),
@@ -110,25 +108,14 @@ def poetry_mirror(work: Path) -> list[Step]:
 
 
 def tox_uv(work: Path) -> list[Step]:
-    ini = _write(work / "proj" / "tox.ini", f"""\
-        [tox]
-        skipsdist = true
-        envlist = leak
-        requires = tox-uv
-
-        [testenv:leak]
-        runner = uv-venv-runner
-        skip_install = true
-        deps = {PKG}
-        commands = python -c "import pipnexus_demo_pkg"
-        """)
+    ini = tox_ini(work, runner="uv-venv-runner", requires="tox-uv")
     return [Step("tox (tox-uv)", "tox", ["tox", "-c", str(ini), "-e", "leak"], ini.parent)]
 
 
 def _hook_repo(work: Path) -> tuple[Path, str]:
     """A git repository of hooks that builds with the bed's backend (only behind the cache)."""
     repo = work / "hooks"
-    _write(repo / ".pre-commit-hooks.yaml", """\
+    write_file(repo / ".pre-commit-hooks.yaml", """\
         - id: leak
           name: leak
           entry: python -c "import pipnexus_demo_pkg"
@@ -136,7 +123,7 @@ def _hook_repo(work: Path) -> tuple[Path, str]:
           pass_filenames: false
           always_run: true
         """)
-    _backend_project(repo, "leak-hooks", deps=(PKG,))
+    backend_project(repo, "leak-hooks", deps=(PKG,))
     git = ["git", "-C", str(repo), "-c", "user.name=audit", "-c", "user.email=audit@invalid"]
     for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "hooks"]):
         run([*git, *args], {"PATH": os.environ.get("PATH", "")}, timeout=60)
@@ -148,7 +135,7 @@ def pre_commit(work: Path) -> list[Step]:
     # pre-commit builds a virtualenv for a python hook repository and pip-installs it there
     hooks, rev = _hook_repo(work)
     repo = work / "proj"
-    _write(repo / ".pre-commit-config.yaml", f"""\
+    write_file(repo / ".pre-commit-config.yaml", f"""\
         repos:
           - repo: {hooks}
             rev: {rev}
@@ -167,7 +154,7 @@ def uv_python_install(work: Path, how: str = "mirror: the double's raw proxy") -
     # the checksum list for the bed's build (testbed/pbs.py); uv rewrites its GitHub URLs to
     # UV_PYTHON_INSTALL_MIRROR
     build = pbs.Build()
-    pbs.write_downloads_json(_write(work / "downloads.json", ""),
+    pbs.write_downloads_json(write_file(work / "downloads.json", ""),
                              {build: pbs.make_archive(build)})
     return [Step(f"uv python install {build.version} ({how})", "uv",
                  ["uv", "python", "install", build.version], work)]

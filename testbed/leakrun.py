@@ -23,7 +23,7 @@ from typing import NamedTuple
 from pipnexus.nexus.values import PYTHON_MIRROR_REPOSITORY
 from testbed import installers, netns, pbs
 from testbed.commands import Configured, pipnexus_configure, run
-from testbed.leakaudit import ALIASES, FALLBACK, PIP_CONF, Case, Row, _write, tool_path
+from testbed.leakaudit import ALIASES, FALLBACK, PIP_CONF, Case, Row, tool_path, write_file
 from testbed.nexus_double import NexusDouble
 from testbed.proxies import DeadProxy, proxy_env
 from testbed.upstream import Upstream
@@ -176,7 +176,7 @@ def run_case(case: Case, bed: Bed, work: Path,
     steps = case.steps(work)
     runner = {k: v.format(work=work) for k, v in case.runner_env.items()}
     if "PIP_CONFIG_FILE" in runner:
-        _write(Path(runner["PIP_CONFIG_FILE"]), PIP_CONF)
+        write_file(Path(runner["PIP_CONFIG_FILE"]), PIP_CONF)
     # configure runs in the runner's environment; its variables are laid over it
     # a case's own --python-mirror comes last and wins
     found = pipnexus_configure(bed.urls[case.loopback], FALLBACK, {**env, **runner},

@@ -14,7 +14,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from testbed.leakaudit import PKG, Case, Step, _pip, _project, _venv, _write
+from testbed.leakaudit import (
+    PKG,
+    Case,
+    Step,
+    pip_command,
+    pip_venv,
+    poetry_project,
+    project,
+    tox_ini,
+    write_file,
+)
 
 PYPI = "https://pypi.org/simple"
 TORCH = "https://download.pytorch.org/whl/cpu"
@@ -27,9 +37,9 @@ BARE_PATH = {"PATH": os.pathsep.join(
 
 
 def _uv_user(work: Path, default: bool) -> list[Step]:
-    _write(work / "config" / "uv" / "uv.toml",
+    write_file(work / "config" / "uv" / "uv.toml",
            f'[[index]]\nname = "pypi"\nurl = "{PYPI}"\n' + ("default = true\n" if default else ""))
-    cmd = ["uv", "pip", "install", "--python", str(_venv(work)), PKG]
+    cmd = ["uv", "pip", "install", "--python", str(pip_venv(work)), PKG]
     how = "default = true" if default else "not default"
     return [Step(f"uv pip install (~/.config/uv/uv.toml [[index]] pypi, {how})", "uv", cmd,
                  work / "proj")]
@@ -46,38 +56,38 @@ def uv_user_default(work: Path) -> list[Step]:
 
 
 def uv_project_index(work: Path) -> list[Step]:
-    proj = _project(work, f'[[tool.uv.index]]\nname = "pytorch"\nurl = "{TORCH}"\n')
+    proj = project(work, f'[[tool.uv.index]]\nname = "pytorch"\nurl = "{TORCH}"\n')
     return [Step("uv lock ([[tool.uv.index]] pytorch)", "uv", ["uv", "lock"], proj)]
 
 
 def uv_project_default(work: Path) -> list[Step]:
-    proj = _project(work, f'[tool.uv]\nindex-url = "{PYPI}"\n\n[[tool.uv.index]]\n'
+    proj = project(work, f'[tool.uv]\nindex-url = "{PYPI}"\n\n[[tool.uv.index]]\n'
                           f'name = "pypi"\nurl = "{PYPI}"\ndefault = true\n')
     return [Step("uv lock ([tool.uv] index-url, default index: pypi)", "uv", ["uv", "lock"],
                  proj)]
 
 
 def uv_direct_reference(work: Path) -> list[Step]:
-    proj = _project(work, deps=(f"{PKG} @ {WHEEL}",))
+    proj = project(work, deps=(f"{PKG} @ {WHEEL}",))
     return [Step("uv lock (dependency name @ https://files.pythonhosted.org/...)", "uv",
                  ["uv", "lock"], proj)]
 
 
 def uv_source_url(work: Path) -> list[Step]:
-    proj = _project(work, f'[tool.uv.sources]\n{PKG} = {{ url = "{WHEEL}" }}\n')
+    proj = project(work, f'[tool.uv.sources]\n{PKG} = {{ url = "{WHEEL}" }}\n')
     return [Step("uv lock ([tool.uv.sources] url = https://files.pythonhosted.org/...)", "uv",
                  ["uv", "lock"], proj)]
 
 
 def uv_toml_extra(work: Path) -> list[Step]:
-    proj = _project(work)
-    _write(proj / "uv.toml", f'extra-index-url = ["{PYPI}"]\n')
+    proj = project(work)
+    write_file(proj / "uv.toml", f'extra-index-url = ["{PYPI}"]\n')
     return [Step("uv lock (uv.toml extra-index-url = pypi)", "uv", ["uv", "lock"], proj)]
 
 
 def _uv_explicit(work: Path, pinned: bool) -> list[Step]:
     pin = f'[tool.uv.sources]\n{PKG} = {{ index = "torch" }}\n\n' if pinned else ""
-    proj = _project(work, f'{pin}[[tool.uv.index]]\nname = "torch"\nurl = "{TORCH}"\n'
+    proj = project(work, f'{pin}[[tool.uv.index]]\nname = "torch"\nurl = "{TORCH}"\n'
                           'explicit = true\n')
     how = "a package pinned to it" if pinned else "no package pinned to it"
     return [Step(f"uv lock (explicit [[tool.uv.index]] torch, {how})", "uv", ["uv", "lock"],
@@ -93,84 +103,46 @@ def uv_explicit_unused(work: Path) -> list[Step]:
 
 
 def tox_install_command(work: Path) -> list[Step]:
-    ini = _write(work / "proj" / "tox.ini", f"""\
-[tox]
-skipsdist = true
-envlist = leak
-
-[testenv:leak]
-runner = virtualenv
-skip_install = true
-install_command = python -m pip install --index-url {PYPI} {{opts}} {{packages}}
-deps = {PKG}
-commands = python -c "import pipnexus_demo_pkg"
-""")
+    ini = tox_ini(work, "install_command = python -m pip install --index-url "
+                  f"{PYPI} {{opts}} {{packages}}\n")
     return [Step("tox (install_command --index-url pypi)", "tox",
                  ["tox", "-c", str(ini), "-e", "leak"], ini.parent)]
 
 
 def pip_req_include(work: Path) -> list[Step]:
     proj = work / "proj"
-    _write(proj / "requirements" / "base.txt", f"--extra-index-url {PYPI}\n{PKG}\n")
-    req = _write(proj / "requirements.txt", "-r requirements/base.txt\n")
+    write_file(proj / "requirements" / "base.txt", f"--extra-index-url {PYPI}\n{PKG}\n")
+    req = write_file(proj / "requirements.txt", "-r requirements/base.txt\n")
     return [Step("pip install -r (an -r include has --extra-index-url pypi)", "pip",
-                 _pip(work, "install", "-r", str(req)), proj)]
+                 pip_command(work, "install", "-r", str(req)), proj)]
 
 
 def pip_direct_reference(work: Path) -> list[Step]:
-    req = _write(work / "proj" / "requirements.txt", f"{PKG} @ {WHEEL}\n")
+    req = write_file(work / "proj" / "requirements.txt", f"{PKG} @ {WHEEL}\n")
     return [Step("pip install -r (name @ https://files.pythonhosted.org/...)", "pip",
-                 _pip(work, "install", "-r", str(req)), req.parent)]
+                 pip_command(work, "install", "-r", str(req)), req.parent)]
 
 
 def pdm_source(work: Path) -> list[Step]:
-    proj = _project(work, f'[tool.pdm]\ndistribution = false\n\n[[tool.pdm.source]]\n'
+    proj = project(work, f'[tool.pdm]\ndistribution = false\n\n[[tool.pdm.source]]\n'
                           f'name = "torch"\nurl = "{TORCH}"\n')
     return [Step("pdm lock ([[tool.pdm.source]] torch)", "pdm", ["pdm", "lock"], proj)]
 
 
 def tox_set_env(work: Path) -> list[Step]:
-    ini = _write(work / "proj" / "tox.ini", f"""\
-[tox]
-skipsdist = true
-envlist = leak
-
-[testenv:leak]
-runner = virtualenv
-skip_install = true
-set_env =
-    PIP_EXTRA_INDEX_URL = {PYPI}
-deps = {PKG}
-commands = python -c "import pipnexus_demo_pkg"
-""")
+    ini = tox_ini(work, f"set_env =\n    PIP_EXTRA_INDEX_URL = {PYPI}\n")
     return [Step("tox (set_env PIP_EXTRA_INDEX_URL = pypi)", "tox",
                  ["tox", "-c", str(ini), "-e", "leak"], ini.parent)]
 
 
 def poetry_source(work: Path) -> list[Step]:
-    proj = work / "proj"
-    _write(proj / "pyproject.toml", f"""\
-[tool.poetry]
-name = "leak-audit"
-version = "0.1"
-description = ""
-authors = []
-package-mode = false
-
-[tool.poetry.dependencies]
-python = ">=3.9"
-{PKG} = "*"
-
-[[tool.poetry.source]]
-name = "torch"
-url = "{TORCH}"
-""")
+    proj = poetry_project(work, f'\n[[tool.poetry.source]]\nname = "torch"\nurl = "{TORCH}"\n')
     return [Step("poetry lock ([[tool.poetry.source]] torch, primary; mirror plugin)", "poetry",
                  ["poetry", "lock"], proj)]
 
 
 def hatch_python(work: Path) -> list[Step]:
-    proj = _project(work, """\
+    proj = project(work, """\
 [tool.hatch.envs.default]
 skip-install = true
 python = "3.13"
@@ -182,7 +154,7 @@ dependencies = ["pipnexus-demo-pkg"]
 
 def pre_commit_github(work: Path) -> list[Step]:
     repo = work / "proj"
-    _write(repo / ".pre-commit-config.yaml", """\
+    write_file(repo / ".pre-commit-config.yaml", """\
 repos:
   - repo: https://github.com/pre-commit/pre-commit-hooks
     rev: v6.0.0
