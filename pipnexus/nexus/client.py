@@ -494,9 +494,10 @@ def _no_auth(request: Any) -> Any:
     return request
 
 
-# what may be sent twice (RFC 9110, section 9.2.2), as golang/go's net/http transport does
-# after a reused connection failed before any answer (src/net/http/transport.go,
-# "shouldRetryRequest")
+# what may be sent twice after a reused connection failed before any answer: the methods RFC
+# 9110 (section 9.2.2) calls idempotent. golang/go's net/http transport retries the same case
+# (src/net/http/transport.go, persistConn.shouldRetryRequest: reused connection, replayable
+# request) for GET/HEAD/OPTIONS/TRACE only; apply's PUT is a full replacement, as safe twice.
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
