@@ -342,7 +342,7 @@ def network_failure(error: BaseException, where: str, timeout: float) -> Failure
     their own, see ``cause_of``); None when it is not one of these."""
     import http.client
 
-    if isinstance(error, socket.timeout):
+    if isinstance(error, (socket.timeout, TimeoutError)):  # two classes before Python 3.10
         return Failure("timeout", f"{where} did not answer within {timeout:g} s")
     if isinstance(error, socket.gaierror):
         return Failure("dns", f"cannot resolve the host name of {where}: {error.strerror}")
