@@ -123,3 +123,21 @@ def test_a_refused_connection_in_the_same_words_everywhere(
     assert rc == 1
     assert words in out + err
     assert "Errno" not in out + err
+
+
+def test_inside_actions_configure_adds_one_annotation_with_the_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Inside Actions the error line also becomes an annotation (visible in the run view),
+    once, with the code in its title as the hook's annotations have it; outside, the
+    parametrized case above shows it is not printed at all."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("GITHUB_ENV", raising=False)
+    rc, out, err = run(
+        ["configure", "--format", "github", "--index-url", "http://127.0.0.1:9/simple"], capsys
+    )
+    assert rc == 2
+    message = "--format github needs GITHUB_ENV (run it inside GitHub Actions)"
+    assert err.splitlines() == [f"pipnexus configure: error: {message} [usage]"]
+    errors = [line for line in out.splitlines() if line.startswith("::error")]
+    assert errors == [f"::error title=pipnexus configure [usage]::{message}"]

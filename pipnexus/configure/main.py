@@ -60,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
     except InputError as e:
         if github:
             # the cli prints the plain line too; the annotation makes it visible in the run view
-            line = f"{e} [{e.code}]"
-            print(gha.command("error", line, title="pipnexus configure"), flush=True)
+            # the title carries the code, as the hook's annotations do
+            title = f"pipnexus configure [{e.code}]"
+            print(gha.command("error", str(e), title=title), flush=True)
         raise
 
 

@@ -398,8 +398,8 @@ def test_retries_are_bounded(flaky: FlakyNexus, capsys: pytest.CaptureFixture[st
     assert rc == 1 and out == ""
     # the status endpoint is asked first; apply goes no further than its last 502
     assert err.splitlines() == [
-        f"pipnexus nexus apply: {flaky.base_url} is not ready: GET /service/rest/v1/status "
-        "answered 502 Bad Gateway",
+        f"pipnexus nexus apply: error: {flaky.base_url} is not ready: GET "
+        "/service/rest/v1/status answered 502 Bad Gateway [nexus-unreachable]",
     ]
     assert len(flaky.answers) == 3
 
