@@ -310,7 +310,8 @@ def anonymous_body(
 
 
 def _apply(client: Client, desired: Desired, dry_run: bool) -> int:
-    from pipnexus.nexus.client import STATUS_PATH, NexusError, answer_text, check_nexus
+    from pipnexus.nexus.answers import answer_text
+    from pipnexus.nexus.client import STATUS_PATH, NexusError, check_nexus
 
     # before anything else, dry run too: a plan computed against something that is not Nexus
     # (every GET a 404: "create" everything) would look believable

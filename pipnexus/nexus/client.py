@@ -12,7 +12,6 @@ EnvironmentFilter.java``) so that callers apply that version's rules.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import time
@@ -21,7 +20,13 @@ from typing import Any, NamedTuple
 
 from pipnexus import options, urls
 from pipnexus.errors import InputError
-from pipnexus.nexus import schema
+from pipnexus.nexus.answers import (
+    ServerVersion,
+    answer_text,
+    error_lines,
+    printable,
+    server_version,
+)
 from pipnexus.probe.classify import cause_of, network_failure
 
 USER_AGENT = "pipnexus-nexus"
@@ -104,26 +109,6 @@ def client_for(conn: Connection, backoff: float = 0.5) -> Client:
     )
 
 
-class ServerVersion(NamedTuple):
-    """What the ``Server`` header says: ``Nexus/3.95.1-01 (OSS)``."""
-
-    version: schema.Version
-    text: str  # the header's version and edition, e.g. "3.95.1-01 (OSS)"
-
-
-_SERVER = re.compile(r"Nexus/(\d{1,4}\.\d{1,4}(?:\.\d{1,4})?(?:-\d{1,4})?)(?: \((\w{1,16})\))?")
-
-
-def server_version(header: str | None) -> ServerVersion | None:
-    """The Nexus version in a ``Server`` header, or None when it names none. Only the version
-    and an edition word are kept: the rest of a header is the server's text, not shown."""
-    m = _SERVER.match(header or "")
-    if not m:
-        return None
-    text = m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")
-    return ServerVersion(schema.parse_version(m.group(1)), text)
-
-
 class NexusError(Exception):
     """Nexus refused or could not be reached; ``lines`` are safe to print. ``code`` is the
     diagnostic code of the error line (``diagnostics.CODES``)."""
@@ -169,54 +154,6 @@ def check_base_url(url: str) -> str:
     if parsed.has_credentials:
         raise InputError("--url must not contain credentials; use --username and --password-env")
     return parsed.bare.rstrip("/")
-
-
-def _strip_quotes(message: str) -> str:
-    # 3.49+ wraps WebApplicationMessageException text in literal quotes: "\"Repository not found\""
-    if len(message) >= 2 and message[0] == message[-1] == '"':
-        return message[1:-1]
-    return message
-
-
-def error_lines(status: int, text: str, repository: bool = False) -> list[str]:
-    """One line per problem from a Nexus error body, whichever of its shapes it has.
-
-    Shapes: a JSON array of ``{"id": "PARAMETER <leaf>", "message": ...}`` (validation),
-    ``{"id": "*", "message": "\\"...\\""}`` (3.49+), a bare JSON string (up to 3.48), or
-    anything else (HTML error page, empty body). For ``repository`` bodies, leaf ids are
-    turned into full paths where the leaf is unambiguous (``storage.blobStoreName``).
-    """
-    try:
-        data: Any = json.loads(text) if text.strip() else None
-    except ValueError:
-        data = None
-    if isinstance(data, str):
-        return [data] if data else [f"HTTP {status}"]
-    items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
-    lines: list[str] = []
-    for item in items:
-        if isinstance(item, str):
-            lines.append(item)
-            continue
-        if not isinstance(item, dict):
-            continue
-        ident = str(item.get("id") or "")
-        message = _strip_quotes(str(item.get("message") or "").strip())
-        if ident.startswith("PARAMETER "):
-            leaf = ident[len("PARAMETER ") :]
-            paths = schema.paths_for_leaf(leaf) if repository else []
-            where = paths[0] if len(paths) == 1 else leaf
-            lines.append(f"{where}: {message}")
-        elif ident in ("", "*"):
-            lines.append(message or f"HTTP {status}")
-        else:
-            lines.append(f"{ident}: {message}")
-    if lines:
-        return lines
-    snippet = " ".join(text.split())[:200]
-    if snippet and not snippet.lower().startswith(("<!doctype", "<html")):
-        return [f"HTTP {status}: {snippet}"]
-    return [f"HTTP {status}"]
 
 
 class Client:
@@ -468,7 +405,7 @@ def check_nexus(client: Client, option: str = "--url") -> Any:
             raise InputError(
                 f"{client.base_url} redirects to HTTPS: use {option} {https}", "not-nexus"
             )
-    server = _printable(header)
+    server = printable(header)
     what = f"{answer_text(resp)}, Server: {server}" if server else answer_text(resp)
     hint = f"; if it runs under a path, put the path in {option}" if status == 404 else ""
     raise InputError(
@@ -476,17 +413,6 @@ def check_nexus(client: Client, option: str = "--url") -> Any:
         f"{what}; Nexus answers 200 there, with a 'Server: Nexus/...' header{hint})",
         "not-nexus",
     )
-
-
-def answer_text(resp: Any) -> str:
-    """``status reason`` of an answer, the reason stripped of markup and cut short."""
-    reason = " ".join(re.sub(r"<[^>]+>", " ", resp.reason or "").split())
-    return f"{resp.status_code} {_printable(reason)}".strip()
-
-
-def _printable(text: str) -> str:
-    """A server's words, printable ASCII only and at most 60 characters."""
-    return "".join(ch for ch in text if " " <= ch <= "~").strip()[:60]
 
 
 def _no_auth(request: Any) -> Any:

@@ -10,7 +10,8 @@ import pytest
 
 from pipnexus.cli import main
 from pipnexus.nexus import schema, values
-from pipnexus.nexus.client import Client, NexusError, error_lines
+from pipnexus.nexus.answers import error_lines
+from pipnexus.nexus.client import Client, NexusError
 from testbed.httpbase import QuietHandler, Response, closed_url
 from testbed.nexus_admin import install
 from testbed.nexus_double import NexusDouble, empty_response
