@@ -110,7 +110,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         )
         module = importlib.import_module(command.module)
         module.add_arguments(cmd_parser)
-        cmd_parser.set_defaults(_run=module.run)
+        # the innermost parser of the command line (nexus sets its subcommands'): its prog
+        # prefixes fatal errors, its error() reports arguments that no parser took
+        cmd_parser.set_defaults(_run=module.run, _parser=cmd_parser)
     return parser
 
 
@@ -133,21 +135,36 @@ def _safe(error: BaseException, args: argparse.Namespace) -> str:
     return redact(text, tuple(sorted(forms, key=len, reverse=True)))
 
 
+def _fatal(prog: str, error: InputError, args: argparse.Namespace) -> str:
+    """The one line of an InputError: ``prog: error: message [code]`` (or placed in a file)."""
+    from pipnexus.diagnostics import Diagnostic, format_command
+
+    message = _safe(error, args)
+    if error.hint:
+        message = f"{message}; {_safe(Exception(error.hint), args)}"
+    where = (error.path, error.line, error.col)
+    return format_command(prog, Diagnostic("error", message, error.code, *where))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     refused = refuse_password_argument(argv)
     if refused:
-        print(f"pipnexus: error: {refused}", file=sys.stderr)
+        print(f"pipnexus: error: {refused} [usage]", file=sys.stderr)
         return 2
     parser = build_parser(_chosen(argv))
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    here: argparse.ArgumentParser = getattr(args, "_parser", parser)
+    if extra:
+        # argparse leaves these to the top parser, whose error points at `pipnexus --help`
+        here.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2
     try:
         return int(args._run(args))
     except InputError as e:
-        print(f"pipnexus {args.command}: error: {_safe(e, args)}", file=sys.stderr)
+        print(_fatal(here.prog, e, args), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -159,11 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # never show users a traceback; PIPNEXUS_DEBUG=1 re-raises
         if os.environ.get("PIPNEXUS_DEBUG"):
             raise
-        print(
-            f"pipnexus {args.command}: internal error: {type(e).__name__}: {_safe(e, args)}"
-            " (set PIPNEXUS_DEBUG=1 for details)",
-            file=sys.stderr,
+        problem = InputError(
+            f"internal error: {type(e).__name__}: {e}",
+            "internal-error",
+            hint="set PIPNEXUS_DEBUG=1 for details",
         )
+        print(_fatal(here.prog, problem, args), file=sys.stderr)
         return 2
 
 

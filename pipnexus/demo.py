@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if rc != 0:
         return rc
 
+    from pipnexus.diagnostics import Diagnostic, format_text
     from pipnexus.migrate import migrate_text
     from pipnexus.migrate.diff import unified_diff
 
@@ -73,13 +74,14 @@ def run(args: argparse.Namespace) -> int:
     text = example_workflow()
     result = migrate_text(text, EXAMPLE)
     if result.error:
-        print(f"{EXAMPLE}:{result.error.line}:{result.error.col}: {result.error.message}")
+        print(format_text(result.error))
         return 2
     sys.stdout.write(unified_diff(EXAMPLE, text, result.new_text, color=sys.stdout.isatty()))
+    # the changes as migrate's rules name them (each rule's name is its code)
     for change in result.changes:
-        print(f"{EXAMPLE}:{change.line}: {change.message}")
+        print(format_text(Diagnostic("note", change.message, change.rule, EXAMPLE, change.line)))
     for finding in result.findings:
-        print(f"{EXAMPLE}:{finding.line}:{finding.col}: {finding.severity}: {finding.message}")
+        print(format_text(finding))
 
     _heading("Nothing was changed. Next steps")
     print(

@@ -26,8 +26,14 @@ SEVERITIES = ("error", "warning", "note")
 # its block. docs/diagnostics.md documents every code with an example and a fix, and a test keeps
 # that page and this table in step.
 CODES: dict[str, str] = {
+    # every command: fatal errors (exit 2), printed as `pipnexus COMMAND: error: message [code]`
+    "usage": "a bad option, argument or environment value: nothing was done",
+    "unreadable-file": "a file cannot be read: missing, not a file, or not UTF-8 text",
+    "unwritable-file": "a file cannot be written (read-only, no permission, no space): left as is",
+    "internal-error": "a bug in pipnexus: nothing more was done (PIPNEXUS_DEBUG=1 shows it)",
     # pipnexus migrate (docs/migrate.md): diagnostics
-    "error": "the file cannot be read, parsed or safely rewritten; it is left untouched",
+    "not-a-workflow": "the YAML is not a workflow or action (no mapping, no jobs or runs)",
+    "unsafe-rewrite": "the rewrite would change more than intended: the file is left untouched",
     "cache-expression": "a cache input is an expression: left alone, review by hand",
     "cache-hit-reference": "a later step reads the removed cache step's cache-hit output",
     "index-env": "the workflow sets an index variable that the action would override",
@@ -73,7 +79,7 @@ CODES: dict[str, str] = {
     # pipnexus hook (docs/runner-hook.md)
     "hook-error": "the job-started hook could not configure the job: installers keep defaults",
     # pipnexus nexus lint
-    "yaml-syntax": "the values file is not valid YAML",
+    "yaml-syntax": "the file is not valid YAML (a values file, a workflow)",
     "unknown-key": "a key Nexus or the chart does not know, which it ignores",
     "missing-field": "a field the linted Nexus version requires is missing: it refuses the body",
     "invalid-value": "a value Nexus refuses or the chart ignores",
@@ -96,6 +102,12 @@ CODES: dict[str, str] = {
     "repository-exists": "the repository exists",
     "repository-serves": "the repository serves the canary project",
     "nexus-unreachable": "Nexus cannot be reached or refused the request",
+    "nexus-refused": "Nexus refused a request of nexus apply (its answer follows)",
+    "nexus-auth": "Nexus refused the credentials (401) or their privileges (403)",
+    "not-nexus": "--url answers, but not as Nexus (or in the other scheme): nothing is sent",
+    # pipnexus nexus apply
+    "values-lint-errors": "nexus apply refuses a --values file with lint errors (listed before)",
+    "secret-reference": "a repository's password/bearerToken names a Secret: sent without it",
     "docker-pull": "an anonymous docker pull gets the canary image's manifest through the mirror",
     "docker-remote-down": "the Docker mirror answers /v2/ but cannot get the canary's manifest",
     "docker-wrong-scheme": "--docker-url says http:// for a TLS port, or https:// for plain HTTP",
@@ -134,6 +146,13 @@ def format_text(diagnostic: Diagnostic) -> str:
     # one line: a path or server text with a line break can't start a workflow command
     text = f"{where}: {text}" if where else text
     return text.replace("\r", " ").replace("\n", " ")
+
+
+def format_command(prog: str, diagnostic: Diagnostic) -> str:
+    """A command's own line: ``prog: severity: message [code]``, or ``path:line:col: ...``
+    when it is placed in a file (the form findings have)."""
+    text = format_text(diagnostic)
+    return text if diagnostic.path is not None else f"{prog}: {text}"
 
 
 def as_json(diagnostic: Diagnostic) -> dict[str, object]:

@@ -103,7 +103,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         message = " ".join(_without_values(message).split())
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help') [usage]\n")
 
 
 def help_width() -> int:

@@ -64,7 +64,9 @@ def test_each_code_has_an_example_line_and_a_fix(code: str) -> None:
         assert summary.search(body), f"{code}: no example `rewrote PATH ({code})`"
         assert f'"rule": "{code}"' in body, f"{code}: no example of its --format json change"
     else:
-        example = re.compile(rf"^(\S+: )?(error|warning|note): .+ \[{name}\]$", re.M)
+        # a place (path:line:col), or the command of a fatal error (pipnexus nexus apply)
+        where = r"(pipnexus(?: [a-z]+)*|\S+)"
+        example = re.compile(rf"^({where}: )?(error|warning|note): .+ \[{name}\]$", re.M)
         wanted = f"path:line:col: severity: message [{code}]"
         assert example.search(body), f"{code}: no example `{wanted}`"
     assert re.search(r"^Fix:", body, re.M), f"{code}: no `Fix:` paragraph"

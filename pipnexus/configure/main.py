@@ -52,14 +52,17 @@ def run(args: argparse.Namespace) -> int:
         fmt = parse_format(args.format, environ)
     except InputError:
         fmt = ""
-    # not for shell/dotenv/json: their stdout is eval'd or parsed
-    github = fmt == "github" or (in_actions and fmt not in ("shell", "dotenv", "json"))
+    # only inside Actions (elsewhere it would repeat the error line on stdout), and not for
+    # shell/dotenv/json: their stdout is eval'd or parsed
+    github = in_actions and fmt not in ("shell", "dotenv", "json")
     try:
         return configure(settings_from_args(args, environ), environ)
     except InputError as e:
         if github:
             # the cli prints the plain line too; the annotation makes it visible in the run view
-            print(gha.command("error", f"pipnexus: {e}", title="pipnexus configure"), flush=True)
+            # the title carries the code, as the hook's annotations do
+            title = f"pipnexus configure [{e.code}]"
+            print(gha.command("error", str(e), title=title), flush=True)
         raise
 
 
@@ -249,7 +252,9 @@ def _installer_env(
         try:
             ca_bundle, warnings = write_ca_bundle(settings.ca_cert, state_dir(environ))
         except OSError as e:
-            raise InputError(f"can't write the CA bundle: {os_reason(e)}") from None
+            raise InputError(
+                f"can't write the CA bundle: {os_reason(e)}", "unwritable-file"
+            ) from None
     env = installer_env(decision.chosen.text, decision.trusted_host, ca_bundle)
     return env, warnings
 

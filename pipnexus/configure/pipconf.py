@@ -240,7 +240,11 @@ def write_pip_conf(
         atomic_write(path, text.encode("utf-8"), file_mode)
     except PermissionError:
         hint = " (pip-conf: global needs root; use user or file)" if path == GLOBAL_PIP_CONF else ""
-        raise InputError(f"can't write the pip config {path}: permission denied{hint}") from None
+        raise InputError(
+            f"can't write the pip config {path}: permission denied{hint}", "unwritable-file"
+        ) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"can't write the pip config {path}: {os_reason(e)}") from None
+        raise InputError(
+            f"can't write the pip config {path}: {os_reason(e)}", "unwritable-file"
+        ) from None
     return path

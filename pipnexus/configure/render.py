@@ -155,9 +155,11 @@ def _write_runner_files(report: Report, environ: Mapping[str, str]) -> None:
 
             gha.append_summary(summary_path, summary_markdown(report))
     except ValueError as e:
-        raise InputError(f"can't write the runner's files: {e}") from None
+        raise InputError(f"can't write the runner's files: {e}", "unwritable-file") from None
     except OSError as e:
-        raise InputError(f"can't write the runner's files: {os_reason(e)}") from None
+        raise InputError(
+            f"can't write the runner's files: {os_reason(e)}", "unwritable-file"
+        ) from None
 
 
 def render_github(report: Report, environ: Mapping[str, str], project_dir: str) -> None:

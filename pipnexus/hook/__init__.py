@@ -174,9 +174,9 @@ def render_hook(report: Report, settings: Settings, environ: Mapping[str, str]) 
         for name, value in values.items():
             gha.append_env(environ["GITHUB_ENV"], name, value)
     except ValueError as e:
-        raise InputError(f"can't write GITHUB_ENV: {e}") from None
+        raise InputError(f"can't write GITHUB_ENV: {e}", "unwritable-file") from None
     except OSError as e:
-        raise InputError(f"can't write GITHUB_ENV: {os_reason(e)}") from None
+        raise InputError(f"can't write GITHUB_ENV: {os_reason(e)}", "unwritable-file") from None
     if decision.source == "nexus":
         line = f"pipnexus: using the Nexus proxy {report.shown_url} ({decision.latency_ms} ms)"
         mirror = decision.mirror

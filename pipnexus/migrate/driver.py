@@ -20,13 +20,18 @@ from pipnexus.migrate.text import Text
 from pipnexus.migrate.tree import Doc, StepList, compose, get, load, step_lists
 
 # The diagnostics the driver itself emits (the rules' are in their registrations).
-CODES = ("error", "conflict", "anchor-kept", *scope.CODES)
+CODES = (
+    "unreadable-file", "yaml-syntax", "not-a-workflow", "unsafe-rewrite", "conflict",
+    "anchor-kept", *scope.CODES,
+)
 # Files without any of these words cannot need a change: they are not even parsed.
 TRIGGER = re.compile(r"setup-python|actions/cache|setup-uv|pip|\buvx?\b|poetry|pdm|tox|nox|hatch")
 
 
-def _error(text: str, path: str, line: int, col: int, message: str) -> MigrateResult:
-    return MigrateResult(text, (), (), Diagnostic("error", message, "error", path, line, col))
+def _error(
+    text: str, path: str, line: int, col: int, message: str, code: str = "yaml-syntax"
+) -> MigrateResult:
+    return MigrateResult(text, (), (), Diagnostic("error", message, code, path, line, col))
 
 
 def _yaml_error(text: str, path: str, offset: int, e: YAMLError) -> MigrateResult:
@@ -57,9 +62,9 @@ def migrate_text(
     offset = 1 if text.startswith("\ufeff") else 0
     body = text[offset:]
     if not body.strip():
-        return _error(text, path, 1, 1, "empty file")
+        return _error(text, path, 1, 1, "empty file", "not-a-workflow")
     if "\0" in body:
-        return _error(text, path, 1, 1, "binary file (contains NUL bytes)")
+        return _error(text, path, 1, 1, "binary file (contains NUL bytes)", "unreadable-file")
     if not options.parse_all and not TRIGGER.search(body):
         return MigrateResult(text, (), (), None)
     try:
@@ -69,11 +74,12 @@ def migrate_text(
     except RecursionError:
         return _error(text, path, 1, 1, "invalid YAML: nested too deeply")
     if root is None:
-        return _error(text, path, 1, 1, "empty file (no YAML document)")
+        return _error(text, path, 1, 1, "empty file (no YAML document)", "not-a-workflow")
     is_workflow = get(root, "jobs") is not None or get(root, "runs") is not None
     if not isinstance(root, MappingNode) or not is_workflow:
         return _error(text, path, 1, 1,
-                      "not a GitHub Actions workflow or action (no `jobs:` or `runs:`)")
+                      "not a GitHub Actions workflow or action (no `jobs:` or `runs:`)",
+                      "not-a-workflow")
     doc = Doc(Text(body), root, aliases)
     every = tuple(step_lists(doc))
     plan = scope.plan(doc, data, every, options, path)
@@ -105,7 +111,8 @@ def migrate_text(
     ops = [op for c in changes for op in c.ops]
     problem = None if verify_fast(body, new_body, ops) else verify(data, new_body, ops)
     if problem:
-        return _error(text, path, 1, 1, f"refusing to rewrite: {problem}; file left unchanged")
+        return _error(text, path, 1, 1, f"refusing to rewrite: {problem}; file left unchanged",
+                      "unsafe-rewrite")
     return MigrateResult(text[:offset] + new_body, tuple(changes), tuple(findings), None)
 
 

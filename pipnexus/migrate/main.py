@@ -75,8 +75,8 @@ class FileReport(NamedTuple):
     diff: str
 
 
-def _file_error(path: str, line: int, col: int, message: str) -> Diagnostic:
-    return Diagnostic("error", message, "error", path, line, col)
+def _file_error(path: str, line: int, col: int, message: str, code: str) -> Diagnostic:
+    return Diagnostic("error", message, code, path, line, col)
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -145,7 +145,8 @@ def process(path: str, options: Options, write: bool, want_diff: bool, color: bo
         if os.environ.get("PIPNEXUS_DEBUG"):
             raise
         problem = f"internal error: {type(e).__name__}: {e}; file left unchanged"
-        return FileReport(path, False, False, _file_error(path, 1, 1, problem), (), [], "")
+        error = _file_error(path, 1, 1, problem, "internal-error")
+        return FileReport(path, False, False, error, (), [], "")
 
 
 def _process(path: str, options: Options, write: bool, want_diff: bool, color: bool) -> FileReport:
@@ -158,7 +159,7 @@ def _process(path: str, options: Options, write: bool, want_diff: bool, color: b
     p = Path(path)
     text = files.read_text(p)
     if isinstance(text, files.ReadError):
-        error = _file_error(path, text.line, text.col, text.message)
+        error = _file_error(path, text.line, text.col, text.message, "unreadable-file")
         return FileReport(path, False, False, error, (), [], "")
     # the uv.lock only matters to the `uv sync|run|export --frozen` report: skip the file
     # system walk for the (many) files that never mention uv
@@ -173,7 +174,7 @@ def _process(path: str, options: Options, write: bool, want_diff: bool, color: b
     if result.changed and write:
         problem = files.rewrite(p, result.new_text)
         if problem:
-            error = _file_error(path, 1, 1, problem)
+            error = _file_error(path, 1, 1, problem, "unwritable-file")
             return FileReport(path, True, False, error, changes, findings, diff)
         return FileReport(path, True, True, None, changes, findings, diff)
     return FileReport(path, result.changed, False, None, changes, findings, diff)
@@ -202,7 +203,7 @@ def _run_all(paths: list[str], options: list[Options], write: bool, want_diff: b
 
 def _problem(path: str, message: str) -> Diagnostic:
     """A path that could not be used at all (missing, not a file)."""
-    return Diagnostic("error", message, "error", path)
+    return Diagnostic("error", message, "unreadable-file", path)
 
 
 def _summary(report: FileReport) -> str:

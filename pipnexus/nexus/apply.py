@@ -12,6 +12,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pipnexus import options
+from pipnexus.diagnostics import Diagnostic
 from pipnexus.errors import InputError
 from pipnexus.nexus import schema
 from pipnexus.nexus import values as values_mod
@@ -83,7 +84,8 @@ def lint_values(source: ValuesFile, version: schema.Version | None) -> None:
     try:
         found = lint.lint_text(source.text, version, every_version=version is None)
     except lint.YamlSyntaxError as e:
-        raise InputError(diagnostics.format_text(e.diagnostic(source.path))) from None
+        d = e.diagnostic(source.path)
+        raise InputError(d.message, d.code, path=d.path, line=d.line, col=d.col) from None
     errors = [d._replace(path=source.path) for d in found if d.severity == "error"]
     if errors:
         for d in errors:
@@ -91,7 +93,8 @@ def lint_values(source: ValuesFile, version: schema.Version | None) -> None:
         which = f" for Nexus {version}" if version else ""
         raise InputError(
             f"{source.path} has {len(errors)} lint error(s){which}; fix them first "
-            f"(pipnexus nexus lint {source.path})"
+            f"(pipnexus nexus lint {source.path})",
+            "values-lint-errors",
         )
 
 
@@ -250,28 +253,31 @@ def run(args: argparse.Namespace) -> int:
         )
     for repo in desired.repos:
         if isinstance(repo, dict) and ("password" in repo or "bearerToken" in repo):
-            print(
-                f"pipnexus nexus apply: {repo.get('name')}: password/bearerToken refer to a "
-                "Kubernetes Secret that only the chart's Job can read; sending the repository "
-                "without them",
-                file=sys.stderr,
-            )
+            _report_line(Diagnostic(
+                "warning",
+                f"{repo.get('name')}: password/bearerToken refer to a Kubernetes Secret that "
+                "only the chart's Job can read; sending the repository without them",
+                "secret-reference",
+            ))
     client = client_for(conn)
     try:
         return _apply(client, desired, args.dry_run)
     except NexusError as e:
-        print(f"pipnexus nexus apply: {e.summary}", file=sys.stderr)
-        for line in e.lines:
-            print(f"  {line}", file=sys.stderr)
+        _report(e)
         return 1
     finally:
         client.close()
 
 
 def _report(err: Any) -> None:
-    print(f"pipnexus nexus apply: {err.summary}:", file=sys.stderr)
-    for line in err.lines:
-        print(f"  {line}", file=sys.stderr)
+    """A NexusError's one line."""
+    _report_line(Diagnostic("error", err.message(), err.code))
+
+
+def _report_line(d: Diagnostic) -> None:
+    from pipnexus import diagnostics
+
+    print(diagnostics.format_command("pipnexus nexus apply", d), file=sys.stderr)
 
 
 def nexus_version(client: Client, desired: Desired) -> schema.Version:
@@ -304,7 +310,8 @@ def anonymous_body(
 
 
 def _apply(client: Client, desired: Desired, dry_run: bool) -> int:
-    from pipnexus.nexus.client import STATUS_PATH, NexusError, answer_text, check_nexus
+    from pipnexus.nexus.answers import answer_text
+    from pipnexus.nexus.client import STATUS_PATH, NexusError, check_nexus
 
     # before anything else, dry run too: a plan computed against something that is not Nexus
     # (every GET a 404: "create" everything) would look believable
@@ -390,5 +397,5 @@ def _apply(client: Client, desired: Desired, dry_run: bool) -> int:
             failed += 1
             _report(err)
     if failed:
-        raise NexusError(f"{failed} change(s) failed")
+        raise NexusError(f"{failed} change(s) failed", code="nexus-refused")
     return 0

@@ -12,7 +12,6 @@ EnvironmentFilter.java``) so that callers apply that version's rules.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import time
@@ -21,9 +20,18 @@ from typing import Any, NamedTuple
 
 from pipnexus import options, urls
 from pipnexus.errors import InputError
-from pipnexus.nexus import schema
+from pipnexus.nexus.answers import (
+    ServerVersion,
+    answer_text,
+    error_lines,
+    printable,
+    server_version,
+)
+from pipnexus.probe.classify import cause_of, network_failure
 
 USER_AGENT = "pipnexus-nexus"
+# the bound of the TLS handshake that tells an http:// URL of a TLS port (speaks_tls_instead)
+HANDSHAKE_TIMEOUT = 3.0
 
 
 class Connection(NamedTuple):
@@ -101,28 +109,9 @@ def client_for(conn: Connection, backoff: float = 0.5) -> Client:
     )
 
 
-class ServerVersion(NamedTuple):
-    """What the ``Server`` header says: ``Nexus/3.95.1-01 (OSS)``."""
-
-    version: schema.Version
-    text: str  # the header's version and edition, e.g. "3.95.1-01 (OSS)"
-
-
-_SERVER = re.compile(r"Nexus/(\d{1,4}\.\d{1,4}(?:\.\d{1,4})?(?:-\d{1,4})?)(?: \((\w{1,16})\))?")
-
-
-def server_version(header: str | None) -> ServerVersion | None:
-    """The Nexus version in a ``Server`` header, or None when it names none. Only the version
-    and an edition word are kept: the rest of a header is the server's text, not shown."""
-    m = _SERVER.match(header or "")
-    if not m:
-        return None
-    text = m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")
-    return ServerVersion(schema.parse_version(m.group(1)), text)
-
-
 class NexusError(Exception):
-    """Nexus refused or could not be reached; ``lines`` are safe to print."""
+    """Nexus refused or could not be reached; ``lines`` are safe to print. ``code`` is the
+    diagnostic code of the error line (``diagnostics.CODES``)."""
 
     def __init__(
         self,
@@ -130,23 +119,30 @@ class NexusError(Exception):
         lines: list[str] | None = None,
         status: int | None = None,
         refused: bool = False,
+        code: str = "nexus-unreachable",
     ) -> None:
         super().__init__(summary)
         self.summary = summary
         self.lines = lines or []
         self.status = status
         self.refused = refused  # the last attempt's connection was refused (nothing listens)
+        self.code = code
+
+    def message(self) -> str:
+        """The summary and the lines of the answer, on one line."""
+        return f"{self.summary}: {'; '.join(self.lines)}" if self.lines else self.summary
 
 
 class AuthError(NexusError):
-    pass
+    def __init__(self, summary: str, status: int) -> None:
+        super().__init__(summary, status=status, code="nexus-auth")
 
 
 class SchemeError(NexusError):
     """The URL's scheme is not what the server speaks; ``fix`` is the URL with the other one."""
 
     def __init__(self, summary: str, fix: str) -> None:
-        super().__init__(summary)
+        super().__init__(summary, code="not-nexus")
         self.fix = fix
 
 
@@ -158,54 +154,6 @@ def check_base_url(url: str) -> str:
     if parsed.has_credentials:
         raise InputError("--url must not contain credentials; use --username and --password-env")
     return parsed.bare.rstrip("/")
-
-
-def _strip_quotes(message: str) -> str:
-    # 3.49+ wraps WebApplicationMessageException text in literal quotes: "\"Repository not found\""
-    if len(message) >= 2 and message[0] == message[-1] == '"':
-        return message[1:-1]
-    return message
-
-
-def error_lines(status: int, text: str, repository: bool = False) -> list[str]:
-    """One line per problem from a Nexus error body, whichever of its shapes it has.
-
-    Shapes: a JSON array of ``{"id": "PARAMETER <leaf>", "message": ...}`` (validation),
-    ``{"id": "*", "message": "\\"...\\""}`` (3.49+), a bare JSON string (up to 3.48), or
-    anything else (HTML error page, empty body). For ``repository`` bodies, leaf ids are
-    turned into full paths where the leaf is unambiguous (``storage.blobStoreName``).
-    """
-    try:
-        data: Any = json.loads(text) if text.strip() else None
-    except ValueError:
-        data = None
-    if isinstance(data, str):
-        return [data] if data else [f"HTTP {status}"]
-    items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
-    lines: list[str] = []
-    for item in items:
-        if isinstance(item, str):
-            lines.append(item)
-            continue
-        if not isinstance(item, dict):
-            continue
-        ident = str(item.get("id") or "")
-        message = _strip_quotes(str(item.get("message") or "").strip())
-        if ident.startswith("PARAMETER "):
-            leaf = ident[len("PARAMETER ") :]
-            paths = schema.paths_for_leaf(leaf) if repository else []
-            where = paths[0] if len(paths) == 1 else leaf
-            lines.append(f"{where}: {message}")
-        elif ident in ("", "*"):
-            lines.append(message or f"HTTP {status}")
-        else:
-            lines.append(f"{ident}: {message}")
-    if lines:
-        return lines
-    snippet = " ".join(text.split())[:200]
-    if snippet and not snippet.lower().startswith(("<!doctype", "<html")):
-        return [f"HTTP {status}: {snippet}"]
-    return [f"HTTP {status}"]
 
 
 class Client:
@@ -242,6 +190,7 @@ class Client:
         self.ca_cert = ca_cert
         # from the first answer that names one (None: no answer yet, or none named a version)
         self.server: ServerVersion | None = None
+        self.answered = False  # a connection may be in the pool
 
     def close(self) -> None:
         self.session.close()
@@ -264,7 +213,13 @@ class Client:
         url = self.url(path)
         last_error = ""
         refused = False
-        for attempt in range(self.attempts):
+        if method not in _IDEMPOTENT and self.answered:
+            # a pooled connection the server closed after its last answer would fail this
+            # request, which is not safe to send twice: a fresh connection instead
+            self._drop_idle_connections()
+        stale_retry = method in _IDEMPOTENT
+        attempt = 0
+        while attempt < self.attempts:
             if attempt:
                 self.sleep(self.backoff * 2 ** (attempt - 1))
             try:
@@ -280,25 +235,47 @@ class Client:
             except requests.exceptions.SSLError as e:
                 raise self._tls_error(e) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
-                last_error = _reason(e)
-                refused = _is_refused(e)
+                cause = cause_of(e)
+                if stale_retry and self.answered and _closed_unanswered(cause):
+                    # the pooled connection was closed by the server after its last answer
+                    # (urllib3 reuses it when the close has not arrived yet): once more, at
+                    # once, on a new connection; not counted as one of --retries
+                    stale_retry = False
+                    self._drop_idle_connections()
+                    continue
+                last_error = self._failure_text(cause, e)
+                refused = isinstance(cause, ConnectionRefusedError)
                 timed_out = isinstance(e, requests.exceptions.Timeout)
                 if not (refused or timed_out or attempt) and self.speaks_tls_instead():
                     raise self.scheme_error() from None
+                attempt += 1
                 continue
+            self.answered = True
             if self.server is None:
                 self.server = server_version(resp.headers.get("Server"))
             if resp.status_code >= 500 and attempt + 1 < self.attempts:
                 last_error = f"HTTP {resp.status_code}"
                 resp.close()
+                attempt += 1
                 continue
             if resp.status_code >= 300:
                 self._scrub(resp)
             return resp
+        times = "once" if self.attempts == 1 else f"{self.attempts} times"
         raise NexusError(
-            f"cannot reach {self.base_url} ({last_error}; tried {self.attempts} times)",
-            refused=refused,
+            f"cannot reach {self.base_url}: {last_error}; tried {times}", refused=refused
         )
+
+    def _failure_text(self, cause: BaseException, error: Exception) -> str:
+        """A connection failure in the probe's words (pipnexus.probe.classify)."""
+        failure = network_failure(cause, "the server", self.timeout)
+        if failure is None and "timed out" in str(error).lower():
+            failure = network_failure(TimeoutError(), "the server", self.timeout)
+        return failure.detail if failure else _reason(error)
+
+    def _drop_idle_connections(self) -> None:
+        for adapter in self.session.adapters.values():
+            adapter.close()  # the pools are made again on the next request
 
     def _tls_error(self, e: Exception) -> NexusError:
         from pipnexus.nexus import schemes
@@ -319,8 +296,10 @@ class Client:
         """For an ``http://`` base URL: whether its port completes a TLS handshake."""
         from pipnexus.nexus import schemes
 
+        # a TLS server completes the handshake in a round trip or two; a plain-HTTP server may
+        # wait for the rest of a request that never comes: not the whole request timeout
         return self.base_url.startswith("http://") and schemes.speaks_tls(
-            self.base_url, self.timeout
+            self.base_url, min(self.timeout, HANDSHAKE_TIMEOUT)
         )
 
     def scheme_error(self) -> SchemeError:
@@ -369,6 +348,7 @@ class Client:
             f"Nexus refused {doing} (HTTP {resp.status_code})",
             error_lines(resp.status_code, resp.text, repository),
             status=resp.status_code,
+            code="nexus-refused",
         )
 
 
@@ -409,7 +389,7 @@ def check_nexus(client: Client, option: str = "--url") -> Any:
         if resp.status_code == 400 and client.speaks_tls_instead():
             raise client.scheme_error()
     except SchemeError as e:
-        raise InputError(f"{e.summary}: use {option} {e.fix}") from None
+        raise InputError(f"{e.summary}: use {option} {e.fix}", "not-nexus") from None
     header = resp.headers.get("Server") or ""
     status = resp.status_code
     if header.startswith("Nexus/") or status >= 500:
@@ -422,25 +402,17 @@ def check_nexus(client: Client, option: str = "--url") -> Any:
 
         https = schemes.other_scheme(client.base_url)
         if location.startswith(https + "/") or location == https:
-            raise InputError(f"{client.base_url} redirects to HTTPS: use {option} {https}")
-    server = _printable(header)
+            raise InputError(
+                f"{client.base_url} redirects to HTTPS: use {option} {https}", "not-nexus"
+            )
+    server = printable(header)
     what = f"{answer_text(resp)}, Server: {server}" if server else answer_text(resp)
     hint = f"; if it runs under a path, put the path in {option}" if status == 404 else ""
     raise InputError(
         f"{client.base_url} is not a Nexus Repository Manager (GET {STATUS_PATH} answered "
-        f"{what}; Nexus answers 200 there, with a 'Server: Nexus/...' header{hint})"
+        f"{what}; Nexus answers 200 there, with a 'Server: Nexus/...' header{hint})",
+        "not-nexus",
     )
-
-
-def answer_text(resp: Any) -> str:
-    """``status reason`` of an answer, the reason stripped of markup and cut short."""
-    reason = " ".join(re.sub(r"<[^>]+>", " ", resp.reason or "").split())
-    return f"{resp.status_code} {_printable(reason)}".strip()
-
-
-def _printable(text: str) -> str:
-    """A server's words, printable ASCII only and at most 60 characters."""
-    return "".join(ch for ch in text if " " <= ch <= "~").strip()[:60]
 
 
 def _no_auth(request: Any) -> Any:
@@ -448,20 +420,19 @@ def _no_auth(request: Any) -> Any:
     return request
 
 
-def _is_refused(e: BaseException) -> bool:
-    """Whether a requests exception comes from a refused connection, wherever urllib3 keeps
-    the socket error (``__cause__``, ``__context__``, ``MaxRetryError.reason``, ``args``)."""
-    seen: set[int] = set()
-    todo: list[object] = [e]
-    while todo:
-        x = todo.pop()
-        if not isinstance(x, BaseException) or id(x) in seen:
-            continue
-        seen.add(id(x))
-        if isinstance(x, ConnectionRefusedError):
-            return True
-        todo.extend((x.__cause__, x.__context__, getattr(x, "reason", None), *x.args))
-    return False
+# what may be sent twice after a reused connection failed before any answer: the methods RFC
+# 9110 (section 9.2.2) calls idempotent. golang/go's net/http transport retries the same case
+# (src/net/http/transport.go, persistConn.shouldRetryRequest: reused connection, replayable
+# request) for GET/HEAD/OPTIONS/TRACE only; apply's PUT is a full replacement, as safe twice.
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+def _closed_unanswered(cause: BaseException) -> bool:
+    """Whether the connection was closed or reset before any answer came."""
+    import http.client
+
+    closed = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+    return isinstance(cause, closed)
 
 
 _SSL_REASON = re.compile(r"\[SSL(?:: \w+)?\] ([^'\"]*?)(?: \(_ssl\.c:\d+\))?['\")]")

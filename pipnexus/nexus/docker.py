@@ -136,7 +136,7 @@ def _pull(client: Any, conn: Any, label: str, canary: Canary) -> Diagnostic:
 
 
 def _server_error(label: str, resp: Any, where: str = "") -> _Failed:
-    from pipnexus.nexus.client import answer_text
+    from pipnexus.nexus.answers import answer_text
 
     return _Failed(
         Diagnostic(
@@ -149,7 +149,7 @@ def _server_error(label: str, resp: Any, where: str = "") -> _Failed:
 
 def _version_check(client: Any, conn: Any, label: str) -> tuple[str | None, str]:
     """``GET /v2/`` (and the token flow): the anonymous token, if any, and what happened."""
-    from pipnexus.nexus.client import answer_text
+    from pipnexus.nexus.answers import answer_text
 
     resp = client.request("GET", "/v2/")
     status = resp.status_code
@@ -212,7 +212,8 @@ _TOKEN_REFUSED = (
 def _token(conn: Any, label: str, params: dict[str, str]) -> str:
     """An anonymous token from the challenge's realm, or _Failed."""
     from pipnexus import urls
-    from pipnexus.nexus.client import NexusError, answer_text, client_for
+    from pipnexus.nexus.answers import answer_text
+    from pipnexus.nexus.client import NexusError, client_for
 
     try:
         realm = urls.parse_url(params.get("realm", ""), "realm")
@@ -261,7 +262,7 @@ def _manifest(
     client: Any, conn: Any, label: str, canary: Canary, token: str | None, how: str
 ) -> Diagnostic:
     """HEAD the canary's manifest through the connector, as ``docker pull`` resolves a tag."""
-    from pipnexus.nexus.client import answer_text
+    from pipnexus.nexus.answers import answer_text
 
     path = (
         f"/v2/{urllib.parse.quote(canary.name)}/manifests/{urllib.parse.quote(canary.tag)}"

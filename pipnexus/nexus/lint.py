@@ -411,9 +411,9 @@ def read(path: str) -> str:
         with open(path, encoding="utf-8") as f:
             return f.read()
     except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror}") from None
+        raise InputError(f"cannot read {path}: {e.strerror}", "unreadable-file") from None
     except UnicodeDecodeError:
-        raise InputError(f"cannot read {path}: not UTF-8 text") from None
+        raise InputError(f"cannot read {path}: not UTF-8 text", "unreadable-file") from None
 
 
 def emit(found: list[Diagnostic], fmt: str, extra: dict[str, object] | None = None) -> None:

@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=help_text, description=description)
         module.add_arguments(p)
-        p.set_defaults(_nexus_module=module_name)
+        p.set_defaults(_nexus_module=module_name, _parser=p)
     parser.set_defaults(_nexus_parser=parser)
 
 

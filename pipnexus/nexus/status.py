@@ -119,7 +119,7 @@ def _json_of(resp: Any) -> Any:
 
 def repository_checks(client: Any, name: str, canary: str, project: str) -> list[Diagnostic]:
     """The repository's listing entry and the page of ``canary`` (``project`` normalized)."""
-    from pipnexus.nexus.client import answer_text, error_lines
+    from pipnexus.nexus.answers import answer_text, error_lines
     from pipnexus.probe import count_project_files
 
     checks: list[Diagnostic] = []

@@ -336,6 +336,43 @@ def _http_failure(error: Exception, where: str) -> Failure:
     return Failure("bad-response", f"the response from {where} is malformed")
 
 
+def network_failure(error: BaseException, where: str, timeout: float) -> Failure | None:
+    """The failure of a connection, in the same words for the probe and the nexus commands:
+    ``error`` is the socket-level exception (urllib3 and requests keep it as the cause of
+    their own, see ``cause_of``); None when it is not one of these."""
+    import http.client
+
+    if isinstance(error, (socket.timeout, TimeoutError)):  # two classes before Python 3.10
+        return Failure("timeout", f"{where} did not answer within {timeout:g} s")
+    if isinstance(error, socket.gaierror):
+        return Failure("dns", f"cannot resolve the host name of {where}: {error.strerror}")
+    if isinstance(error, ConnectionRefusedError):
+        return Failure("refused", f"{where} refused the connection (nothing listens there)")
+    if isinstance(error, (http.client.RemoteDisconnected, ConnectionResetError)):
+        return Failure("bad-response", f"{where} closed the connection without answering")
+    if isinstance(error, OSError) and not isinstance(error, http.client.HTTPException):
+        message = error.strerror or type(error).__name__
+        return Failure("refused", f"cannot connect to {where} ({message})")
+    return None
+
+
+def cause_of(error: BaseException) -> BaseException:
+    """The socket-level exception behind a wrapped one (requests' ConnectionError, urllib3's
+    MaxRetryError, NewConnectionError, ProtocolError), wherever the wrapper keeps it:
+    ``__cause__``, ``__context__``, ``reason`` or ``args``; ``error`` itself when none."""
+    seen: set[int] = set()
+    todo: list[object] = [error]
+    while todo:
+        x = todo.pop(0)
+        if not isinstance(x, BaseException) or id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, OSError) and type(x).__module__ in ("builtins", "socket", "http.client"):
+            return x
+        todo.extend((getattr(x, "reason", None), x.__cause__, x.__context__, *x.args))
+    return error
+
+
 def failure_of(error: BaseException, attempt: Attempt, timeout: float) -> Failure:
     """Any exception of one candidate's probe -> its Failure (``attempt`` tells the stage)."""
     import http.client
@@ -355,8 +392,8 @@ def failure_of(error: BaseException, attempt: Attempt, timeout: float) -> Failur
             "timeout",
             f"no answer within {timeout:g} s (the {attempt.what}, {attempt.stage})",
         )
-    if isinstance(error, socket.gaierror):
-        return Failure("dns", f"cannot resolve the host name of {where}: {error.strerror}")
+    if isinstance(error, (socket.gaierror, ConnectionRefusedError)):
+        return network_failure(error, where, timeout) or Failure("refused", str(error))
     if ssl_module is not None and isinstance(error, ssl_module.SSLCertVerificationError):
         return Failure(
             "tls",
@@ -367,8 +404,6 @@ def failure_of(error: BaseException, attempt: Attempt, timeout: float) -> Failur
         return Failure("tls", f"TLS with {where} failed ({error.reason or error})")
     if isinstance(error, http.client.HTTPException):
         return _http_failure(error, where)
-    if isinstance(error, ConnectionRefusedError):
-        return Failure("refused", f"{where} refused the connection (nothing listens there)")
     if isinstance(error, OSError):
         message = error.strerror or type(error).__name__
         if attempt.stage.startswith("TLS"):

@@ -100,7 +100,7 @@ def test_pip_conf_unwritable_path_is_one_clear_line(tmp_path, nexus):
     assert r.rc == 2 and r.env == [] and r.outputs == {}
     (line,) = r.err.strip().splitlines()
     assert line.startswith("pipnexus configure: error: can't write the pip config ")
-    assert line.endswith(("File exists", "Not a directory"))
+    assert line.endswith(("File exists [unwritable-file]", "Not a directory [unwritable-file]"))
 
 
 def _pip_conf(path: Path, text: str) -> Path:

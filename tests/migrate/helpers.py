@@ -174,5 +174,20 @@ def check_jsonschema(files: list[Path], schema: str) -> dict[str, bool]:
     return {str(f): str(f) not in bad for f in files}
 
 
+# what migrate reports a file it leaves untouched with, by the start of the message
+FILE_ERROR_CODES = (
+    ("invalid YAML", "yaml-syntax"),
+    ("binary file", "unreadable-file"),
+    ("not UTF-8", "unreadable-file"),
+    ("empty file", "not-a-workflow"),
+    ("not a GitHub Actions workflow", "not-a-workflow"),
+)
+
+
+def file_error_code(message: str) -> str:
+    """The code of migrate's error line whose message starts with ``message``."""
+    return next(code for start, code in FILE_ERROR_CODES if message.startswith(start))
+
+
 if __name__ == "__main__" and sys.argv[1:] == ["regen"]:
     regen()

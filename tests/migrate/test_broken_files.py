@@ -4,7 +4,7 @@ Complements test_cli.py (invalid YAML, invalid UTF-8, binary, empty, not a workf
 symlink): deep nesting, duplicate keys, tabs, custom tags, merge keys (GitHub rejects them),
 UTF-16, "billion laughs" aliases, 5 MB files, CR-only line endings, odd workflow shapes,
 dangling and looping symlinks, a FIFO and a directory named like a workflow. Each gives one
-`path:line:col: error: message [error]` line and exit 2 with the file's bytes and mode untouched,
+`path:line:col: error: message [code]` line and exit 2 with the file's bytes and mode untouched,
 or the documented behaviour; never a traceback, and every run ends (a generous bound that only
 catches hangs).
 """
@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from pipnexus.migrate import DEFAULT_ACTION_REF
+from tests.migrate.helpers import file_error_code
 
 REPO = Path(__file__).resolve().parents[2]
 HANG_BOUND = 120  # seconds; catches a hang or an exponential blow-up, not a slow machine
@@ -109,7 +110,7 @@ def test_broken_files_are_one_line_exit_2_and_untouched(tmp_path: Path) -> None:
                 location, problem = message.split(": ", 1)
                 assert line.startswith(f"workflows/{name}.yml:{location}: error: {problem}"), (
                     name, line)
-                assert line.endswith(" [error]"), line
+                assert line.endswith(f" [{file_error_code(problem)}]"), line
         for name, (content, _) in ERRORS.items():
             path = folder / f"{name}.yml"
             assert path.read_bytes() == content, name
@@ -203,7 +204,7 @@ def test_special_files_in_a_walk_are_skipped_and_named_ones_refused(tmp_path: Pa
         proc = migrate(wf, name)
         assert proc.returncode == 2
         assert proc.stderr.splitlines() == [
-            f"{name}: error: not a regular file or directory [error]"]
+            f"{name}: error: not a regular file or directory [unreadable-file]"]
     assert stat.S_ISFIFO(os.lstat(wf / "fifo.yml").st_mode)
 
     # a directory is walked as a directory: named like a workflow, its own YAML files count
@@ -220,7 +221,8 @@ def test_read_only_file_in_a_walk(tmp_path: Path) -> None:
     proc = migrate(tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
-        ".github/workflows/locked.yml:1:1: error: file is read-only: left unchanged [error]"]
+        ".github/workflows/locked.yml:1:1: error: file is read-only: left unchanged "
+        "[unwritable-file]"]
     assert locked.read_text() == HEAD + STEP
     assert stat.S_IMODE(locked.stat().st_mode) == 0o444
     assert "cache: pip" not in (wf / "good.yml").read_text()  # the others are still migrated

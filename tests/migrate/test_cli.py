@@ -15,6 +15,7 @@ import pytest
 from pipnexus.cli import main
 from pipnexus.migrate import DEFAULT_ACTION_REF
 from pipnexus.migrate.diff import unified_diff
+from tests.migrate.helpers import file_error_code
 
 WORKFLOW = """\
 on: push
@@ -164,7 +165,7 @@ def test_bad_files_exit_2_untouched_others_processed(
     captured = capsys.readouterr()
     location, problem = message.split(": ", 1)
     assert f".github/workflows/bad.yml:{location}: error: {problem}" in captured.err
-    assert captured.err.endswith(" [error]\n")
+    assert captured.err.endswith(f" [{file_error_code(problem)}]\n")
     assert len(captured.err.splitlines()) == 1
     assert "Traceback" not in captured.err
     assert bad.read_bytes() == content
@@ -176,7 +177,7 @@ def test_missing_path_is_an_error_but_others_run(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["migrate", "nope.yml", ".github/workflows/ci.yml"]) == 2
-    assert "nope.yml: error: no such file or directory [error]" in capsys.readouterr().err
+    assert "nope.yml: error: no such file or directory [unreadable-file]" in capsys.readouterr().err
     assert (repo / ".github/workflows/ci.yml").read_text() == MIGRATED
 
 
@@ -222,7 +223,8 @@ def test_read_only_file_refused(repo: Path, capsys: pytest.CaptureFixture[str]) 
     ci = repo / ".github/workflows/ci.yml"
     os.chmod(ci, 0o444)
     assert main(["migrate", str(ci)]) == 2
-    assert f"{ci}:1:1: error: file is read-only: left unchanged [error]" in capsys.readouterr().err
+    expected = f"{ci}:1:1: error: file is read-only: left unchanged [unwritable-file]"
+    assert expected in capsys.readouterr().err
     assert ci.read_text() == WORKFLOW
     assert main(["migrate", "--check", str(ci)]) == 1  # checking a read-only file is fine
 

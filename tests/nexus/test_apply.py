@@ -10,7 +10,8 @@ import pytest
 
 from pipnexus.cli import main
 from pipnexus.nexus import schema, values
-from pipnexus.nexus.client import Client, NexusError, error_lines
+from pipnexus.nexus.answers import error_lines
+from pipnexus.nexus.client import Client, NexusError
 from testbed.httpbase import QuietHandler, Response, closed_url
 from testbed.nexus_admin import install
 from testbed.nexus_double import NexusDouble, empty_response
@@ -206,9 +207,9 @@ def test_wrong_password_is_a_clear_auth_message(
     rc, out, err = apply(capsys, admin.url, password_env="WRONG_PW")
     assert rc == 1 and out == ""
     assert err.splitlines() == [
-        "pipnexus nexus apply: authentication failed while reading repository pypi-proxy: "
-        "Nexus answered 401 for user 'admin'; check --username and the password in "
-        "--password-env"
+        "pipnexus nexus apply: error: authentication failed while reading repository "
+        "pypi-proxy: Nexus answered 401 for user 'admin'; check --username and the password in "
+        "--password-env [nexus-auth]"
     ]
     assert "not-" + ADMIN_PASSWORD not in err
 
@@ -221,7 +222,7 @@ def test_no_credentials_and_not_allowed(admin: Admin, capsys: pytest.CaptureFixt
     assert admin.double.repositories == {}
 
 
-def test_refusals_are_one_line_per_problem_in_both_body_shapes(
+def test_refusals_name_every_problem_in_both_body_shapes(
     admin: Admin, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # the name is taken by a docker repository: GET pypi/proxy -> 404, POST -> 400 message
@@ -232,9 +233,9 @@ def test_refusals_are_one_line_per_problem_in_both_body_shapes(
         "url": "",
     }
     expected = [
-        "pipnexus nexus apply: Nexus refused to create repository pypi-proxy (HTTP 400):",
-        "  Failed to create repository pypi-proxy: name is already used",
-        "pipnexus nexus apply: 1 change(s) failed",
+        "pipnexus nexus apply: error: Nexus refused to create repository pypi-proxy (HTTP 400): "
+        "Failed to create repository pypi-proxy: name is already used [nexus-refused]",
+        "pipnexus nexus apply: error: 1 change(s) failed [nexus-refused]",
     ]
     rc, out, err = apply(capsys, admin.url)
     assert rc == 1 and err.splitlines() == expected
@@ -254,9 +255,10 @@ def test_refusals_are_one_line_per_problem_in_both_body_shapes(
         "created blob store other",
     ]
     assert err.splitlines() == [
-        "pipnexus nexus apply: Nexus refused to update repository pip2 (HTTP 400):",
-        "  BlobStoreName: You cannot change a repository’s blob store through the API",
-        "pipnexus nexus apply: 1 change(s) failed",
+        "pipnexus nexus apply: error: Nexus refused to update repository pip2 (HTTP 400): "
+        "BlobStoreName: You cannot change a repository’s blob store through the API "
+        "[nexus-refused]",
+        "pipnexus nexus apply: error: 1 change(s) failed [nexus-refused]",
     ]
 
 
@@ -397,8 +399,8 @@ def test_retries_are_bounded(flaky: FlakyNexus, capsys: pytest.CaptureFixture[st
     assert rc == 1 and out == ""
     # the status endpoint is asked first; apply goes no further than its last 502
     assert err.splitlines() == [
-        f"pipnexus nexus apply: {flaky.base_url} is not ready: GET /service/rest/v1/status "
-        "answered 502 Bad Gateway",
+        f"pipnexus nexus apply: error: {flaky.base_url} is not ready: GET "
+        "/service/rest/v1/status answered 502 Bad Gateway [nexus-unreachable]",
     ]
     assert len(flaky.answers) == 3
 

@@ -97,12 +97,12 @@ def test_apply_against_http_server(
     assert (rc, out) == (2, "")
     (line,) = err.splitlines()
     assert line.startswith(
-        f"pipnexus nexus: error: {url} is not a Nexus Repository Manager (GET {STATUS} "
+        f"pipnexus nexus apply: error: {url} is not a Nexus Repository Manager (GET {STATUS} "
         "answered 404 File not found, Server: SimpleHTTP/"
     )
     assert line.endswith(
         "; Nexus answers 200 there, with a 'Server: Nexus/...' header; if it runs under a "
-        "path, put the path in --url)"
+        "path, put the path in --url) [not-nexus]"
     )
     # one anonymous GET, then nothing: no plan, no POST, and the password never went out
     assert seen == [("GET", STATUS, None)]
@@ -171,8 +171,8 @@ def test_a_gateway_error_is_not_ready_not_input(capsys: pytest.CaptureFixture[st
         rc, out, err = run(capsys, *apply_argv(server.base_url, "--dry-run"))
     assert (rc, out) == (1, "")
     assert err == (
-        f"pipnexus nexus apply: {server.base_url} is not ready: GET {STATUS} answered "
-        "502 Bad Gateway\n"
+        f"pipnexus nexus apply: error: {server.base_url} is not ready: GET {STATUS} answered "
+        "502 Bad Gateway [nexus-unreachable]\n"
     )
 
 
@@ -186,5 +186,6 @@ def test_redirect_to_https_names_the_scheme(capsys: pytest.CaptureFixture[str]) 
     https = server.base_url.replace("http://", "https://")
     assert (rc, out) == (2, "")
     assert err == (
-        f"pipnexus nexus: error: {server.base_url} redirects to HTTPS: use --url {https}\n"
+        f"pipnexus nexus apply: error: {server.base_url} redirects to HTTPS: use --url {https} "
+        "[not-nexus]\n"
     )

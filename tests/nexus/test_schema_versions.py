@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipnexus.nexus import schema
-from pipnexus.nexus.client import server_version
+from pipnexus.nexus.answers import server_version
 
 V = schema.parse_version
 

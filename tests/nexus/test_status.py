@@ -247,7 +247,7 @@ def test_unset_password_env_is_the_option_layers_error(
 
 class _Server:
     def __init__(self, header: str | None) -> None:
-        from pipnexus.nexus.client import server_version
+        from pipnexus.nexus.answers import server_version
 
         self.server = server_version(header)
 

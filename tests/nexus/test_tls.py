@@ -67,7 +67,8 @@ def test_https_for_a_plain_http_nexus(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        f"pipnexus nexus: error: {https} speaks plain HTTP, not TLS: use --url {admin.url}\n"
+        f"pipnexus nexus {command}: error: {https} speaks plain HTTP, not TLS: use --url "
+        f"{admin.url} [not-nexus]\n"
     )
     assert admin.double.requests == []  # the TLS hello is no HTTP request
 
@@ -83,8 +84,8 @@ def test_http_for_a_tls_nexus(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        f"pipnexus nexus: error: {http} speaks TLS, not plain HTTP: use --url "
-        f"{server.base_url}\n"
+        f"pipnexus nexus {command}: error: {http} speaks TLS, not plain HTTP: use --url "
+        f"{server.base_url} [not-nexus]\n"
     )
 
 
@@ -116,6 +117,6 @@ def test_http_for_a_tls_port_that_answers_400(
         assert main(["nexus", "status", "--url", server.base_url]) == 2
     https = server.base_url.replace("http://", "https://")
     assert capsys.readouterr().err == (
-        f"pipnexus nexus: error: {server.base_url} speaks TLS, not plain HTTP: use --url "
-        f"{https}\n"
+        f"pipnexus nexus status: error: {server.base_url} speaks TLS, not plain HTTP: use --url "
+        f"{https} [not-nexus]\n"
     )
