@@ -30,6 +30,7 @@ from testbed import runtimes
 from tests.test_docker_examples import EXAMPLES, MIRROR_HOST, config_snippets
 
 pytestmark = [
+    pytest.mark.slow,  # real daemons
     pytest.mark.skipif(runtimes.missing() is not None, reason=runtimes.missing() or ""),
 ]
 # containerd and the pull-through cache ask for no name at all; a Docker pull resolves the

@@ -387,6 +387,7 @@ def test_the_action_step_requiring_nexus_fails_after_a_fallback(tmp_path, hook_d
     assert "::error title=pipnexus [no-healthy-index]::" in step.log
 
 
+@pytest.mark.slow  # real pip and uv installs
 def test_a_workflow_without_a_step_installs_through_the_proxy(tmp_path, hook_dir, nexus,
                                                               venv_factory):
     """pip and uv, run with only what the hook put in GITHUB_ENV, install through Nexus."""
@@ -412,6 +413,7 @@ def test_a_workflow_without_a_step_installs_through_the_proxy(tmp_path, hook_dir
     assert any("pipnexus_demo_new-1.0" in p for p in fetched), fetched
 
 
+@pytest.mark.slow  # real pip and uv installs
 def test_a_workflow_without_a_step_falls_back_when_nexus_is_down(tmp_path, hook_dir,
                                                                  upstream, venv_factory):
     from testbed import installers

@@ -20,7 +20,8 @@ from testbed.nexus_double import NexusDouble
 from testbed.proxies import DeadProxy
 from testbed.wheels import BACKEND_PROJECT
 
-pytestmark = pytest.mark.installers
+# real installers in network namespaces: out of the quick loop
+pytestmark = [pytest.mark.installers, pytest.mark.slow]
 
 QUICK = [c for c in leaks.CASES if c.quick]
 # the deliberately leaking probes, one per way a packet can leave (testbed/leakprobes.py)

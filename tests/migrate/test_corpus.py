@@ -75,6 +75,7 @@ def test_corpus_hosted_jobs_are_left_alone() -> None:
     assert migrate_text(text, hosted[0].name, Options(all_jobs=True)).changed
 
 
+@pytest.mark.slow  # check-jsonschema over every corpus output
 def test_corpus_schema(tmp_path: Path) -> None:
     """Each rewritten file validates against GitHub's schema whenever the original did."""
     groups: dict[str, list[Path]] = {"vendor.github-workflows": [], "vendor.github-actions": []}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -266,12 +267,14 @@ def check(text: str, options: Options) -> None:
         assert "\n" not in new.replace("\r\n", "")
 
 
+@pytest.mark.slow
 @FUZZ
 @given(text=workflows())
 def test_fuzz_remove(text: str) -> None:
     check(text, Options())
 
 
+@pytest.mark.slow
 @FUZZ
 @given(text=workflows(), runners=st.sampled_from([None, ["arc-runner-set"], ["arc-a", "linux"]]))
 def test_fuzz_all_jobs_and_runners(text: str, runners: list[str] | None) -> None:
@@ -280,18 +283,21 @@ def test_fuzz_all_jobs_and_runners(text: str, runners: list[str] | None) -> None
                         step_inputs=(("nexus-url", "http://nexus.ops.svc:8081"),)))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(text=workflows(), caches=st.sets(st.sampled_from(ALL_CACHES), min_size=1))
 def test_fuzz_conditional(text: str, caches: set[str]) -> None:
     check(text, Options(strategy="conditional", caches=frozenset(caches)))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(text=workflows(), all_jobs=st.booleans())
 def test_fuzz_hook(text: str, all_jobs: bool) -> None:
     check(text, Options(strategy="hook", all_jobs=all_jobs))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(text=workflows(), first=st.sampled_from(["remove", "conditional", "hook"]),
        then=st.sampled_from(["remove", "conditional", "hook"]), all_jobs=st.booleans())
@@ -303,6 +309,7 @@ def test_fuzz_one_strategy_after_another(text: str, first: str, then: str,
     check(migrated, Options(strategy=then, all_jobs=all_jobs))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(text=workflows())
 def test_fuzz_repin_after_migrating(text: str) -> None:
