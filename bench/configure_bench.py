@@ -1,26 +1,29 @@
 """Benchmark of ``pipnexus configure`` (prints, asserts nothing).
 
-Run: ``.venv/bin/python -m bench.configure_bench [--runs N] [--deadline S]``.
+Run: ``.venv/bin/python -m bench.configure_bench [--runs N] [--python PY]... [--deadline S]``.
 
 Measured side by side in one run, everything on 127.0.0.1, always with ``-B`` (nothing is
 written: ``PYTHONDONTWRITEBYTECODE=1`` alone would be ignored under ``-I``), from trees that
-start without ``__pycache__``; ``python3`` is resolved to the real interpreter (not a pyenv shim,
-whose own start-up would be measured too):
+start without ``__pycache__``; each interpreter is resolved to the real one (not a pyenv shim,
+whose own start-up would be measured too); ``--python all`` times every one present that the
+action accepts (bench/_pythons.py):
 
-1. start-up: median wall time of the action's command (``python3 -I -S`` on the package, as
-   action.yml runs it: ``configure --format github`` with the runner's files, warnings on)
-   against a healthy loopback Nexus double, vs the standard-library floor ``python3 -I -S -c
-   'import argparse, http.client, ssl, json, ...'`` (goal: ratio <= 1.25), interleaved runs,
-   from two trees:
+1. start-up, per interpreter: median wall time and median CPU time (the child's user + system
+   time: on a machine shared with other work, the robust figure) of the action's command
+   (``python3 -I -S`` on the package, as action.yml runs it: ``configure --format github`` with
+   the runner's files, warnings on) against a healthy loopback Nexus double, vs the same
+   interpreter's standard-library floor ``python3 -I -S -c 'import argparse, http.client, ssl,
+   json, ...'`` (goal: CPU ratio <= 1.25), all interpreters' runs interleaved, from two trees:
 
    * the release tree: what a fresh runner downloads for ``uses: pipnexus/pipnexus@v1``, the
      package with the checked-hash bytecode ``scripts/action_bytecode.py compile`` wrote for
      this interpreter, as the release workflow does for every CPython version it lists;
    * source only: what a runner whose ``python3`` the release has no bytecode for runs (the
-     interpreter compiles every module, in every job);
+     interpreter compiles every module, in every job; PyPy has only this row);
 
-   plus the bytes of the release tree a runner downloads (the git archive GitHub serves,
-   gzip), without and with the bytecode;
+   where the CPU time beyond the floor goes (pipnexus' own imports under ``-X importtime``, the
+   rest being the command's work), the bytes of the release tree a runner downloads (the git
+   archive GitHub serves, gzip) and of each version's bytecode, and all versions' together;
 
    and the runner hook (docs/runner-hook.md) as the runner runs it at the start of every job:
    ``bash -e job-started.sh``, which runs the zipapp with ``python3 -I -S`` (``hook``, the
@@ -28,7 +31,7 @@ whose own start-up would be measured too):
    asset carries 3.12's) and sources only (another ``python3``);
 2. decision time (resolve + probe + decide, in process) with a refused port (goal <= 0.1 s);
 3. decision time with a listener that accepts and never answers (goal <= deadline + 0.2 s),
-   also as the whole command's wall time, and the runner hook's.
+   also as the whole command's wall time, and the runner hook's (with the first interpreter).
 
 The healthy Nexus double (with its upstream) runs in a separate child process (``DOUBLE``, killed
 in ``finally``): in this process its server threads would compete with the timing loop for the
@@ -207,9 +210,10 @@ def decision_seconds(index: str, timeout: float) -> tuple[float, str]:
     return time.perf_counter() - start, decision.reason or decision.source
 
 
-def own_imports_ms(cmd: Sequence[str], env: dict[str, str], runs: int) -> float:
+def own_imports_ms(cmd: Sequence[str], env: dict[str, str], runs: int) -> float | None:
     """Median over ``runs`` of the self times ``-X importtime`` gives pipnexus' own modules in
-    ``cmd`` (unmarshalling or compiling them and running their top level), in ms."""
+    ``cmd`` (unmarshalling or compiling them and running their top level), in ms; None where
+    the interpreter has no ``-X importtime`` (PyPy)."""
     totals = []
     for _ in range(runs):
         proc = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], env=env, cwd=REPO,
@@ -219,8 +223,9 @@ def own_imports_ms(cmd: Sequence[str], env: dict[str, str], runs: int) -> float:
             fields = line.removeprefix("import time:").split("|")
             if len(fields) == 3 and fields[2].strip().startswith("pipnexus"):
                 total += int(fields[0])
-        totals.append(total / 1000)
-    return statistics.median(totals)
+        if total:
+            totals.append(total / 1000)
+    return statistics.median(totals) if totals else None
 
 
 def gzip_size(trees: Sequence[Path]) -> int:
@@ -362,13 +367,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def report(runs: int, samples: dict[Python, dict[str, list[Sample]]],
-           imports: dict[Python, float]) -> None:
+           imports: dict[Python, float | None]) -> None:
     """Per interpreter, the start-up rows (median wall and CPU time, each against the floor
-    of the same interpreter), then the goal per interpreter."""
+    of the same interpreter), then the goal per interpreter and where the time beyond the
+    floor goes."""
     # the interpreters by name and version, not by path: the output goes into bench/README.md
     print(f"pipnexus configure benchmark ({runs} runs, {sys.platform}, {os.cpu_count()} CPUs, "
           "-B; medians; CPU = the command's user + system time)")
-    verdicts = []
+    goals = []
     for python, rows in samples.items():
         wall_ms = {name: statistics.median(s.wall for s in t) * 1000 for name, t in rows.items()}
         cpu_ms = {name: statistics.median(s.cpu for s in t) * 1000 for name, t in rows.items()}
@@ -377,31 +383,33 @@ def report(runs: int, samples: dict[Python, dict[str, list[Sample]]],
         for name in rows:
             print(f"{name:44} {wall_ms[name]:6.1f}ms {ratio(wall_ms[name], wall_ms[FLOOR_ROW])} "
                   f"{cpu_ms[name]:6.1f}ms {ratio(cpu_ms[name], cpu_ms[FLOOR_ROW])}")
-        verdicts.append(verdict(python, wall_ms, cpu_ms, imports[python]))
+        goals.append(goal_row(python, wall_ms, cpu_ms, imports[python]))
     print()
-    print(f"goal: the action's command, as released, <= {GOAL:g}x the standard-library floor "
-          "(CPU time decides: on a shared machine wall time also counts waiting for a core)")
-    for line in verdicts:
+    print(f"goal: the action's command, as released, <= {GOAL:g}x the standard-library floor, "
+          "in CPU time (on a shared machine wall time also counts the wait for a core)")
+    print(f"{'python':14} {'CPU':>6} {'wall':>6} {'floor CPU':>10} {'beyond':>8} "
+          f"{'imports':>8} {'budget':>8}  goal")
+    for line in goals:
         print(line)
+    print("beyond: the action's CPU time minus the floor's; imports: pipnexus' own modules "
+          "(-X importtime self times, median of 5: unmarshal or compile, top-level code); the "
+          "rest of beyond is the command's work (options, probe, scan, files); budget: "
+          f"{GOAL - 1:g}x the floor")
 
 
-def verdict(python: Python, wall_ms: dict[str, float], cpu_ms: dict[str, float],
-            imports: float) -> str:
-    """One line: the goal met or not for this interpreter, and where the time beyond the floor
-    goes when it is not."""
+def goal_row(python: Python, wall_ms: dict[str, float], cpu_ms: dict[str, float],
+             imports: float | None) -> str:
+    """The goal for one interpreter: ratios, the CPU beyond the floor and its budget."""
     row = RELEASE_ROW if python.has_bytecode else SOURCE_ROW
-    cpu = cpu_ms[row] / cpu_ms[FLOOR_ROW]
-    wall_ratio = wall_ms[row] / wall_ms[FLOOR_ROW]
+    floor = cpu_ms[FLOOR_ROW]
+    cpu = cpu_ms[row] / floor
     met = "met" if cpu <= GOAL else "NOT met"
-    line = f"  {python.label:12} CPU {cpu:.2f}x, wall {wall_ratio:.2f}x: {met}"
     if not python.has_bytecode:
-        line += " (no bytecode in the release for it: compiles every module in every job)"
-    extra = cpu_ms[row] - cpu_ms[FLOOR_ROW]
-    if cpu > GOAL:
-        line += (f"; {extra:.0f} ms of CPU beyond the floor, of which pipnexus' own modules "
-                 f"take {imports:.0f} ms to import (-X importtime), against a budget of "
-                 f"{cpu_ms[FLOOR_ROW] * (GOAL - 1):.0f} ms")
-    return line
+        met += " (no bytecode in the release for it: compiles every module, every job)"
+    return (f"{python.label:14} {cpu:5.2f}x {wall_ms[row] / wall_ms[FLOOR_ROW]:5.2f}x "
+            f"{floor:8.1f}ms {cpu_ms[row] - floor:6.1f}ms "
+            f"{'-' if imports is None else f'{imports:6.1f}ms':>8} "
+            f"{floor * (GOAL - 1):6.1f}ms  {met}")
 
 
 if __name__ == "__main__":
