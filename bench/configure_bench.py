@@ -21,9 +21,10 @@ action accepts (bench/_pythons.py):
    * source only: what a runner whose ``python3`` the release has no bytecode for runs (the
      interpreter compiles every module, in every job; PyPy has only this row);
 
-   where the CPU time beyond the floor goes (pipnexus' own imports under ``-X importtime``, the
-   rest being the command's work), the bytes of the release tree a runner downloads (the git
-   archive GitHub serves, gzip) and of each version's bytecode, and all versions' together;
+   where the CPU time beyond the floor goes (a row that only imports the pipnexus modules the
+   command imports: the rest is the command's work), the bytes of the release tree a runner
+   downloads (the git archive GitHub serves, gzip) and of each version's bytecode, and all
+   versions' together;
 
    and the runner hook (docs/runner-hook.md) as the runner runs it at the start of every job:
    ``bash -e job-started.sh``, which runs the zipapp with ``python3 -I -S`` (``hook``, the
@@ -91,7 +92,17 @@ DOUBLE = (
 START_TIMEOUT = 60.0
 BYTECODE = REPO / "scripts" / "action_bytecode.py"
 RELEASE_WORKFLOW = REPO / ".github" / "workflows" / "release.yml"
+# the action's command, then the pipnexus modules it imported (stderr's last line)
+LOADED = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from pipnexus.cli import main; "
+    "rc = main(sys.argv[2:]); "
+    "print(*sorted(m for m in sys.modules if m.startswith('pipnexus')), file=sys.stderr); "
+    "sys.exit(rc)"
+)
+# import those modules and stop: the floor plus the action's imports, without its work
+IMPORTS = "import sys; sys.path.insert(0, sys.argv[1]); [__import__(m) for m in sys.argv[2:]]"
 FLOOR_ROW = "floor: python3 -I -S -c 'import ...'"
+IMPORTS_ROW = "action's modules imported, not run"
 RELEASE_ROW = "action, release tree (bytecode)"
 SOURCE_ROW = "action, source only (compiles)"
 HOOK_ROW = "runner hook, zipapp with bytecode"
@@ -210,22 +221,14 @@ def decision_seconds(index: str, timeout: float) -> tuple[float, str]:
     return time.perf_counter() - start, decision.reason or decision.source
 
 
-def own_imports_ms(cmd: Sequence[str], env: dict[str, str], runs: int) -> float | None:
-    """Median over ``runs`` of the self times ``-X importtime`` gives pipnexus' own modules in
-    ``cmd`` (unmarshalling or compiling them and running their top level), in ms; None where
-    the interpreter has no ``-X importtime`` (PyPy)."""
-    totals = []
-    for _ in range(runs):
-        proc = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], env=env, cwd=REPO,
-                              capture_output=True, text=True, timeout=60)
-        total = 0
-        for line in proc.stderr.splitlines():  # "import time: SELF | CUMULATIVE | NAME"
-            fields = line.removeprefix("import time:").split("|")
-            if len(fields) == 3 and fields[2].strip().startswith("pipnexus"):
-                total += int(fields[0])
-        if total:
-            totals.append(total / 1000)
-    return statistics.median(totals) if totals else None
+def loaded_modules(cmd: Sequence[str], env: dict[str, str]) -> list[str]:
+    """The pipnexus modules the action's command ``cmd`` (``-c BOOT TREE ARGS``) imports."""
+    i = cmd.index(BOOT)
+    proc = subprocess.run([*cmd[:i], LOADED, *cmd[i + 1:]], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:4]} failed: {proc.stderr}")
+    return proc.stderr.splitlines()[-1].split()
 
 
 def gzip_size(trees: Sequence[Path]) -> int:
@@ -269,10 +272,15 @@ def python_commands(tmp: Path, python: Python, index: str,
                        capture_output=True, timeout=120)
         commands[RELEASE_ROW] = (action(release), runner_env(tmp))
     commands[SOURCE_ROW] = (action(fresh), runner_env(tmp))
+    ran = commands[RELEASE_ROW if python.has_bytecode else SOURCE_ROW]
+    tree = release if python.has_bytecode else fresh
+    commands[IMPORTS_ROW] = ([exe, "-B", "-I", "-S", "-c", IMPORTS, str(tree),
+                              *loaded_modules(*ran)], env)
     if python.has_bytecode:
         commands[HOOK_ROW] = hook_command(tmp, exe, True, index)
     commands[HOOK_SOURCE_ROW] = hook_command(tmp, exe, False, index)
-    return commands, release
+    order = (FLOOR_ROW, IMPORTS_ROW, RELEASE_ROW, SOURCE_ROW, HOOK_ROW, HOOK_SOURCE_ROW)
+    return {name: commands[name] for name in order if name in commands}, release
 
 
 def ratio(a: float, b: float) -> str:
@@ -318,9 +326,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for python, rows in commands.items():
                         for name, (cmd, cmd_env) in rows.items():
                             samples[python][name].append(timed(cmd, cmd_env, REPO))
-                imports = {python: own_imports_ms(*commands[python][
-                    RELEASE_ROW if python.has_bytecode else SOURCE_ROW], runs=5)
-                    for python in pythons}
                 sizes = {python: gzip_size([releases[python]]) for python in pythons
                          if python.has_bytecode}
                 together = gzip_size([releases[p] for p in sizes])
@@ -342,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             stop_double(double)
 
-    report(opts.runs, samples, imports)
+    report(opts.runs, samples)
     print()
     if tree is not None:
         print(f"release tree a runner downloads (git archive, gzip): {tree / 1000:.0f} kB")
@@ -366,8 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def report(runs: int, samples: dict[Python, dict[str, list[Sample]]],
-           imports: dict[Python, float | None]) -> None:
+def report(runs: int, samples: dict[Python, dict[str, list[Sample]]]) -> None:
     """Per interpreter, the start-up rows (median wall and CPU time, each against the floor
     of the same interpreter), then the goal per interpreter and where the time beyond the
     floor goes."""
@@ -383,22 +387,21 @@ def report(runs: int, samples: dict[Python, dict[str, list[Sample]]],
         for name in rows:
             print(f"{name:44} {wall_ms[name]:6.1f}ms {ratio(wall_ms[name], wall_ms[FLOOR_ROW])} "
                   f"{cpu_ms[name]:6.1f}ms {ratio(cpu_ms[name], cpu_ms[FLOOR_ROW])}")
-        goals.append(goal_row(python, wall_ms, cpu_ms, imports[python]))
+        goals.append(goal_row(python, wall_ms, cpu_ms))
     print()
     print(f"goal: the action's command, as released, <= {GOAL:g}x the standard-library floor, "
           "in CPU time (on a shared machine wall time also counts the wait for a core)")
     print(f"{'python':14} {'CPU':>6} {'wall':>6} {'floor CPU':>10} {'beyond':>8} "
-          f"{'imports':>8} {'budget':>8}  goal")
+          f"{'imports':>8} {'work':>8} {'budget':>8}  goal")
     for line in goals:
         print(line)
-    print("beyond: the action's CPU time minus the floor's; imports: pipnexus' own modules "
-          "(-X importtime self times, median of 5: unmarshal or compile, top-level code); the "
-          "rest of beyond is the command's work (options, probe, scan, files); budget: "
-          f"{GOAL - 1:g}x the floor")
+    print("beyond: the action's CPU time minus the floor's, split into imports (the row "
+          f"\"{IMPORTS_ROW}\" minus the floor: reading, unmarshalling or compiling pipnexus' "
+          "modules, their top-level code) and work (the rest: options, probe, scan, files); "
+          f"budget: {GOAL - 1:g}x the floor")
 
 
-def goal_row(python: Python, wall_ms: dict[str, float], cpu_ms: dict[str, float],
-             imports: float | None) -> str:
+def goal_row(python: Python, wall_ms: dict[str, float], cpu_ms: dict[str, float]) -> str:
     """The goal for one interpreter: ratios, the CPU beyond the floor and its budget."""
     row = RELEASE_ROW if python.has_bytecode else SOURCE_ROW
     floor = cpu_ms[FLOOR_ROW]
@@ -407,8 +410,8 @@ def goal_row(python: Python, wall_ms: dict[str, float], cpu_ms: dict[str, float]
     if not python.has_bytecode:
         met += " (no bytecode in the release for it: compiles every module, every job)"
     return (f"{python.label:14} {cpu:5.2f}x {wall_ms[row] / wall_ms[FLOOR_ROW]:5.2f}x "
-            f"{floor:8.1f}ms {cpu_ms[row] - floor:6.1f}ms "
-            f"{'-' if imports is None else f'{imports:6.1f}ms':>8} "
+            f"{floor:8.1f}ms {cpu_ms[row] - floor:6.1f}ms {cpu_ms[IMPORTS_ROW] - floor:6.1f}ms "
+            f"{cpu_ms[row] - cpu_ms[IMPORTS_ROW]:6.1f}ms "
             f"{floor * (GOAL - 1):6.1f}ms  {met}")
 
 
