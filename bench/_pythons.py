@@ -4,7 +4,8 @@ that the action accepts (``--python all``).
 The action runs on any ``python3`` that is 3.9 or newer (action.yml refuses older ones), CPython
 or not. ``all`` looks for ``python3.9`` ... ``python3.14`` on PATH, pyenv's installed versions
 (``$PYENV_ROOT/versions/*/bin/python3``, default root ``~/.pyenv``) and ``pypy3``, and keeps one
-interpreter per implementation and version (the first found, in that order).
+interpreter per implementation and version (the first found: names given beside ``all`` first,
+then in that order).
 """
 
 from __future__ import annotations
