@@ -44,6 +44,8 @@ import argparse
 import hashlib
 import html
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,6 +71,7 @@ from bench._common import (
 from testbed.httpbase import LoopbackServer, QuietHandler, Response
 from testbed.interpreters import pack, unpack
 from testbed.nexus_double import NexusDouble
+from testbed.upstream import project_of
 from tests.migrate import actionlint
 
 MANIFEST = REPO / "bench" / "realprojects.json"
@@ -77,6 +80,8 @@ PYPI_FILES = ROOT / "pypi"
 SOURCES = ROOT / "src"
 OUT = ROOT / "out"
 PYPI = "https://pypi.org/simple/"
+MIRRORS_VAR = "PIPNEXUS_REALPROJECTS_MIRRORS"
+FILE_URL = re.compile(r"https://files\.pythonhosted\.org/packages/[^\"']*/([^/\"']+)")
 RAW = "https://raw.githubusercontent.com/{repository}/{commit}/{path}"
 TOOLS = Path(sys.executable).parent
 SETUPS = ("GitHub cache, cold", "GitHub cache, warm", "pipnexus, cold", "pipnexus, warm")
@@ -97,12 +102,17 @@ class Project(NamedTuple):
     stubs: dict[str, str]  # path -> text written in place of the project's code
     steps: list[list[str]]  # argv; "{python}" is this interpreter
     env: dict[str, str]
+    # the steps of the pipnexus jobs when the CI's own fail behind any index but the lock's
+    # (documented, with the diagnostic users see): the workaround docs give
+    pipnexus_steps: list[list[str]] | None
+    lock_urls: list[str]  # lock files whose pypi.org URLs the direct jobs point at "pypi.org"
 
 
 def load_manifest(path: Path = MANIFEST) -> list[Project]:
     data = json.loads(path.read_text(encoding="utf-8"))
     return [Project(p["name"], p["repository"], p["commit"], p["licence"], p["kind"], p["ci"],
-                    p["files"], p["workflows"], p["stubs"], p["steps"], p.get("env", {}))
+                    p["files"], p["workflows"], p["stubs"], p["steps"], p.get("env", {}),
+                    p.get("pipnexus_steps"), p.get("lock_urls", []))
             for p in data["projects"]]
 
 
@@ -131,6 +141,10 @@ def _from_github(p: Project, path: str) -> bytes | None:
         return None
 
 
+class Unavailable(Exception):
+    """A project's files cannot be had here."""
+
+
 def project_files(p: Project, mirrors: Path | None) -> Path:
     """The project's files at its commit (checked) plus its stubs, in a folder of the cache."""
     dest = SOURCES / p.name
@@ -140,8 +154,9 @@ def project_files(p: Project, mirrors: Path | None) -> Path:
             continue
         data = _from_mirror(mirrors, p, path) or _from_github(p, path)
         if data is None:
-            raise SystemExit(f"{p.name}: {path} at {p.commit[:12]} is neither in a mirror "
-                             "(--mirrors) nor reachable on raw.githubusercontent.com")
+            raise Unavailable(f"{p.name}: {path} at {p.commit[:12]} is neither in a mirror "
+                              f"(--mirrors, {MIRRORS_VAR}) nor reachable on "
+                              "raw.githubusercontent.com")
         got = hashlib.sha256(data).hexdigest()
         if got != sha:
             raise SystemExit(f"{p.name}: {path} has SHA-256 {got}, the manifest says {sha}")
@@ -217,6 +232,11 @@ class Recorder(LoopbackServer):
     def _file(self, name: str) -> Response:
         with self.lock:
             link = self.links.get(name)
+        if link is None and "/" not in name:
+            # a lock file's URL, asked for without its page
+            self._page(project_of(name))
+            with self.lock:
+                link = self.links.get(name)
         if link is None or "/" in name:
             return Response(404, [("Content-Type", "text/plain")], b"Not Found\n")
         url, sha = link
@@ -263,13 +283,22 @@ def _argv(step: Sequence[str]) -> list[str]:
     return out
 
 
-def run_steps(p: Project, src: Path, work: Path, env: Mapping[str, str]) -> tuple[bool, str,
-                                                                                    float]:
-    """The project's install commands in a fresh copy of its files."""
+def run_steps(p: Project, src: Path, work: Path, env: Mapping[str, str],
+              upstream: str | None) -> tuple[bool, str, float]:
+    """The project's install commands in a fresh copy of its files: through pipnexus
+    (``upstream`` None) or straight from "pypi.org" at ``upstream``, its lock files' pypi.org
+    URLs pointed there (on a runner they would reach pypi.org itself)."""
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(src, work)
+    if upstream is not None:
+        for lock in p.lock_urls:
+            text = (work / lock).read_text(encoding="utf-8")
+            text = text.replace(PYPI.rstrip("/"), f"{upstream}/simple")
+            text = FILE_URL.sub(lambda m: f"{upstream}/files/{m.group(1)}", text)
+            (work / lock).write_text(text, encoding="utf-8")
+    steps = p.steps if upstream is not None or not p.pipnexus_steps else p.pipnexus_steps
     seconds = 0.0
-    for step in p.steps:
+    for step in steps:
         r = run(_argv(step), {**env, **p.env}, cwd=work, timeout=900)
         seconds += r.seconds
         if r.rc:
@@ -313,7 +342,9 @@ def jobs_for(p: Project, src: Path, work: Path, proxy: DeadProxy, files: Path) -
                       "does not go through the Nexus double", flush=True)
             env = job_env(home, caches, configured.env, proxy)
             before, mark = up.counts(), proxy.count()
-            ok, failure, seconds = run_steps(p, src, work / "project", env)
+            ok, failure, seconds = run_steps(
+                p, src, work / "project", env,
+                None if setup.startswith("pipnexus") else up.base_url)
             if setup == SETUPS[0]:
                 up_bytes = pack(caches, archive)
             counts = up.counts() - before
@@ -336,7 +367,13 @@ def record(p: Project, src: Path, work: Path, proxy: DeadProxy) -> tuple[bool, s
         configured = pipnexus_configure(nexus.index_url(), rec.index_url, base,
                                         project_dir=work / "project")
         env = job_env(work / "home-record", work / "caches-record", configured.env, proxy)
-        ok, failure, _ = run_steps(p, src, work / "project", env)
+        ok, failure, _ = run_steps(p, src, work / "project", env, None)
+        if ok and (p.pipnexus_steps or p.lock_urls):
+            # the direct jobs' files too (the locked URLs, or other steps)
+            direct = pipnexus_configure(rec.index_url, rec.index_url, base,
+                                        project_dir=work / "project")
+            env = job_env(work / "home-record", work / "caches-record-2", direct.env, proxy)
+            ok, failure, _ = run_steps(p, src, work / "project", env, rec.base_url)
         print(f"  recorded {len(rec.downloaded)} new files from pypi.org "
               f"({'ok' if ok else 'FAILED'})", flush=True)
         return ok, failure
@@ -386,7 +423,7 @@ def report(projects: Sequence[Project], jobs: Sequence[Job], migrated: Mapping[s
     out.append("")
     for p in projects:
         out.append(f"- {p.name} ({p.repository}@{p.commit[:12]}, {p.licence}; {p.kind}): "
-                   f"migrate {migrated.get(p.name, 'not run')}")
+                   f"CI: {p.ci}; migrate {migrated.get(p.name, 'not run')}")
     totals: dict[str, int] = {}
     for j in jobs:
         totals[j.setup] = totals.get(j.setup, 0) + j.nat
@@ -432,8 +469,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--project", action="append", default=None,
                         help="a project of the manifest (repeatable; default: all)")
-    parser.add_argument("--mirrors", type=Path, default=None,
-                        help="a folder of bare git mirrors, owner+name/repo (else GitHub)")
+    parser.add_argument("--mirrors", type=Path, default=os.environ.get(MIRRORS_VAR) or None,
+                        help="a folder of bare git mirrors, owner+name/repo (default: "
+                             f"${MIRRORS_VAR}; else raw.githubusercontent.com)")
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="where the artifacts and results.json go (default: "
+                             "bench/.cache/realprojects/out)")
     parser.add_argument("--svg", type=Path, default=None, help="draw the picture here")
     parser.add_argument("--offline", action="store_true",
                         help="never download from pypi.org (the cache must be filled)")
@@ -451,19 +492,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     with DeadProxy() as proxy:
         for p in chosen:
             print(f"## {p.name} ({p.repository}@{p.commit[:12]})", flush=True)
-            src = project_files(p, args.mirrors)
-            out = OUT / p.name
+            try:
+                src = project_files(p, args.mirrors)
+            except Unavailable as e:
+                print(f"unavailable: {e}", file=sys.stderr)
+                return 2
+            out = args.out / p.name
             out.mkdir(parents=True, exist_ok=True)
             migrated[p.name] = migrate(p, src, out)
             print(f"  migrate: {migrated[p.name]}", flush=True)
-            work = ROOT / "work" / p.name
+            work = args.out / "work" / p.name
             if not args.offline:
                 ok, failure = record(p, src, work, proxy)
                 if not ok:
                     print("    " + failure.replace("\n", "\n    "), flush=True)
             jobs += jobs_for(p, src, work, proxy, PYPI_FILES)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "results.json").write_text(json.dumps([j._asdict() for j in jobs], indent=1))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps([j._asdict() for j in jobs], indent=1))
     print()
     print(report(chosen, jobs, migrated))
     if args.svg:
