@@ -275,8 +275,13 @@ class Job(NamedTuple):
         return self.upstream + self.archive_down + self.archive_up
 
 
+# the projects' interpreter: the one this virtual environment was made from, never the
+# environment itself (pdm, given a virtual environment's interpreter, installs into it)
+BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
+
+
 def _argv(step: Sequence[str]) -> list[str]:
-    out = [a.replace("{python}", sys.executable) for a in step]
+    out = [a.replace("{python}", BASE_PYTHON) for a in step]
     tool = TOOLS / out[0]
     if "/" not in out[0] and tool.exists():
         out[0] = str(tool)
