@@ -84,6 +84,7 @@ MIRRORS_VAR = "PIPNEXUS_REALPROJECTS_MIRRORS"
 FILE_URL = re.compile(r"https://files\.pythonhosted\.org/packages/[^\"']*/([^/\"']+)")
 RAW = "https://raw.githubusercontent.com/{repository}/{commit}/{path}"
 TOOLS = Path(sys.executable).parent
+CODE = re.compile(r"\[([a-z0-9-]+)\]$")  # a diagnostic's code
 SETUPS = ("GitHub cache, cold", "GitHub cache, warm", "pipnexus, cold", "pipnexus, warm")
 # the installers' cache directories: what GitHub's cache action would save for each
 CACHE_VARS = {"PIP_CACHE_DIR": "pip", "UV_CACHE_DIR": "uv", "POETRY_CACHE_DIR": "poetry",
@@ -420,11 +421,13 @@ def migrate(p: Project, src: Path, out: Path) -> str:
 def report(projects: Sequence[Project], jobs: Sequence[Job], migrated: Mapping[str, str]) -> str:
     rows = []
     for j in jobs:
+        codes = sorted({m.group(1) for w in j.warnings for m in [CODE.search(w)] if m})
         rows.append([j.project, j.setup, "ok" if j.ok else "FAILED", human(j.upstream),
                      human(j.archive_down + j.archive_up), human(j.nat), f"{j.seconds:.1f} s",
-                     str(len(j.left)) + (" (warned)" if j.left and j.warnings else "")])
+                     str(len(j.left)),
+                     ", ".join(codes) if j.setup.startswith("pipnexus") else ""])
     out = [table(["project", "job", "result", "pypi.org", "cache archive", "NAT total",
-                  "install", "left the runner"], rows)]
+                  "install", "left the runner", "configure warned"], rows)]
     out.append("")
     for p in projects:
         out.append(f"- {p.name} ({p.repository}@{p.commit[:12]}, {p.licence}; {p.kind}): "
