@@ -299,7 +299,7 @@ def run_steps(p: Project, src: Path, work: Path, env: Mapping[str, str],
     if upstream is not None:
         for lock in p.lock_urls:
             text = (work / lock).read_text(encoding="utf-8")
-            text = text.replace(PYPI.rstrip("/"), f"{upstream}/simple")
+            text = text.replace(PYPI.rstrip("/"), f"{upstream}/simple/")
             text = FILE_URL.sub(lambda m: f"{upstream}/files/{m.group(1)}", text)
             (work / lock).write_text(text, encoding="utf-8")
     steps = p.steps if upstream is not None or not p.pipnexus_steps else p.pipnexus_steps
