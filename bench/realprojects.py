@@ -302,6 +302,13 @@ def run_steps(p: Project, src: Path, work: Path, env: Mapping[str, str],
             text = text.replace(PYPI.rstrip("/"), f"{upstream}/simple/")
             text = FILE_URL.sub(lambda m: f"{upstream}/files/{m.group(1)}", text)
             (work / lock).write_text(text, encoding="utf-8")
+    if "SETUPTOOLS_SCM_PRETEND_VERSION" in p.env:
+        # hatch-vcs/setuptools-scm read the version from git, and tox does not pass that
+        # variable to its package environment: a repository of the copied files, tagged
+        git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+        for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "files"],
+                    ["tag", p.env["SETUPTOOLS_SCM_PRETEND_VERSION"]]):
+            run([*git, *cmd], {"PATH": "/usr/bin:/bin", "HOME": str(work)}, cwd=work)
     steps = p.steps if upstream is not None or not p.pipnexus_steps else p.pipnexus_steps
     seconds = 0.0
     for step in steps:
