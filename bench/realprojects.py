@@ -68,11 +68,11 @@ from bench._common import (
     run,
     table,
 )
+from testbed import actionlint
 from testbed.httpbase import LoopbackServer, QuietHandler, Response
 from testbed.interpreters import pack, unpack
 from testbed.nexus_double import NexusDouble
 from testbed.upstream import project_of
-from tests.migrate import actionlint
 
 MANIFEST = REPO / "bench" / "realprojects.json"
 ROOT = CACHE / "realprojects"
@@ -121,6 +121,18 @@ def load_manifest(path: Path = MANIFEST) -> list[Project]:
 # the project's files, checked against the manifest
 
 
+# the files of the project CI runs (workflows, project and requirements files, its licence),
+# kept in the repository so that CI needs no host but PyPI; checked like any other source
+KEPT = Path(__file__).resolve().parent / "realprojects-files"
+
+
+def _kept(p: Project, path: str) -> bytes | None:
+    try:
+        return (KEPT / p.repository.replace("/", "+") / path).read_bytes()
+    except OSError:
+        return None
+
+
 def _from_mirror(mirrors: Path | None, p: Project, path: str) -> bytes | None:
     if mirrors is None:
         return None
@@ -153,7 +165,7 @@ def project_files(p: Project, mirrors: Path | None) -> Path:
         target = dest / path
         if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == sha:
             continue
-        data = _from_mirror(mirrors, p, path) or _from_github(p, path)
+        data = _kept(p, path) or _from_mirror(mirrors, p, path) or _from_github(p, path)
         if data is None:
             raise Unavailable(f"{p.name}: {path} at {p.commit[:12]} is neither in a mirror "
                               f"(--mirrors, {MIRRORS_VAR}) nor reachable on "

@@ -5,9 +5,9 @@ configure`` and the Nexus double, against an offline copy of the PyPI files it n
 It runs ``python -m bench.realprojects --project requests`` as a child process (tests never
 import bench/) and reads the jobs it wrote to ``results.json``. The PyPI files are downloaded
 once from pypi.org into ``bench/.cache/realprojects/pypi`` (each checked against pypi.org's
-SHA-256); the project's files come from a git mirror named by PIPNEXUS_REALPROJECTS_MIRRORS or
-from raw.githubusercontent.com. Without pypi.org, or without either source of the project's
-files, the test skips and says which.
+SHA-256); the project's few files (workflows, project and requirements files) are kept in
+bench/realprojects-files/ and checked against the manifest like any other source. Without
+pypi.org the test skips and says so.
 """
 
 from __future__ import annotations

