@@ -83,8 +83,9 @@ def _poetry(root: str, path: str, lines: list[str]) -> Iterator[Diagnostic]:
         )
 
 
-def _pyproject(root: str, path: str, environ: Mapping[str, str]) -> list[Diagnostic]:
-    text = read_text(path)
+def _pyproject(
+    root: str, path: str, text: str, environ: Mapping[str, str]
+) -> list[Diagnostic]:
     lines = text.splitlines()
     found = list(_poetry(root, path, lines))
     toml = entries(text)
@@ -133,8 +134,9 @@ def bypass_warnings(
             elif name == "uv.toml":
                 found += scan_uv.file_warnings(path, pyproject=False)
             elif name == "pyproject.toml":
-                found += _pyproject(root, path, environ)
-                lines = _read_lines(path)
+                text = read_text(path)
+                found += _pyproject(root, path, text, environ)
+                lines = text.splitlines()
                 if any(line.strip() == "[tool.pip-tools]" for line in lines):
                     pip_tools_quiet = pip_tools_quiet or _pip_tools_quiet(lines)
             elif name == ".pip-tools.toml":
