@@ -23,13 +23,12 @@ from collections.abc import Iterator, Mapping
 
 from pipnexus import urls
 from pipnexus.configure.scan_toml import Entry, array_items, entries, read_text, under
+from pipnexus.configure.settings import FALSE
 from pipnexus.diagnostics import Diagnostic
-
-_FALSE = ("", "0", "false", "no", "off")
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
-    return environ.get(name, "").strip().lower() not in _FALSE
+    return environ.get(name, "").strip().lower() not in FALSE
 
 
 def user_system_files(environ: Mapping[str, str]) -> list[str]:

@@ -17,8 +17,9 @@ from pipnexus.options import Credentials
 
 PIP_CONF_MODES = ("none", "user", "global", "file")
 PYTHON_MIRROR_REPOSITORY = "python-build-standalone"
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("", "0", "false", "no", "off")
+# how a true/false option or variable may be spelled (an empty one is false)
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("", "0", "false", "no", "off")
 
 
 class Settings(NamedTuple):
@@ -96,9 +97,9 @@ def parse_format(value: str | None, environ: Mapping[str, str]) -> str:
 
 def _bool(value: str, what: str) -> bool:
     low = value.strip().lower()
-    if low in _TRUE:
+    if low in TRUE:
         return True
-    if low in _FALSE:
+    if low in FALSE:
         return False
     raise InputError(f"{what} must be true or false")
 
@@ -151,9 +152,9 @@ def parse_python_mirror(value: str | None) -> str:
     """``auto`` (also for empty), ``""`` for off, a repository name, or a validated URL."""
     text = (value or "").strip()
     low = text.lower()
-    if low in ("", "auto", *_TRUE):
+    if low in ("", "auto", *TRUE):
         return "auto"
-    if low in (*_FALSE, "none"):
+    if low in (*FALSE, "none"):
         return ""
     if "://" in text:
         mirror = urls.parse_url(text, "--python-mirror")

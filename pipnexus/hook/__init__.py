@@ -79,9 +79,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _required(environ: Mapping[str, str]) -> bool:
-    from pipnexus.configure.settings import _TRUE
+    from pipnexus.configure.settings import TRUE
 
-    return environ.get("PIPNEXUS_REQUIRE_NEXUS", "").strip().lower() in _TRUE
+    return environ.get("PIPNEXUS_REQUIRE_NEXUS", "").strip().lower() in TRUE
 
 
 def _secrets(environ: Mapping[str, str]) -> list[str]:
@@ -95,7 +95,10 @@ def _secrets(environ: Mapping[str, str]) -> list[str]:
 
 def skipped(environ: Mapping[str, str]) -> str | None:
     """Why the hook leaves this job alone, or None."""
-    if environ.get(SWITCH, "").strip().lower() in ("0", "false", "no", "off"):
+    from pipnexus.configure.settings import FALSE
+
+    switch = environ.get(SWITCH, "").strip().lower()
+    if switch and switch in FALSE:  # unset or empty: on
         return f"{SWITCH}={environ[SWITCH].strip()} on this runner"
     patterns = environ.get(SKIP, "").split()
     if not patterns:
