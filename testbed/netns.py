@@ -30,12 +30,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 HOSTS = "127.0.0.1 localhost nexus.test {host}\n::1 localhost ip6-localhost\n"
@@ -232,21 +234,37 @@ def reexec(argv: list[str]) -> int:
                            cwd=REPO)
 
 
+def run_child(module: str, work: Path, name: str, config: dict[str, Any], what: str,
+              timeout: float) -> Any:
+    """``python -m MODULE CONFIG`` under ``unshare -mn``: ``config`` (with ``out``, where the
+    child writes its JSON answer) goes to ``work/NAME-config.json``; returns that answer. The
+    child has a session of its own, so on a timeout the whole group (servers and daemons it
+    started included) is killed. RuntimeError, naming ``what``, when it fails."""
+    work.mkdir(parents=True, exist_ok=True)
+    path, out = work / f"{name}-config.json", work / f"{name}-out.json"
+    path.write_text(json.dumps({**config, "out": str(out)}))
+    proc = subprocess.Popen(["unshare", "-mn", sys.executable, "-m", module, str(path)],
+                            env=child_env(), cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise RuntimeError(f"{what} timed out") from None
+    if proc.returncode or not out.exists():
+        raise RuntimeError(f"{what} failed ({proc.returncode}):\n"
+                           f"{output.decode(errors='replace')[-4000:]}")
+    return json.loads(out.read_text())
+
+
 def run_isolated(names: list[str], work: Path,
                  extra_env: dict[str, str] | None = None) -> list[dict[str, object]]:
     """Run the named cases in a fresh namespace; their rows as dicts (``Row._asdict``)."""
-    work.mkdir(parents=True, exist_ok=True)
-    config = work / "netns-config.json"
-    out = work / "netns-rows.json"
-    config.write_text(json.dumps({"names": names, "work": str(work / "inside"), "out": str(out),
-                                  "extra_env": extra_env or {}}))
-    proc = subprocess.run(["unshare", "-mn", sys.executable, "-m", "testbed.netns", str(config)],
-                          env=child_env(), cwd=REPO, capture_output=True, text=True,
-                          timeout=900)
-    if proc.returncode or not out.exists():
-        raise RuntimeError(f"namespace child failed ({proc.returncode}):\n"
-                           f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    rows: list[dict[str, object]] = json.loads(out.read_text())
+    rows: list[dict[str, object]] = run_child(
+        "testbed.netns", work, "netns",
+        {"names": names, "work": str(work / "inside"), "extra_env": extra_env or {}},
+        "the namespace child", timeout=900)
     return rows
 
 

@@ -329,25 +329,10 @@ def _images(config: dict[str, Any]) -> dict[str, int]:
 
 def run_isolated(scenario: str, work: Path, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Run ``scenario`` in a fresh network namespace; its steps as dicts."""
-    work.mkdir(parents=True, exist_ok=True)
-    config, out = work / "runtime-config.json", work / "runtime-steps.json"
-    config.write_text(json.dumps({"scenario": scenario, "work": str(work / "inside"),
-                                  "out": str(out), "params": params}))
-    # a session of its own: on a timeout the whole group (daemons included) is killed
-    proc = subprocess.Popen(["unshare", "-mn", sys.executable, "-m", "testbed.runtimes",
-                             str(config)], env=netns.child_env(), cwd=netns.REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        output, _ = proc.communicate(timeout=600)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise RuntimeError(f"the {scenario} scenario timed out") from None
-    if proc.returncode or not out.exists():
-        raise RuntimeError(f"the {scenario} scenario failed ({proc.returncode}):\n"
-                           f"{output.decode(errors='replace')[-4000:]}")
-    steps: list[dict[str, Any]] = json.loads(out.read_text())
+    steps: list[dict[str, Any]] = netns.run_child(
+        "testbed.runtimes", work, "runtime",
+        {"scenario": scenario, "work": str(work / "inside"), "params": params},
+        f"the {scenario} scenario", timeout=600)
     return steps
 
 
