@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -39,6 +38,7 @@ from tests.nexus.test_contract import (
     assert_valid_or_predicted,
     npm_missing,
 )
+from tests.nexus.test_lint import TEAM_EARLIER, TEAM_FINAL
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT_PASSWORD = "chart-r00t-pw"
@@ -275,35 +275,7 @@ def test_example_values_provision_the_pypi_proxy_and_the_interpreter_mirror(
 # -- seed-style broken values -------------------------------------------------------------------
 
 # What a team writes by hand: retries and useTrustStore one level too high.
-MISINDENTED = """\
-rootPassword:
-  secret: nexus-admin
-  key: password
-config:
-  enabled: true
-  anonymous:
-    enabled: true
-  repos:
-    - name: pypi-proxy
-      format: pypi
-      type: proxy
-      online: true
-      storage:
-        blobStoreName: default
-        strictContentTypeValidation: true
-      proxy:
-        remoteUrl: https://pypi.org
-        contentMaxAge: 1440
-        metadataMaxAge: 1440
-      negativeCache:
-        enabled: true
-        timeToLive: 1440
-      httpClient:
-        blocked: false
-        autoBlock: true
-        retries: 3
-        useTrustStore: false
-"""
+MISINDENTED = TEAM_FINAL
 
 
 def test_misindented_retries_are_silently_ignored_as_lint_predicts(
@@ -365,10 +337,8 @@ def test_missing_required_field_fails_the_job_as_lint_predicts(
 def test_config_under_root_password_renders_no_job_as_lint_predicts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    indented = textwrap.indent(MISINDENTED.split("config:\n", 1)[1], "  ")
-    text = MISINDENTED.split("config:\n", 1)[0] + "  config:\n" + indented
     path = tmp_path / "values.yaml"
-    path.write_text(text)
+    path.write_text(TEAM_EARLIER)
     rendered = render(path, tmp_path)
     assert rendered.conf == {}  # the chart ignores rootPassword.config: nothing is provisioned
     assert not [d for d in rendered.docs if d["kind"] == "Job"]
