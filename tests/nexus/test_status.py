@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from pipnexus.cli import main
 from testbed.docker_connector import DockerConnector
 from testbed.httpbase import QuietHandler, Response, closed_url
+from testbed.nexus_double import NexusDouble
 from tests.nexus.conftest import ADMIN_PASSWORD, Admin
 from tests.nexus.conftest import LINT_VERSION as NEXUS_VERSION
 
@@ -84,24 +85,25 @@ def test_missing_repository(served: Admin, capsys: pytest.CaptureFixture[str]) -
     assert any(line.startswith("error: canary /repository/nope/simple/pip/: 404") for line in lines)
 
 
-def test_offline_repository(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
-    served.double.set_online(False, "pypi-proxy")
+@pytest.mark.parametrize(
+    ("fault", "answer"),
+    [
+        (lambda double: double.set_online(False, "pypi-proxy"), "503 Repository offline"),
+        (lambda double: double.set_blocked(True, "pypi-proxy"), "404 Remote Manually Blocked"),
+    ],
+    ids=["offline", "remote-blocked"],
+)
+def test_repository_that_cannot_serve(
+    served: Admin,
+    fault: Callable[[NexusDouble], None],
+    answer: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fault(served.double)
     rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy")
     assert rc == 1
-    assert (
-        "error: canary /repository/pypi-proxy/simple/pip/: 503 Repository offline "
-        "[repository-serves]" in lines
-    )
-
-
-def test_remote_blocked(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
-    served.double.set_blocked(True, "pypi-proxy")
-    rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy")
-    assert rc == 1
-    assert (
-        "error: canary /repository/pypi-proxy/simple/pip/: 404 Remote Manually Blocked "
-        "[repository-serves]" in lines
-    )
+    canary = "/repository/pypi-proxy/simple/pip/"
+    assert f"error: canary {canary}: {answer} [repository-serves]" in lines
 
 
 def test_anonymous_off_needs_credentials(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
