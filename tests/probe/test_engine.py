@@ -66,13 +66,6 @@ def test_canary_name_is_normalized(raw: list[ph.RawServer]) -> None:
     assert one(server.url("/simple/"), canary="Typing_Extensions").healthy
 
 
-def test_anonymous_disabled_needs_credentials(nexus: NexusDouble) -> None:
-    nexus.anonymous_enabled = False
-    result = one(nexus.index_url())
-    assert result.reason == "auth"
-    assert "credentials are needed" in result.detail
-
-
 def test_credentials_in_url_and_as_arguments(nexus: NexusDouble) -> None:
     nexus.anonymous_enabled = False
     nexus.users["ci"] = "p@ss:w/rd%"
