@@ -944,20 +944,15 @@ class NexusDouble(LoopbackServer):
                 if nfc_on:
                     self._cache(repo).nfc[key] = now + nfc_ttl * 60
             raise _Fail(html_error(404, None)) from None
-        except _UpstreamService:
+        except (_UpstreamService, OSError) as e:
+            # the remote answered an error (503) or could not be reached (502)
             with self.lock:
                 if auto_block:
                     self._cache(repo).blocked_until = now + AUTO_BLOCK_SECONDS
             if current is not None:
                 return current
-            raise _Fail(html_error(503, None)) from None
-        except OSError:
-            with self.lock:
-                if auto_block:
-                    self._cache(repo).blocked_until = now + AUTO_BLOCK_SECONDS
-            if current is not None:
-                return current
-            raise _Fail(html_error(502, None)) from None
+            status = 503 if isinstance(e, _UpstreamService) else 502
+            raise _Fail(html_error(status, None)) from None
         etag = hashlib.sha1(body).hexdigest()
         if kind == "file":
             ctype = _file_content_type(key)
