@@ -190,7 +190,10 @@ def test_mirror_probe_follows_nexus(nexus: NexusDouble) -> None:
         nexus.anonymous_enabled = True
         nexus.forget_cache("pbs")
         nexus.block_remote("pbs")
-        assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "remote-blocked"
+        blocked = one(mirror(nexus.base_url + "/repository/pbs"))
+        assert blocked.reason == "remote-blocked"
+        assert blocked.detail.startswith("the interpreter mirror answered 404 Remote Auto Blocked")
+        assert blocked.detail.endswith("blocked its remote (GitHub) and has no cached copy")
     nexus.unblock_remote("pbs")
     assert one(mirror(nexus.base_url + "/repository/pbs")).reason == "remote-unreachable"
 
