@@ -563,14 +563,12 @@ class NexusDouble(LoopbackServer):
         return f"{self.base_url}/service/rest/v1/status"
 
     def add_pypi_proxy(self, name: str, remote_url: str, **overrides: Any) -> dict[str, Any]:
-        cfg = pypi_proxy_config(name, remote_url, **overrides)
-        cfg["url"] = f"{self.base_url}/repository/{name}"
-        with self.lock:
-            self.repositories[name] = cfg
-        return cfg
+        return self._add(name, pypi_proxy_config(name, remote_url, **overrides))
 
     def add_raw_proxy(self, name: str, remote_url: str, **overrides: Any) -> dict[str, Any]:
-        cfg = raw_proxy_config(name, remote_url, **overrides)
+        return self._add(name, raw_proxy_config(name, remote_url, **overrides))
+
+    def _add(self, name: str, cfg: dict[str, Any]) -> dict[str, Any]:
         cfg["url"] = f"{self.base_url}/repository/{name}"
         with self.lock:
             self.repositories[name] = cfg
