@@ -159,7 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # argparse leaves these to the top parser, whose error points at `pipnexus --help`
         here.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "_run", None):
-        parser.print_help(sys.stderr)
+        names = ", ".join(c.name for c in COMMANDS)
+        message = f"a command is required: one of {names} (see 'pipnexus --help')"
+        print(f"pipnexus: error: {message} [usage]", file=sys.stderr)
         return 2
     try:
         return int(args._run(args))

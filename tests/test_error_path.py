@@ -4,7 +4,6 @@ with a code of ``diagnostics.CODES``, and describe a failed connection in the pr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,12 +13,8 @@ from pipnexus.cli import main
 from pipnexus.diagnostics import CODES
 from pipnexus.probe.classify import network_failure
 from testbed.httpbase import closed_url
+from tests.messages import LINE
 
-LINE = re.compile(
-    r"(?P<where>pipnexus(?: [a-z]+)*|[^\s:][^:]*?(?::\d+(?::\d+)?)?): "
-    r"(?P<severity>error|warning|note): (?P<message>\S.*) "
-    r"\[(?P<code>[a-z0-9]+(?:-[a-z0-9]+)*)\]"
-)
 REFUSED = network_failure(ConnectionRefusedError(), "the server", 1.0)
 
 

@@ -446,5 +446,6 @@ def run(args: argparse.Namespace) -> int:
     emit(shown, args.format)
     errors = sum(d.severity == "error" for d in found)
     if errors and args.format != "json":
-        print(f"{args.file}: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
+        summary = f"{args.file}: {errors} error{'s' if errors != 1 else ''}"
+        print(diagnostics.format_info("pipnexus nexus lint", summary), file=sys.stderr)
     return 1 if errors else 0
