@@ -36,6 +36,8 @@ def _files(tmp: Path) -> None:
 # (argv, where the line says it is, its code, the exit code); {closed} is a port nothing
 # listens on
 CASES: list[tuple[list[str], str, str, int]] = [
+    ([], "pipnexus", "usage", 2),
+    (["nexus"], "pipnexus nexus", "usage", 2),
     (["--password", "x", "probe"], "pipnexus", "usage", 2),
     (["probe", "--bogus"], "pipnexus probe", "usage", 2),
     (["probe", "--index-url", "http://127.0.0.1:9/simple", "--timeout", "abc"],
