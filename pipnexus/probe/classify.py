@@ -279,7 +279,9 @@ def scheme_mixup(url: str, problem: BaseException | bytes) -> str | None:
     named, with the port it was reached on (a server on 443 that speaks plain HTTP is
     ``http://host:443``): no path, no credentials.
     One place for the probe, configure and the nexus commands; tests/probe/test_classify.py
-    (test_scheme_mixup_*) runs it against real loopback servers.
+    (test_scheme_mixup_*) runs it against real loopback servers. Passive: it opens no
+    connection, so the probe's deadline is not spent on it; the nexus commands confirm what
+    it cannot tell with a connection of their own (:mod:`pipnexus.nexus.schemes`).
     """
     inner = getattr(problem, "reason", None)
     if isinstance(inner, BaseException):  # urllib's URLError wraps the error

@@ -242,7 +242,8 @@ def test_not_configured_in_the_other_formats(tmp_path):
     shell = run_configure(tmp_path, "--format", "shell", env=env, github=False)
     assert (shell.rc, shell.out) == (0, "")  # nothing to eval
     (note,) = shell.err.splitlines()
-    assert note.startswith("note: no package index is given (--index-url or --nexus-url")
+    assert note.startswith("pipnexus configure: "
+                           "note: no package index is given (--index-url or --nexus-url")
     assert note.endswith("[not-configured]")
     dotenv = run_configure(tmp_path, "--format", "dotenv", env=env, github=False)
     assert (dotenv.rc, dotenv.out) == (0, "")

@@ -246,8 +246,8 @@ def test_pip_conf_modes_override_public_pip_config_as_real_pip_sees_it(tmp_path,
     # user: ~/.config/pip/pip.conf is read after the global file: it wins
     r, after = configured("--pip-conf", "user")
     assert "::warning" not in r.out
-    assert f"pipnexus: {conf}:2: [global] extra-index-url" in r.out
-    assert f"{conf}:4: [download] find-links" in r.out and r.out.count("overridden by") == 2
+    assert f"{conf}:2: note: [global] extra-index-url" in r.out
+    assert f"{conf}:4: note: [download] find-links" in r.out and r.out.count("overridden by") == 2
     assert _pip_download(tmp_path, after, nexus) == 0
 
     # user, but an existing PIP_CONFIG_FILE makes pip skip the user file: still in effect

@@ -82,7 +82,8 @@ def test_json_lists_the_diagnostics_with_the_same_fields(tmp_path, nexus):
     }
     assert diagnostics[1]["path"] is None and "refused" in diagnostics[1]["message"]
     # stderr carries the same diagnostics as text lines
-    assert r.err.splitlines()[-1].startswith("warning: Nexus is unhealthy (")
+    assert r.err.splitlines()[-1].startswith(
+        "pipnexus configure: warning: Nexus is unhealthy (")
     assert r.err.splitlines()[-1].endswith(" [fallback]")
     none = run_configure(tmp_path, "--index-url", dead, "--require-nexus", "--no-warnings",
                          "--python-mirror", "false", "--format", "json", github=False)

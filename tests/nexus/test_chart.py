@@ -345,7 +345,8 @@ def test_config_under_root_password_renders_no_job_as_lint_predicts(
     assert "config" in said and "rootPassword" in said
 
 
-@pytest.mark.parametrize("enabled", ["  enabled: false\n", ""])
+@pytest.mark.parametrize("enabled", ["  enabled: false\n", "", "  enabled: no\n",
+                                     "  enabled: off\n"])
 def test_config_disabled_renders_no_job_as_lint_predicts(
     enabled: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -36,7 +36,8 @@ def test_self_signed_certificate_is_refused_without_ca_cert(
     captured = capsys.readouterr()
     first, last = captured.out.splitlines()
     assert last == "unhealthy" and captured.err == ""
-    assert first.startswith(f"error: TLS verification failed for {server.base_url}")
+    assert first.startswith("pipnexus nexus status: "
+                            f"error: TLS verification failed for {server.base_url}")
     assert "--ca-cert" in first and first.endswith(" [nexus-unreachable]")
     # OpenSSL's reason, whole: "(certificate verify failed: self-signed certificate)"
     assert "(certificate verify failed: " in first and first.count("(") == first.count(")")
@@ -48,8 +49,8 @@ def test_ca_cert_is_used(https_nexus, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["nexus", "status", "--url", server.base_url, "--ca-cert", str(ca)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [lines[0], lines[1], lines[-1]] == [
-        "note: status: ok [nexus-status]",
-        "note: writable: ok [nexus-writable]",
+        "pipnexus nexus status: note: status: ok [nexus-status]",
+        "pipnexus nexus status: note: writable: ok [nexus-writable]",
         "healthy",
     ]
 
