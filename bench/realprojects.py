@@ -86,11 +86,10 @@ TOOLS = Path(sys.executable).parent
 CODE = re.compile(r"\[([a-z0-9-]+)\]$")  # a diagnostic's code
 SETUPS = ("GitHub cache, cold", "GitHub cache, warm", "pipnexus, cold", "pipnexus, warm")
 # the installers' cache directories: what GitHub's cache action would save for each
-# pipenv: its download cache (what actions/cache saves in peaceiris/mkdocs-material-boilerplate)
-# and its virtualenvs, what setup-python's `cache: pipenv` saves (actions/setup-python:
+# pipenv: its virtualenvs, what setup-python's `cache: pipenv` saves (actions/setup-python:
 # src/cache-distributions/pipenv-cache.ts, ~/.local/share/virtualenvs)
 CACHE_VARS = {"PIP_CACHE_DIR": "pip", "UV_CACHE_DIR": "uv", "POETRY_CACHE_DIR": "poetry",
-              "PDM_CACHE_DIR": "pdm", "PIPENV_CACHE_DIR": "pipenv", "WORKON_HOME": "virtualenvs"}
+              "PDM_CACHE_DIR": "pdm", "WORKON_HOME": "virtualenvs"}
 
 
 # --------------------------------------------------------------------------------------------
