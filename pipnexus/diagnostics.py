@@ -68,6 +68,8 @@ CODES: dict[str, str] = {
     "direct-reference": "a requirement or source names a URL: fetched from there, not the proxy",
     "pdm-source": "a pdm source other than pypi, searched besides the proxy",
     "poetry-source": "a Poetry source, which the mirror plugin does not replace",
+    "pipenv-source": "a Pipfile source other than pypi.org, which PIPENV_PYPI_MIRROR does not "
+                     "replace",
     "tox-index": "tox's set_env or install_command names an index",
     "pre-commit-clone": "pre-commit clones hook repositories with git (not through the proxy)",
     "python-download": "a Python the runner lacks is asked for: downloaded from GitHub",

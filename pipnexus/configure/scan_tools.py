@@ -4,6 +4,10 @@ settings, pre-commit hook repositories, interpreters a project asks for that the
 * pdm: ``PDM_PYPI_URL`` sets the source named ``pypi`` only; every other
   ``[[tool.pdm.source]]`` is searched too
   (https://pdm-project.org/en/latest/usage/config/#configure-the-package-indexes).
+* pipenv: ``PIPENV_PYPI_MIRROR`` replaces only the Pipfile sources whose url is
+  ``http(s)://pypi.org/simple`` or ``pypi.python.org/simple`` (pypa/pipenv:
+  pipenv/utils/internet.py, ``is_pypi_url``); a package that names another ``[[source]]``
+  (``index = "name"``) is installed from it (https://pipenv.pypa.io/en/latest/indexes.html).
 * Poetry: poetry-plugin-pypi-mirror replaces PyPI only (arcesium/poetry-plugin-pypi-mirror:
   README.md); a ``[[tool.poetry.source]]`` is searched as configured, an ``explicit`` one for
   the packages that name it (https://python-poetry.org/docs/repositories/#package-sources).
@@ -52,6 +56,22 @@ def pdm_warnings(path: str, found: list[Entry]) -> Iterator[Diagnostic]:
             f"[[tool.pdm.source]] {source.get('name', '')} = {urls.redact(url)}: pdm searches it "
             "besides PDM_PYPI_URL (which replaces the source named pypi only) and fetches what "
             "it finds there, not through the proxy", "pdm-source", path, line)
+
+
+_PIPENV_PYPI = re.compile(r"https?://pypi(?:\.python)?\.org/simple/?")
+
+
+def pipenv_warnings(path: str, found: list[Entry]) -> Iterator[Diagnostic]:
+    """A Pipfile's ``[[source]]`` entries that PIPENV_PYPI_MIRROR does not replace."""
+    for line, source in array_items(found, "source"):
+        url = source.get("url")
+        if not isinstance(url, str) or _PIPENV_PYPI.fullmatch(url):
+            continue
+        yield Diagnostic(
+            "warning",
+            f"Pipfile [[source]] {source.get('name', '')} = {urls.redact(url)}: pipenv fetches "
+            "from it the packages that name it (and any package when it is the first source); "
+            "PIPENV_PYPI_MIRROR replaces only the pypi.org source", "pipenv-source", path, line)
 
 
 def poetry_warnings(path: str, found: list[Entry], text: str) -> Iterator[Diagnostic]:

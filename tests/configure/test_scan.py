@@ -97,7 +97,7 @@ def test_every_code_configure_uses_is_listed():
     used = {"requirements-index", "uv-lock-urls", "poetry-mirror-plugin",
             "pip-compile-emits-index", "env-extra-source", "pip-conf-extra-source",
             "no-system-ca", "fallback", "no-healthy-index", "uv-config-index",
-            "direct-reference", "pdm-source", "poetry-source", "tox-index",
+            "direct-reference", "pdm-source", "poetry-source", "pipenv-source", "tox-index",
             "pre-commit-clone", "python-download"}
     assert used <= set(CODES)
     # the scan is split by tool (scan.py, scan_uv.py, scan_requirements.py, ...)
