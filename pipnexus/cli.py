@@ -10,7 +10,6 @@ is imported (``--help`` imports them all).
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -108,7 +107,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         cmd_parser = sub.add_parser(
             command.name, help=command.help, description=command.description
         )
-        module = importlib.import_module(command.module)
+        # __import__, not importlib.import_module: the importlib package is one more module
+        # to load at start-up
+        __import__(command.module)
+        module = sys.modules[command.module]
         module.add_arguments(cmd_parser)
         # the innermost parser of the command line (nexus sets its subcommands'): its prog
         # prefixes fatal errors, its error() reports arguments that no parser took

@@ -63,7 +63,7 @@ def _pip_tools_quiet(lines: list[str]) -> bool:
 def _is_requirements(root: str, name: str) -> bool:
     """``*requirements*.txt``/``.in``, ``constraints*``, or any .txt/.in in a directory
     named like ``requirements/`` (included files are followed wherever they are)."""
-    if scan_requirements.NAME.match(name):
+    if re.match(scan_requirements.NAME, name):
         return True
     return name.lower().endswith((".txt", ".in")) and "requirements" in \
         os.path.basename(root).lower()

@@ -34,12 +34,14 @@ from pipnexus.diagnostics import Diagnostic
 
 INDEX_VARS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_INDEX_URL",
               "UV_DEFAULT_INDEX", "UV_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS")
-_TOX_VAR = re.compile(r"[\s{,\"']*[\"']?(?P<var>" + "|".join(INDEX_VARS)
-                      + r")[\"']?\s*[=:]\s*[\"']?(?P<value>[^\s\"',}]*)")
-_TOX_INSTALL = re.compile(r"\binstall_command\b.*?(?P<opt>-i|--index-url|--extra-index-url"
-                          r"|-f|--find-links)[\s=]+[\"']?(?P<value>[^\s\"',\]]+)")
-_REPO = re.compile(r"\s*-?\s*repo\s*:\s*[\"']?(?P<url>[^\s\"'#]+)")
-_VERSION = re.compile(r"\s*(?:cpython[-@])?(?P<major>\d+)\.(?P<minor>\d+)(?:[.\s]|\Z)")
+# patterns stay strings, compiled (and cached by re) on first use: only projects with
+# these tools' files need them (start-up, bench/configure_bench.py)
+_TOX_VAR = (r"[\s{,\"']*[\"']?(?P<var>" + "|".join(INDEX_VARS)
+            + r")[\"']?\s*[=:]\s*[\"']?(?P<value>[^\s\"',}]*)")
+_TOX_INSTALL = (r"\binstall_command\b.*?(?P<opt>-i|--index-url|--extra-index-url"
+                r"|-f|--find-links)[\s=]+[\"']?(?P<value>[^\s\"',\]]+)")
+_REPO = r"\s*-?\s*repo\s*:\s*[\"']?(?P<url>[^\s\"'#]+)"
+_VERSION = r"\s*(?:cpython[-@])?(?P<major>\d+)\.(?P<minor>\d+)(?:[.\s]|\Z)"
 
 
 def _sources(found: list[Entry], tool: str) -> list[tuple[int, dict[str, object]]]:
@@ -98,8 +100,8 @@ def tox_warnings(path: str, lines: list[str], start: int = 0, end: int | None = 
         line = lines[number]
         if line.lstrip().startswith(("#", ";")):
             continue
-        install = _TOX_INSTALL.search(line)
-        var = None if install else _TOX_VAR.match(re.sub(r"\A\s*set_?env\s*=", "", line))
+        install = re.search(_TOX_INSTALL, line)
+        var = None if install else re.match(_TOX_VAR, re.sub(r"\A\s*set_?env\s*=", "", line))
         if install and "://" in install.group("value"):
             shown = urls.redact(install.group("value"))
             what = f"install_command passes {install.group('opt')} {shown}"
@@ -127,7 +129,7 @@ def pyproject_tox_range(lines: list[str]) -> tuple[int, int] | None:
 
 def pre_commit_notes(path: str) -> Iterator[Diagnostic]:
     for number, line in enumerate(read_text(path).splitlines(), 1):
-        m = _REPO.match(line)
+        m = re.match(_REPO, line)
         if m and "://" in m.group("url"):
             yield Diagnostic(
                 "note",
@@ -145,7 +147,7 @@ def _have_python(major: str, minor: str, environ: Mapping[str, str]) -> bool:
 
 
 def _missing(text: str, environ: Mapping[str, str]) -> str | None:
-    m = _VERSION.match(text)
+    m = re.match(_VERSION, text)
     if m and not _have_python(m.group("major"), m.group("minor"), environ):
         return f"{m.group('major')}.{m.group('minor')}"
     return None
