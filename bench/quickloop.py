@@ -7,7 +7,7 @@ collection, the slowest tests by wall time with their CPU time (a test whose wal
 more than its CPU time is waiting: a deadline, a sleep, a retry), and the totals per file.
 CPU time is the figure to compare on a shared machine; wall time varies with the load.
 
-    python -m bench.quickloop [--top 25] [--files 15] [--by cpu] [PYTEST ARGS ...]
+    python -m bench.quickloop [--top 25] [--files 15] [--by cpu|wait] [PYTEST ARGS ...]
 
 PYTEST ARGS replace the default selection (`-m "not e2e and not slow"`, all of tests/).
 Prints figures only; never asserts.
@@ -83,6 +83,11 @@ class Test(NamedTuple):
     wall: float
     cpu: float
 
+    @property
+    def wait(self) -> float:
+        """Wall time no CPU time of the test's processes accounts for."""
+        return max(0.0, self.wall - self.cpu)
+
 
 def _file(node_id: str) -> str:
     return node_id.split("::", 1)[0]
@@ -97,7 +102,7 @@ def report(
     assert isinstance(raw, list)
     tests = [Test(str(t["id"]), float(t["wall"]), float(t["cpu"])) for t in raw]
     in_tests = sum(t.wall for t in tests)
-    waiting = sum(max(0.0, t.wall - t.cpu) for t in tests)
+    waiting = sum(t.wait for t in tests)
     lines = [
         f"quick loop: {len(tests)} tests; {machine()}",
         f"wall {wall:.1f} s, CPU {cpu:.1f} s (user + sys, children included)",
@@ -112,20 +117,22 @@ def report(
              for t in sorted(tests, key=lambda t: -getattr(t, by))[:top]],
         ),
     ]
-    per_file: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    per_file: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     for t in tests:
         row = per_file[_file(t.id)]
         row[0] += 1
         row[1] += t.wall
         row[2] += t.cpu
+        row[3] += t.wait
+    column = {"wall": 1, "cpu": 2, "wait": 3}[by]
     lines += [
         "",
         f"{files} files with the most {by} time:",
         table(
             ["tests", "wall s", "CPU s", "file"],
             [(int(n), f"{w:.1f}", f"{c:.1f}", f)
-             for f, (n, w, c) in sorted(
-                 per_file.items(), key=lambda kv: -kv[1][1 if by == "wall" else 2])[:files]],
+             for f, (n, w, c, _) in sorted(per_file.items(), key=lambda kv: -kv[1][column])
+             [:files]],
         ),
     ]
     return "\n".join(lines)
@@ -137,8 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--top", type=int, default=25, help="slowest tests to list")
     parser.add_argument("--files", type=int, default=15, help="files to list")
-    parser.add_argument("--by", choices=("wall", "cpu"), default="wall",
-                        help="rank tests and files by wall time (default) or CPU time")
+    parser.add_argument("--by", choices=("wall", "cpu", "wait"), default="wall",
+                        help="rank tests and files by wall time (default), CPU time, or wall "
+                        "time less CPU time (waiting)")
     args, pytest_args = parser.parse_known_args(argv)
     with tempfile.TemporaryDirectory(prefix="quickloop-") as tmp:
         out = Path(tmp) / "tests.json"
