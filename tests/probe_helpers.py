@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from pipnexus import probe, urls
 from pipnexus.probe import REASONS, Result, Target
+from testbed.httpbase import POLL
 
 HOST = "127.0.0.1"
 SCRIPT_LIMIT = 30.0
@@ -85,7 +86,7 @@ class RawServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self._sock.listen(16)
-        self._sock.settimeout(0.05)
+        self._sock.settimeout(POLL)  # how soon stop() ends the accept loop
         self.host = host
         self.port: int = self._sock.getsockname()[1]
         scheme = "https" if tls else "http"
