@@ -36,11 +36,14 @@ OUT = "PIPNEXUS_QUICKLOOP_OUT"  # where the plugin in the child writes its JSON
 QUICK = ["-m", "not e2e and not slow"]
 
 
+def _cpu_of(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _cpu() -> float:
     """CPU seconds (user + sys) of this process and of every child it has waited for."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return _cpu_of(resource.RUSAGE_SELF) + _cpu_of(resource.RUSAGE_CHILDREN)
 
 
 # ---- the plugin (loaded in the child with -p bench.quickloop) -------------------------------
@@ -70,8 +73,10 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     path = os.environ.get(OUT)
     if path:
+        children = _cpu_of(resource.RUSAGE_CHILDREN)
         Path(path).write_text(
-            json.dumps({"collection": _collection, "tests": _records}), encoding="utf-8"
+            json.dumps({"collection": _collection, "tests": _records, "children": children}),
+            encoding="utf-8",
         )
 
 
@@ -105,7 +110,8 @@ def report(
     waiting = sum(t.wait for t in tests)
     lines = [
         f"quick loop: {len(tests)} tests; {machine()}",
-        f"wall {wall:.1f} s, CPU {cpu:.1f} s (user + sys, children included)",
+        f"wall {wall:.1f} s, CPU {cpu:.1f} s (user + sys, children included; "
+        f"{float(str(data.get('children', 0.0))):.1f} s in the processes pytest started)",
         f"collection: wall {collection.get('wall', 0.0):.1f} s, "
         f"CPU {collection.get('cpu', 0.0):.1f} s; tests: wall {in_tests:.1f} s, of which "
         f"{waiting:.1f} s not on a CPU of the test's processes (waiting, or a loaded machine)",
