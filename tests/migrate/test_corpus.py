@@ -65,6 +65,7 @@ def test_corpus_idempotent_and_oracle(path: Path, strategy: str, all_jobs: bool)
     assert foreign == []
 
 
+@pytest.mark.slow  # migrates every corpus file: a second of CPU
 def test_corpus_changes_something() -> None:
     """Most corpus files cache Python packages: the migration must find work in them."""
     every = Options(all_jobs=True)
