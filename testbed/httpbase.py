@@ -18,6 +18,9 @@ from typing import Any, NamedTuple, TypeVar
 HOST = "127.0.0.1"
 SOCKET_TIMEOUT = 15.0
 JOIN_TIMEOUT = 10.0
+# how often a server's accept loop looks whether it was stopped: stop() waits for that, and the
+# tests stop a server or more each (a wake-up costs microseconds)
+POLL = 0.01
 
 
 MAX_BODY = 10 * 1024 * 1024
@@ -113,6 +116,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's listen backlog is 5: with more clients connecting at once, the kernel
+    # drops their SYNs and they try again a second later. Nexus leaves Jetty's acceptQueueSize
+    # at 0 (sonatype/nexus-public: assemblies/nexus-base-template/src/main/resources/overlay/
+    # etc/jetty/jetty-http.xml), which Java's ServerSocketChannel.bind makes 50 (openjdk/jdk:
+    # src/java.base/share/classes/sun/nio/ch/ServerSocketChannelImpl.java)
+    request_queue_size = 50
     owner: Any = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -143,7 +152,7 @@ class LoopbackServer:
         self.stopped = threading.Event()
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": POLL},
             name=f"{type(self).__name__}:{self.port}",
             daemon=True,
         )
@@ -200,7 +209,7 @@ class HangingListener:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((HOST, 0))
         self._sock.listen(64)
-        self._sock.settimeout(0.1)
+        self._sock.settimeout(POLL)
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://{HOST}:{self.port}"
         self.base_url = self.url

@@ -18,6 +18,7 @@ Each ``require_*`` returns the path or calls ``pytest.skip`` with the reason and
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLS = REPO / ".tools"
@@ -204,6 +205,18 @@ def corpus_dir() -> Path:
 
 def openapi_file(version: str) -> Path:
     return require_thirdparty("nexus-openapi", f"openapi-{version}.yaml")
+
+
+@functools.cache
+def openapi(version: str) -> dict[str, Any]:
+    """Nexus's OpenAPI document of ``version``, parsed once per process and shared: callers
+    must not change it. The files are large (a second of CPU each with libyaml's loader)."""
+    import yaml  # not needed to fetch the files
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(openapi_file(version), encoding="utf-8") as f:
+        doc: dict[str, Any] = yaml.load(f, Loader=loader)
+    return doc
 
 
 def chart_dir(name: str) -> Path:

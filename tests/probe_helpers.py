@@ -17,10 +17,12 @@ that the ``raw`` fixture (tests/probe/conftest.py) stops.
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +32,7 @@ from urllib.parse import quote
 
 from pipnexus import probe, urls
 from pipnexus.probe import REASONS, Result, Target
+from testbed.httpbase import POLL
 
 HOST = "127.0.0.1"
 SCRIPT_LIMIT = 30.0
@@ -85,7 +88,7 @@ class RawServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self._sock.listen(16)
-        self._sock.settimeout(0.05)
+        self._sock.settimeout(POLL)  # how soon stop() ends the accept loop
         self.host = host
         self.port: int = self._sock.getsockname()[1]
         scheme = "https" if tls else "http"
@@ -327,23 +330,37 @@ class Cert(NamedTuple):
 
 
 def self_signed_cert(directory: Path) -> Cert | None:
-    """A self-signed certificate for 127.0.0.1 and localhost, made with the openssl CLI."""
+    """A self-signed certificate for 127.0.0.1 and localhost, made with the openssl CLI, as
+    ``cert.pem`` and ``key.pem`` in ``directory``. One key pair per test session, copied to
+    each caller: an RSA key takes openssl about 0.2 s of CPU."""
+    made = _made_cert()
+    if made is None:
+        return None
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    cert.write_bytes(made[0])
+    key.write_bytes(made[1])
+    return Cert(cert, key)
+
+
+@functools.cache
+def _made_cert() -> tuple[bytes, bytes] | None:
     openssl = shutil.which("openssl")
     if openssl is None:
         return None
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    proc = subprocess.run(
-        [
-            openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        capture_output=True,
-        timeout=60,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        return None
-    return Cert(cert, key)
+    with tempfile.TemporaryDirectory(prefix="pipnexus-cert-") as tmp:
+        cert, key = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
+        proc = subprocess.run(
+            [
+                openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "-keyout", str(key), "-out", str(cert),
+            ],
+            capture_output=True,
+            timeout=60,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            return None
+        return cert.read_bytes(), key.read_bytes()
 
 
 def server_context(cert: Cert) -> ssl.SSLContext:

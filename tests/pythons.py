@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import shutil
@@ -17,6 +18,7 @@ def _works(path: str) -> bool:
     return proc.returncode == 0
 
 
+@functools.cache  # asked at the collection of every module that runs the action on 3.9
 def python39() -> str | None:
     """A Python 3.9 interpreter (the oldest the action supports), or None."""
     candidates = [shutil.which("python3.9") or ""]

@@ -25,7 +25,7 @@ from tests import probe_helpers as ph
 from tests.hardening_helpers import run_cli, runner_parse
 
 TIMEOUT = 5.0  # a healthy loopback answer takes milliseconds; the deadline only bounds faults
-SHORT = 0.5  # for the faults that end in the deadline
+SHORT = 0.25  # for the faults that end in the deadline (the trickles drip every 0.2 s)
 HANG_BOUND = TIMEOUT + 10.0  # catches a hang, not a slow run
 FALLBACK = "https://fallback.invalid/simple"
 INDEX_PATH = "/repository/pypi-proxy/simple/"
@@ -191,7 +191,7 @@ def test_a_healthy_candidate_after_faulty_ones_wins(
         start = time.monotonic()
         r = run_cli(monkeypatch, capsys, tmp_path,
                     ["configure", "--format", "json", "--require-nexus", "--no-warnings",
-                     "--timeout", str(SHORT * 2), "--index-url", hanging, "--index-url", trickling,
+                     "--timeout", "1.0", "--index-url", hanging, "--index-url", trickling,
                      "--index-url", closed_url() + INDEX_PATH, "--index-url", nexus.index_url()])
         assert time.monotonic() - start < HANG_BOUND
     assert r.rc == 0, r

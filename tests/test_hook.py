@@ -54,15 +54,20 @@ class Job(NamedTuple):
 
 def runner_env(tmp_path: Path, **pipnexus: str) -> dict[str, str]:
     """The runner's environment for the hook: the pod's PATH/HOME, the default variables and
-    fresh (empty) file-command files, plus ``pipnexus`` (the pod template's PIPNEXUS_*)."""
+    fresh (empty) file-command files, plus ``pipnexus`` (the pod template's PIPNEXUS_*).
+    The pod's python3 is this interpreter: a machine's own may be a version manager's shim (a
+    shell script, a third of a second per start)."""
     temp = tmp_path / "_work" / "_temp"
     files = temp / "_runner_file_commands"
     workspace = tmp_path / "_work" / "repo" / "repo"
     home = tmp_path / "home"
-    for d in (files, workspace, home):
+    runner_bin = tmp_path / "runner-bin"
+    for d in (files, workspace, home, runner_bin):
         d.mkdir(parents=True, exist_ok=True)
+    if not (runner_bin / "python3").exists():
+        (runner_bin / "python3").symlink_to(sys.executable)
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": f"{runner_bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "CI": "true",

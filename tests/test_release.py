@@ -175,6 +175,7 @@ def _bytecode(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=180)
 
 
+@pytest.mark.slow  # compiles and checks the release bytecode: 1.3 s of CPU
 def test_the_release_trees_bytecode_is_loaded_and_never_runs_for_another_source(
         tmp_path: Path, nexus: Any) -> None:
     """scripts/action_bytecode.py as the release workflow runs it, on the tree GitHub serves:

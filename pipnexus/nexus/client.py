@@ -32,6 +32,8 @@ from pipnexus.probe.classify import cause_of, network_failure
 USER_AGENT = "pipnexus-nexus"
 # the bound of the TLS handshake that tells an http:// URL of a TLS port (speaks_tls_instead)
 HANDSHAKE_TIMEOUT = 3.0
+# the commands' wait before their first retry, doubling after each (read at each client_for)
+BACKOFF = 0.5
 
 
 class Connection(NamedTuple):
@@ -97,7 +99,7 @@ def connection(
     )
 
 
-def client_for(conn: Connection, backoff: float = 0.5) -> Client:
+def client_for(conn: Connection, backoff: float | None = None) -> Client:
     return Client(
         conn.url,
         username=conn.username,
@@ -105,7 +107,7 @@ def client_for(conn: Connection, backoff: float = 0.5) -> Client:
         ca_cert=conn.ca_cert,
         timeout=conn.timeout,
         attempts=conn.retries + 1,
-        backoff=backoff,
+        backoff=BACKOFF if backoff is None else backoff,
     )
 
 

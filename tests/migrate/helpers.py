@@ -19,6 +19,7 @@ import yaml
 from pipnexus.migrate import DEFAULT_ACTION_REF, Options, migrate_text
 from pipnexus.migrate.model import STEP_ID, STEP_NAME
 from testbed.thirdparty import corpus_dir
+from tests.migrate.oracle import PYYAML_LOADER
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
@@ -152,7 +153,7 @@ def foreign_lines(old: str, new: str, allowed: set[str]) -> list[str]:
 
 
 def pyyaml_load(text: str) -> Any:
-    return yaml.safe_load(text.lstrip("\ufeff"))
+    return yaml.load(text.lstrip("\ufeff"), Loader=PYYAML_LOADER)
 
 
 def check_jsonschema(files: list[Path], schema: str) -> dict[str, bool]:

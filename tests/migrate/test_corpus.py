@@ -27,9 +27,21 @@ def _read(path: Path) -> str:
     return path.read_bytes().decode("utf-8")
 
 
-@pytest.mark.parametrize("all_jobs", [True, False], ids=["all-jobs", "default"])
-@pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def _cases() -> list[object]:
+    """Every file under every strategy, with and without --all-jobs. The quick loop
+    (`-m "not slow"`) runs each file once, the six combinations taking turns over the files;
+    the full suite runs them all."""
+    combos = [(s, all_jobs) for s in STRATEGIES for all_jobs in (True, False)]
+    return [
+        pytest.param(path, strategy, all_jobs,
+                     id=f"{path.name}-{strategy}-{'all-jobs' if all_jobs else 'default'}",
+                     marks=() if n == i % len(combos) else pytest.mark.slow)
+        for i, path in enumerate(FILES)
+        for n, (strategy, all_jobs) in enumerate(combos)
+    ]
+
+
+@pytest.mark.parametrize(("path", "strategy", "all_jobs"), _cases())
 def test_corpus_idempotent_and_oracle(path: Path, strategy: str, all_jobs: bool) -> None:
     text = _read(path)
     options = Options(strategy=strategy, all_jobs=all_jobs)
@@ -53,6 +65,7 @@ def test_corpus_idempotent_and_oracle(path: Path, strategy: str, all_jobs: bool)
     assert foreign == []
 
 
+@pytest.mark.slow  # migrates every corpus file: a second of CPU
 def test_corpus_changes_something() -> None:
     """Most corpus files cache Python packages: the migration must find work in them."""
     every = Options(all_jobs=True)

@@ -320,6 +320,7 @@ def test_fuzz_repin_after_migrating(text: str) -> None:
     check(migrated, Options(action_ref=sha, repin=True, strategy="conditional"))
 
 
+@pytest.mark.slow  # 60 generated workflows: 1.2 s of CPU, like the other fuzzers
 @settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(text=workflows(), data=st.data())
 def test_fuzz_mangled_never_raises(text: str, data: st.DataObject) -> None:

@@ -70,6 +70,7 @@ def test_golden_files_differ_where_expected() -> None:
     assert unchanged == {"non-composite-action", "gate-without-step", "hook-after-remove"}
 
 
+@pytest.mark.slow  # two check-jsonschema processes: 1.5 s of CPU
 def test_golden_schema(tmp_path: Path) -> None:
     """Every output validates against GitHub's schema whenever its input did."""
     paths: dict[str, list[Path]] = {"vendor.github-workflows": [], "vendor.github-actions": []}

@@ -46,6 +46,7 @@ def test_every_code_is_documented_in_diagnostics() -> None:
     assert emitted <= set(CODES)
 
 
+@pytest.mark.slow  # every rule alone over every golden fixture: 2 s of CPU
 def test_rules_emit_only_their_declared_codes() -> None:
     """Over every golden fixture, a rule run alone emits only the codes it registered."""
     for fx in fixtures():

@@ -73,8 +73,18 @@ def _lines(text: str) -> list[str]:
     return text.lstrip("\ufeff").splitlines(keepends=True)
 
 
-@pytest.mark.parametrize("strategy", ["remove", "conditional", "hook"])
-@pytest.mark.parametrize(("name", "text"), VARIANTS, ids=[v[0] for v in VARIANTS])
+STRATEGIES = ("remove", "conditional", "hook")
+# the quick loop (`-m "not slow"`) runs each layout once, the strategies taking turns; the full
+# suite runs every layout under every strategy
+CASES = [
+    pytest.param(name, text, strategy, id=f"{name}-{strategy}",
+                 marks=() if n == i % len(STRATEGIES) else pytest.mark.slow)
+    for i, (name, text) in enumerate(VARIANTS)
+    for n, strategy in enumerate(STRATEGIES)
+]
+
+
+@pytest.mark.parametrize(("name", "text", "strategy"), CASES)
 def test_shape(name: str, text: str, strategy: str) -> None:
     options = Options(strategy=strategy)
     result = migrate_text(text, name, options)

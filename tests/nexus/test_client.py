@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from pipnexus.nexus import client as client_module
 from pipnexus.nexus.client import HANDSHAKE_TIMEOUT, Client, NexusError
 from pipnexus.probe.classify import network_failure
 from testbed.httpbase import HangingListener, LoopbackServer, QuietHandler, Response, closed_url
@@ -84,9 +85,13 @@ def test_a_server_that_closes_every_connection_still_fails() -> None:
     )
 
 
-def test_the_tls_check_of_an_http_url_is_bounded(hanging_listener: HangingListener) -> None:
+def test_the_tls_check_of_an_http_url_is_bounded(
+    hanging_listener: HangingListener, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Against a port that never answers the TLS hello, the check of an http:// URL gives up
-    after HANDSHAKE_TIMEOUT, not after the request timeout (here 600 s)."""
+    after HANDSHAKE_TIMEOUT (here shortened from 3 s to 0.3 s), not after the request timeout
+    (here 600 s)."""
+    monkeypatch.setattr(client_module, "HANDSHAKE_TIMEOUT", 0.3)
     client = Client(hanging_listener.url, attempts=1, timeout=600)
     result: list[bool] = []
     thread = threading.Thread(target=lambda: result.append(client.speaks_tls_instead()))

@@ -24,7 +24,6 @@ Tests skip with the reason when those files or the npm package are absent.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import re
 from collections.abc import Iterator
@@ -74,12 +73,8 @@ VARIANTS = {
 # -- the OpenAPI documents ------------------------------------------------------------------
 
 
-@functools.cache
 def openapi(version: str) -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(thirdparty.openapi_file(version), encoding="utf-8") as f:
-        doc: dict[str, Any] = yaml.load(f, Loader=loader)
-    return doc
+    return thirdparty.openapi(version)  # parsed once, shared with test_schema_published.py
 
 
 def schema_name(node: dict[str, Any]) -> str | None:

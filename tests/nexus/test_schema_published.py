@@ -12,13 +12,11 @@ Each test skips with the reason when its artifact is absent. A change of Nexus's
 
 from __future__ import annotations
 
-import functools
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from pipnexus.nexus import schema
 from testbed import thirdparty
@@ -53,16 +51,9 @@ SOURCE_ONLY = {"proxy.remoteUrl"}
 
 
 def load_schemas(version: str) -> dict[str, Any]:
-    return _load_schemas(thirdparty.openapi_file(version))
-
-
-@functools.cache
-def _load_schemas(path: Path) -> dict[str, Any]:
-    # the files are large: libyaml's loader when PyYAML has it, parsed once per file
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    doc = thirdparty.openapi(version)  # parsed once, shared with test_contract.py
     schemas = doc.get("components", {}).get("schemas") or doc.get("definitions") or {}
-    assert schemas, f"{path}: no schemas"
+    assert schemas, f"{thirdparty.openapi_file(version)}: no schemas"
     return dict(schemas)
 
 

@@ -118,26 +118,26 @@ def test_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_listener_that_never_answers(hanging_listener: HangingListener) -> None:
-    result = one(hanging_listener.url + "/repository/pypi-proxy/simple/", timeout=1.0)
+    result = one(hanging_listener.url + "/repository/pypi-proxy/simple/", timeout=0.5)
     assert result.reason == "timeout"
     assert "waiting for the response headers" in result.detail
 
 
 def test_listener_that_never_accepts() -> None:
     with ph.never_accepts() as origin:
-        result = one(f"{origin}/simple/", timeout=1.0)
+        result = one(f"{origin}/simple/", timeout=0.5)
         assert result.reason == "timeout"
 
 
 def test_headers_trickle(raw: list[ph.RawServer]) -> None:
     server = serve(raw, ph.trickle_headers)
-    result = one(server.url("/simple/"), timeout=1.5)
+    result = one(server.url("/simple/"), timeout=0.5)  # two drips of 0.2 s, never the end
     assert result.reason == "timeout"
 
 
 def test_body_trickles(raw: list[ph.RawServer]) -> None:
     server = serve(raw, ph.trickle_body)
-    result = one(server.url(), timeout=1.5)
+    result = one(server.url(), timeout=0.5)
     assert result.reason == "timeout"
     assert "reading the response body" in result.detail
 

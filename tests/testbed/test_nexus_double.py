@@ -293,7 +293,7 @@ def test_read_only_serves_cache_and_refuses_misses(nexus: NexusDouble) -> None:
 
 
 def test_slow_responses(nexus: NexusDouble) -> None:
-    nexus.delay = 1.0
+    nexus.delay = 0.5
     with pytest.raises(TimeoutError):
         fetch(nexus.status_url, timeout=0.2)
     assert fetch(nexus.status_url, timeout=30).status == 200
