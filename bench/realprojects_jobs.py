@@ -86,9 +86,11 @@ class Job(NamedTuple):
     restore: float  # GitHub cache: archive download over the WAN + unpack
     save: float  # GitHub cache: pack + upload over the WAN
     left: list[str]  # connections to the dead proxy (would have left the namespace)
-    connects: list[str] | None  # strace: addr:port tried besides the job's server (None: no
-    dns: list[str] | None  # DNS queries                                       namespace here)
-    packets: int | None  # packets that left loopback (None: no packet witness)
+    # the namespace's witnesses, None where there is none: every addr:port the install steps
+    # tried besides the job's own server (strace), the DNS queries, the packets off loopback
+    connects: list[str] | None
+    dns: list[str] | None
+    packets: int | None
     warnings: list[str]  # what pipnexus configure said beforehand
 
     @property
