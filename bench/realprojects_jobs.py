@@ -4,8 +4,8 @@ Every job runs on one bed (``job_bed``), all of it loopback servers:
 
 * "pypi.org": ``CountingIndex`` over the files recorded beforehand, behind a ``ThrottledRelay``
   with the modelled WAN (``WAN_RATE``/``WAN_RTT``, testbed/relay.py); ``Bed.upstreams`` holds
-  it by host name, so a further index host (a project's extra index) goes behind the WAN the
-  same way and its bytes count as NAT too;
+  it by host name beside a project's extra index host (``point_extra_index``), which goes
+  behind the WAN the same way and whose bytes count as NAT too (column "extra index");
 * the GitHub cache's storage: bench/egress_wan.py's ``ArchiveStore`` behind the WAN (a restore
   downloads the archive and unpacks it, a save packs and uploads it: both timed);
 * the Nexus double, whose PyPI proxy's remote is "pypi.org" through the WAN and whose raw proxy
@@ -23,7 +23,10 @@ recorded), every install step under ``strace`` (every connection attempt of the 
 children that is not to the job's own server), and with ``nft`` an nftables counter of the
 packets that left loopback. Elsewhere the jobs run in the bench's process and the dead proxy is
 the only witness (the report says so). A job leaked when any witness saw something; the leak is
-silent when ``pipnexus configure`` printed no warning beforehand.
+silent when ``pipnexus configure`` printed no warning beforehand. A pipnexus job that reaches
+the extra index leaves the cluster (Nexus does not serve it): its connections are a leak, one
+``configure`` warns about (``pdm-source``, ``pipenv-source``); a GitHub-cache job reaches it
+as a runner without pipnexus would.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from bench._common import (
     REPO,
@@ -50,6 +53,7 @@ from bench._common import (
     table,
 )
 from bench.egress_wan import CLUSTER_RATE, CLUSTER_RTT, ArchiveStore, download, upload
+from bench.realprojects_files import PYPI, Project, load_manifest, point_extra_index
 from pipnexus.nexus.values import PYTHON_MIRROR_REPOSITORY
 from testbed import netns, pbs
 from testbed.interpreters import pack, unpack
@@ -57,17 +61,15 @@ from testbed.leakrun import RUNNER_UNSET, python_mirror
 from testbed.nexus_double import NexusDouble
 from testbed.relay import WAN_RATE, WAN_RTT, ThrottledRelay
 
-if TYPE_CHECKING:
-    from bench.realprojects import Project
-
-PYPI = "https://pypi.org/simple/"
 FILE_URL = re.compile(r"https://files\.pythonhosted\.org/packages/[^\"']*/([^/\"']+)")
 TOOLS = Path(sys.executable).parent
 CODE = re.compile(r"\[([a-z0-9-]+)\]$")  # a diagnostic's code
 SETUPS = ("GitHub cache, cold", "GitHub cache, warm", "pipnexus, cold", "pipnexus, warm")
 # the installers' cache directories: what GitHub's cache action would save for each
+# pipenv: its virtualenvs, what setup-python's `cache: pipenv` saves (actions/setup-python:
+# src/cache-distributions/pipenv-cache.ts, ~/.local/share/virtualenvs)
 CACHE_VARS = {"PIP_CACHE_DIR": "pip", "UV_CACHE_DIR": "uv", "POETRY_CACHE_DIR": "poetry",
-              "PDM_CACHE_DIR": "pdm"}
+              "PDM_CACHE_DIR": "pdm", "WORKON_HOME": "virtualenvs"}
 # the projects' interpreter: the one this virtual environment was made from, never the
 # environment itself (pdm, given a virtual environment's interpreter, installs into it)
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
@@ -79,8 +81,9 @@ class Job(NamedTuple):
     ok: bool
     failure: str  # the last lines of the failing step's output
     seconds: float  # the install steps, over the modelled WAN
-    upstream: int  # bytes the index hosts ("pypi.org", ...) served (NAT)
+    upstream: int  # bytes "pypi.org" served (NAT)
     upstream_files: int  # of which files
+    extra_index: int  # bytes the project's extra index host served (NAT)
     archive_down: int
     archive_up: int
     restore: float  # GitHub cache: archive download over the WAN + unpack
@@ -95,7 +98,7 @@ class Job(NamedTuple):
 
     @property
     def nat(self) -> int:
-        return self.upstream + self.archive_down + self.archive_up
+        return self.upstream + self.extra_index + self.archive_down + self.archive_up
 
     @property
     def leaked(self) -> bool:
@@ -123,10 +126,23 @@ class Bed(NamedTuple):
     def pypi(self) -> str:
         return self.upstreams["pypi.org"].url
 
-    def nat(self) -> tuple[int, int]:
-        """Bytes (and file bytes) every index host has served so far."""
-        counts = [u.server.counts() for u in self.upstreams.values()]
-        return sum(c.total for c in counts), sum(c.files for c in counts)
+    @property
+    def extra(self) -> str | None:
+        """The extra index host's index URL (through the WAN), if the project has one."""
+        urls = [f"{u.url}/simple/" for host, u in self.upstreams.items() if host != "pypi.org"]
+        return urls[0] if urls else None
+
+    def nat(self) -> tuple[int, int, int]:
+        """Bytes (and file bytes) "pypi.org" has served so far, and bytes the other hosts."""
+        pypi = self.upstreams["pypi.org"].server.counts()
+        return pypi.total, pypi.files, sum(u.server.counts().total
+                                           for host, u in self.upstreams.items()
+                                           if host != "pypi.org")
+
+    def host(self, target: str) -> str:
+        """An ``addr:port`` strace saw, named after the index host it stands for."""
+        return next((host for host, u in self.upstreams.items()
+                     if u.url == f"http://{target}"), target)
 
 
 @contextmanager
@@ -169,14 +185,18 @@ class Steps(NamedTuple):
 
 
 def run_steps(p: Project, src: Path, work: Path, env: Mapping[str, str],
-              upstream: str | None, allowed: set[str] | None = None) -> Steps:
+              upstream: str | None, extra: str | None = None,
+              allowed: set[str] | None = None) -> Steps:
     """The project's install commands in a fresh copy of its files: through pipnexus
     (``upstream`` None) or straight from "pypi.org" at ``upstream``, its lock files' pypi.org
-    URLs pointed there (on a runner they would reach pypi.org itself). ``allowed`` (in a
-    namespace): each step runs under strace, and every address it tried that is not in it is
-    listed (the DNS stub's port aside: its queries are counted by the stub)."""
+    URLs pointed there (on a runner they would reach pypi.org itself); its extra index, if
+    any, at ``extra`` either way (Nexus does not serve it). ``allowed`` (in a namespace): each
+    step runs under strace, and every address it tried that is not in it is listed (the DNS
+    stub's port aside: its queries are counted by the stub)."""
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(src, work)
+    if extra is not None:
+        point_extra_index(p, work, extra)
     if upstream is not None:
         for lock in p.lock_urls:
             text = (work / lock).read_text(encoding="utf-8")
@@ -249,6 +269,7 @@ def jobs_for(p: Project, src: Path, work: Path, bed: Bed) -> list[Job]:
         else:
             configured = pipnexus_configure(pypi_index, pypi_index, base,
                                             project_dir=work / "project")
+            # a runner without pipnexus reaches every index host, the extra one too
             allowed = {u.url.removeprefix("http://") for u in bed.upstreams.values()}
             if setup.endswith("warm"):
                 start = time.perf_counter()
@@ -256,23 +277,23 @@ def jobs_for(p: Project, src: Path, work: Path, bed: Bed) -> list[Job]:
                 down = unpack(archive, caches)
                 restore = time.perf_counter() - start
         env = job_env(home, caches, configured.env, bed.proxy)
-        before, before_files = bed.nat()
+        before, before_files, extra_before = bed.nat()
         mark, dns_mark = bed.proxy.count(), bed.dns.count() if bed.dns else 0
         packets_before = netns.packets() if bed.dns else None
         steps = run_steps(p, src, work / "project", env, None if pipnexus else bed.pypi,
-                          allowed if bed.dns else None)
+                          bed.extra, allowed if bed.dns else None)
         packets_after = netns.packets() if packets_before is not None else None
         if setup == SETUPS[0]:
             start = time.perf_counter()
             up_bytes = pack(caches, archive)
             upload(bed.store_port, "github-cache", archive.read_bytes())
             save = time.perf_counter() - start
-        total, files = bed.nat()
+        total, files, extra = bed.nat()
         out.append(Job(
             p.name, setup, steps.ok, steps.failure, steps.seconds, total - before,
-            files - before_files, down, up_bytes, restore, save,
+            files - before_files, extra - extra_before, down, up_bytes, restore, save,
             [b.target for b in bed.proxy.since(mark)],
-            steps.connects if bed.dns else None,
+            [bed.host(t) for t in steps.connects] if bed.dns else None,
             bed.dns.since(dns_mark) if bed.dns else None,
             packets_after - packets_before
             if packets_after is not None and packets_before is not None else None,
@@ -288,7 +309,8 @@ def line(j: Job) -> str:
         witness += f", connects {len(j.connects)}, DNS {len(j.dns or [])}, packets " + (
             "n/a" if j.packets is None else str(j.packets))
     text = (f"  {j.setup:18} {'ok' if j.ok else 'FAILED'}, NAT {human(j.nat)} "
-            f"(index hosts {human(j.upstream)}, archive {human(j.archive_down + j.archive_up)}),"
+            f"(pypi.org {human(j.upstream)}, archive {human(j.archive_down + j.archive_up)}"
+            + (f", extra index {human(j.extra_index)}" if j.extra_index else "") + "),"
             f" install {j.seconds:.1f} s over the WAN"
             + (f" (restore {j.restore:.1f} s, save {j.save:.1f} s)" if j.restore or j.save
                else "") + f"; {witness}" + ("; SILENT LEAK" if j.leaked and not j.warned else ""))
@@ -317,8 +339,6 @@ def run_jobs(p: Project, src: Path, work: Path, indexes: Mapping[str, Path],
 
 
 def _child(config_path: str) -> int:
-    from bench.realprojects import load_manifest  # the manifest's side imports this module
-
     config = json.loads(Path(config_path).read_text())
     work = Path(config["work"])
     netns.enter(work / "etc")
@@ -350,7 +370,7 @@ def report(projects: Sequence[Project], jobs: Sequence[Job],
                      f"{j.restore + j.save:.1f} s" if j.restore or j.save else "-",
                      _count(j.connects), _count(j.dns), _count(j.packets), str(len(j.left)),
                      ", ".join(codes) if j.setup.startswith("pipnexus") else "",
-                     ("no" if j.warned else "SILENT") if j.leaked else "-"])
+                     ("warned" if j.warned else "SILENT") if j.leaked else "-"])
     out = [table(["project", "job", "result", "pypi.org", "cache archive", "NAT total",
                   "install (WAN)", "restore + save (WAN)", "connects", "DNS", "packets",
                   "via proxy", "configure warned", "leak"], rows)]
@@ -358,6 +378,9 @@ def report(projects: Sequence[Project], jobs: Sequence[Job],
     for p in projects:
         out.append(f"- {p.name} ({p.repository}@{p.commit[:12]}, {p.licence}; {p.kind}): "
                    f"CI: {p.ci}; migrate {migrated.get(p.name, 'not run')}")
+        if p.extra_index:
+            out[-1] += f"; its extra index ({p.extra_index['url']}) served " + ", ".join(
+                f"{j.setup} {human(j.extra_index)}" for j in jobs if j.project == p.name)
     totals: dict[str, int] = {}
     for j in jobs:
         totals[j.setup] = totals.get(j.setup, 0) + j.nat

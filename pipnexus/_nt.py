@@ -8,6 +8,11 @@ the way ``typing.NamedTuple`` does (CPython's Lib/typing.py, ``NamedTupleMeta``)
 the class body (methods, properties, the docstring) set on it. Use it only for plain records:
 no generic NamedTuples, no ``super()`` in their methods (neither works with typing's either on
 Python 3.9-3.11).
+
+The class is the one ``collections.namedtuple`` builds (Lib/collections/__init__.py), except for
+its ``__new__``: namedtuple compiles one from generated source (``eval``) for every class, most
+of its cost on CPython 3.9-3.13; here one function binds the arguments to the fields as that one
+would, and raises TypeError where it would.
 """
 
 from __future__ import annotations
@@ -16,7 +21,76 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NamedTuple as NamedTuple
 else:
-    from collections import namedtuple
+    from operator import itemgetter
+
+    try:
+        from _collections import _tuplegetter  # what namedtuple uses, where it exists
+    except ImportError:
+        def _tuplegetter(index, doc):
+            return property(itemgetter(index), doc=doc)
+
+    def _bind(name, fields, defaults, args, kwargs):
+        """The values of ``name(*args, **kwargs)``'s fields, or the TypeError of that call."""
+        if len(args) > len(fields):
+            raise TypeError(f"{name}() takes {len(fields)} positional arguments but "
+                            f"{len(args)} were given")
+        for field in fields[:len(args)]:
+            if field in kwargs:
+                raise TypeError(f"{name}() got multiple values for argument {field!r}")
+        values = list(args)
+        for field in fields[len(args):]:
+            if field in kwargs:
+                values.append(kwargs.pop(field))
+            elif field in defaults:
+                values.append(defaults[field])
+            else:
+                raise TypeError(f"{name}() missing required argument: {field!r}")
+        if kwargs:
+            raise TypeError(f"{name}() got an unexpected keyword argument {next(iter(kwargs))!r}")
+        return values
+
+    def namedtuple(name, fields, defaults, module):
+        """``collections.namedtuple(name, fields, defaults=defaults, module=module)``."""
+        fields = tuple(fields)
+        count = len(fields)
+        field_defaults = dict(zip(fields[count - len(defaults):], defaults)) if defaults else {}
+        repr_format = "(" + ", ".join(f"{field}=%r" for field in fields) + ")"
+
+        def __new__(cls, *args, **kwargs):
+            if kwargs or len(args) != count:
+                args = _bind(name, fields, field_defaults, args, kwargs)
+            return tuple.__new__(cls, args)
+
+        def _make(cls, iterable):
+            result = tuple.__new__(cls, iterable)
+            if len(result) != count:
+                raise TypeError(f"Expected {count} arguments, got {len(result)}")
+            return result
+
+        def _replace(self, **changes):
+            result = self._make(map(changes.pop, fields, self))
+            if changes:
+                raise ValueError(f"Got unexpected field names: {list(changes)!r}")
+            return result
+
+        def __repr__(self):
+            return self.__class__.__name__ + repr_format % self
+
+        def _asdict(self):
+            return dict(zip(fields, self))
+
+        def __getnewargs__(self):
+            return tuple(self)
+
+        namespace = {
+            "__doc__": f"{name}({', '.join(fields)})", "__slots__": (), "_fields": fields,
+            "_field_defaults": field_defaults, "__match_args__": fields, "__new__": __new__,
+            "_make": classmethod(_make), "_replace": _replace, "__repr__": __repr__,
+            "_asdict": _asdict, "__getnewargs__": __getnewargs__, "__module__": module,
+        }
+        for index, field in enumerate(fields):
+            namespace[field] = _tuplegetter(index, f"Alias for field number {index}")
+        return type(name, (tuple,), namespace)
 
     _SPECIAL = frozenset({"__module__", "__name__", "__annotations__", "__qualname__"})
 
@@ -35,7 +109,7 @@ else:
                 elif defaults:
                     raise TypeError(f"non-default namedtuple field {field} cannot follow "
                                     "default field(s)")
-            cls = namedtuple(name, fields, defaults=defaults, module=ns["__module__"])
+            cls = namedtuple(name, fields, defaults, ns["__module__"])
             cls.__annotations__ = annotations
             cls.__qualname__ = ns.get("__qualname__", name)
             for key, value in ns.items():

@@ -10,7 +10,6 @@ is imported (``--help`` imports them all).
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -108,7 +107,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         cmd_parser = sub.add_parser(
             command.name, help=command.help, description=command.description
         )
-        module = importlib.import_module(command.module)
+        # __import__, not importlib.import_module: the importlib package is one more module
+        # to load at start-up
+        __import__(command.module)
+        module = sys.modules[command.module]
         module.add_arguments(cmd_parser)
         # the innermost parser of the command line (nexus sets its subcommands'): its prog
         # prefixes fatal errors, its error() reports arguments that no parser took
@@ -146,11 +148,18 @@ def _fatal(prog: str, error: InputError, args: argparse.Namespace) -> str:
     return format_command(prog, Diagnostic("error", message, error.code, *where))
 
 
+def _usage_error(message: str) -> None:
+    """A usage error before any command's parser: ``pipnexus: error: message [usage]``."""
+    from pipnexus.diagnostics import Diagnostic, format_command
+
+    print(format_command("pipnexus", Diagnostic("error", message, "usage")), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     refused = refuse_password_argument(argv)
     if refused:
-        print(f"pipnexus: error: {refused} [usage]", file=sys.stderr)
+        _usage_error(refused)
         return 2
     parser = build_parser(_chosen(argv))
     args, extra = parser.parse_known_args(argv)
@@ -159,7 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # argparse leaves these to the top parser, whose error points at `pipnexus --help`
         here.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "_run", None):
-        parser.print_help(sys.stderr)
+        names = ", ".join(c.name for c in COMMANDS)
+        _usage_error(f"a command is required: one of {names} (see 'pipnexus --help')")
         return 2
     try:
         return int(args._run(args))

@@ -6,10 +6,12 @@ linters use (and GitHub's problem matchers read)::
 
     path:line:col: severity: message [code]
 
-``line`` and ``col`` are 1-based and left out when unknown; ``path`` is left out for a
-diagnostic about no file (a check of a server, an environment variable). ``--format json``
-gives the same fields (:func:`as_json`). The codes are stable and listed in
-``docs/diagnostics.md``; a test keeps that list and :data:`CODES` in step.
+A line about no file names the command instead, ``pipnexus COMMAND: severity: message [code]``
+(:func:`format_command`), and a line that only says what was done (nothing to act on) is
+``pipnexus COMMAND: message`` (:func:`format_info`): every message a command prints has one of
+these forms (CONTRIBUTING.md, "Messages"). ``line`` and ``col`` are 1-based and left out when
+unknown. ``--format json`` gives the same fields (:func:`as_json`). The codes are stable and
+listed in ``docs/diagnostics.md``; a test keeps that list and :data:`CODES` in step.
 
 Standard library only: ``configure`` imports this on the action's hot path.
 """
@@ -66,6 +68,8 @@ CODES: dict[str, str] = {
     "direct-reference": "a requirement or source names a URL: fetched from there, not the proxy",
     "pdm-source": "a pdm source other than pypi, searched besides the proxy",
     "poetry-source": "a Poetry source, which the mirror plugin does not replace",
+    "pipenv-source": "a Pipfile source other than pypi.org, which PIPENV_PYPI_MIRROR does not "
+                     "replace",
     "tox-index": "tox's set_env or install_command names an index",
     "pre-commit-clone": "pre-commit clones hook repositories with git (not through the proxy)",
     "python-download": "a Python the runner lacks is asked for: downloaded from GitHub",
@@ -76,8 +80,12 @@ CODES: dict[str, str] = {
     "no-healthy-index": "no candidate is healthy and require-nexus is set",
     "python-mirror-unhealthy": "the interpreter mirror is unhealthy: uv downloads from GitHub",
     "not-configured": "no package index is given: nothing is configured",
+    "nexus-url-is-index": "the Nexus URL given is a whole index URL: it is used as the index URL",
+    "public-pypi-cleared": "an extra source naming only public PyPI is emptied, so installers "
+                           "fetch from the chosen index alone",
     # pipnexus hook (docs/runner-hook.md)
     "hook-error": "the job-started hook could not configure the job: installers keep defaults",
+    "hook-off": "the job-started hook leaves this job alone (PIPNEXUS_HOOK, PIPNEXUS_HOOK_SKIP)",
     # pipnexus nexus lint
     "yaml-syntax": "the file is not valid YAML (a values file, a workflow)",
     "unknown-key": "a key Nexus or the chart does not know, which it ignores",
@@ -153,6 +161,11 @@ def format_command(prog: str, diagnostic: Diagnostic) -> str:
     when it is placed in a file (the form findings have)."""
     text = format_text(diagnostic)
     return text if diagnostic.path is not None else f"{prog}: {text}"
+
+
+def format_info(prog: str, message: str) -> str:
+    """A line that only says what a command did: ``prog: message``, no severity, no code."""
+    return f"{prog}: {message}".replace("\r", " ").replace("\n", " ")
 
 
 def as_json(diagnostic: Diagnostic) -> dict[str, object]:

@@ -10,11 +10,6 @@ the value holds.
 from __future__ import annotations
 
 import os
-import re
-
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# outputs are read back with steps.<id>.outputs.<name>: dashes are allowed there
-OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 
 def escape_data(text: str) -> str:
@@ -58,13 +53,21 @@ def _check(value: str, what: str) -> None:
         raise ValueError(f"{what} is not valid Unicode text") from None
 
 
-def format_file_command(name: str, value: str, name_pattern: re.Pattern[str] = ENV_NAME) -> str:
+def _is_name(name: str, dashes: bool = False) -> bool:
+    """Whether ``name`` is ``[A-Za-z_][A-Za-z0-9_]*``, with ``dashes`` also ``-`` after the first
+    character (outputs are read back with steps.<id>.outputs.<name>: dashes are allowed there).
+    An ASCII identifier: no regular expression to compile in every job (start-up)."""
+    plain = name.replace("-", "_") if dashes and not name.startswith("-") else name
+    return plain.isascii() and plain.isidentifier()
+
+
+def format_file_command(name: str, value: str, dashes: bool = False) -> str:
     """The text appended for ``name``: ``NAME=value`` or, for a value with CR/LF, a heredoc.
 
     The heredoc delimiter is random and checked absent from the value (as actions/toolkit does),
     so no line of the value can end the heredoc early and start a new variable.
     """
-    if not name_pattern.match(name):
+    if not _is_name(name, dashes):
         raise ValueError(f"invalid variable name {name!r}")
     _check(value, f"value of {name}")
     if "\n" not in value and "\r" not in value:
@@ -83,12 +86,12 @@ def _append(path: str, text: str) -> None:
 
 def append_env(path: str, name: str, value: str) -> None:
     """Append ``name=value`` to the ``GITHUB_ENV`` file at ``path``."""
-    _append(path, format_file_command(name, value, ENV_NAME))
+    _append(path, format_file_command(name, value))
 
 
 def append_output(path: str, name: str, value: str) -> None:
     """Append ``name=value`` to the ``GITHUB_OUTPUT`` file at ``path``."""
-    _append(path, format_file_command(name, value, OUTPUT_NAME))
+    _append(path, format_file_command(name, value, dashes=True))
 
 
 def append_summary(path: str, markdown: str) -> None:

@@ -49,9 +49,10 @@ CONFIGURE_FORMATS = ("auto", "github", "shell", "json", "dotenv")
 PASSWORD_ENV = "PIPNEXUS_PASSWORD"
 USERNAME_ENV = "PIPNEXUS_USERNAME"
 
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# patterns stay strings, compiled (and cached by re) on first use, not in every job's start-up
+ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*\Z"
 # ASCII only: with re.IGNORECASE, [A-Z] would also match "ı", "ſ" and the Kelvin sign
-_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
+_PROJECT_NAME = r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?\Z"
 
 PASSWORD_REFUSED = (
     "--password is refused: a password on the command line shows in process lists and logs; "
@@ -230,7 +231,7 @@ def read_password_env(name: str, environ: Mapping[str, str]) -> str:
     The same exit-2 error in every command when it is unset or empty. Neither message
     repeats ``name``: it may be a password given by mistake.
     """
-    if not ENV_NAME.match(name):
+    if not re.match(ENV_NAME, name):
         raise InputError("--password-env takes the NAME of an environment variable, not a value")
     password = environ.get(name)
     if not password:
@@ -273,7 +274,7 @@ def parse_timeout(value: str | None, default: float = DEFAULT_TIMEOUT) -> float:
 
 def is_project_name(name: str) -> bool:
     """Whether ``name`` is a valid project name (PEP 508), at most 200 characters."""
-    return isinstance(name, str) and len(name) <= 200 and bool(_PROJECT_NAME.match(name))
+    return isinstance(name, str) and len(name) <= 200 and bool(re.match(_PROJECT_NAME, name))
 
 
 def normalize_project(name: str) -> str:

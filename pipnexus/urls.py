@@ -19,14 +19,15 @@ MAX_URL_LENGTH = 4096
 # Nexus's repository name rule (NamePatternConstants.REGEX in nexus-public).
 # patterns used only by some commands stay strings: re compiles (and caches) them on first use
 _REPOSITORY_NAME = r"[a-zA-Z0-9\-][a-zA-Z0-9_\-.]*\Z"
-_ASCII_HOST = re.compile(r"[A-Za-z0-9._~-]+\Z")
+# what an ASCII host name may hold (a set, not a regex: every job checks its index's host)
+_ASCII_HOST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-")
 # Characters RFC 3986 never allows unencoded anywhere in a URL.
 _FORBIDDEN = frozenset('"<>\\^`{|}')
 _CHAR_NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\0": "a NUL byte"}
 _NEXUS_INDEX_PATH = r"(?P<prefix>.*?)/repository/(?P<name>[^/]+)/simple/?\Z"
 _NEXUS_REPOSITORY_PATH = r"(?P<prefix>.*?)/repository/(?P<name>[^/]+)(?:/.*)?\Z"
 # In free text: a scheme, then everything up to the next blank or quote-like delimiter.
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`]*")
+_URL_IN_TEXT = r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`]*"
 
 
 def _describe_bad_char(url: str) -> str | None:
@@ -64,7 +65,7 @@ def _check_host(host: str, what: str) -> None:
     if not host:
         raise InputError(f"{what} has no host name")
     if host.isascii():
-        if not _ASCII_HOST.match(host) or ".." in host or host.startswith("."):
+        if not _ASCII_HOST.issuperset(host) or ".." in host or host.startswith("."):
             raise InputError(
                 f"{what} has an invalid host name (letters, digits, '-', '.' and '_' only)"
             )
@@ -244,7 +245,7 @@ def redact(url_or_text: str, secrets: Iterable[str] = ()) -> str:
     replaced whole. ``secrets`` are further strings to hide wherever they occur, in plain and
     percent-encoded forms (e.g. a password given outside any URL).
     """
-    text = _URL_IN_TEXT.sub(lambda m: _redact_one(m.group(0)), url_or_text)
+    text = re.sub(_URL_IN_TEXT, lambda m: _redact_one(m.group(0)), url_or_text)
     for secret in secrets:
         if secret:
             for form in dict.fromkeys(secret_encodings(secret)):

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from pipnexus.diagnostics import CODES
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -98,10 +100,12 @@ def pipnexus_configure(index_url: str, fallback: str, env: Mapping[str, str],
             raise SystemExit(f"pipnexus configure failed ({proc.returncode}):\n{proc.stderr}")
         outputs.append(proc.stdout)
         if fmt == "dotenv":
-            # diagnostics: "path:line: warning: ..." or, about no file, "warning: ..."
+            # diagnostics: "path:line: warning: ... [code]" or, about no file,
+            # "pipnexus configure: warning: ... [code]"; not the probe's state lines, notes too,
+            # whose code is a probe reason
             warnings = [ln for ln in proc.stderr.splitlines()
-                        if ln.startswith(("warning: ", "note: "))
-                        or ": warning: " in ln or ": note: " in ln]
+                        if (": warning: " in ln or ": note: " in ln)
+                        and ln.rpartition(" [")[2].rstrip("]") in CODES]
     variables = parse_dotenv(outputs[-1])
     if not decision:
         chosen = variables.get("PIP_INDEX_URL", "")

@@ -12,9 +12,11 @@ the namespace has no route out.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from testbed.leakaudit import (
+    PIPFILE,
     PKG,
     Case,
     Step,
@@ -129,6 +131,16 @@ def pdm_source(work: Path) -> list[Step]:
     return [Step("pdm lock ([[tool.pdm.source]] torch)", "pdm", ["pdm", "lock"], proj)]
 
 
+def pipenv_source(work: Path) -> list[Step]:
+    # pipenv's index-restricted package (pypa/pipenv: docs/indexes.md): PIPENV_PYPI_MIRROR
+    # replaces the pypi source, the package is still fetched from the one it names
+    proj = write_file(work / "proj" / "Pipfile", PIPFILE.replace(
+        "[packages]\n", f'[[source]]\nurl = "{TORCH}"\nverify_ssl = true\nname = "torch"\n\n'
+        f'[packages]\n{PKG} = {{version = "*", index = "torch"}}\n')).parent
+    return [Step("pipenv lock (Pipfile [[source]] torch, a package restricted to it)", "pipenv",
+                 ["pipenv", "lock", "--python", sys.executable], proj)]
+
+
 def tox_set_env(work: Path) -> list[Step]:
     ini = tox_ini(work, f"set_env =\n    PIP_EXTRA_INDEX_URL = {PYPI}\n")
     return [Step("tox (set_env PIP_EXTRA_INDEX_URL = pypi)", "tox",
@@ -207,6 +219,9 @@ SHAPE_CASES = (
     Case("pdm-source", "pdm", False, False,
          _known("pdm-source", "PDM_PYPI_URL replaces the pypi source only"),
          pdm_source, expect=("pdm-source",)),
+    Case("pipenv-source", "pipenv", False, False,
+         _known("pipenv-source", "PIPENV_PYPI_MIRROR replaces the pypi.org source only"),
+         pipenv_source, expect=("pipenv-source",)),
     Case("tox-set-env", "tox", True, False,
          _known("tox-index", "tox lays set_env over the environment"),
          tox_set_env, expect=("tox-index",)),

@@ -408,10 +408,18 @@ class AdminApi:
         if denied:
             return denied
         with self.double.lock:
-            cfg = self.double.repositories.get(name)
-            if cfg is None or (cfg.get("format"), cfg.get("type")) != (fmt, rtype):
+            cfg = self._repository(fmt, rtype, name)
+            if cfg is None:
                 return self.message_error(404, "Repository not found")
             return json_response(200, cfg)
+
+    def _repository(self, fmt: str, rtype: str, name: str) -> dict[str, Any] | None:
+        """Repository ``name`` if it has this format and type, as the endpoint's path says (the
+        caller holds the double's lock)."""
+        cfg = self.double.repositories.get(name)
+        if cfg is None or (cfg.get("format"), cfg.get("type")) != (fmt, rtype):
+            return None
+        return cfg
 
     def _validated(
         self, req: Request, fmt: str, rtype: str
@@ -451,8 +459,8 @@ class AdminApi:
         if denied:
             return denied
         with self.double.lock:
-            current = self.double.repositories.get(name)
-        if current is None or (current.get("format"), current.get("type")) != (fmt, rtype):
+            current = self._repository(fmt, rtype, name)
+        if current is None:
             return empty_response(404)  # update() returned false -> 404 without a body
         body, error = self._validated(req, fmt, rtype)
         if error:

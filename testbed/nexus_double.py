@@ -563,14 +563,12 @@ class NexusDouble(LoopbackServer):
         return f"{self.base_url}/service/rest/v1/status"
 
     def add_pypi_proxy(self, name: str, remote_url: str, **overrides: Any) -> dict[str, Any]:
-        cfg = pypi_proxy_config(name, remote_url, **overrides)
-        cfg["url"] = f"{self.base_url}/repository/{name}"
-        with self.lock:
-            self.repositories[name] = cfg
-        return cfg
+        return self._add(name, pypi_proxy_config(name, remote_url, **overrides))
 
     def add_raw_proxy(self, name: str, remote_url: str, **overrides: Any) -> dict[str, Any]:
-        cfg = raw_proxy_config(name, remote_url, **overrides)
+        return self._add(name, raw_proxy_config(name, remote_url, **overrides))
+
+    def _add(self, name: str, cfg: dict[str, Any]) -> dict[str, Any]:
         cfg["url"] = f"{self.base_url}/repository/{name}"
         with self.lock:
             self.repositories[name] = cfg
@@ -944,20 +942,15 @@ class NexusDouble(LoopbackServer):
                 if nfc_on:
                     self._cache(repo).nfc[key] = now + nfc_ttl * 60
             raise _Fail(html_error(404, None)) from None
-        except _UpstreamService:
+        except (_UpstreamService, OSError) as e:
+            # the remote answered an error (503) or could not be reached (502)
             with self.lock:
                 if auto_block:
                     self._cache(repo).blocked_until = now + AUTO_BLOCK_SECONDS
             if current is not None:
                 return current
-            raise _Fail(html_error(503, None)) from None
-        except OSError:
-            with self.lock:
-                if auto_block:
-                    self._cache(repo).blocked_until = now + AUTO_BLOCK_SECONDS
-            if current is not None:
-                return current
-            raise _Fail(html_error(502, None)) from None
+            status = 503 if isinstance(e, _UpstreamService) else 502
+            raise _Fail(html_error(status, None)) from None
         etag = hashlib.sha1(body).hexdigest()
         if kind == "file":
             ctype = _file_content_type(key)

@@ -233,12 +233,9 @@ class Security:
             body = _object_body(req)
             if isinstance(body, Response):
                 return body
-            problems = _missing(
-                body, ("userId", "firstName", "lastName", "emailAddress", "password"), NOT_EMPTY
-            ) + _missing(body, ("status",), NOT_NULL)
-            if problems:
-                return validation_errors(problems)
-            error = self._unknown_roles(body)
+            error = self._invalid_user(
+                body, ("userId", "firstName", "lastName", "emailAddress", "password")
+            )
             if error:
                 return error
             user = self._user_from(body)
@@ -257,16 +254,19 @@ class Security:
         if body.get("userId") != user_id:
             # DEVIATION: the text for a userId that differs from the path is not pinned
             return siesta_error(400, {"id": "*", "message": '"The path\'s userId does not match"'})
-        problems = _missing(
-            body, ("firstName", "lastName", "emailAddress", "source"), NOT_EMPTY
-        ) + _missing(body, ("status",), NOT_NULL)
-        if problems:
-            return validation_errors(problems)
-        error = self._unknown_roles(body)
+        error = self._invalid_user(body, ("firstName", "lastName", "emailAddress", "source"))
         if error:
             return error
         self.accounts[user_id] = self._user_from(body)
         return empty_response(204)
+
+    def _invalid_user(self, body: dict[str, Any], not_empty: tuple[str, ...]) -> Response | None:
+        """The 400 for a user body: the fields this endpoint requires (and status), then roles
+        Nexus does not know; None for a valid body."""
+        problems = _missing(body, not_empty, NOT_EMPTY) + _missing(body, ("status",), NOT_NULL)
+        if problems:
+            return validation_errors(problems)
+        return self._unknown_roles(body)
 
     def _unknown_roles(self, body: dict[str, Any]) -> Response | None:
         unknown = [r for r in body.get("roles") or [] if r not in self.roles]

@@ -83,82 +83,75 @@ def _ok(step: dict[str, Any]) -> None:
     assert step["rc"] == 0, step["output"]
 
 
+def _through_mirror(step: dict[str, Any], cold: bool, dns: set[str]) -> None:
+    """The step succeeded and got the image's two blobs (the config and the one layer) from the
+    mirror, which fetched upstream only when cold (its misses); DNS was asked only ``dns``."""
+    _ok(step)
+    assert step["cache_blob_gets"] == 2
+    if cold:
+        assert step["hub_blob_gets"] >= 1
+    else:
+        assert step["hub_blob_gets"] == 0
+    assert set(step["dns"]) <= dns, step["dns"]
+
+
+def _fell_back_to_docker_hub(step: dict[str, Any]) -> None:
+    """With the mirror down the pull failed after asking the DNS stub for Docker Hub's endpoint,
+    the fallback, which says no such host."""
+    assert step["rc"] != 0
+    assert "registry-1.docker.io" in step["dns"]
+
+
 def test_containerd_pulls_through_the_hosts_toml_mirror(
     containerd_steps: dict[str, dict[str, Any]],
 ) -> None:
-    cold = containerd_steps["ctr pull (cold)"]
-    _ok(cold)
-    assert cold["cache_blob_gets"] == 2  # the config and the one layer, from the mirror
-    assert cold["hub_blob_gets"] >= 1  # the cache's misses, fetched upstream
-    assert cold["dns"] == []
+    _through_mirror(containerd_steps["ctr pull (cold)"], cold=True, dns=set())
 
 
 def test_containerd_second_pull_fetches_no_blob_upstream(
     containerd_steps: dict[str, dict[str, Any]],
 ) -> None:
     _ok(containerd_steps["ctr rm (cold)"])
-    warm = containerd_steps["ctr pull (warm)"]
-    _ok(warm)
-    assert warm["cache_blob_gets"] == 2  # `images rm --sync` dropped them from the store
-    assert warm["hub_blob_gets"] == 0
-    assert warm["dns"] == []
+    # `images rm --sync` dropped the blobs from the store: both come from the mirror again
+    _through_mirror(containerd_steps["ctr pull (warm)"], cold=False, dns=set())
 
 
 def test_containerd_falls_back_to_docker_hub_when_the_mirror_is_down(
     containerd_steps: dict[str, dict[str, Any]],
 ) -> None:
-    # the example's "When the mirror fails, containerd falls back to `server`": here the
-    # fallback can only ask the DNS stub, which says no such host
+    # the example's "When the mirror fails, containerd falls back to `server`"
     down = containerd_steps["ctr pull (mirror down)"]
-    assert down["rc"] != 0
-    assert "registry-1.docker.io" in down["dns"]
+    _fell_back_to_docker_hub(down)
     assert down["hub_blob_gets"] == 0
 
 
 def test_dind_daemon_flags_pull_docker_hub_images_through_the_mirror(
     dockerd_steps: dict[str, dict[str, Any]],
 ) -> None:
-    cold = dockerd_steps["docker pull (cold)"]
-    _ok(cold)
-    assert cold["cache_blob_gets"] == 2
-    assert cold["hub_blob_gets"] >= 1
-    assert set(cold["dns"]) <= INDEX_LOOKUPS
+    _through_mirror(dockerd_steps["docker pull (cold)"], cold=True, dns=INDEX_LOOKUPS)
 
 
 def test_dind_second_pull_fetches_no_blob_upstream(
     dockerd_steps: dict[str, dict[str, Any]],
 ) -> None:
     _ok(dockerd_steps["docker rmi (cold)"])
-    warm = dockerd_steps["docker pull (warm)"]
-    _ok(warm)
-    assert warm["cache_blob_gets"] == 2
-    assert warm["hub_blob_gets"] == 0
-    assert set(warm["dns"]) <= INDEX_LOOKUPS
+    _through_mirror(dockerd_steps["docker pull (warm)"], cold=False, dns=INDEX_LOOKUPS)
 
 
 def test_docker_build_pulls_its_from_image_through_the_mirror(
     dockerd_steps: dict[str, dict[str, Any]],
 ) -> None:
-    cold = dockerd_steps["docker build (cold)"]
-    _ok(cold)
-    assert cold["cache_blob_gets"] == 2
-    assert cold["hub_blob_gets"] >= 1
-    assert set(cold["dns"]) <= INDEX_LOOKUPS
+    _through_mirror(dockerd_steps["docker build (cold)"], cold=True, dns=INDEX_LOOKUPS)
     for step in ("docker rmi (cold build)", "docker builder prune (cold)"):
         _ok(dockerd_steps[step])
-    warm = dockerd_steps["docker build (warm)"]
-    _ok(warm)
-    assert warm["cache_blob_gets"] == 2  # the prune emptied BuildKit's cache
-    assert warm["hub_blob_gets"] == 0
-    assert set(warm["dns"]) <= INDEX_LOOKUPS
+    # the prune emptied BuildKit's cache: both blobs come from the mirror again
+    _through_mirror(dockerd_steps["docker build (warm)"], cold=False, dns=INDEX_LOOKUPS)
 
 
 def test_dockerd_falls_back_to_docker_hub_when_the_mirror_is_down(
     dockerd_steps: dict[str, dict[str, Any]],
 ) -> None:
-    down = dockerd_steps["docker pull (mirror down)"]
-    assert down["rc"] != 0
-    assert "registry-1.docker.io" in down["dns"]
+    _fell_back_to_docker_hub(dockerd_steps["docker pull (mirror down)"])
 
 
 def test_containerd_1x_reads_the_config_path_the_example_gives(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ import yaml
 
 from pipnexus.diagnostics import CODES
 from pipnexus.migrate.plugin import registered
+from tests.messages import LINE
 
 ROOT = Path(__file__).resolve().parents[1]
 DIAGNOSTICS = ROOT / "docs" / "diagnostics.md"
@@ -59,16 +60,16 @@ def test_each_code_has_an_example_line_and_a_fix(code: str) -> None:
     body = _sections().get(code, "")
     name = re.escape(code)
     if code in CHANGE_CODES:
-        summary = re.compile(rf"^(rewrote|would rewrite) \S+ \((.+, )?{name}( x\d+)?(, .+)?\)$",
-                             re.M)
-        assert summary.search(body), f"{code}: no example `rewrote PATH ({code})`"
+        summary = re.compile(
+            rf"^pipnexus migrate: (rewrote|would rewrite) \S+ \((.+, )?{name}( x\d+)?(, .+)?\)$",
+            re.M)
+        assert summary.search(body), f"{code}: no example `pipnexus migrate: rewrote PATH ({code})`"
         assert f'"rule": "{code}"' in body, f"{code}: no example of its --format json change"
     else:
-        # a place (path:line:col), or the command of a fatal error (pipnexus nexus apply)
-        where = r"(pipnexus(?: [a-z]+)*|\S+)"
-        example = re.compile(rf"^({where}: )?(error|warning|note): .+ \[{name}\]$", re.M)
-        wanted = f"path:line:col: severity: message [{code}]"
-        assert example.search(body), f"{code}: no example `{wanted}`"
+        # a place (path:line:col), or the command (pipnexus nexus apply): the one form
+        examples = [m for m in map(LINE.fullmatch, body.splitlines()) if m and m["code"] == code]
+        wanted = f"path:line:col: severity: message [{code}]` or `pipnexus COMMAND: …"
+        assert examples, f"{code}: no example `{wanted}`"
     assert re.search(r"^Fix:", body, re.M), f"{code}: no `Fix:` paragraph"
 
 

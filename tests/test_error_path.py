@@ -4,7 +4,6 @@ with a code of ``diagnostics.CODES``, and describe a failed connection in the pr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,12 +13,8 @@ from pipnexus.cli import main
 from pipnexus.diagnostics import CODES
 from pipnexus.probe.classify import network_failure
 from testbed.httpbase import closed_url
+from tests.messages import LINE
 
-LINE = re.compile(
-    r"(?P<where>pipnexus(?: [a-z]+)*|[^\s:][^:]*?(?::\d+(?::\d+)?)?): "
-    r"(?P<severity>error|warning|note): (?P<message>\S.*) "
-    r"\[(?P<code>[a-z0-9]+(?:-[a-z0-9]+)*)\]"
-)
 REFUSED = network_failure(ConnectionRefusedError(), "the server", 1.0)
 
 
@@ -41,6 +36,8 @@ def _files(tmp: Path) -> None:
 # (argv, where the line says it is, its code, the exit code); {closed} is a port nothing
 # listens on
 CASES: list[tuple[list[str], str, str, int]] = [
+    ([], "pipnexus", "usage", 2),
+    (["nexus"], "pipnexus nexus", "usage", 2),
     (["--password", "x", "probe"], "pipnexus", "usage", 2),
     (["probe", "--bogus"], "pipnexus probe", "usage", 2),
     (["probe", "--index-url", "http://127.0.0.1:9/simple", "--timeout", "abc"],

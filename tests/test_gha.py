@@ -49,6 +49,30 @@ def test_env_rejects_bad_names(tmp_path, name):
     assert not (tmp_path / "env").exists()
 
 
+NAMES = ["", "_", "A", "a_1", "1A", "A=B", "A<<B", "A\nB", "A\n", "A B", "index-url", "-a",
+         "a-", "a--b", "\u00e9t\u00e9", "K\u212a", "_-_"]
+
+
+@pytest.mark.parametrize("dashes", [False, True], ids=["env", "output"])
+def test_names_are_the_runner_patterns(tmp_path, dashes):
+    """Names are checked without a regex (start-up); they take exactly what these patterns
+    take: [A-Za-z_][A-Za-z0-9_]* for variables, dashes too after the first for outputs."""
+    import re
+
+    pattern = r"[A-Za-z_][A-Za-z0-9_-]*\Z" if dashes else r"[A-Za-z_][A-Za-z0-9_]*\Z"
+    append = gha.append_output if dashes else gha.append_env
+    for name in NAMES:
+        path = tmp_path / "file"
+        try:
+            append(str(path), name, "v")
+        except ValueError:
+            taken = False
+        else:
+            taken = True
+            path.unlink()
+        assert taken == bool(re.match(pattern, name)), name
+
+
 def test_rejects_nul_and_unencodable(tmp_path):
     for value in ("a\0b", "\udcff"):
         with pytest.raises(ValueError):

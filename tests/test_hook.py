@@ -116,7 +116,7 @@ def test_healthy_nexus_every_installer_and_one_line(tmp_path, hook_dir, nexus, p
     assert job.env["PIPNEXUS_HOOK_SOURCE"] == "nexus"
     assert job.env["PIPNEXUS_HOOK_INDEX_URL"] == index
     (line,) = shown(job)
-    assert line.startswith(f"pipnexus: using the Nexus proxy {index} (")
+    assert line.startswith(f"pipnexus hook: using the Nexus proxy {index} (")
     # no interpreter mirror on the double: probed, unhealthy, not set
     assert "UV_PYTHON_INSTALL_MIRROR" not in job.env
     assert "interpreter mirror" in line
@@ -207,8 +207,9 @@ def test_a_value_with_line_breaks_cannot_inject_variables(tmp_path, hook_dir):
 def test_not_configured_runner_changes_nothing(tmp_path, hook_dir):
     job = run_hook(hook_dir, runner_env(tmp_path))
     assert (job.rc, job.env) == (0, {})
-    assert shown(job) == ["pipnexus: no PIPNEXUS_INDEX_URL or PIPNEXUS_NEXUS_URL on this runner: "
-                          "nothing is configured"]
+    assert shown(job) == ["pipnexus hook: "
+                          "note: no PIPNEXUS_INDEX_URL or PIPNEXUS_NEXUS_URL on this "
+                          "runner: nothing is configured [not-configured]"]
 
 
 def test_not_configured_runner_fails_the_job_only_when_required(tmp_path, hook_dir):
@@ -247,7 +248,7 @@ def test_switched_off_for_a_runner_a_repository_or_a_job(tmp_path, hook_dir, swi
     job = run_hook(hook_dir, runner_env(tmp_path, PIPNEXUS_NEXUS_URL=closed_url(), **switch))
     assert (job.rc, job.env) == (0, {})
     (line,) = shown(job)
-    assert line.startswith("pipnexus: the job-started hook is off for this job")
+    assert line.startswith("pipnexus hook: note: the job-started hook is off for this job")
     if skip:
         assert repr(skip) in line
 
@@ -299,7 +300,8 @@ def test_the_zipapp_runs_as_a_script_too(tmp_path, hook_dir):
     assert version.stdout.startswith("pipnexus ") and version.returncode == 0
     other = subprocess.run([sys.executable, "-I", "-S", pyz, "migrate"],
                            capture_output=True, text=True, timeout=60)
-    assert other.returncode == 2 and other.stderr.startswith("usage:")
+    assert other.returncode == 2
+    assert other.stderr.startswith("pipnexus: error: the zipapp runs hook, configure or probe")
     env = runner_env(tmp_path, PIPNEXUS_NEXUS_URL=closed_url())
     hooked = subprocess.run([sys.executable, "-I", "-S", pyz], env=env, capture_output=True,
                             text=True, timeout=60)

@@ -102,4 +102,4 @@ def test_the_rendered_runner_runs_the_configmaps_hook(tmp_path, mode, nexus):
     job = run_hook(mounted, runner_env(tmp_path / "job", **pipnexus))
     assert job.rc == 0, job.log
     assert job.env["PIP_INDEX_URL"] == nexus.index_url(pipnexus["PIPNEXUS_REPOSITORY"])
-    assert shown(job)[0].startswith("pipnexus: using the Nexus proxy")
+    assert shown(job)[0].startswith("pipnexus hook: using the Nexus proxy")

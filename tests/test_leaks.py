@@ -263,6 +263,7 @@ SHAPE_HOSTS = {
     "hatch-python": "github.com", "pre-commit-github": "github.com",
     "uv-source-url": "files.pythonhosted.org", "uv-toml-extra": "pypi.org",
     "uv-explicit-pinned": "download.pytorch.org", "tox-install-command": "pypi.org",
+    "pipenv-source": "download.pytorch.org",
 }
 
 

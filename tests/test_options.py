@@ -212,6 +212,7 @@ def test_help_width_is_shutils(monkeypatch: pytest.MonkeyPatch, columns: str | N
 
 def test_runtime_named_tuple_is_typings() -> None:
     """pipnexus._nt.NamedTuple builds what typing.NamedTuple builds."""
+    import copy
     import typing
 
     from pipnexus._nt import NamedTuple as Light
@@ -238,6 +239,19 @@ def test_runtime_named_tuple_is_typings() -> None:
         assert (point, point.twice(), point.label) == ((1, "a"), 2, "a")
         assert repr(point._replace(y="b")) == "Point(x=1, y='b')"
         assert point._asdict() == {"x": 1, "y": "a"}
+        assert cls(y="b", x=2) == cls(2, y="b") == cls._make([2, "b"]) == (2, "b")
+        assert copy.copy(point) == point and type(copy.copy(point)) is cls
+        assert (point.x, point.y) == point and cls.x.__doc__ == "Alias for field number 0"
+        # the calls the class refuses (its __new__ is not namedtuple's generated one)
+        refused: list[tuple[tuple[object, ...], dict[str, object]]] = [
+            ((), {}), ((1, "a", 3), {}), ((1,), {"x": 2}), ((1,), {"z": 2}), ((), {"y": "b"})]
+        for args, kwargs in refused:
+            with pytest.raises(TypeError):
+                cls(*args, **kwargs)
+        with pytest.raises(TypeError):
+            cls._make([1])
+        with pytest.raises(ValueError):
+            point._replace(z=1)
     for attr in ("_fields", "_field_defaults", "__doc__", "__module__", "__qualname__"):
         assert getattr(light, attr) == getattr(heavy, attr), attr
     # typing wraps the (postponed, string) annotations in ForwardRef; nothing reads them

@@ -139,7 +139,7 @@ class Applied(NamedTuple):
 
     env: dict[str, str]  # the variables to set, with credentials ({} for "none" and json)
     cleared: dict[str, str]  # extra-source variables naming only public PyPI, set to empty
-    notes: list[str]
+    notes: list[Diagnostic]
     pip_sources: list[pipconf.PipConfSource]  # extra sources pip's config files still give
     pip_conf_path: str | None  # the pip config file written
     warnings: list[Diagnostic]
@@ -180,7 +180,7 @@ def build_report(
     environ: Mapping[str, str],
     decision: Decision,
     applied: Applied,
-    candidate_notes: Sequence[str],
+    candidate_notes: Sequence[Diagnostic],
     secrets: Sequence[str],
 ) -> Report:
     diagnostics = list(applied.warnings)
@@ -220,11 +220,15 @@ def build_report(
 
 def _cleared_notes(
     cleared: Mapping[str, str], decision: Decision, secrets: Sequence[str]
-) -> list[str]:
+) -> list[Diagnostic]:
     where = "the Nexus proxy" if decision.source == "nexus" else "the fallback index"
     return [
-        f"{name}={urls.redact(value, secrets)} names only public PyPI: set to empty, "
-        f"so installers fetch from {where} alone"
+        Diagnostic(
+            "note",
+            f"{name}={urls.redact(value, secrets)} names only public PyPI: set to empty, "
+            f"so installers fetch from {where} alone",
+            "public-pypi-cleared",
+        )
         for name, value in cleared.items()
     ]
 
@@ -266,7 +270,7 @@ def _write_pip_conf(
     env: dict[str, str],
     sources: list[pipconf.PipConfSource],
     secrets: Sequence[str],
-) -> tuple[str, list[pipconf.PipConfSource], list[str]]:
+) -> tuple[str, list[pipconf.PipConfSource], list[Diagnostic]]:
     """Write the pip config (``env`` gains PIP_CONFIG_FILE for mode ``file``); return its
     path, the extra sources pip still reads, and a note for each one overridden."""
     from pipnexus.configure import pipconf
@@ -287,8 +291,14 @@ def _write_pip_conf(
     # what pip reads now: the file written overrides only files pip reads before it
     remaining = pipconf.pip_conf_sources({**environ, **env})
     notes = [
-        f"{s.file}:{s.line}: [{s.section}] {s.key} = {urls.redact(s.value, secrets)} names "
-        f"only public PyPI: overridden by an empty {s.key} in {path}"
+        Diagnostic(
+            "note",
+            f"[{s.section}] {s.key} = {urls.redact(s.value, secrets)} names only public PyPI: "
+            f"overridden by an empty {s.key} in {path}",
+            "public-pypi-cleared",
+            s.file,
+            s.line,
+        )
         for s in public
         if s not in remaining
     ]

@@ -32,8 +32,9 @@ GLOBAL_PIP_CONF = "/etc/pip.conf"
 SOURCE_KEYS = {"extra-index-url": "PIP_EXTRA_INDEX_URL", "find-links": "PIP_FIND_LINKS"}
 # the sections that apply to commands that fetch packages
 FETCH_SECTIONS = ("global", "install", "download", "wheel", "lock", "index")
-_HEADER = re.compile(r"\[(.+)\]")
-_ASSIGNMENT = re.compile(r"([^\s=:#;][^=:]*?)\s*[=:]")
+# strings, compiled on first use: most runners have no pip config file
+_HEADER = r"\[(.+)\]"
+_ASSIGNMENT = r"([^\s=:#;][^=:]*?)\s*[=:]"
 
 
 class ConfigFiles(NamedTuple):
@@ -113,8 +114,8 @@ def _file_sources(path: str) -> list[PipConfSource]:
     lines: dict[tuple[str, str], int] = {}
     section = ""
     for number, text_line in enumerate(text.splitlines(), 1):
-        header = _HEADER.match(text_line.strip())
-        assignment = _ASSIGNMENT.match(text_line)
+        header = re.match(_HEADER, text_line.strip())
+        assignment = re.match(_ASSIGNMENT, text_line)
         if header:
             section = header.group(1)
         elif assignment:

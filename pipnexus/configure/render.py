@@ -15,7 +15,7 @@ from pipnexus import gha
 from pipnexus.configure.decide import Decision
 from pipnexus.configure.report import Report
 from pipnexus.configure.settings import os_reason
-from pipnexus.diagnostics import Diagnostic, as_json, format_text
+from pipnexus.diagnostics import Diagnostic, as_json, format_command, format_info
 from pipnexus.errors import InputError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexus/_nt.py)
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from pipnexus.probe import Result
 
+PROG = "pipnexus configure"
 OUTPUTS = ("source", "index-url", "trusted-host", "reason", "latency-ms", "python-mirror")
 
 
@@ -72,22 +73,25 @@ def _mirror_json(decision: Decision) -> dict[str, object] | None:
     return None if decision.mirror is None else _result_json(decision.mirror.result)
 
 
-def _mirror_line(decision: Decision, with_detail: bool) -> str | None:
-    m = decision.mirror
-    if m is None:
-        return None
-    r = m.result
-    state = "healthy" if r.healthy else f"unhealthy: {r.reason}"
-    if with_detail and not r.healthy:
-        state += f": {r.detail}"
-    return f"pipnexus: interpreter mirror {r.url}: {state} ({r.latency_ms} ms)"
+def _state_line(what: str, r: Result, with_detail: bool) -> str:
+    """A probed URL's state: informational when healthy, else a note with the reason."""
+    if r.healthy:
+        return format_info(PROG, f"{what}{r.url}: healthy ({r.latency_ms} ms)")
+    detail = f": {r.detail}" if with_detail and r.detail else ""
+    message = f"{what}{r.url}: unhealthy{detail} ({r.latency_ms} ms)"
+    return format_command(PROG, Diagnostic("note", message, r.reason))
+
+
+def _state_lines(decision: Decision, with_detail: bool) -> list[str]:
+    lines = [_state_line("", r, with_detail) for r in decision.candidates]
+    if decision.mirror is not None:
+        lines.append(_state_line("interpreter mirror ", decision.mirror.result, with_detail))
+    return lines
 
 
 def _plain_notes_and_diagnostics(report: Report) -> None:
-    for note in report.notes:
-        say(f"pipnexus: {note}")
-    for d in report.all_diagnostics:
-        say(format_text(d))
+    for d in [*report.notes, *report.all_diagnostics]:
+        say(format_command(PROG, d))
 
 
 def render_json(report: Report) -> None:
@@ -100,11 +104,7 @@ def render_json(report: Report) -> None:
 def render_plain(report: Report, fmt: str) -> None:
     """``shell`` (``export`` lines for ``eval``) or ``dotenv`` (``NAME=value`` lines) on
     stdout; everything else on stderr."""
-    for r in report.decision.candidates:
-        state = "healthy" if r.healthy else f"unhealthy: {r.reason}"
-        say(f"pipnexus: {r.url}: {state} ({r.latency_ms} ms)")
-    line = _mirror_line(report.decision, False)
-    if line:
+    for line in _state_lines(report.decision, False):
         say(line)
     _plain_notes_and_diagnostics(report)
     import shlex
@@ -112,7 +112,7 @@ def render_plain(report: Report, fmt: str) -> None:
     for name, value in report.env.items():
         print(f"export {name}={shlex.quote(value)}" if fmt == "shell" else f"{name}={value}")
     if report.pip_conf_path:
-        say(f"pipnexus: wrote pip config {report.pip_conf_path}")
+        say(format_info(PROG, f"wrote pip config {report.pip_conf_path}"))
 
 
 def _relative(path: str, bases: Sequence[str | None]) -> str:
@@ -165,16 +165,12 @@ def _write_runner_files(report: Report, environ: Mapping[str, str]) -> None:
 def render_github(report: Report, environ: Mapping[str, str], project_dir: str) -> None:
     _write_runner_files(report, environ)
     decision = report.decision
-    for r in decision.candidates:
-        state = "healthy" if r.healthy else f"unhealthy: {r.reason}: {r.detail}"
-        print(gha.escape_data(f"pipnexus: {r.url}: {state} ({r.latency_ms} ms)"))
-    line = _mirror_line(decision, True)
-    if line:
-        print(gha.escape_data(line))
+    lines = _state_lines(decision, True)
     if decision.source == "nexus":
-        print(gha.escape_data(f"pipnexus: using the Nexus proxy {report.shown_url}"))
-    for note in report.notes:
-        print(gha.escape_data(f"pipnexus: {note}"))
+        lines.append(format_info(PROG, f"using the Nexus proxy {report.shown_url}"))
+    lines += [format_command(PROG, d) for d in report.notes]
+    for line in lines:
+        print(gha.escape_data(line))
     bases = [environ.get("GITHUB_WORKSPACE"), project_dir]
     for d in report.all_diagnostics:
         print(annotation(d, bases))

@@ -15,7 +15,7 @@ class Report(NamedTuple):
     env: dict[str, str]  # the variables to set, with credentials
     shown_env: dict[str, str]  # the same, redacted
     cleared: dict[str, str]  # extra-source variables set to empty: name -> old value, redacted
-    notes: list[str]  # one-line notices
+    notes: list[Diagnostic]  # notes: what configure changed besides the variables
     diagnostics: list[Diagnostic]  # what bypasses the index, and other warnings
     verdict: Diagnostic | None  # the fallback warning or the no-healthy-index error
     pip_conf_path: str | None  # the pip config file written

@@ -2,8 +2,8 @@
 environment and in pip's config files. Everything found is a
 :class:`~pipnexus.diagnostics.Diagnostic`. The readers of each tool's files are beside this:
 scan_uv, scan_requirements (requirements files, ``-r`` includes, direct references),
-scan_tools (pdm, Poetry, tox, pre-commit, interpreter downloads); scan_toml reads TOML with
-line numbers on Python 3.9. Only files that exist are read, each up to 1 MB."""
+scan_tools (pdm, Poetry, pipenv, tox, pre-commit, interpreter downloads); scan_toml reads TOML
+with line numbers on Python 3.9. Only files that exist are read, each up to 1 MB."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def _pip_tools_quiet(lines: list[str]) -> bool:
 def _is_requirements(root: str, name: str) -> bool:
     """``*requirements*.txt``/``.in``, ``constraints*``, or any .txt/.in in a directory
     named like ``requirements/`` (included files are followed wherever they are)."""
-    if scan_requirements.NAME.match(name):
+    if re.match(scan_requirements.NAME, name):
         return True
     return name.lower().endswith((".txt", ".in")) and "requirements" in \
         os.path.basename(root).lower()
@@ -141,6 +141,8 @@ def bypass_warnings(
                     pip_tools_quiet = pip_tools_quiet or _pip_tools_quiet(lines)
             elif name == ".pip-tools.toml":
                 pip_tools_quiet = pip_tools_quiet or _pip_tools_quiet(_read_lines(path))
+            elif name == "Pipfile":
+                found += scan_tools.pipenv_warnings(path, entries(read_text(path)))
             elif name in ("tox.ini", "tox.toml"):
                 found += scan_tools.tox_warnings(path, _read_lines(path))
             elif name == "hatch.toml":

@@ -19,16 +19,18 @@ from pipnexus import urls
 from pipnexus.configure.scan_toml import read_text
 from pipnexus.diagnostics import Diagnostic
 
-NAME = re.compile(r"(.*requirements.*|constraints.*)\.(txt|in)\Z", re.IGNORECASE)
-_OPTION = re.compile(
+# patterns stay strings, compiled (and cached by re) on first use: only projects with
+# requirements files need them (start-up, bench/configure_bench.py)
+NAME = r"(?i)(.*requirements.*|constraints.*)\.(txt|in)\Z"
+_OPTION = (
     r"\s*(?P<opt>-i|--index-url|--extra-index-url|-f|--find-links)(?=[\s=]|\Z)"
     r"|\s*(?P<short>-i)\S"
 )
-_INCLUDE = re.compile(
+_INCLUDE = (
     r"\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+|(?=[^\s-]))(?P<path>\S+)"
 )
 # name[extras] @ URL, or a URL alone (pip's requirement line may be one)
-_DIRECT = re.compile(
+_DIRECT = (
     r"\s*(?:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*@\s*)?"
     r"(?P<url>(?:git\+|hg\+|svn\+|bzr\+)?(?:https?|ssh|git|ftp)://\S+)"
 )
@@ -42,7 +44,7 @@ def _strip_comment(line: str) -> str:
 
 def direct_reference(text: str) -> str | None:
     """The URL of a PEP 508 direct reference or URL requirement (redacted), else None."""
-    m = _DIRECT.match(text)
+    m = re.match(_DIRECT, text)
     if not m or (m.group("name") is None and text.strip() != m.group("url")):
         return None
     return urls.redact(m.group("url"))
@@ -59,7 +61,7 @@ def file_warnings(path: str) -> tuple[list[Diagnostic], list[str]]:
     includes: list[str] = []
     for number, raw in enumerate(read_text(path).splitlines(), 1):
         line = _strip_comment(raw)
-        option = _OPTION.match(line)
+        option = re.match(_OPTION, line)
         if option:
             opt = option.group("opt") or option.group("short")
             found.append(Diagnostic(
@@ -69,7 +71,7 @@ def file_warnings(path: str) -> tuple[list[Diagnostic], list[str]]:
                 "requirements-index", path, number,
             ))
             continue
-        include = _INCLUDE.match(line)
+        include = re.match(_INCLUDE, line)
         if include:
             target = include.group("path")
             if "://" not in target:
@@ -98,7 +100,7 @@ def requirements_warnings(paths: list[str]) -> list[Diagnostic]:
     return found
 
 
-_QUOTED = re.compile(r"\"((?:[^\"\\]|\\.)*)\"|'([^']*)'")
+_QUOTED = r"\"((?:[^\"\\]|\\.)*)\"|'([^']*)'"
 
 
 def pyproject_warnings(path: str, lines: list[str]) -> Iterator[Diagnostic]:
@@ -107,9 +109,9 @@ def pyproject_warnings(path: str, lines: list[str]) -> Iterator[Diagnostic]:
     for number, line in enumerate(lines, 1):
         if "://" not in line or line.lstrip().startswith("#"):
             continue
-        for m in _QUOTED.finditer(line):
+        for m in re.finditer(_QUOTED, line):
             text = m.group(1) if m.group(1) is not None else m.group(2)
-            direct = _DIRECT.match(text)
+            direct = re.match(_DIRECT, text)
             if direct and direct.group("name"):  # a name @ URL, not a bare URL string
                 url = urls.redact(direct.group("url"))
                 yield Diagnostic("warning", _direct(url), "direct-reference", path, number)

@@ -14,8 +14,10 @@ import re
 from pipnexus._nt import NamedTuple
 
 MAX_BYTES = 1_000_000  # a project file larger than this is read only this far
-_BARE = re.compile(r"[A-Za-z0-9_-]+")
-_TOKEN = re.compile(r"[^\s,\]}#]+")
+# patterns stay strings, compiled (and cached by re) on first use: most jobs have no
+# TOML file to read, and compiling at import costs every job (bench/configure_bench.py)
+_BARE = r"[A-Za-z0-9_-]+"
+_TOKEN = r"[^\s,\]}#]+"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "\\": "\\"}
 
 
@@ -76,7 +78,7 @@ class _Parser:
             if c in ('"', "'"):
                 parts.append(self.string())
             else:
-                m = _BARE.match(self.s, self.i)
+                m = re.compile(_BARE).match(self.s, self.i)
                 if not m:
                     raise _Fault("key")
                 parts.append(m.group(0))
@@ -143,7 +145,7 @@ class _Parser:
                 self.blank(newlines=False)
                 if self.s.startswith(",", self.i):
                     self.i += 1
-        m = _TOKEN.match(self.s, self.i)
+        m = re.compile(_TOKEN).match(self.s, self.i)
         if not m:
             raise _Fault("value")
         self.i = m.end()

@@ -4,6 +4,10 @@ settings, pre-commit hook repositories, interpreters a project asks for that the
 * pdm: ``PDM_PYPI_URL`` sets the source named ``pypi`` only; every other
   ``[[tool.pdm.source]]`` is searched too
   (https://pdm-project.org/en/latest/usage/config/#configure-the-package-indexes).
+* pipenv: ``PIPENV_PYPI_MIRROR`` replaces only the Pipfile sources whose url is
+  ``http(s)://pypi.org/simple`` or ``pypi.python.org/simple`` (pypa/pipenv:
+  pipenv/utils/internet.py, ``is_pypi_url``); a package that names another ``[[source]]``
+  (``index = "name"``) is installed from it (https://pipenv.pypa.io/en/latest/indexes.html).
 * Poetry: poetry-plugin-pypi-mirror replaces PyPI only (arcesium/poetry-plugin-pypi-mirror:
   README.md); a ``[[tool.poetry.source]]`` is searched as configured, an ``explicit`` one for
   the packages that name it (https://python-poetry.org/docs/repositories/#package-sources).
@@ -30,12 +34,14 @@ from pipnexus.diagnostics import Diagnostic
 
 INDEX_VARS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_INDEX_URL",
               "UV_DEFAULT_INDEX", "UV_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS")
-_TOX_VAR = re.compile(r"[\s{,\"']*[\"']?(?P<var>" + "|".join(INDEX_VARS)
-                      + r")[\"']?\s*[=:]\s*[\"']?(?P<value>[^\s\"',}]*)")
-_TOX_INSTALL = re.compile(r"\binstall_command\b.*?(?P<opt>-i|--index-url|--extra-index-url"
-                          r"|-f|--find-links)[\s=]+[\"']?(?P<value>[^\s\"',\]]+)")
-_REPO = re.compile(r"\s*-?\s*repo\s*:\s*[\"']?(?P<url>[^\s\"'#]+)")
-_VERSION = re.compile(r"\s*(?:cpython[-@])?(?P<major>\d+)\.(?P<minor>\d+)(?:[.\s]|\Z)")
+# patterns stay strings, compiled (and cached by re) on first use: only projects with
+# these tools' files need them (start-up, bench/configure_bench.py)
+_TOX_VAR = (r"[\s{,\"']*[\"']?(?P<var>" + "|".join(INDEX_VARS)
+            + r")[\"']?\s*[=:]\s*[\"']?(?P<value>[^\s\"',}]*)")
+_TOX_INSTALL = (r"\binstall_command\b.*?(?P<opt>-i|--index-url|--extra-index-url"
+                r"|-f|--find-links)[\s=]+[\"']?(?P<value>[^\s\"',\]]+)")
+_REPO = r"\s*-?\s*repo\s*:\s*[\"']?(?P<url>[^\s\"'#]+)"
+_VERSION = r"\s*(?:cpython[-@])?(?P<major>\d+)\.(?P<minor>\d+)(?:[.\s]|\Z)"
 
 
 def _sources(found: list[Entry], tool: str) -> list[tuple[int, dict[str, object]]]:
@@ -52,6 +58,22 @@ def pdm_warnings(path: str, found: list[Entry]) -> Iterator[Diagnostic]:
             f"[[tool.pdm.source]] {source.get('name', '')} = {urls.redact(url)}: pdm searches it "
             "besides PDM_PYPI_URL (which replaces the source named pypi only) and fetches what "
             "it finds there, not through the proxy", "pdm-source", path, line)
+
+
+_PIPENV_PYPI = re.compile(r"https?://pypi(?:\.python)?\.org/simple/?")
+
+
+def pipenv_warnings(path: str, found: list[Entry]) -> Iterator[Diagnostic]:
+    """A Pipfile's ``[[source]]`` entries that PIPENV_PYPI_MIRROR does not replace."""
+    for line, source in array_items(found, "source"):
+        url = source.get("url")
+        if not isinstance(url, str) or _PIPENV_PYPI.fullmatch(url):
+            continue
+        yield Diagnostic(
+            "warning",
+            f"Pipfile [[source]] {source.get('name', '')} = {urls.redact(url)}: pipenv fetches "
+            "from it the packages that name it (and any package when it is the first source); "
+            "PIPENV_PYPI_MIRROR replaces only the pypi.org source", "pipenv-source", path, line)
 
 
 def poetry_warnings(path: str, found: list[Entry], text: str) -> Iterator[Diagnostic]:
@@ -78,8 +100,8 @@ def tox_warnings(path: str, lines: list[str], start: int = 0, end: int | None = 
         line = lines[number]
         if line.lstrip().startswith(("#", ";")):
             continue
-        install = _TOX_INSTALL.search(line)
-        var = None if install else _TOX_VAR.match(re.sub(r"\A\s*set_?env\s*=", "", line))
+        install = re.search(_TOX_INSTALL, line)
+        var = None if install else re.match(_TOX_VAR, re.sub(r"\A\s*set_?env\s*=", "", line))
         if install and "://" in install.group("value"):
             shown = urls.redact(install.group("value"))
             what = f"install_command passes {install.group('opt')} {shown}"
@@ -107,7 +129,7 @@ def pyproject_tox_range(lines: list[str]) -> tuple[int, int] | None:
 
 def pre_commit_notes(path: str) -> Iterator[Diagnostic]:
     for number, line in enumerate(read_text(path).splitlines(), 1):
-        m = _REPO.match(line)
+        m = re.match(_REPO, line)
         if m and "://" in m.group("url"):
             yield Diagnostic(
                 "note",
@@ -125,7 +147,7 @@ def _have_python(major: str, minor: str, environ: Mapping[str, str]) -> bool:
 
 
 def _missing(text: str, environ: Mapping[str, str]) -> str | None:
-    m = _VERSION.match(text)
+    m = re.match(_VERSION, text)
     if m and not _have_python(m.group("major"), m.group("minor"), environ):
         return f"{m.group('major')}.{m.group('minor')}"
     return None

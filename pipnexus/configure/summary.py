@@ -7,6 +7,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (pipnexu
 
 if TYPE_CHECKING:
     from pipnexus.configure.report import Report
+    from pipnexus.diagnostics import Diagnostic
 
 _MARKDOWN_ESCAPES = {
     "\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "*": "\\*", "_": "\\_",
@@ -67,10 +68,13 @@ def summary_markdown(report: Report) -> str:
             lines.append(f"| `{name}` | {cell} |")
     if report.notes:
         lines += ["", "Notes:", ""]
-        lines += [f"- {_cell(note)}" for note in report.notes]
+        lines += [_item(d) for d in report.notes]
     if report.diagnostics:
         lines += ["", "Warnings:", ""]
-        for d in report.diagnostics:
-            where = f"{_code(d.location())} " if d.path else ""
-            lines.append(f"- {where}{_cell(d.message)} \\[{_cell(d.code)}\\]")
+        lines += [_item(d) for d in report.diagnostics]
     return "\n".join(lines) + "\n"
+
+
+def _item(d: Diagnostic) -> str:
+    where = f"{_code(d.location())} " if d.path else ""
+    return f"- {where}{_cell(d.message)} \\[{_cell(d.code)}\\]"

@@ -38,6 +38,7 @@ ENV_OPTIONS = (
     ("PIPNEXUS_REQUIRE_NEXUS", "--require-nexus"),
     ("PIPNEXUS_PIP_CONF", "--pip-conf"),
 )
+PROG = "pipnexus hook"
 SWITCH = "PIPNEXUS_HOOK"  # off: the hook does nothing on this runner
 SKIP = "PIPNEXUS_HOOK_SKIP"  # blank-separated OWNER/REPO[:JOB] patterns the hook leaves alone
 
@@ -117,7 +118,10 @@ def run_hook(environ: Mapping[str, str]) -> int:
     non-zero exit only with PIPNEXUS_REQUIRE_NEXUS."""
     why = skipped(environ)
     if why:
-        print(gha.escape_data(f"pipnexus: the job-started hook is off for this job ({why})"))
+        from pipnexus.diagnostics import Diagnostic, format_command
+
+        off = Diagnostic("note", f"the job-started hook is off for this job ({why})", "hook-off")
+        print(gha.escape_data(format_command(PROG, off)))
         return 0
     required = _required(environ)
     try:
@@ -167,6 +171,7 @@ def render_hook(report: Report, settings: Settings, environ: Mapping[str, str]) 
     from pipnexus.configure.decide import NOT_CONFIGURED
     from pipnexus.configure.render import annotation
     from pipnexus.configure.settings import os_reason
+    from pipnexus.diagnostics import Diagnostic, format_command, format_info
     from pipnexus.hook import markers
 
     decision = report.decision
@@ -181,12 +186,13 @@ def render_hook(report: Report, settings: Settings, environ: Mapping[str, str]) 
     except OSError as e:
         raise InputError(f"can't write GITHUB_ENV: {os_reason(e)}", "unwritable-file") from None
     if decision.source == "nexus":
-        line = f"pipnexus: using the Nexus proxy {report.shown_url} ({decision.latency_ms} ms)"
+        line = f"using the Nexus proxy {report.shown_url} ({decision.latency_ms} ms)"
         mirror = decision.mirror
         if mirror is not None:
             state = "healthy" if mirror.result.healthy else f"unhealthy: {mirror.result.reason}"
             line += f"; interpreter mirror {mirror.result.url}: {state}"
-        print(gha.escape_data(line))
+        # one informational line: the interpreter mirror is optional
+        print(gha.escape_data(format_info(PROG, line)))
     elif decision.reason == NOT_CONFIGURED:
         text = ("no PIPNEXUS_INDEX_URL or PIPNEXUS_NEXUS_URL on this runner: nothing is "
                 "configured")
@@ -194,7 +200,8 @@ def render_hook(report: Report, settings: Settings, environ: Mapping[str, str]) 
             print(gha.command("error", f"{text} and PIPNEXUS_REQUIRE_NEXUS is set",
                               title="pipnexus hook [not-configured]"))
         else:
-            print(gha.escape_data(f"pipnexus: {text}"))
+            note = Diagnostic("note", text, NOT_CONFIGURED)
+            print(gha.escape_data(format_command(PROG, note)))
     elif report.verdict is not None:
         print(annotation(report.verdict))
     sys.stdout.flush()

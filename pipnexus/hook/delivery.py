@@ -44,7 +44,8 @@ if argv == ["--version"]:
     print("pipnexus " + __version__)
     sys.exit(0)
 if argv[0] not in ("hook", "configure", "probe"):
-    sys.stderr.write("usage: python3 -I -S pipnexus-hook.pyz [hook|configure|probe] ...\\n")
+    sys.stderr.write("pipnexus: error: the zipapp runs hook, configure or probe (usage: python3 "
+                     "-I -S pipnexus-hook.pyz [hook|configure|probe] ...) [usage]\\n")
     sys.exit(2)
 sys.exit(main(argv))
 """
@@ -197,9 +198,11 @@ def run(args: argparse.Namespace) -> int:
         except OSError as e:
             raise InputError(f"can't write {args.build_zipapp}: "
                              f"{e.strerror or type(e).__name__}") from None
-        print(f"pipnexus: wrote {args.build_zipapp} ({len(data)} bytes"
-              f"{', bytecode for ' + sys.implementation.cache_tag if args.bytecode else ''})",
-              file=sys.stderr)
+        from pipnexus.diagnostics import format_info
+
+        extra = f", bytecode for {sys.implementation.cache_tag}" if args.bytecode else ""
+        message = f"wrote {args.build_zipapp} ({len(data)} bytes{extra})"
+        print(format_info("pipnexus hook", message), file=sys.stderr)
         return 0
     import json
 

@@ -71,7 +71,8 @@ def report_hooked(settings: Settings, environ: Mapping[str, str]) -> int:
         state = f"Nexus was unhealthy ({values[REASON]}): using the fallback index {shown}"
     else:
         state = f"no index was configured ({values[REASON]})"
-    line = f"pipnexus: the runner's job-started hook configured this job: {state}"
+    # what the hook did: the hook's own log line and annotation have its notes and warnings
+    line = f"the runner's job-started hook configured this job: {state}"
     try:
         output_path = environ.get("GITHUB_OUTPUT")
         if output_path:
@@ -81,12 +82,15 @@ def report_hooked(settings: Settings, environ: Mapping[str, str]) -> int:
         if summary_path:
             from pipnexus.configure.summary import _cell
 
-            gha.append_summary(summary_path, f"### pipnexus\n\n{_cell(line)}.\n")
+            sentence = line[:1].upper() + line[1:]
+            gha.append_summary(summary_path, f"### pipnexus\n\n{_cell(sentence)}.\n")
     except ValueError as e:
         raise InputError(f"can't write the runner's files: {e}") from None
     except OSError as e:
         raise InputError(f"can't write the runner's files: {os_reason(e)}") from None
-    print(gha.escape_data(line), flush=True)
+    from pipnexus.diagnostics import format_info
+
+    print(gha.escape_data(format_info("pipnexus configure", line)), flush=True)
     if settings.warnings:
         # the workspace is checked out by now (it was empty when the hook ran)
         from pipnexus.configure import scan

@@ -9,7 +9,7 @@ import sys
 from collections import Counter
 from typing import Any, NamedTuple
 
-from pipnexus.diagnostics import Diagnostic, as_json, format_text
+from pipnexus.diagnostics import Diagnostic, as_json, format_info, format_text
 from pipnexus.errors import InputError
 from pipnexus.migrate.model import ALL_CACHES, DEFAULT_ACTION_REF, STRATEGIES, Change, Options
 from pipnexus.options import add_format, add_index_location, given
@@ -254,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
             if r.changed and not args.diff:
                 verb = "rewrote" if r.written else "would rewrite"
                 if not r.error:
-                    print(f"{verb} {r.path} ({_summary(r)})")
+                    print(format_info("pipnexus migrate", f"{verb} {r.path} ({_summary(r)})"))
     if errors:
         return 2
     if args.check and changed:

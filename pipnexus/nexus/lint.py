@@ -93,6 +93,8 @@ def version_of(doc: Any) -> schema.Version | None:
 
 
 # image blocks whose tag the chart's nexus3.image helper compares with a string
+# the plain scalars YAML 1.1 reads as false besides false/False/FALSE (yaml.org/type/bool.html)
+YAML11_FALSE = frozenset({"n", "N", "no", "No", "NO", "off", "Off", "OFF"})
 IMAGE_TAGS = ("image.tag", "bashImage.tag", "jdkImage.tag", "config.job.image.tag")
 
 
@@ -241,9 +243,19 @@ class _Linter(Sink):
             return None
         return found.group(0) if found else None
 
+    def helm_value(self, m: Any, key: str) -> Any:
+        """``m[key]`` as Helm reads it: a plain ``no``/``off``/``n`` is a string in YAML 1.2
+        (ruamel) but false in the YAML 1.1 of sigs.k8s.io/yaml, which Helm reads values with
+        (its go-yaml v2 fork: kubernetes/kubernetes: vendor/sigs.k8s.io/yaml/goyaml.v2,
+        resolve.go). Quoted, it stays a string (true in a template's ``if``)."""
+        value = m.get(key)
+        if isinstance(value, str) and self.source_text(m, key) in YAML11_FALSE:
+            return False
+        return value
+
     def persistence(self, doc: Any) -> None:
         pers = doc.get("persistence")
-        if not is_map(pers) or not pers.get("enabled"):
+        if not is_map(pers) or not self.helm_value(pers, "enabled"):
             at = key_at(doc, "persistence") if "persistence" in doc else (1, None)
             self.warn(
                 at,
@@ -312,7 +324,7 @@ class _Linter(Sink):
         """The chart renders its config Job (and the ConfigMap of its bodies) only when
         ``config.enabled`` is true in Go's sense (stevehipwell/helm-charts: charts/nexus3/
         templates/job-config.yaml, configmap-config.yaml), so every list below is then dead."""
-        enabled = config.get("enabled")
+        enabled = self.helm_value(config, "enabled")
         if enabled:
             return
         dead = [k for k in ("blobStores", "repos") if isinstance(config.get(k), list) and config[k]]
@@ -446,5 +458,6 @@ def run(args: argparse.Namespace) -> int:
     emit(shown, args.format)
     errors = sum(d.severity == "error" for d in found)
     if errors and args.format != "json":
-        print(f"{args.file}: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
+        summary = f"{args.file}: {errors} error{'s' if errors != 1 else ''}"
+        print(diagnostics.format_info("pipnexus nexus lint", summary), file=sys.stderr)
     return 1 if errors else 0

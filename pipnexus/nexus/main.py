@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
+
+from pipnexus.errors import InputError
 
 SUBCOMMANDS = (
     (
@@ -64,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     module_name = getattr(args, "_nexus_module", None)
     if not module_name:
-        args._nexus_parser.print_help(sys.stderr)
-        return 2
+        names = ", ".join(name for name, *_ in SUBCOMMANDS)
+        raise InputError(f"a subcommand is required: one of {names} (see 'pipnexus nexus --help')")
     module = importlib.import_module(module_name)
     return int(module.run(args))

@@ -1,6 +1,14 @@
-"""Which scheme a server speaks, to name an ``http://``/``https://`` mix-up in a URL.
+"""Which scheme a server speaks, to name an ``http://``/``https://`` mix-up in a URL: the
+active check of the nexus commands, which opens a connection of its own to confirm.
 
-Standard library only (no requests), so the action's probe could share it. Two mix-ups:
+Why there are two mechanisms: :func:`pipnexus.probe.classify.scheme_mixup` is passive, it reads
+a mix-up off what a request already met (an SSL error, a status line that is a TLS record, a
+web server's "plain HTTP to an HTTPS port" page) and costs nothing; the probe uses only it,
+because every candidate shares one deadline and an extra connection per failure would spend it
+(and a plain-HTTP server may hold a half-sent request until the deadline). The nexus commands
+go through requests, whose errors carry other texts, and can afford a second connection to be
+sure before they tell the user to change ``--url``; they use the passive check first
+(``tls_error_says_plain_http``) and this module only when it cannot tell. Two mix-ups:
 
 * ``https://`` for a plain-HTTP server: the TLS client reads an HTTP answer where it expects
   a TLS record; the probe's :func:`pipnexus.probe.classify.tls_error_says_plain_http` knows

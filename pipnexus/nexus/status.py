@@ -202,7 +202,7 @@ def report(found: list[Diagnostic], healthy: bool, version: str | None, fmt: str
         emit(found, "json", {"healthy": healthy, "nexus_version": version})
         return
     for d in found:
-        print(diagnostics.format_text(d))
+        print(diagnostics.format_command("pipnexus nexus status", d))
     print("healthy" if healthy else "unhealthy")
 
 

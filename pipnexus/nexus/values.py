@@ -13,6 +13,7 @@ import sys
 from typing import Any, NamedTuple
 
 from pipnexus import options, urls
+from pipnexus.diagnostics import format_info
 from pipnexus.errors import InputError
 from pipnexus.fsutil import atomic_write
 from pipnexus.nexus import schema
@@ -453,7 +454,7 @@ def run(args: argparse.Namespace) -> int:
             atomic_write(args.output, text.encode("utf-8"))
         except OSError as e:
             raise InputError(f"cannot write {args.output}: {e.strerror}") from None
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(format_info("pipnexus nexus values", f"wrote {args.output}"), file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

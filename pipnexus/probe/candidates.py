@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from pipnexus import urls
 from pipnexus._nt import NamedTuple
+from pipnexus.diagnostics import Diagnostic
 from pipnexus.errors import InputError
 from pipnexus.options import DEFAULT_REPOSITORY
 from pipnexus.urls import URL
@@ -42,7 +43,7 @@ class Result(NamedTuple):
 
 class Candidates(NamedTuple):
     targets: list[Target]
-    notes: list[str]  # one-line notices for the user, secrets redacted
+    notes: list[Diagnostic]  # notes for the user, secrets redacted
 
 
 def _status_url(base: str) -> URL:
@@ -91,7 +92,7 @@ def index_configured(
 
 def _nexus_target(
     nexus_url: str, repository: str | None, what: str, repo_what: str
-) -> tuple[Target, str | None]:
+) -> tuple[Target, Diagnostic | None]:
     """The target for a Nexus base URL and a repository, or for a whole index URL given as
     the Nexus URL (then with a note, or InputError when the repository names another one)."""
     nexus = urls.parse_url(nexus_url, what)
@@ -111,9 +112,11 @@ def _nexus_target(
                 f"{repo_what} names '{repository}': {fix}, or give the index URL you mean "
                 "as --index-url"
             )
-        note = (
+        note = Diagnostic(
+            "note",
             f"{what} is a whole index URL: using it as the index URL (pass --index-url URL, "
-            f"or --nexus-url {base} --repository {whole.repository})"
+            f"or --nexus-url {base} --repository {whole.repository})",
+            "nexus-url-is-index",
         )
         return Target(nexus, _status_url(whole.base)), note
     if "?" in nexus.text:
@@ -151,7 +154,7 @@ def resolve_candidates(
     explicit = [u for u in index_urls if u != ""]
     if repository is not None and repository.strip() == "":
         repository = None
-    notes: list[str] = []
+    notes: list[Diagnostic] = []
     targets: list[Target]
     if explicit:
         whats = (

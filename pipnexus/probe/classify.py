@@ -114,15 +114,16 @@ def tunnel_failure(
     return Failure("refused", f"the proxy {proxy} would not open a tunnel to {server} ({said})")
 
 
-def _proxy_auth_failure(what: str, said: str) -> Failure:
-    return Failure(
-        "auth",
-        f"the {what} answered {said}: the proxy's credentials (userinfo in the proxy URL) "
-        "are missing or were rejected",
-    )
-
-
-def _auth_failure(what: str, said: str, auth: str | None) -> Failure:
+def _auth_failure(status: int, what: str, said: str, auth: str | None) -> Failure | None:
+    """The proxy's 407 or the server's 401/403, read alike whatever the probe asked."""
+    if status == 407:
+        return Failure(
+            "auth",
+            f"the {what} answered {said}: the proxy's credentials (userinfo in the proxy URL) "
+            "are missing or were rejected",
+        )
+    if status not in (401, 403):
+        return None
     if auth:
         return Failure("auth", f"the {what} answered {said}: the credentials were rejected")
     return Failure(
@@ -132,13 +133,30 @@ def _auth_failure(what: str, said: str, auth: str | None) -> Failure:
     )
 
 
+def _named_404(
+    resp: Answer, who: str, said: str, remote: str, subject: str = ""
+) -> Failure | None:
+    """A 404 whose text names its cause: Nexus's proxy has blocked its remote (Nexus's own
+    words quoted), or the repository does not exist; None for any other 404."""
+    text = _error_text(resp)
+    blocked = re.search(_BLOCKED, text, re.IGNORECASE)
+    if blocked:
+        return Failure(
+            "remote-blocked",
+            f"{who} answered 404 {clean(blocked.group(0), 100)}{subject}: the proxy has blocked "
+            f"its remote ({remote}) and has no cached copy",
+        )
+    if "repository not found" in text.lower():
+        return Failure("not-found", f"{who} answered {said}: the repository does not exist")
+    return None
+
+
 def status_failure(resp: Answer, auth: str | None) -> Failure:
     """Classify an unexpected answer from the Nexus status endpoint."""
     said = clean(f"{resp.status} {resp.reason}", 80)
-    if resp.status == 407:
-        return _proxy_auth_failure("Nexus status endpoint", said)
-    if resp.status in (401, 403):
-        return _auth_failure("Nexus status endpoint", said, auth)
+    refused = _auth_failure(resp.status, "Nexus status endpoint", said, auth)
+    if refused is not None:
+        return refused
     if resp.status in (502, 503, 504):
         return Failure(
             "unavailable",
@@ -151,23 +169,14 @@ def status_failure(resp: Answer, auth: str | None) -> Failure:
 def page_failure(resp: Answer, canary: str, auth: str | None) -> Failure:
     """Classify an unexpected answer for the canary project page."""
     said = clean(f"{resp.status} {resp.reason}", 120)
-    text = resp.reason + " " + resp.body[:MAX_ERROR_BODY].decode("utf-8", "replace")
     subject = f"the canary project '{canary}'"
-    if resp.status == 407:
-        return _proxy_auth_failure(f"index page of {subject}", said)
-    if resp.status in (401, 403):
-        return _auth_failure(f"index page of {subject}", said, auth)
+    refused = _auth_failure(resp.status, f"index page of {subject}", said, auth)
+    if refused is not None:
+        return refused
     if resp.status == 404:
-        blocked = re.search(_BLOCKED, text, re.IGNORECASE)
-        if blocked:
-            return Failure(
-                "remote-blocked",
-                f"Nexus answered 404 {clean(blocked.group(0), 100)} for {subject}: the proxy "
-                "has blocked its remote (pypi.org) and has no cached copy",
-            )
-        if "repository not found" in text.lower():
-            return Failure("not-found", f"Nexus answered {said}: the repository does not exist")
-        return Failure("not-found", f"the index answered {said} for {subject}")
+        return _named_404(resp, "Nexus", said, "pypi.org", f" for {subject}") or Failure(
+            "not-found", f"the index answered {said} for {subject}"
+        )
     if resp.status == 502:
         return Failure(
             "remote-unreachable",
@@ -190,24 +199,11 @@ def mirror_failure(resp: Answer, auth: str | None, path: str) -> Failure:
     python-build-standalone's releases has."""
     said = clean(f"{resp.status} {resp.reason}", 120)
     what = "interpreter mirror"
-    if resp.status == 407:
-        return _proxy_auth_failure(what, said)
-    if resp.status in (401, 403):
-        return _auth_failure(what, said, auth)
+    refused = _auth_failure(resp.status, what, said, auth)
+    if refused is not None:
+        return refused
     if resp.status == 404:
-        text = _error_text(resp)
-        blocked = re.search(_BLOCKED, text, re.IGNORECASE)
-        if blocked:
-            return Failure(
-                "remote-blocked",
-                f"the {what} answered 404 {clean(blocked.group(0), 100)}: the proxy has "
-                "blocked its remote (GitHub)",
-            )
-        if "repository not found" in text.lower():
-            return Failure(
-                "not-found", f"the {what} answered {said}: the repository does not exist"
-            )
-        return Failure(
+        return _named_404(resp, f"the {what}", said, "GitHub") or Failure(
             "not-found",
             f"the {what} answered {said} for {path}, which every mirror of "
             "python-build-standalone's releases has: not such a mirror (its URL or remote is "
@@ -283,7 +279,9 @@ def scheme_mixup(url: str, problem: BaseException | bytes) -> str | None:
     named, with the port it was reached on (a server on 443 that speaks plain HTTP is
     ``http://host:443``): no path, no credentials.
     One place for the probe, configure and the nexus commands; tests/probe/test_classify.py
-    (test_scheme_mixup_*) runs it against real loopback servers.
+    (test_scheme_mixup_*) runs it against real loopback servers. Passive: it opens no
+    connection, so the probe's deadline is not spent on it; the nexus commands confirm what
+    it cannot tell with a connection of their own (:mod:`pipnexus.nexus.schemes`).
     """
     inner = getattr(problem, "reason", None)
     if isinstance(inner, BaseException):  # urllib's URLError wraps the error

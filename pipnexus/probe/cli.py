@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from pipnexus import options
+from pipnexus.diagnostics import Diagnostic, format_command
 from pipnexus.options import Credentials
 from pipnexus.probe.candidates import Result, Target, resolve_candidates
 from pipnexus.probe.engine import probe
@@ -19,7 +20,7 @@ from pipnexus.probe.engine import probe
 
 class Settings(NamedTuple):
     targets: list[Target]
-    notes: list[str]
+    notes: list[Diagnostic]
     canary: str
     timeout: float
     cafile: str | None
@@ -76,7 +77,7 @@ def format_text(results: Sequence[Result]) -> str:
 def run(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     for note in settings.notes:
-        print(f"pipnexus probe: note: {note}", file=sys.stderr)
+        print(format_command("pipnexus probe", note), file=sys.stderr)
     results = probe(
         settings.targets,
         canary=settings.canary,

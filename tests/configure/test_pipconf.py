@@ -109,6 +109,13 @@ def _pip_conf(path: Path, text: str) -> Path:
     return path
 
 
+def _global_pip_conf(tmp_path: Path, text: str) -> tuple[Path, dict[str, str]]:
+    """A global pip.conf (the image's, found through XDG_CONFIG_DIRS) and the runner
+    environment pip finds it in."""
+    xdg = tmp_path / "xdg"
+    return _pip_conf(xdg / "pip/pip.conf", text), base_env(tmp_path, XDG_CONFIG_DIRS=str(xdg))
+
+
 def test_pip_config_files_in_pips_order(tmp_path):
     """pip's kinds in its override order (pypa/pip: src/pip/_internal/configuration.py):
     global, user (legacy ~/.pip first), site (sys.prefix/pip.conf), PIP_CONFIG_FILE."""
@@ -162,12 +169,10 @@ def test_pip_conf_sources_last_file_wins_and_broken_files_are_ignored(tmp_path):
 
 
 def test_pip_conf_sources_are_warned_with_file_and_line(tmp_path, nexus):
-    xdg = tmp_path / "xdg"
-    conf = _pip_conf(xdg / "pip/pip.conf", (
+    conf, env = _global_pip_conf(tmp_path, (
         "[global]\ntimeout = 60\nextra-index-url = https://pypi.org/simple\n"
         "[download]\nfind-links = https://ci:hunter2@wheels.example/\n"
     ))
-    env = base_env(tmp_path, XDG_CONFIG_DIRS=str(xdg))
     r = run_configure(tmp_path, "--index-url", nexus.index_url(), env=env)
     assert r.rc == 0, r.err
     warnings = [line for line in r.out.splitlines() if line.startswith("::warning")]
@@ -220,12 +225,10 @@ def _pip_download(tmp_path: Path, env: Mapping[str, str], nexus: NexusDouble) ->
 @pytest.mark.installers
 def test_pip_conf_modes_override_public_pip_config_as_real_pip_sees_it(tmp_path, nexus):
     """The claims configure makes (overridden / still in effect) match what pip 26 does."""
-    xdg = tmp_path / "xdg"
-    conf = _pip_conf(xdg / "pip/pip.conf", (
+    conf, env = _global_pip_conf(tmp_path, (
         "[global]\nextra-index-url = https://pypi.org/simple\n"
         "[download]\nfind-links = https://files.pythonhosted.org/packages/\n"
     ))
-    env = base_env(tmp_path, XDG_CONFIG_DIRS=str(xdg))
 
     def configured(*args: str, **extra: str) -> tuple[Run, dict[str, str]]:
         (tmp_path / "home" / ".config").mkdir(exist_ok=True)
@@ -243,8 +246,8 @@ def test_pip_conf_modes_override_public_pip_config_as_real_pip_sees_it(tmp_path,
     # user: ~/.config/pip/pip.conf is read after the global file: it wins
     r, after = configured("--pip-conf", "user")
     assert "::warning" not in r.out
-    assert f"pipnexus: {conf}:2: [global] extra-index-url" in r.out
-    assert f"{conf}:4: [download] find-links" in r.out and r.out.count("overridden by") == 2
+    assert f"{conf}:2: note: [global] extra-index-url" in r.out
+    assert f"{conf}:4: note: [download] find-links" in r.out and r.out.count("overridden by") == 2
     assert _pip_download(tmp_path, after, nexus) == 0
 
     # user, but an existing PIP_CONFIG_FILE makes pip skip the user file: still in effect

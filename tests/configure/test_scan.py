@@ -82,7 +82,8 @@ def test_json_lists_the_diagnostics_with_the_same_fields(tmp_path, nexus):
     }
     assert diagnostics[1]["path"] is None and "refused" in diagnostics[1]["message"]
     # stderr carries the same diagnostics as text lines
-    assert r.err.splitlines()[-1].startswith("warning: Nexus is unhealthy (")
+    assert r.err.splitlines()[-1].startswith(
+        "pipnexus configure: warning: Nexus is unhealthy (")
     assert r.err.splitlines()[-1].endswith(" [fallback]")
     none = run_configure(tmp_path, "--index-url", dead, "--require-nexus", "--no-warnings",
                          "--python-mirror", "false", "--format", "json", github=False)
@@ -96,7 +97,7 @@ def test_every_code_configure_uses_is_listed():
     used = {"requirements-index", "uv-lock-urls", "poetry-mirror-plugin",
             "pip-compile-emits-index", "env-extra-source", "pip-conf-extra-source",
             "no-system-ca", "fallback", "no-healthy-index", "uv-config-index",
-            "direct-reference", "pdm-source", "poetry-source", "tox-index",
+            "direct-reference", "pdm-source", "poetry-source", "pipenv-source", "tox-index",
             "pre-commit-clone", "python-download"}
     assert used <= set(CODES)
     # the scan is split by tool (scan.py, scan_uv.py, scan_requirements.py, ...)

@@ -289,3 +289,34 @@ def test_new_codes_are_listed() -> None:
     for code in ("uv-config-index", "direct-reference", "pdm-source", "poetry-source",
                  "tox-index", "pre-commit-clone", "python-download"):
         assert code in CODES
+
+
+def test_pipfile_sources_that_pipenv_mirror_does_not_replace(tmp_path: Path) -> None:
+    # the shape of pipenv's own example of an index-restricted package (pypa/pipenv:
+    # docs/indexes.md); PIPENV_PYPI_MIRROR replaces the pypi.org sources only
+    _write(tmp_path / "Pipfile", """\
+[[source]]
+url = "https://pypi.org/simple"
+verify_ssl = true
+name = "pypi"
+
+[[source]]
+url = "https://download.pytorch.org/whl/cu113/"
+verify_ssl = false
+name = "pytorch"
+
+[dev-packages]
+
+[packages]
+torch = {version="*", index="pytorch"}
+numpy = {version="*"}
+""")
+    _write(tmp_path / "b" / "Pipfile",
+           '[[source]]\nurl = "https://pypi.python.org/simple/"\nname = "pypi"\n'
+           '[[source]]\nname = "corp"\nurl = "https://user:s3cret@pypi.corp.example/simple"\n'
+           '[packages]\nacme = {version="*", index="corp"}\n')
+    found = _scan(tmp_path)
+    assert _codes(found, tmp_path) == [("Pipfile", 6, "pipenv-source"),
+                                       ("b/Pipfile", 4, "pipenv-source")]
+    assert "pytorch = https://download.pytorch.org/whl/cu113/" in found[0].message
+    assert "s3cret" not in found[1].message

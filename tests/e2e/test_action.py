@@ -34,16 +34,22 @@ def double(behind: Upstream) -> Iterator[NexusDouble]:
         yield server
 
 
+# one job on act's host runner; its first step is the checkout act replaces by this repository
+JOB = (
+    "on: push\n"
+    "jobs:\n"
+    "  e2e:\n"
+    "    runs-on: ubuntu-latest\n"
+    "    steps:\n"
+    "      - uses: actions/checkout@v4\n"
+)
+
+
 def workflow(with_: dict[str, str], install: str) -> str:
     inputs = "".join(f"          {k}: {v!r}\n" for k, v in with_.items())
     body = "\n".join(f"          {line}" for line in install.strip().splitlines())
     return (
-        "on: push\n"
-        "jobs:\n"
-        "  e2e:\n"
-        "    runs-on: ubuntu-latest\n"
-        "    steps:\n"
-        "      - uses: actions/checkout@v4\n"
+        f"{JOB}"
         "      - id: pipnexus\n"
         "        uses: ./\n"
         "        with:\n"
@@ -241,12 +247,7 @@ def test_no_index_anywhere_leaves_the_job_alone(run_act, tmp_path):
         '> "$PIPNEXUS_E2E_OUT/env-{}.txt"'
     )
     wf = (
-        "on: push\n"
-        "jobs:\n"
-        "  e2e:\n"
-        "    runs-on: ubuntu-latest\n"
-        "    steps:\n"
-        "      - uses: actions/checkout@v4\n"
+        f"{JOB}"
         f"      - run: {snapshot.format('before')}\n"
         "      - id: pipnexus\n"
         "        uses: ./\n"

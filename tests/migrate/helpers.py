@@ -10,6 +10,7 @@ import difflib
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -53,27 +54,21 @@ def with_default_ref(after: bytes, before: bytes) -> bytes:
     )
 
 
+# options.json keys a fixture may set, and how each JSON value becomes the Options field
+# (JSON has no sets or tuples; runner labels compare lower-cased)
+_FIXTURE_OPTIONS: dict[str, Callable[[Any], Any]] = {
+    "caches": frozenset,
+    **dict.fromkeys(("strategy", "uv_lock", "action_ref", "action_comment", "repin", "all_jobs"),
+                    lambda value: value),
+    "runners": lambda labels: frozenset(x.lower() for x in labels),
+    "step_inputs": lambda pairs: tuple((k, v) for k, v in pairs),
+}
+
+
 def fixture_options(raw: dict[str, Any]) -> Options:
-    opts = Options()
-    if "caches" in raw:
-        opts = opts._replace(caches=frozenset(raw["caches"]))
-    if "strategy" in raw:
-        opts = opts._replace(strategy=raw["strategy"])
-    if "uv_lock" in raw:
-        opts = opts._replace(uv_lock=raw["uv_lock"])
-    if "action_ref" in raw:
-        opts = opts._replace(action_ref=raw["action_ref"])
-    if "action_comment" in raw:
-        opts = opts._replace(action_comment=raw["action_comment"])
-    if "repin" in raw:
-        opts = opts._replace(repin=raw["repin"])
-    if "all_jobs" in raw:
-        opts = opts._replace(all_jobs=raw["all_jobs"])
-    if "runners" in raw:
-        opts = opts._replace(runners=frozenset(x.lower() for x in raw["runners"]))
-    if "step_inputs" in raw:
-        opts = opts._replace(step_inputs=tuple((k, v) for k, v in raw["step_inputs"]))
-    return opts
+    return Options()._replace(
+        **{key: convert(raw[key]) for key, convert in _FIXTURE_OPTIONS.items() if key in raw}
+    )
 
 
 def oracle_options(options: Options) -> dict[str, Any]:

@@ -125,7 +125,7 @@ def _migrated_twice(tmp_path: Path, content: bytes) -> bytes:
     path.write_bytes(content)
     proc = migrate(tmp_path, "ci.yml")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.startswith("rewrote ci.yml")
+    assert proc.stdout.startswith("pipnexus migrate: rewrote ci.yml")
     again = migrate(tmp_path, "--check", "ci.yml")
     assert again.returncode == 0 and again.stdout == "", again.stdout + again.stderr
     return path.read_bytes()
@@ -199,6 +199,7 @@ def test_special_files_in_a_walk_are_skipped_and_named_ones_refused(tmp_path: Pa
     walked = migrate(tmp_path, "--check")
     assert walked.returncode == 1, walked.stderr  # only good.yml would change
     assert walked.stdout.splitlines() == [
+        "pipnexus migrate: "
         "would rewrite .github/workflows/good.yml (setup-python-cache, insert-step)"]
     assert walked.stderr == ""
 
@@ -212,7 +213,7 @@ def test_special_files_in_a_walk_are_skipped_and_named_ones_refused(tmp_path: Pa
     # a directory is walked as a directory: named like a workflow, its own YAML files count
     proc = migrate(wf, "--check", "dir.yml")
     assert proc.returncode == 1
-    assert proc.stdout.startswith("would rewrite dir.yml/inner.yml")
+    assert proc.stdout.startswith("pipnexus migrate: would rewrite dir.yml/inner.yml")
 
 
 def test_read_only_file_in_a_walk(tmp_path: Path) -> None:

@@ -69,8 +69,9 @@ def test_default_rewrites_dot_github(repo: Path, capsys: pytest.CaptureFixture[s
     # a composite action runs on its callers' runners, which may be GitHub-hosted: its cache
     # gets the conditional form (the step goes first, so it is named first)
     assert out.splitlines() == [
+        "pipnexus migrate: "
         "rewrote .github/actions/setup/action.yml (insert-step, setup-python-cache)",
-        "rewrote .github/workflows/ci.yml (setup-python-cache, insert-step)",
+        "pipnexus migrate: rewrote .github/workflows/ci.yml (setup-python-cache, insert-step)",
     ]
     assert "[runner-unknown]" in err
     assert (repo / ".github/workflows/ci.yml").read_text() == MIGRATED
@@ -84,6 +85,7 @@ def test_default_rewrites_dot_github(repo: Path, capsys: pytest.CaptureFixture[s
 def test_check_exit_1_and_changes_nothing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate", "--check", ".github/workflows"]) == 1
     assert capsys.readouterr().out == (
+        "pipnexus migrate: "
         "would rewrite .github/workflows/ci.yml (setup-python-cache, insert-step)\n"
     )
     assert (repo / ".github/workflows/ci.yml").read_text() == WORKFLOW
@@ -272,7 +274,7 @@ def test_python_dash_m_entry_point(repo: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert proc.returncode == 1
-    assert proc.stdout.startswith("would rewrite .github/workflows/ci.yml")
+    assert proc.stdout.startswith("pipnexus migrate: would rewrite .github/workflows/ci.yml")
 
 
 def test_pre_commit_hooks(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -361,7 +363,7 @@ def test_action_ref_repins_existing_steps(repo: Path, capsys: pytest.CaptureFixt
     sha = "pipnexus/pipnexus@" + "0123456789abcdef" * 2 + "01234567"
     ref = f"{sha} # v1.0.0"
     assert main(["migrate", "--action-ref", ref, str(ci)]) == 0
-    assert capsys.readouterr().out == f"rewrote {ci} (repin)\n"
+    assert capsys.readouterr().out == f"pipnexus migrate: rewrote {ci} (repin)\n"
     assert ci.read_text() == MIGRATED.replace(f"uses: {DEFAULT_ACTION_REF}", f"uses: {ref}")
     assert main(["migrate", "--check", "--action-ref", ref, str(ci)]) == 0  # idempotent
     assert main(["migrate", "--check", str(ci)]) == 0  # no --action-ref: no re-pinning

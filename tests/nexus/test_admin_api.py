@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
@@ -260,10 +262,22 @@ def test_roles_and_users(admin: Admin) -> None:
     assert admin.double.users["ci"] == "pw-1"  # the new user can sign in
 
 
-def test_required_fields_follow_the_version(upstream: Any) -> None:
+@contextmanager
+def playing(upstream: Any, version: str) -> Iterator[tuple[str, requests.Session]]:
+    """A Nexus double playing ``version`` with the admin API (no repositories): the API's base
+    URL and a session that ignores the environment's proxies."""
     from testbed.nexus_admin import install
     from testbed.nexus_double import NexusDouble
 
+    with NexusDouble(upstream.base_url, repository=None, version=version) as double:
+        install(double)
+        double.users["admin"] = ADMIN_PASSWORD
+        with requests.Session() as s:
+            s.trust_env = False
+            yield double.base_url + API, s
+
+
+def test_required_fields_follow_the_version(upstream: Any) -> None:
     payload = body()
     del payload["httpClient"]["blocked"]
     payload["pypi"] = {}
@@ -273,43 +287,22 @@ def test_required_fields_follow_the_version(upstream: Any) -> None:
         "3.94.0": set(),
     }
     for version, ids in expected.items():
-        with NexusDouble(upstream.base_url, repository=None, version=version) as double:
-            install(double)
-            double.users["admin"] = ADMIN_PASSWORD
-            with requests.Session() as s:
-                s.trust_env = False
-                resp = s.post(
-                    f"{double.base_url}{API}/repositories/pypi/proxy",
-                    json=payload,
-                    auth=AUTH,
-                    timeout=10,
-                )
+        with playing(upstream, version) as (api, s):
+            resp = s.post(f"{api}/repositories/pypi/proxy", json=payload, auth=AUTH, timeout=10)
             got = {e["id"] for e in resp.json()} if resp.status_code == 400 else set()
             assert got == ids, version
             assert resp.headers["Server"] == f"Nexus/{version}-01 (OSS)"
     # 3.96 no longer requires httpClient in a pypi proxy request (npm models 3.96.3)
     del payload["httpClient"]
-    with NexusDouble(upstream.base_url, repository=None, version="3.96.0") as double:
-        install(double)
-        double.users["admin"] = ADMIN_PASSWORD
-        with requests.Session() as s:
-            s.trust_env = False
-            url = f"{double.base_url}{API}/repositories/pypi/proxy"
-            assert s.post(url, json=payload, auth=AUTH, timeout=10).status_code == 201
-            got = s.get(f"{url}/pypi-proxy", auth=AUTH, timeout=10).json()
+    with playing(upstream, "3.96.0") as (api, s):
+        url = f"{api}/repositories/pypi/proxy"
+        assert s.post(url, json=payload, auth=AUTH, timeout=10).status_code == 201
+        got = s.get(f"{url}/pypi-proxy", auth=AUTH, timeout=10).json()
     assert got["httpClient"]["blocked"] is False and got["pypi"] == {}
 
 
 def test_versions_before_349_answer_bare_messages(upstream: Any) -> None:
-    from testbed.nexus_admin import install
-    from testbed.nexus_double import NexusDouble
-
-    with NexusDouble(upstream.base_url, repository=None, version="3.48.0") as double:
-        install(double)
-        double.users["admin"] = ADMIN_PASSWORD
-        with requests.Session() as s:
-            s.trust_env = False
-            url = f"{double.base_url}{API}/repositories/pypi/proxy/missing"
-            resp = s.get(url, auth=AUTH, timeout=10)
+    with playing(upstream, "3.48.0") as (api, s):
+        resp = s.get(f"{api}/repositories/pypi/proxy/missing", auth=AUTH, timeout=10)
     assert (resp.status_code, resp.json()) == (404, "Repository not found")
     assert resp.headers["Server"] == "Nexus/3.48.0-01 (OSS)"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -39,6 +38,7 @@ from tests.nexus.test_contract import (
     assert_valid_or_predicted,
     npm_missing,
 )
+from tests.nexus.test_lint import TEAM_EARLIER, TEAM_FINAL
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT_PASSWORD = "chart-r00t-pw"
@@ -186,11 +186,13 @@ def values_file(tmp: Path, *argv: str) -> Path:
     return path
 
 
-def lint(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def lint(path: Path, capsys: pytest.CaptureFixture[str], expect: int = 1) -> str:
+    """What ``nexus lint`` says of ``path`` (stdout and stderr), its exit code asserted."""
     capsys.readouterr()
     rc = main(["nexus", "lint", str(path)])
     out, err = capsys.readouterr()
-    return rc, out + err
+    assert rc == expect, out + err
+    return out + err
 
 
 # -- what pipnexus generates -------------------------------------------------------------------
@@ -255,7 +257,7 @@ def test_generated_values_provision_what_we_promise(
                 )
             if models.is_dir():  # the npm 3.96 models, when .ci/run installed them
                 assert npm_missing(models, REQUEST_MODELS[fmt], body) == [], name
-    assert lint(path, capsys)[0] == 0
+    lint(path, capsys, expect=0)
 
 
 def test_example_values_provision_the_pypi_proxy_and_the_interpreter_mirror(
@@ -275,35 +277,7 @@ def test_example_values_provision_the_pypi_proxy_and_the_interpreter_mirror(
 # -- seed-style broken values -------------------------------------------------------------------
 
 # What a team writes by hand: retries and useTrustStore one level too high.
-MISINDENTED = """\
-rootPassword:
-  secret: nexus-admin
-  key: password
-config:
-  enabled: true
-  anonymous:
-    enabled: true
-  repos:
-    - name: pypi-proxy
-      format: pypi
-      type: proxy
-      online: true
-      storage:
-        blobStoreName: default
-        strictContentTypeValidation: true
-      proxy:
-        remoteUrl: https://pypi.org
-        contentMaxAge: 1440
-        metadataMaxAge: 1440
-      negativeCache:
-        enabled: true
-        timeToLive: 1440
-      httpClient:
-        blocked: false
-        autoBlock: true
-        retries: 3
-        useTrustStore: false
-"""
+MISINDENTED = TEAM_FINAL
 
 
 def test_misindented_retries_are_silently_ignored_as_lint_predicts(
@@ -316,8 +290,7 @@ def test_misindented_retries_are_silently_ignored_as_lint_predicts(
     http = run.double.repositories["pypi-proxy"]["httpClient"]
     assert http["connection"] is None  # ... and the retries are gone without a word
     assert "retries" not in str(http)
-    rc, said = lint(path, capsys)
-    assert rc == 1
+    said = lint(path, capsys)
     assert "httpClient.retries is ignored by Nexus" in said
     assert "httpClient.connection.retries" in said
 
@@ -338,8 +311,7 @@ def test_retries_under_proxy_are_silently_ignored_as_lint_predicts(
     assert sent["proxy"]["retries"] == 3  # ... posting the key where it was written ...
     stored = run.double.repositories["pypi-proxy"]
     assert "retries" not in str(stored)  # ... and Nexus keeps nothing of it
-    rc, said = lint(path, capsys)
-    assert rc == 1
+    said = lint(path, capsys)
     assert "proxy.retries is ignored by Nexus at this level" in said
     assert "did you mean httpClient.connection.retries?" in said
 
@@ -357,27 +329,24 @@ def test_missing_required_field_fails_the_job_as_lint_predicts(
     assert run.rc == 1
     assert "ERROR: Could not create repository 'pypi-proxy' (status code 400)." in run.output
     assert run.double.repositories == {}
-    rc, said = lint(path, capsys)
-    assert rc == 1
+    said = lint(path, capsys)
     assert "negativeCache" in said
 
 
 def test_config_under_root_password_renders_no_job_as_lint_predicts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    indented = textwrap.indent(MISINDENTED.split("config:\n", 1)[1], "  ")
-    text = MISINDENTED.split("config:\n", 1)[0] + "  config:\n" + indented
     path = tmp_path / "values.yaml"
-    path.write_text(text)
+    path.write_text(TEAM_EARLIER)
     rendered = render(path, tmp_path)
     assert rendered.conf == {}  # the chart ignores rootPassword.config: nothing is provisioned
     assert not [d for d in rendered.docs if d["kind"] == "Job"]
-    rc, said = lint(path, capsys)
-    assert rc == 1
+    said = lint(path, capsys)
     assert "config" in said and "rootPassword" in said
 
 
-@pytest.mark.parametrize("enabled", ["  enabled: false\n", ""])
+@pytest.mark.parametrize("enabled", ["  enabled: false\n", "", "  enabled: no\n",
+                                     "  enabled: off\n"])
 def test_config_disabled_renders_no_job_as_lint_predicts(
     enabled: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -393,8 +362,7 @@ def test_config_disabled_renders_no_job_as_lint_predicts(
         assert any(kind == "Job" for kind, _ in kinds_names) is rendered_job
         # the ConfigMap with the request bodies (templates/configmap-config.yaml)
         assert (("ConfigMap", "rel-nexus3-conf") in kinds_names) is rendered_job
-    rc, said = lint(path, capsys)
-    assert rc == 1
+    said = lint(path, capsys)
     assert "the chart renders no config Job" in said and "[config-disabled]" in said
 
 
@@ -411,8 +379,8 @@ def test_numeric_image_tag_fails_helm_as_lint_predicts(
     )
     assert done.returncode != 0
     assert "incompatible types for comparison" in done.stderr  # _helpers.tpl: ne .tag "-"
-    rc, said = lint(path, capsys)
-    assert rc == 1 and f'quote it: tag: "{tag}"' in said
+    said = lint(path, capsys)
+    assert f'quote it: tag: "{tag}"' in said
     path.write_text(f'image:\n  tag: "{tag}"\n' + MISINDENTED)
     assert helm_template(thirdparty.chart_dir("nexus3"), path, tmp_path)  # quoted: renders
 

@@ -65,7 +65,7 @@ def test_remote_down_is_unhealthy_although_v2_answers(
     rc, line = docker_line(capsys, served, connector.base_url)
     how = "200 without authentication" if open_v2 else "401 Bearer, anonymous token granted"
     assert rc == 1
-    assert line.startswith(f"error: docker {connector.base_url}/v2/: {how}")
+    assert line.startswith(f"pipnexus nexus status: error: docker {connector.base_url}/v2/: {how}")
     assert f"but HEAD /v2/library/hello-world/manifests/latest answers {down_status}" in line
     assert "the mirror cannot get library/hello-world:latest" in line
     assert line.endswith("[docker-remote-down]")
@@ -169,6 +169,7 @@ def test_docker_url_https_for_plain_http(
     rc, line = docker_line(capsys, served, https)
     assert rc == 1
     assert line == (
+        "pipnexus nexus status: "
         f"error: docker {https}/v2/: {https} speaks plain HTTP, not TLS: use --docker-url "
         f"{connector.base_url} [docker-wrong-scheme]"
     )
@@ -189,6 +190,7 @@ def test_docker_url_http_for_tls(
         rc, line = docker_line(capsys, served, http)
     assert rc == 1
     assert line == (
+        "pipnexus nexus status: "
         f"error: docker {http}/v2/: {http} speaks TLS, not plain HTTP: use --docker-url "
         f"{server.base_url} [docker-wrong-scheme]"
     )

@@ -80,6 +80,7 @@ def test_plain_registry_with_the_canary(
     rc, line = docker_line(capsys, served, hub.registry.url)
     assert (rc, line) == (
         0,
+        "pipnexus nexus status: "
         f"note: docker {hub.registry.url}/v2/: 200 without authentication; manifest of "
         f"{CANARY}: 200 [docker-pull]",
     )
@@ -101,6 +102,7 @@ def test_pull_through_cache_with_its_remote_up(
     rc, line = docker_line(capsys, served, cache.url)
     assert (rc, line) == (
         0,
+        "pipnexus nexus status: "
         f"note: docker {cache.url}/v2/: 200 without authentication; manifest of {CANARY}: "
         "200 [docker-pull]",
     )
@@ -117,6 +119,7 @@ def test_pull_through_cache_with_its_remote_down(
     rc, line = docker_line(capsys, served, cache.url)
     assert rc == 1
     assert line.startswith(
+        "pipnexus nexus status: "
         f"error: docker {cache.url}/v2/: 200 without authentication, but HEAD "
         "/v2/library/hello-world/manifests/latest answers 404"
     )
@@ -136,6 +139,7 @@ def test_htpasswd_registry(
         rc, line = docker_line(capsys, served, registry.url)
     assert rc == 1
     assert line.startswith(
+        "pipnexus nexus status: "
         f"error: docker {registry.url}/v2/: 401 with a Basic challenge: anonymous docker "
         "pulls fail"
     )

@@ -590,7 +590,11 @@ def test_config_disabled_names_blob_stores_too(
     assert "so config.blobStores and config.repos are never applied" in line
 
 
-@pytest.mark.parametrize("value, said", [("", "is empty"), ("0", "is 0"), ("false", "is false")])
+@pytest.mark.parametrize("value, said", [
+    ("", "is empty"), ("0", "is 0"), ("false", "is false"),
+    # YAML 1.1 false, as Helm reads values (test_chart checks it with helm)
+    ("no", "is no"), ("off", "is off"), ("N", "is N"), ("NO", "is NO"),
+])
 def test_config_disabled_says_the_value_as_written(
     value: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -598,6 +602,26 @@ def test_config_disabled_says_the_value_as_written(
     rc, lines, _ = run_lint(tmp_path, text, capsys, "-q")
     assert rc == 1
     assert [line for line in lines if f"config.enabled {said}: the chart" in line], lines
+
+
+@pytest.mark.parametrize("value", ['"no"', "'off'", "yes", "on", "y"])
+def test_config_enabled_true_as_helm_reads_it_is_no_finding(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # quoted, "no" is a non-empty string (true in the template's `if`); yes/on/y are true
+    text = values_with(f"  enabled: {value}\n", ENABLED)
+    _, lines, _ = run_lint(tmp_path, text, capsys)
+    assert not [line for line in lines if "[config-disabled]" in line], lines
+
+
+def test_persistence_enabled_no_is_false_as_helm_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = values.render(Options()).replace(
+        "persistence:\n  enabled: true", "persistence:\n  enabled: no")
+    assert "enabled: no" in text
+    _, lines, _ = run_lint(tmp_path, text, capsys)
+    assert [line for line in lines if line.endswith("[no-persistence]")], lines
 
 
 def test_config_disabled_without_repositories_is_fine(

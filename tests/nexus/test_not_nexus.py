@@ -162,7 +162,7 @@ def test_a_proxy_that_drops_the_server_header_is_accepted(
     with everything(200, "OK") as server:
         rc, out, _ = run(capsys, "status", "--url", server.base_url, "--retries", "0")
     assert rc == 0
-    assert out.splitlines()[0] == "note: status: ok [nexus-status]"
+    assert out.splitlines()[0] == "pipnexus nexus status: note: status: ok [nexus-status]"
     assert "names no Nexus version" in out
 
 

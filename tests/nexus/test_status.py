@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from pipnexus.cli import main
 from testbed.docker_connector import DockerConnector
 from testbed.httpbase import QuietHandler, Response, closed_url
+from testbed.nexus_double import NexusDouble
 from tests.nexus.conftest import ADMIN_PASSWORD, Admin
 from tests.nexus.conftest import LINT_VERSION as NEXUS_VERSION
 
@@ -30,10 +31,11 @@ def test_healthy(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     rc, lines, err = status(capsys, served.url, "--repository", "pypi-proxy")
     assert (rc, err) == (0, "")
     assert lines == [
-        "note: status: ok [nexus-status]",
-        "note: writable: ok [nexus-writable]",
-        f"note: version: Nexus {NEXUS_VERSION}-01 (OSS) [nexus-version]",
-        "note: repository pypi-proxy: pypi proxy [repository-exists]",
+        "pipnexus nexus status: note: status: ok [nexus-status]",
+        "pipnexus nexus status: note: writable: ok [nexus-writable]",
+        f"pipnexus nexus status: note: version: Nexus {NEXUS_VERSION}-01 (OSS) [nexus-version]",
+        "pipnexus nexus status: note: repository pypi-proxy: pypi proxy [repository-exists]",
+        "pipnexus nexus status: "
         "note: canary /repository/pypi-proxy/simple/pip/: 200, 1 file link(s) [repository-serves]",
         "healthy",
     ]
@@ -43,9 +45,9 @@ def test_status_only(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     assert status(capsys, served.url)[:2] == (
         0,
         [
-            "note: status: ok [nexus-status]",
-            "note: writable: ok [nexus-writable]",
-            f"note: version: Nexus {NEXUS_VERSION}-01 (OSS) [nexus-version]",
+            "pipnexus nexus status: note: status: ok [nexus-status]",
+            "pipnexus nexus status: note: writable: ok [nexus-writable]",
+            f"pipnexus nexus status: note: version: Nexus {NEXUS_VERSION}-01 (OSS) [nexus-version]",
             "healthy",
         ],
     )
@@ -56,9 +58,9 @@ def test_read_only(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     rc, lines, _ = status(capsys, served.url)
     assert rc == 1
     assert lines == [
-        "note: status: ok [nexus-status]",
-        "error: writable: read-only (503) [nexus-writable]",
-        f"note: version: Nexus {NEXUS_VERSION}-01 (OSS) [nexus-version]",
+        "pipnexus nexus status: note: status: ok [nexus-status]",
+        "pipnexus nexus status: error: writable: read-only (503) [nexus-writable]",
+        f"pipnexus nexus status: note: version: Nexus {NEXUS_VERSION}-01 (OSS) [nexus-version]",
         "unhealthy",
     ]
 
@@ -68,8 +70,8 @@ def test_not_ready(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy", "--retries", "0")
     assert rc == 1
     assert lines[:2] == [
-        "error: status: not ready (503) [nexus-status]",
-        "error: writable: not ready (503) [nexus-writable]",
+        "pipnexus nexus status: error: status: not ready (503) [nexus-status]",
+        "pipnexus nexus status: error: writable: not ready (503) [nexus-writable]",
     ]
     assert lines[-1] == "unhealthy"
 
@@ -78,30 +80,33 @@ def test_missing_repository(served: Admin, capsys: pytest.CaptureFixture[str]) -
     rc, lines, _ = status(capsys, served.url, "--repository", "nope")
     assert rc == 1
     assert (
+        "pipnexus nexus status: "
         "error: repository nope: not found (or not visible to this user) [repository-exists]"
         in lines
     )
-    assert any(line.startswith("error: canary /repository/nope/simple/pip/: 404") for line in lines)
+    assert any(line.startswith("pipnexus nexus status: "
+                               "error: canary /repository/nope/simple/pip/: 404") for line in lines)
 
 
-def test_offline_repository(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
-    served.double.set_online(False, "pypi-proxy")
+@pytest.mark.parametrize(
+    ("fault", "answer"),
+    [
+        (lambda double: double.set_online(False, "pypi-proxy"), "503 Repository offline"),
+        (lambda double: double.set_blocked(True, "pypi-proxy"), "404 Remote Manually Blocked"),
+    ],
+    ids=["offline", "remote-blocked"],
+)
+def test_repository_that_cannot_serve(
+    served: Admin,
+    fault: Callable[[NexusDouble], None],
+    answer: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fault(served.double)
     rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy")
     assert rc == 1
-    assert (
-        "error: canary /repository/pypi-proxy/simple/pip/: 503 Repository offline "
-        "[repository-serves]" in lines
-    )
-
-
-def test_remote_blocked(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
-    served.double.set_blocked(True, "pypi-proxy")
-    rc, lines, _ = status(capsys, served.url, "--repository", "pypi-proxy")
-    assert rc == 1
-    assert (
-        "error: canary /repository/pypi-proxy/simple/pip/: 404 Remote Manually Blocked "
-        "[repository-serves]" in lines
-    )
+    canary = "/repository/pypi-proxy/simple/pip/"
+    assert f"pipnexus nexus status: error: canary {canary}: {answer} [repository-serves]" in lines
 
 
 def test_anonymous_off_needs_credentials(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
@@ -126,7 +131,7 @@ def test_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
     rc, lines, err = status(capsys, closed_url(), "--retries", "0")
     assert rc == 1
     assert lines[-1] == "unhealthy" and len(lines) == 2
-    assert lines[0].startswith("error: cannot reach ")
+    assert lines[0].startswith("pipnexus nexus status: error: cannot reach ")
     assert lines[0].endswith(" [nexus-unreachable]")
     assert err == ""
 
@@ -308,6 +313,7 @@ def test_docker_bearer_anonymous_token(
     rc, line = docker_line(capsys, served, url + "/")
     assert (rc, line) == (
         0,
+        "pipnexus nexus status: "
         f"note: docker {url}/v2/: 401 Bearer, anonymous token granted, then 200; manifest of "
         "library/hello-world:latest: 200 [docker-pull]",
     )
@@ -325,6 +331,7 @@ def test_docker_open_registry(
     rc, line = docker_line(capsys, served, connector.base_url)
     assert rc == 0
     assert line == (
+        "pipnexus nexus status: "
         f"note: docker {connector.base_url}/v2/: 200 without authentication; manifest of "
         "library/hello-world:latest: 200 [docker-pull]"
     )
@@ -337,7 +344,8 @@ def test_docker_force_basic_auth(
     connector.force_basic_auth = True
     rc, line = docker_line(capsys, served, connector.base_url)
     assert rc == 1
-    assert line.startswith(f"error: docker {connector.base_url}/v2/: 401 with a Basic challenge")
+    assert line.startswith("pipnexus nexus status: "
+                           f"error: docker {connector.base_url}/v2/: 401 with a Basic challenge")
     assert "forceBasicAuth: false" in line and line.endswith("[docker-force-basic-auth]")
     assert connector.authorizations == []
 
@@ -351,6 +359,7 @@ def test_docker_token_refused(
     assert rc == 1
     realm = f"{connector.base_url}/v2/token"
     assert line.startswith(
+        "pipnexus nexus status: "
         f"error: docker {connector.base_url}/v2/: token realm {realm} refused an anonymous "
         "token (401"
     )
@@ -361,7 +370,8 @@ def test_docker_token_refused(
 def test_docker_url_is_the_main_port(served: Admin, capsys: pytest.CaptureFixture[str]) -> None:
     rc, line = docker_line(capsys, served, served.url)
     assert rc == 1
-    assert line.startswith(f"error: docker {served.url}/v2/: 404: not a Docker connector")
+    assert line.startswith("pipnexus nexus status: "
+                           f"error: docker {served.url}/v2/: 404: not a Docker connector")
     assert line.endswith("[docker-not-registry]")
 
 
@@ -380,6 +390,7 @@ def test_docker_port_refused(served: Admin, capsys: pytest.CaptureFixture[str]) 
     rc, line = docker_line(capsys, served, url)
     assert rc == 1
     assert line == (
+        "pipnexus nexus status: "
         f"error: docker {url}/v2/: connection refused: nothing listens on that port (expose the "
         "connector's docker.httpPort in the Service's additionalPorts) [docker-unreachable]"
     )
@@ -391,11 +402,12 @@ def test_docker_server_error(
 ) -> None:
     if where == "/v2/":
         connector.fail_status = 503
-        start = f"error: docker {connector.base_url}/v2/: 503"
+        start = f"pipnexus nexus status: error: docker {connector.base_url}/v2/: 503"
     else:
         connector.token_fail_status = 500
         realm = f"{connector.base_url}/v2/token"
-        start = f"error: docker {connector.base_url}/v2/: token realm {realm}: 500"
+        start = ("pipnexus nexus status: "
+                 f"error: docker {connector.base_url}/v2/: token realm {realm}: 500")
     rc, line = docker_line(capsys, served, connector.base_url)
     assert rc == 1
     assert line.startswith(start)

@@ -36,7 +36,8 @@ def test_self_signed_certificate_is_refused_without_ca_cert(
     captured = capsys.readouterr()
     first, last = captured.out.splitlines()
     assert last == "unhealthy" and captured.err == ""
-    assert first.startswith(f"error: TLS verification failed for {server.base_url}")
+    assert first.startswith("pipnexus nexus status: "
+                            f"error: TLS verification failed for {server.base_url}")
     assert "--ca-cert" in first and first.endswith(" [nexus-unreachable]")
     # OpenSSL's reason, whole: "(certificate verify failed: self-signed certificate)"
     assert "(certificate verify failed: " in first and first.count("(") == first.count(")")
@@ -48,8 +49,8 @@ def test_ca_cert_is_used(https_nexus, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["nexus", "status", "--url", server.base_url, "--ca-cert", str(ca)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [lines[0], lines[1], lines[-1]] == [
-        "note: status: ok [nexus-status]",
-        "note: writable: ok [nexus-writable]",
+        "pipnexus nexus status: note: status: ok [nexus-status]",
+        "pipnexus nexus status: note: writable: ok [nexus-writable]",
         "healthy",
     ]
 
@@ -57,16 +58,24 @@ def test_ca_cert_is_used(https_nexus, capsys: pytest.CaptureFixture[str]) -> Non
 # scheme mix-ups: named, with the URL to use, and exit 2 (the URL is wrong, not Nexus)
 
 
+def _input_error(
+    capsys: pytest.CaptureFixture[str], command: str, url: str, *argv: str
+) -> str:
+    """``nexus COMMAND --url URL`` (apply as a dry run) exits 2 and prints nothing on stdout:
+    its stderr."""
+    dry_run = ["--dry-run"] if command == "apply" else []
+    assert main(["nexus", command, "--url", url, *argv, *dry_run]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return captured.err
+
+
 @pytest.mark.parametrize("command", ["apply", "status"])
 def test_https_for_a_plain_http_nexus(
     admin: Admin, command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     https = admin.url.replace("http://", "https://")
-    argv = ["nexus", command, "--url", https, "--password-env", "NEXUS_PW"]
-    assert main(argv + (["--dry-run"] if command == "apply" else [])) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err == (
+    assert _input_error(capsys, command, https, "--password-env", "NEXUS_PW") == (
         f"pipnexus nexus {command}: error: {https} speaks plain HTTP, not TLS: use --url "
         f"{admin.url} [not-nexus]\n"
     )
@@ -79,11 +88,7 @@ def test_http_for_a_tls_nexus(
 ) -> None:
     server, _ = https_nexus
     http = server.base_url.replace("https://", "http://")
-    argv = ["nexus", command, "--url", http, "--retries", "3"]
-    assert main(argv + (["--dry-run"] if command == "apply" else [])) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err == (
+    assert _input_error(capsys, command, http, "--retries", "3") == (
         f"pipnexus nexus {command}: error: {http} speaks TLS, not plain HTTP: use --url "
         f"{server.base_url} [not-nexus]\n"
     )

@@ -90,7 +90,8 @@ def test_nexus_url_that_is_a_whole_index_url(
     assert target.index.text == given
     assert target.status is not None
     assert target.status.text == given.split("/repository/")[0] + "/service/rest/v1/status"
-    (note,) = candidates.notes
+    ((note, code),) = [(n.message, n.code) for n in candidates.notes]
+    assert code == "nexus-url-is-index"
     assert note.startswith(f"{what} is a whole index URL: using it as the index URL")
     assert "--repository pip-cache" in note and "/simple" not in note.split("(", 1)[1]
 
@@ -131,7 +132,7 @@ def test_nexus_url_inside_a_repository_is_an_input_error(nexus_url: str) -> None
 def test_whole_index_note_hides_the_password() -> None:
     url = "http://ci:s3cret@nexus:8081/repository/pip-cache/simple/"
     candidates = resolve_candidates([], url, None, {})
-    assert "s3cret" not in candidates.notes[0]
+    assert "s3cret" not in candidates.notes[0].message
     assert candidates.targets[0].index.password == "s3cret"
     with pytest.raises(InputError) as info:
         resolve_candidates([], url, "pypi-proxy", {})

@@ -8,6 +8,7 @@ import http.client
 import shutil
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,43 +18,37 @@ from testbed.nexus_double import NexusDouble
 from tests import probe_helpers as ph
 from tests.probe_helpers import one, serve
 
+# The Nexus double's faults, each: the fault, the reason, and what the detail must name.
+NEXUS_FAULTS: dict[str, tuple[Callable[[NexusDouble], object], str, str]] = {
+    "repository-offline": (lambda n: n.set_online(False), "unavailable", "Repository offline"),
+    "not-readable-status-503": (
+        lambda n: setattr(n, "readable", False), "unavailable", "status endpoint"
+    ),
+    "read-only-cache-miss": (lambda n: setattr(n, "read_only", True), "unavailable", ""),
+    "remote-auto-blocked": (
+        lambda n: n.block_remote(), "remote-blocked", "Remote Auto Blocked until"
+    ),
+    "remote-manually-blocked": (
+        lambda n: n.set_blocked(True), "remote-blocked", "Remote Manually Blocked"
+    ),
+    "remote-unreachable": (
+        lambda n: setattr(n, "remote_unreachable", True), "remote-unreachable", ""
+    ),
+    "login-page": (lambda n: setattr(n, "login_page", True), "not-an-index", ""),
+    "anonymous-disabled": (
+        lambda n: setattr(n, "anonymous_enabled", False), "auth", "credentials are needed"
+    ),
+}
 
-def test_repository_offline(nexus: NexusDouble) -> None:
-    nexus.set_online(False)
+
+@pytest.mark.parametrize(("fault", "reason", "named"), NEXUS_FAULTS.values(), ids=NEXUS_FAULTS)
+def test_nexus_faults(
+    nexus: NexusDouble, fault: Callable[[NexusDouble], object], reason: str, named: str
+) -> None:
+    fault(nexus)
     result = one(nexus.index_url())
-    assert (result.healthy, result.reason) == (False, "unavailable")
-    assert "Repository offline" in result.detail
-
-
-def test_nexus_not_readable_status_503(nexus: NexusDouble) -> None:
-    nexus.readable = False
-    result = one(nexus.index_url())
-    assert result.reason == "unavailable"
-    assert "status endpoint" in result.detail
-
-
-def test_read_only_cache_miss(nexus: NexusDouble) -> None:
-    nexus.read_only = True
-    assert one(nexus.index_url()).reason == "unavailable"
-
-
-def test_remote_auto_blocked(nexus: NexusDouble) -> None:
-    nexus.block_remote()
-    result = one(nexus.index_url())
-    assert result.reason == "remote-blocked"
-    assert "Remote Auto Blocked until" in result.detail
-
-
-def test_remote_manually_blocked(nexus: NexusDouble) -> None:
-    nexus.set_blocked(True)
-    result = one(nexus.index_url())
-    assert result.reason == "remote-blocked"
-    assert "Remote Manually Blocked" in result.detail
-
-
-def test_remote_unreachable(nexus: NexusDouble) -> None:
-    nexus.remote_unreachable = True
-    assert one(nexus.index_url()).reason == "remote-unreachable"
+    assert (result.healthy, result.reason) == (False, reason), result
+    assert named in result.detail
 
 
 def test_upstream_server_error_is_unavailable(nexus: NexusDouble, upstream: Any) -> None:
@@ -73,11 +68,6 @@ def test_canary_missing(nexus: NexusDouble) -> None:
     assert "pipnexus-no-such-project" in result.detail
 
 
-def test_login_page(nexus: NexusDouble) -> None:
-    nexus.login_page = True
-    assert one(nexus.index_url()).reason == "not-an-index"
-
-
 def test_nexus_hangs(nexus: NexusDouble) -> None:
     nexus.hang = True
     result = one(nexus.index_url(), timeout=1.0)
@@ -85,18 +75,17 @@ def test_nexus_hangs(nexus: NexusDouble) -> None:
     assert "within 1 s" in result.detail
 
 
+def _nexus_shaped(raw: list[ph.RawServer], status: bytes) -> ph.RawServer:
+    """A server at a Nexus-shaped URL whose status endpoint answers ``status``; the canary's
+    page is fine."""
+    page = ph.response(200, "OK", ph.PIP_PAGE)
+    table = {"/service/rest/v1/status": status, "/repository/pypi-proxy/simple/pip/": page}
+    return serve(raw, ph.routes(table))
+
+
 def test_status_endpoint_missing_lets_the_canary_decide(raw: list[ph.RawServer]) -> None:
     # a Nexus-shaped URL on a server (or ingress) without /service/rest/v1/status
-    page = ph.response(200, "OK", ph.PIP_PAGE)
-    server = serve(
-        raw,
-        ph.routes(
-            {
-                "/service/rest/v1/status": ph.response(404, "Not Found"),
-                "/repository/pypi-proxy/simple/pip/": page,
-            }
-        ),
-    )
+    server = _nexus_shaped(raw, ph.response(404, "Not Found"))
     result = one(server.url())
     assert result.healthy, result
     assert "no Nexus status endpoint (404)" in result.detail
@@ -109,16 +98,7 @@ def test_status_endpoint_missing_lets_the_canary_decide(raw: list[ph.RawServer])
     [(503, "unavailable"), (502, "unavailable"), (401, "auth"), (500, "bad-response")],
 )
 def test_status_endpoint_failures(raw: list[ph.RawServer], status: int, expected: str) -> None:
-    page = ph.response(200, "OK", ph.PIP_PAGE)
-    server = serve(
-        raw,
-        ph.routes(
-            {
-                "/service/rest/v1/status": ph.response(status, "Whatever"),
-                "/repository/pypi-proxy/simple/pip/": page,
-            }
-        ),
-    )
+    server = _nexus_shaped(raw, ph.response(status, "Whatever"))
     result = one(server.url())
     assert result.reason == expected
     assert "status endpoint" in result.detail
