@@ -43,6 +43,12 @@ class Bed(NamedTuple):
     releases: pbs.Releases | None = None
 
 
+# The bed disables these self-update checks, uv's config discovery and its interpreter
+# downloads; the action sets none of them, so the audits run the tools without them.
+RUNNER_UNSET = ("PDM_CHECK_UPDATE", "PIP_DISABLE_PIP_VERSION_CHECK", "UV_NO_CONFIG",
+                "UV_PYTHON_DOWNLOADS")
+
+
 def python_mirror(index_url: str) -> str:
     """The double's raw proxy of python-build-standalone, on the host of ``index_url``."""
     return f"{index_url.split('/repository/', 1)[0]}/repository/{PYTHON_MIRROR_REPOSITORY}"
@@ -63,10 +69,7 @@ def make_bed(work: Path, nexus: NexusDouble, proxy: DeadProxy,
         nexus.add_raw_proxy(PYTHON_MIRROR_REPOSITORY, releases.base_url)
     for loopback in (False, True):
         base = installers.isolated_env(work / ("env-uv" if loopback else "env-py"))
-        # The bed disables these self-update checks, uv's config discovery and its interpreter
-        # downloads; the action sets none of them, so the audit runs the tools without them.
-        for name in ("PDM_CHECK_UPDATE", "PIP_DISABLE_PIP_VERSION_CHECK", "UV_NO_CONFIG",
-                     "UV_PYTHON_DOWNLOADS"):
+        for name in RUNNER_UNSET:
             base.pop(name, None)
         # the runner's interpreter first on PATH, as after actions/setup-python (uv finds it
         # without --python; a pyenv shim under the bed's fresh HOME would not run)

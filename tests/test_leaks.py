@@ -7,6 +7,10 @@ loopback only, strace, a DNS stub) must fail a tool that leaks without any proxy
 from __future__ import annotations
 
 import re
+import shutil
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,6 +145,25 @@ def test_strace_targets_parses_inet_and_inet6(tmp_path: Path) -> None:
     assert netns.strace_targets(log) == ["151.101.0.223:443", "[2a04:4e42::223]:443",
                                          "8.8.8.8:53", "1.1.1.1:53", "9.9.9.9:53",
                                          "9.9.9.9:53", "io_uring_setup"]
+
+
+@pytest.mark.parametrize("seccomp", [False, True])
+def test_traced_sees_a_grandchilds_connect(tmp_path: Path, seccomp: bool) -> None:
+    """With ``--seccomp-bpf`` (the timed install steps of bench/realprojects) strace still
+    follows every child and records its connect."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = (f"import socket\ntry: socket.create_connection(('127.0.0.1', {port}), 5)\n"
+            "except OSError: pass\n")
+    child = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {code!r}])"
+    log = tmp_path / "strace.log"
+    proc = subprocess.run(netns.traced([sys.executable, "-c", child], log, seccomp=seccomp),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert netns.strace_targets(log) == [f"127.0.0.1:{port}"]
 
 
 @pytest.mark.parametrize("case", QUICK, ids=[c.name for c in QUICK])

@@ -8,6 +8,10 @@ once from pypi.org into ``bench/.cache/realprojects/pypi`` (each checked against
 SHA-256); the project's few files (workflows, project and requirements files) are kept in
 bench/realprojects-files/ and checked against the manifest like any other source. Without
 pypi.org the test skips and says so.
+
+Where a network namespace can be made (root with unshare, strace, ip: CI), the bench runs the
+jobs in one (testbed/netns.py) and the test asserts what its witnesses saw: no connection to
+anything but the job's own server, no DNS query, no packet off loopback.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from testbed import netns
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.slow, pytest.mark.installers]
@@ -48,10 +54,20 @@ def test_requests_installs_through_pipnexus_and_a_warm_job_downloads_nothing(
     if proc.returncode == 2 and proc.stderr.startswith("unavailable: "):
         pytest.skip(proc.stderr.strip())
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    jobs = {j["setup"]: j for j in json.loads((tmp_path / "results.json").read_text())}
+    results = json.loads((tmp_path / "results.json").read_text())
+    jobs = {j["setup"]: j for j in results["jobs"]}
     assert all(j["ok"] for j in jobs.values()), jobs
     # nothing tried to leave the runner through the proxy variables
     assert [j["left"] for j in jobs.values()] == [[], [], [], []]
+    if netns.why_unavailable() is None:
+        # in the namespace: every install step traced, nothing tried anything but its server
+        assert [(j["connects"], j["dns"]) for j in jobs.values()] == [([], [])] * 4
+        assert {j["packets"] for j in jobs.values()} <= {0, None}  # None: no nft here
+    else:
+        assert "the dead proxy is the only witness" in results["witnesses"]
+        assert [j["connects"] for j in jobs.values()] == [None] * 4
+    # with the interpreter mirror on the double, configure has nothing to say about requests
+    assert jobs["pipnexus, warm"]["warnings"] == []
     # the cold job through pipnexus filled the Nexus double; the warm one fetched nothing
     assert jobs["pipnexus, cold"]["upstream_files"] > 1_000_000
     assert jobs["pipnexus, warm"]["upstream"] == 0
