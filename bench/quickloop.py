@@ -8,6 +8,7 @@ more than its CPU time is waiting: a deadline, a sleep, a retry), and the totals
 CPU time is the figure to compare on a shared machine; wall time varies with the load.
 
     python -m bench.quickloop [--top 25] [--files 15] [--by cpu|wait] [PYTEST ARGS ...]
+    python -m bench.quickloop --workers 1,2,3     # the loop in 1, 2 and 3 processes, side by side
 
 PYTEST ARGS replace the default selection (`-m "not e2e and not slow"`, all of tests/).
 Prints figures only; never asserts.
@@ -144,6 +145,28 @@ def report(
     return "\n".join(lines)
 
 
+def _run(pytest_args: Sequence[str], workers: int, out: Path) -> tuple[int, float, float]:
+    """One run of the loop in a child pytest: its exit code, wall and CPU seconds."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+               "-p", "bench.quickloop", *(pytest_args or QUICK)]
+    if workers > 1:  # pytest-xdist: the per-test records stay in the workers
+        command += ["-n", str(workers)]
+    env = {**os.environ, OUT: str(out)}
+    cpu, wall = _cpu(), time.perf_counter()
+    done = subprocess.run(command, cwd=REPO, env=env, check=False)
+    return done.returncode, time.perf_counter() - wall, _cpu() - cpu
+
+
+def _workers(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"not a list of worker counts: {text!r}")
+    return values
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.quickloop", description=__doc__.split("\n\n")[0]
@@ -153,22 +176,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--by", choices=("wall", "cpu", "wait"), default="wall",
                         help="rank tests and files by wall time (default), CPU time, or wall "
                         "time less CPU time (waiting)")
+    parser.add_argument("--workers", type=_workers, default=[1], metavar="N[,N...]",
+                        help="run the loop once per count, with pytest-xdist's -n N where N > 1 "
+                        "(default 1); per-test figures come from the single-process run")
     args, pytest_args = parser.parse_known_args(argv)
+    runs: list[tuple[int, float, float]] = []
+    failed = False
     with tempfile.TemporaryDirectory(prefix="quickloop-") as tmp:
         out = Path(tmp) / "tests.json"
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                   "-p", "bench.quickloop", *(pytest_args or QUICK)]
-        env = {**os.environ, OUT: str(out)}
-        cpu, wall = _cpu(), time.perf_counter()
-        done = subprocess.run(command, cwd=REPO, env=env, check=False)
-        wall, cpu = time.perf_counter() - wall, _cpu() - cpu
-        if not out.is_file():
-            print(f"pytest exited {done.returncode} without running the tests", file=sys.stderr)
-            return 2
-        print(report(wall, cpu, json.loads(out.read_text(encoding="utf-8")), args.top,
-                     args.files, args.by))
-        if done.returncode != 0:
-            print(f"\npytest exited {done.returncode}: some tests failed", file=sys.stderr)
+        for workers in args.workers:
+            rc, wall, cpu = _run(pytest_args, workers, out)
+            failed = failed or rc != 0
+            runs.append((workers, wall, cpu))
+            if workers == 1:
+                if not out.is_file():
+                    print(f"pytest exited {rc} without running the tests", file=sys.stderr)
+                    return 2
+                print(report(wall, cpu, json.loads(out.read_text(encoding="utf-8")), args.top,
+                             args.files, args.by))
+    if len(runs) > 1 or runs[0][0] > 1:
+        print(f"\nthe whole loop, side by side in one run; {machine()}")
+        print(table(["pytest processes", "wall s", "CPU s (children included)"],
+                    [(str(n), f"{w:.1f}", f"{c:.1f}") for n, w, c in runs]))
+    if failed:
+        print("\nsome tests failed", file=sys.stderr)
     return 0
 
 

@@ -25,7 +25,7 @@ from tests import probe_helpers as ph
 from tests.hardening_helpers import run_cli, runner_parse
 
 TIMEOUT = 5.0  # a healthy loopback answer takes milliseconds; the deadline only bounds faults
-SHORT = 0.25  # for the faults that end in the deadline (the trickles drip every 0.2 s)
+SHORT = 0.1  # for the faults that end in the deadline (the trickles drip every 0.2 s)
 HANG_BOUND = TIMEOUT + 10.0  # catches a hang, not a slow run
 FALLBACK = "https://fallback.invalid/simple"
 INDEX_PATH = "/repository/pypi-proxy/simple/"

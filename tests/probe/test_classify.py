@@ -70,9 +70,9 @@ def test_canary_missing(nexus: NexusDouble) -> None:
 
 def test_nexus_hangs(nexus: NexusDouble) -> None:
     nexus.hang = True
-    result = one(nexus.index_url(), timeout=1.0)
+    result = one(nexus.index_url(), timeout=0.5)
     assert result.reason == "timeout"
-    assert "within 1 s" in result.detail
+    assert "within 0.5 s" in result.detail
 
 
 def _nexus_shaped(raw: list[ph.RawServer], status: bytes) -> ph.RawServer:
