@@ -42,6 +42,7 @@ _TOX_INSTALL = (r"\binstall_command\b.*?(?P<opt>-i|--index-url|--extra-index-url
                 r"|-f|--find-links)[\s=]+[\"']?(?P<value>[^\s\"',\]]+)")
 _REPO = r"\s*-?\s*repo\s*:\s*[\"']?(?P<url>[^\s\"'#]+)"
 _VERSION = r"\s*(?:cpython[-@])?(?P<major>\d+)\.(?P<minor>\d+)(?:[.\s]|\Z)"
+_PIPENV_PYPI = r"https?://pypi(?:\.python)?\.org/simple/?"  # what PIPENV_PYPI_MIRROR replaces
 
 
 def _sources(found: list[Entry], tool: str) -> list[tuple[int, dict[str, object]]]:
@@ -60,14 +61,11 @@ def pdm_warnings(path: str, found: list[Entry]) -> Iterator[Diagnostic]:
             "it finds there, not through the proxy", "pdm-source", path, line)
 
 
-_PIPENV_PYPI = re.compile(r"https?://pypi(?:\.python)?\.org/simple/?")
-
-
 def pipenv_warnings(path: str, found: list[Entry]) -> Iterator[Diagnostic]:
     """A Pipfile's ``[[source]]`` entries that PIPENV_PYPI_MIRROR does not replace."""
     for line, source in array_items(found, "source"):
         url = source.get("url")
-        if not isinstance(url, str) or _PIPENV_PYPI.fullmatch(url):
+        if not isinstance(url, str) or re.fullmatch(_PIPENV_PYPI, url):
             continue
         yield Diagnostic(
             "warning",

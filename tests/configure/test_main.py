@@ -207,6 +207,47 @@ def test_action_command_imports_only_what_it_needs(tmp_path, nexus):
     assert not unwanted, unwanted
 
 
+# re._compile is where re.compile, re.match, ... compile (CPython Lib/re/__init__.py, 3.9-3.13)
+SPY_ON_COMPILE = """\
+import re, sys
+sys.path.insert(0, sys.argv[1])
+at_import, compile = set(), re._compile
+def spy(*args, **kwargs):
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_name != "<module>":
+        frame = frame.f_back
+    # the innermost module body running: the module being imported (or the script itself)
+    name = "" if frame is None else frame.f_globals.get("__name__", "")
+    if name.startswith("pipnexus"):
+        at_import.add(name)
+    return compile(*args, **kwargs)
+re._compile = spy
+from pipnexus.cli import main
+rc = main(sys.argv[2:])
+print(rc, " ".join(sorted(at_import)))
+"""
+
+
+def test_action_modules_compile_no_regex_at_import(tmp_path, nexus):
+    """Every regex of the action's modules is compiled when first used, never at import: the
+    action's start-up (bench/configure_bench.py) pays only for the patterns its job needs."""
+    (tmp_path / "Pipfile").write_text('[[source]]\nurl = "https://pypi.org/simple"\n')
+    files = {name: tmp_path / name.lower() for name in
+             ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")}
+    for path in files.values():
+        path.write_text("")
+    env = base_env(tmp_path, GITHUB_ACTIONS="true", **{k: str(v) for k, v in files.items()})
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", SPY_ON_COMPILE, str(ROOT), "configure", "--format",
+         "github", "--index-url", nexus.index_url(), "--project-dir", str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rc, *compiled_at_import = proc.stdout.splitlines()[-1].split()
+    assert rc == "0"
+    assert compiled_at_import == []
+
+
 def test_https_given_for_a_plain_http_nexus_says_use_http(tmp_path, nexus):
     # the Nexus double speaks plain HTTP only: an https:// URL for it is the classic mix-up
     host = nexus.base_url.split("://", 1)[1]
